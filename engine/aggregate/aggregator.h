@@ -1,0 +1,113 @@
+// The parallel exactly-once aggregator: consumes station-homogeneous batches from any
+// number of threads and produces a Tally that is independent of batch order, batch
+// boundaries and thread count.
+//
+// Design (DuckDB's shape: local state per worker, combined once):
+//  - Each Add() counts its batch into a local histogram on the calling thread's stack and
+//    flushes it into shared per-station x choice counters with one relaxed atomic add
+//    per (choice, batch): never an atomic per ballot.
+//  - Exactly-once state is one byte per issued ballot serial: 0 = not seen, 1..k = seen
+//    with choice c-1 (all copies so far agree), 0xFF = copies disagree (conflict).
+//  - The state bytes are cut into stripes of 2^14 serials of one station. A batch claims
+//    the stripes it touches (once per batch and stripe, never per ballot) and updates
+//    their bytes with plain loads and stores. Batches from the generator and from files
+//    cover consecutive serials of one stripe, so claims never contend in practice.
+//  - The first copy of an identity is counted at once. A later copy is remembered in a
+//    small side list (records that are not first copies are rare); a copy that disagrees
+//    turns the state to conflict and takes back the first copy's count. Finish() settles
+//    the side list against the final state: a later copy of a conflicted identity is a
+//    `conflict`, of an agreeing one a `duplicate`, and each conflicted identity adds one
+//    more `conflict` for its first copy. The outcome depends only on the multiset of
+//    records, as DESIGN.md requires.
+//
+// Invariants (checked by Finish()):
+//  1. records_read == counted + sum(rejected).
+//  2. No identity is counted more than once: counted ballots of station s <= capacity.
+//
+// Thread safety: Add() and AddMalformed() are safe to call from many threads at once.
+// Finish() must be called once, after every Add() has returned.
+// The election must outlive the Aggregator.
+//
+// Usage:
+//   Aggregator aggregator(election);
+//   tbb::parallel_for(..., [&](...) { aggregator.Add(batch); });
+//   Tally tally = aggregator.Finish();
+#ifndef CANVASS_ENGINE_AGGREGATE_AGGREGATOR_H_
+#define CANVASS_ENGINE_AGGREGATE_AGGREGATOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/aggregate/tally.h"
+#include "engine/ballot/batch.h"
+#include "engine/election/election.h"
+#include "tbb/concurrent_vector.h"
+
+namespace canvass {
+
+class Aggregator {
+ public:
+  // Serials per stripe of exactly-once state.
+  static constexpr int kStripeBits = 14;
+
+  explicit Aggregator(const Election& election);
+  ~Aggregator();
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  // Counts one batch. Safe to call from many threads at once.
+  void Add(const BallotBatch& batch);
+  // Accounts `records` that a reader could not parse. Safe from many threads.
+  void AddMalformed(uint64_t records);
+
+  // Settles duplicates and conflicts and returns the tally.
+  // Requires: called once, after every Add() has returned.
+  Tally Finish();
+
+  // Bytes of exactly-once state (one per issued serial).
+  uint64_t state_bytes() const { return state_bytes_; }
+
+ private:
+  struct Identity {
+    StationIndex station;
+    uint64_t seq;
+  };
+  // Per-batch local counts, flushed once per batch.
+  struct Local;
+
+  bool TryAddContiguous(const BallotBatch& batch, Local* local);
+  void AddGeneral(const BallotBatch& batch, Local* local);
+  void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state, Local* local);
+  void Flush(StationIndex s, uint64_t records, const Local& local);
+  void ClaimStripe(size_t stripe);
+  void ReleaseStripe(size_t stripe);
+  size_t StripeOf(StationIndex s, uint64_t serial_index) const {
+    return stripe_base_[s] + (serial_index >> kStripeBits);
+  }
+
+  const Election& election_;
+  const uint32_t num_choices_;
+  uint64_t state_bytes_ = 0;
+  uint8_t* state_ = nullptr;             // exactly-once bytes, all stations back to back
+  std::vector<uint64_t> station_base_;   // offset of station s's bytes in state_
+  std::vector<size_t> stripe_base_;      // index of station s's first stripe
+  std::unique_ptr<std::atomic<uint8_t>[]> stripe_claimed_;
+
+  // Shared counters. Counted deltas may be negative while conflicts take back counts;
+  // unsigned wrap-around makes the final sums exact.
+  std::unique_ptr<std::atomic<uint64_t>[]> counted_;  // station x choice
+  std::unique_ptr<std::atomic<uint64_t>[]> station_records_;
+  std::atomic<uint64_t> rejected_[kNumRejectReasons] = {};
+  std::atomic<uint64_t> conflicted_identities_{0};
+  tbb::concurrent_vector<Identity> later_copies_;
+
+  static_assert(std::atomic<uint64_t>::is_always_lock_free,
+                "shared counters must be lock-free");
+  static_assert(std::atomic<uint8_t>::is_always_lock_free, "stripe claims must be lock-free");
+};
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_AGGREGATE_AGGREGATOR_H_

@@ -1,0 +1,36 @@
+// Tally accessors.
+#include "engine/aggregate/tally.h"
+
+#include <numeric>
+
+namespace canvass {
+
+absl::string_view RejectReasonName(RejectReason reason) {
+  static constexpr absl::string_view kNames[kNumRejectReasons] = {
+      "malformed", "unknown_station", "unknown_choice", "bad_seq", "duplicate", "conflict"};
+  return kNames[static_cast<int>(reason)];
+}
+
+std::vector<uint64_t> Tally::ChoiceTotals() const {
+  std::vector<uint64_t> totals(num_choices, 0);
+  for (size_t s = 0; s < num_stations; ++s) {
+    for (size_t c = 0; c < num_choices; ++c) totals[c] += counted[s * num_choices + c];
+  }
+  return totals;
+}
+
+uint64_t Tally::TotalCounted() const {
+  return std::accumulate(counted.begin(), counted.end(), uint64_t{0});
+}
+
+uint64_t Tally::TotalRejected() const {
+  return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0});
+}
+
+uint32_t Tally::StationsReporting() const {
+  uint32_t reporting = 0;
+  for (uint64_t records : station_records) reporting += records > 0;
+  return reporting;
+}
+
+}  // namespace canvass

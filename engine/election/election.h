@@ -1,0 +1,115 @@
+// The election model: contests, choices, reported figures and the station roster, plus
+// the loader that reads an election directory (election.json + roster CSV) and checks it.
+//
+// An Election is immutable once loaded and is safe to read from many threads at once.
+// Every later stage (generator, aggregator, reconciler) holds a const reference to it:
+// the Election must outlive them.
+//
+// The model keeps the contest a value from the start: an election holds contests; the
+// reference election, and every election.json in the DESIGN.md format, holds one.
+//
+// Usage:
+//   absl::StatusOr<canvass::Election> election = canvass::LoadElectionDirectory("datasets/x");
+//   if (!election.ok()) { ... election.status().message() names file and field ... }
+//   const canvass::Contest& contest = election->contest();
+#ifndef CANVASS_ENGINE_ELECTION_ELECTION_H_
+#define CANVASS_ENGINE_ELECTION_ELECTION_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace canvass {
+
+// Index types: positions in Contest::choices and Election::stations.
+using ChoiceIndex = uint8_t;
+using StationIndex = uint32_t;
+
+// At most 254 choices per contest, so that a choice index and the exactly-once state
+// (one byte per ballot serial, see aggregate/) both fit in a byte.
+inline constexpr int kMaxChoices = 254;
+
+enum class ChoiceKind : uint8_t { kCandidate, kInvalid, kBlank };
+absl::string_view ChoiceKindName(ChoiceKind kind);
+
+struct Choice {
+  std::string code;  // short code, e.g. "JAL"; unique within the contest
+  std::string name;  // e.g. "Saeed Jalili"
+  ChoiceKind kind = ChoiceKind::kCandidate;
+};
+
+// Officially reported figures for one contest. `choices[i]` is the figure for
+// Contest::choices[i]; a choice the source did not report is nullopt.
+struct ReportedFigures {
+  uint64_t cast = 0;
+  std::vector<std::optional<uint64_t>> choices;
+
+  // True when every choice is reported and they sum to `cast`.
+  bool InternallyConsistent() const;
+};
+
+struct Contest {
+  std::string id;
+  std::string title;
+  std::vector<Choice> choices;  // in ballot order
+  std::optional<ReportedFigures> reported;
+
+  // Index of `code` in `choices`, or nullopt.
+  std::optional<ChoiceIndex> FindChoice(absl::string_view code) const;
+
+  absl::flat_hash_map<std::string, ChoiceIndex> choice_index_;  // filled by the loader
+};
+
+struct Station {
+  std::string id;       // as in the roster, e.g. "AE-01"
+  std::string country;  // ISO 3166-1 alpha-2
+  uint64_t capacity = 0;  // ballot serials issued: valid seq is 1..capacity
+  uint64_t weight = 0;    // synthetic generator's share; defaults to capacity
+};
+
+class Election {
+ public:
+  std::string id;
+  std::string title;
+  std::string source;
+  bool synthetic_roster = false;
+  std::vector<Contest> contests;  // the DESIGN.md format always yields exactly one
+  std::vector<Station> stations;  // roster order
+  std::vector<std::string> countries;  // distinct station countries, sorted
+
+  // The single contest of a DESIGN.md election.
+  const Contest& contest() const { return contests.front(); }
+
+  // Index of station `id`, or nullopt when it is not in the roster.
+  std::optional<StationIndex> FindStation(absl::string_view id) const;
+  // Index of station `s`'s country in `countries`.
+  uint32_t CountryOf(StationIndex s) const { return station_country_[s]; }
+
+  // Builds the lookup indexes; the loader calls it once the fields are set.
+  void BuildIndexes();
+
+ private:
+  absl::flat_hash_map<std::string, StationIndex> station_index_;
+  std::vector<uint32_t> station_country_;
+};
+
+// Loads DIR/election.json and the roster it names. Errors are InvalidArgument (bad
+// content) or NotFound (missing file), and the message names the file, the field or
+// line, and what was expected.
+absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory);
+
+// Same checks over in-memory text; `json_name` and `roster_name` label error messages.
+absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string_view json_name,
+                                       absl::string_view roster_text, absl::string_view roster_name);
+
+// The reference election (Iran 2024 runoff, votes cast abroad) embedded in the binary.
+const Election& ReferenceElection();
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_ELECTION_ELECTION_H_

@@ -1,0 +1,323 @@
+// Text, JSON and CSV renderings of a tally and its reconciliation.
+#include "engine/report/report.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/check.h"
+#include "nlohmann/json.hpp"
+
+namespace canvass {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr absl::string_view kSyntheticNote =
+    "the station roster and every per-station split are synthetic; only the national "
+    "reported figures are facts";
+
+// One row of a breakdown: a station or a country.
+struct BreakdownRow {
+  std::string id;
+  std::string country;  // stations only
+  uint32_t stations = 0;  // countries only
+  uint64_t records = 0;
+  std::vector<uint64_t> counted;
+  uint64_t cast = 0;
+};
+
+std::vector<BreakdownRow> BuildRows(const Election& election, const Tally& tally,
+                                    Breakdown breakdown) {
+  std::vector<BreakdownRow> rows;
+  if (breakdown == Breakdown::kNone) return rows;
+  const bool by_country = breakdown == Breakdown::kCountry;
+  const size_t num_rows = by_country ? election.countries.size() : election.stations.size();
+  rows.resize(num_rows);
+  for (size_t r = 0; r < num_rows; ++r) {
+    rows[r].counted.assign(tally.num_choices, 0);
+    if (by_country) rows[r].id = election.countries[r];
+  }
+  for (StationIndex s = 0; s < election.stations.size(); ++s) {
+    BreakdownRow& row = rows[by_country ? election.CountryOf(s) : s];
+    if (!by_country) {
+      row.id = election.stations[s].id;
+      row.country = election.stations[s].country;
+    }
+    ++row.stations;
+    row.records += tally.station_records[s];
+    for (ChoiceIndex c = 0; c < tally.num_choices; ++c) {
+      row.counted[c] += tally.Counted(s, c);
+      row.cast += tally.Counted(s, c);
+    }
+  }
+  return rows;
+}
+
+bool IsSynthetic(const ReportInput& input) {
+  return input.election->synthetic_roster || input.generation.has_value();
+}
+
+std::string Grouped(uint64_t value) {
+  std::string digits = absl::StrCat(value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string SignedGrouped(int64_t value) {
+  if (value == 0) return "0";
+  uint64_t magnitude =
+      value < 0 ? uint64_t{0} - static_cast<uint64_t>(value) : static_cast<uint64_t>(value);
+  return absl::StrCat(value < 0 ? "-" : "+", Grouped(magnitude));
+}
+
+std::string LeadText(const Contest& contest, const Lead& lead) {
+  if (!lead.leader) return "none (no candidates)";
+  return absl::StrCat(contest.choices[*lead.leader].code, " by ", Grouped(lead.margin));
+}
+
+// ---- JSON ----
+
+Json FiguresJson(const Contest& contest, const std::vector<uint64_t>& per_choice, uint64_t cast) {
+  Json figures = Json::object();
+  for (size_t c = 0; c < contest.choices.size(); ++c) figures[contest.choices[c].code] = per_choice[c];
+  figures["cast"] = cast;
+  return figures;
+}
+
+void AddReconciliationJson(const ReportInput& input, Json* report) {
+  const Contest& contest = input.election->contest();
+  const Reconciliation& rec = *input.reconciliation;
+  Json reported = Json::object(), delta = Json::object();
+  for (size_t c = 0; c < contest.choices.size(); ++c) {
+    const std::string& code = contest.choices[c].code;
+    reported[code] = rec.choices[c].reported ? Json(*rec.choices[c].reported) : Json(nullptr);
+    delta[code] = rec.choices[c].delta ? Json(*rec.choices[c].delta) : Json(nullptr);
+  }
+  reported["cast"] = *rec.cast.reported;
+  delta["cast"] = *rec.cast.delta;
+  (*report)["reported"] = std::move(reported);
+  (*report)["delta"] = std::move(delta);
+  (*report)["reported_consistent"] = rec.reported_consistent;
+  (*report)["tolerance"] = rec.tolerance;
+  (*report)["verdict"] = rec.match ? "match" : "mismatch";
+  auto leader_code = [&](const Lead& lead) {
+    return lead.leader ? Json(contest.choices[*lead.leader].code) : Json(nullptr);
+  };
+  (*report)["leader"] = {{"reported", leader_code(rec.reported_lead)},
+                         {"counted", leader_code(rec.counted_lead)}};
+  (*report)["margin"] = {{"reported", rec.reported_lead.margin},
+                         {"counted", rec.counted_lead.margin}};
+  (*report)["outcome_at_risk"] = rec.outcome_at_risk;
+  (*report)["stations_reporting"] = {{"reporting", rec.stations_reporting},
+                                     {"expected", rec.stations_expected}};
+}
+
+std::string RenderJson(const ReportInput& input) {
+  const Election& election = *input.election;
+  const Contest& contest = election.contest();
+  const Tally& tally = *input.tally;
+  Json report = Json::object();
+  report["report_version"] = 1;
+  report["command"] = input.command;
+  report["election"] = election.id;
+  report["title"] = election.title;
+  report["source"] = election.source;
+  report["synthetic"] = IsSynthetic(input);
+  if (IsSynthetic(input)) report["synthetic_note"] = kSyntheticNote;
+  if (input.generation) {
+    report["generation"] = {{"seed", input.generation->seed}, {"scale", input.generation->scale}};
+  }
+  Json rejected = Json::object();
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    rejected[std::string(RejectReasonName(static_cast<RejectReason>(r)))] = tally.rejected[r];
+  }
+  report["records"] = {{"read", tally.records_read},
+                       {"counted", tally.TotalCounted()},
+                       {"rejected", std::move(rejected)}};
+  report["totals"] = FiguresJson(contest, tally.ChoiceTotals(), tally.TotalCounted());
+  if (input.reconciliation) AddReconciliationJson(input, &report);
+  if (input.breakdown != Breakdown::kNone) {
+    Json rows = Json::array();
+    for (const BreakdownRow& row : BuildRows(election, tally, input.breakdown)) {
+      Json entry = Json::object();
+      if (input.breakdown == Breakdown::kStation) {
+        entry["station"] = row.id;
+        entry["country"] = row.country;
+      } else {
+        entry["country"] = row.id;
+        entry["stations"] = row.stations;
+      }
+      entry["records"] = row.records;
+      entry["counted"] = FiguresJson(contest, row.counted, row.cast);
+      rows.push_back(std::move(entry));
+    }
+    report[input.breakdown == Breakdown::kStation ? "stations" : "countries"] = std::move(rows);
+  }
+  return report.dump(2) + "\n";
+}
+
+// ---- CSV ----
+
+std::string RenderCsv(const ReportInput& input) {
+  const Contest& contest = input.election->contest();
+  const Tally& tally = *input.tally;
+  std::string out = "scope,id,choice,counted,reported,delta\n";
+  const std::vector<uint64_t> totals = tally.ChoiceTotals();
+  for (size_t c = 0; c <= contest.choices.size(); ++c) {
+    const bool is_cast = c == contest.choices.size();
+    std::string reported, delta;
+    if (input.reconciliation) {
+      const FigureComparison& line =
+          is_cast ? input.reconciliation->cast : input.reconciliation->choices[c];
+      if (line.reported) reported = absl::StrCat(*line.reported);
+      if (line.delta) delta = absl::StrCat(*line.delta);
+    }
+    absl::StrAppend(&out, "national,", input.election->id, ",",
+                    is_cast ? "cast" : contest.choices[c].code, ",",
+                    is_cast ? tally.TotalCounted() : totals[c], ",", reported, ",", delta, "\n");
+  }
+  const absl::string_view scope = input.breakdown == Breakdown::kStation ? "station" : "country";
+  for (const BreakdownRow& row : BuildRows(*input.election, tally, input.breakdown)) {
+    for (size_t c = 0; c <= contest.choices.size(); ++c) {
+      const bool is_cast = c == contest.choices.size();
+      absl::StrAppend(&out, scope, ",", row.id, ",", is_cast ? "cast" : contest.choices[c].code,
+                      ",", is_cast ? row.cast : row.counted[c], ",,\n");
+    }
+  }
+  return out;
+}
+
+// ---- Text ----
+
+void AppendChoiceTable(const ReportInput& input, std::string* out) {
+  const Contest& contest = input.election->contest();
+  const Tally& tally = *input.tally;
+  const Reconciliation* rec = input.reconciliation;
+  size_t name_width = 4;
+  for (const Choice& choice : contest.choices) {
+    name_width = std::max(name_width, choice.code.size() + 2 + choice.name.size());
+  }
+  const std::vector<uint64_t> totals = tally.ChoiceTotals();
+  absl::StrAppend(out, absl::StrFormat("  %-*s %15s", name_width, "choice", "counted"));
+  if (rec) absl::StrAppend(out, absl::StrFormat(" %15s %12s", "reported", "delta"));
+  absl::StrAppend(out, "\n");
+  for (size_t c = 0; c <= contest.choices.size(); ++c) {
+    const bool is_cast = c == contest.choices.size();
+    std::string label =
+        is_cast ? "cast" : absl::StrCat(contest.choices[c].code, "  ", contest.choices[c].name);
+    absl::StrAppend(out, absl::StrFormat("  %-*s %15s", name_width, label,
+                                         Grouped(is_cast ? tally.TotalCounted() : totals[c])));
+    if (rec) {
+      const FigureComparison& line = is_cast ? rec->cast : rec->choices[c];
+      absl::StrAppend(out, absl::StrFormat(" %15s %12s",
+                                           line.reported ? Grouped(*line.reported) : "-",
+                                           line.delta ? SignedGrouped(*line.delta) : "-"));
+    }
+    absl::StrAppend(out, "\n");
+  }
+}
+
+void AppendRecords(const Tally& tally, std::string* out) {
+  std::vector<std::string> reasons;
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    reasons.push_back(absl::StrCat(RejectReasonName(static_cast<RejectReason>(r)), " ",
+                                   Grouped(tally.rejected[r])));
+  }
+  absl::StrAppend(out, "\n  records    read ", Grouped(tally.records_read), ", counted ",
+                  Grouped(tally.TotalCounted()), ", rejected ", Grouped(tally.TotalRejected()),
+                  "\n  rejected   ", absl::StrJoin(reasons, ", "), "\n");
+}
+
+void AppendReconciliation(const ReportInput& input, std::string* out) {
+  const Contest& contest = input.election->contest();
+  const Reconciliation& rec = *input.reconciliation;
+  absl::StrAppend(out, "  reported   ",
+                  rec.reported_consistent ? "internally consistent (choices sum to cast)"
+                                          : "NOT internally consistent (choices do not sum to cast)",
+                  "\n  leader     reported ", LeadText(contest, rec.reported_lead), "; counted ",
+                  LeadText(contest, rec.counted_lead), "\n  at risk    ",
+                  rec.outcome_at_risk ? "YES" : "no", " (|delta| sum ",
+                  Grouped(rec.absolute_delta_sum), " + rejected ", Grouped(rec.rejected_records),
+                  " vs reported margin ", Grouped(rec.reported_lead.margin), ")\n  stations   ",
+                  rec.stations_reporting, " of ", rec.stations_expected, " reporting\n");
+  if (rec.tolerance > 0) absl::StrAppend(out, "  tolerance  ", Grouped(rec.tolerance), "\n");
+}
+
+void AppendBreakdown(const ReportInput& input, std::string* out) {
+  const Contest& contest = input.election->contest();
+  std::vector<BreakdownRow> rows = BuildRows(*input.election, *input.tally, input.breakdown);
+  const bool by_station = input.breakdown == Breakdown::kStation;
+  absl::StrAppend(out, "\n  ", by_station ? "by station" : "by country",
+                  IsSynthetic(input) ? " (synthetic split)" : "", "\n");
+  absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", by_station ? "station" : "country",
+                                       by_station ? "country" : "stns"));
+  for (const Choice& choice : contest.choices) absl::StrAppend(out, absl::StrFormat(" %13s", choice.code));
+  absl::StrAppend(out, absl::StrFormat(" %13s\n", "cast"));
+  for (const BreakdownRow& row : rows) {
+    absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", row.id,
+                                         by_station ? row.country : absl::StrCat(row.stations)));
+    for (uint64_t figure : row.counted) absl::StrAppend(out, absl::StrFormat(" %13s", Grouped(figure)));
+    absl::StrAppend(out, absl::StrFormat(" %13s\n", Grouped(row.cast)));
+  }
+}
+
+std::string RenderText(const ReportInput& input) {
+  const Election& election = *input.election;
+  std::string out = absl::StrCat("Canvass ", input.command, ": ", election.title, "\n  election   ",
+                                 election.id, "\n");
+  if (!election.source.empty()) absl::StrAppend(&out, "  source     ", election.source, "\n");
+  if (IsSynthetic(input)) absl::StrAppend(&out, "  SYNTHETIC  ", kSyntheticNote, "\n");
+  if (input.generation) {
+    absl::StrAppend(&out, "  generated  seed ", input.generation->seed, ", scale ",
+                    Grouped(input.generation->scale), "\n");
+  }
+  absl::StrAppend(&out, "\n");
+  AppendChoiceTable(input, &out);
+  AppendRecords(*input.tally, &out);
+  if (input.reconciliation) AppendReconciliation(input, &out);
+  if (input.breakdown != Breakdown::kNone) AppendBreakdown(input, &out);
+  if (input.reconciliation) {
+    absl::StrAppend(&out, "\n", input.reconciliation->match ? "MATCH" : "MISMATCH", "\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ReportFormat> ParseReportFormat(absl::string_view name) {
+  if (name == "text") return ReportFormat::kText;
+  if (name == "json") return ReportFormat::kJson;
+  if (name == "csv") return ReportFormat::kCsv;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format: expected text, json or csv, got \"", name, "\""));
+}
+
+absl::StatusOr<Breakdown> ParseBreakdown(absl::string_view name) {
+  if (name == "station") return Breakdown::kStation;
+  if (name == "country") return Breakdown::kCountry;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--by: expected station or country, got \"", name, "\""));
+}
+
+std::string RenderReport(const ReportInput& input, ReportFormat format) {
+  CANVASS_CHECK(input.election != nullptr && input.tally != nullptr);
+  switch (format) {
+    case ReportFormat::kJson:
+      return RenderJson(input);
+    case ReportFormat::kCsv:
+      return RenderCsv(input);
+    case ReportFormat::kText:
+      return RenderText(input);
+  }
+  return RenderText(input);
+}
+
+}  // namespace canvass

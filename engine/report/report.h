@@ -1,0 +1,46 @@
+// Renders a tally (and, for `run`/`reconcile`, its reconciliation) as text, JSON or CSV.
+// The JSON schema is documented in docs/REPORT.md; its keys are stable across versions.
+// Every rendering of a synthetic station split says so. Pure functions, thread-safe.
+#ifndef CANVASS_ENGINE_REPORT_REPORT_H_
+#define CANVASS_ENGINE_REPORT_REPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "engine/aggregate/tally.h"
+#include "engine/election/election.h"
+#include "engine/reconcile/reconciler.h"
+
+namespace canvass {
+
+enum class ReportFormat { kText, kJson, kCsv };
+enum class Breakdown { kNone, kStation, kCountry };
+
+// "text" | "json" | "csv" and "station" | "country", for the command line.
+absl::StatusOr<ReportFormat> ParseReportFormat(absl::string_view name);
+absl::StatusOr<Breakdown> ParseBreakdown(absl::string_view name);
+
+// How the ballots were produced, for `run` (absent for files).
+struct GenerationInfo {
+  uint64_t seed = 0;
+  uint64_t scale = 1;
+};
+
+struct ReportInput {
+  absl::string_view command;  // "run", "aggregate", "reconcile"
+  const Election* election = nullptr;
+  const Tally* tally = nullptr;
+  const Reconciliation* reconciliation = nullptr;  // null for `aggregate`
+  std::optional<GenerationInfo> generation;
+  Breakdown breakdown = Breakdown::kNone;
+};
+
+// Requires: input.election and input.tally are set and belong together.
+std::string RenderReport(const ReportInput& input, ReportFormat format);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_REPORT_REPORT_H_
