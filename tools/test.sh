@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command from a clean clone: install what is missing, build everything (release
+# preset) and run the whole test suite with ctest. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release
