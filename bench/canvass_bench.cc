@@ -166,7 +166,7 @@ void BM_Aggregate_ExactlyOnce(benchmark::State& state) {
                           for (size_t b = range.begin(); b != range.end(); ++b) aggregator.Add(batches[b]);
                         });
     });
-    if (!fixture.TallyIsCalibrated(aggregator.Finish())) state.SkipWithError("tally wrong");
+    if (!fixture.TallyIsCalibrated(aggregator.Finish().value())) state.SkipWithError("tally wrong");
   }
   SetCounters(state, fixture.streams->total_ballots());
 }
@@ -176,7 +176,8 @@ BENCHMARK(BM_Aggregate_ExactlyOnce)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchma
 void BM_EndToEnd_Run(benchmark::State& state) {
   Fixture& fixture = Fixture::Get();
   for (auto _ : state) {
-    Tally tally = AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0)));
+    Tally tally =
+        AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0))).value();
     if (!fixture.TallyIsCalibrated(tally)) state.SkipWithError("tally wrong");
   }
   SetCounters(state, fixture.streams->total_ballots());

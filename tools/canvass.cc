@@ -1,15 +1,22 @@
 // canvass: the command-line front end. Parses flags (CLI11), loads the election, runs a
 // pipeline and prints a report. Exit codes follow diff(1): 0 match, 1 mismatch, 2 usage
 // or input error (the message names the file, field or flag and what was expected).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/checked_math.h"
+#include "engine/stress/stress.h"
+#include "engine/synth/fault_plan.h"
 #include "engine/election/election.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/reconcile/reconciler.h"
@@ -35,7 +42,30 @@ struct RunFlags {
   uint64_t scale = 1;
   uint64_t seed = 1;
   int threads = 0;
+  std::string faults;
 };
+
+// CLI11 2.1 reads unsigned numbers with strtoull (base 0), which takes "-1" as 2^64 - 1
+// and "010" as octal; every count on this command line is plain decimal instead.
+CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* value,
+                        const std::string& help, uint64_t low, uint64_t high) {
+  return command
+      ->add_option_function<std::string>(
+          name,
+          [=](const std::string& text) {
+            uint64_t parsed = 0;
+            const bool digits = !text.empty() && text.size() <= 20 &&
+                                text.find_first_not_of("0123456789") == std::string::npos;
+            if (!digits || !absl::SimpleAtoi(text, &parsed) || parsed < low || parsed > high) {
+              throw CLI::ValidationError(
+                  name, absl::StrCat("expected a decimal integer in ", low, "..", high,
+                                     ", got \"", text, "\""));
+            }
+            *value = parsed;
+          },
+          help)
+      ->default_str(absl::StrCat(*value));
+}
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "canvass: %s\n", std::string(status.message()).c_str());
@@ -50,10 +80,24 @@ void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance) 
       ->capture_default_str();
   command->add_option("--by", flags->by, "Drill down by station or by country");
   if (with_tolerance) {
-    command->add_option("--tolerance", flags->tolerance,
-                        "Largest |counted - reported| per figure still called a match")
-        ->capture_default_str();
+    AddDecimal(command, "--tolerance", &flags->tolerance,
+               "Largest |counted - reported| per figure still called a match", 0, kMaxFigure);
   }
+}
+
+void AddThreads(CLI::App* command, int* threads) {
+  command->add_option_function<std::string>(
+      "--threads",
+      [threads](const std::string& text) {
+        int parsed = 0;
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+            !absl::SimpleAtoi(text, &parsed) || parsed < 1 || parsed > 1024) {
+          throw CLI::ValidationError("--threads",
+                                     absl::StrCat("expected 1..1024, got \"", text, "\""));
+        }
+        *threads = parsed;
+      },
+      "Worker threads (default: all hardware threads)");
 }
 
 absl::StatusOr<Election> LoadElection(const std::string& directory) {
@@ -72,7 +116,10 @@ int RunCommand(const RunFlags& flags) {
   }
   absl::StatusOr<Election> election = LoadElection(flags.report.election_directory);
   if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(flags.faults);
+  if (!faults.ok()) return Fail(faults.status());
   SyntheticRunOptions options;
+  options.faults = *faults;
   options.scale = flags.scale;
   options.generator.seed = flags.seed;
   options.threads = flags.threads;
@@ -87,8 +134,56 @@ int RunCommand(const RunFlags& flags) {
   input.reconciliation = &reconciliation;
   input.generation = GenerationInfo{flags.seed, flags.scale};
   input.breakdown = breakdown;
+  if (run->predicted) {
+    input.faults = &options.faults;
+    input.fired = &run->fired;
+    input.predicted = &*run->predicted;
+  }
   std::fputs(RenderReport(input, *format).c_str(), stdout);
-  return reconciliation.match ? kExitMatch : kExitMismatch;
+  const bool truth_holds = !run->predicted || *run->predicted == run->tally;
+  return reconciliation.match && truth_holds ? kExitMatch : kExitMismatch;
+}
+
+struct StressFlags {
+  uint64_t rounds = 1000;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::optional<uint64_t> replay;
+};
+
+std::string DescribeRound(const StressRound& round) {
+  uint64_t ballots = round.election.contest().reported->cast;
+  return absl::StrCat("round seed ", round.seed, ": ", round.election.contest().choices.size(),
+                      " choices, ", round.election.stations.size(), " stations, ", ballots,
+                      " ballots, ", round.threads, " threads (rerun on ", round.second_threads,
+                      "), batch size ", round.batch_size, ", faults \"", round.plan.ToString(),
+                      "\"");
+}
+
+int StressCommand(const StressFlags& flags) {
+  if (flags.replay) {
+    StressRound round = DrawStressRound(*flags.replay, flags.threads);
+    std::printf("%s\n", DescribeRound(round).c_str());
+    StressRoundResult result = RunStressRound(round, ProductionAggregateFn());
+    for (const std::string& failure : result.failures) std::printf("  %s\n", failure.c_str());
+    std::fputs(result.diff.c_str(), stdout);
+    std::printf("%d passed, %d failed\n", result.passed ? 1 : 0, result.passed ? 0 : 1);
+    return result.passed ? kExitMatch : kExitMismatch;
+  }
+  StressOptions options;
+  options.rounds = flags.rounds;
+  options.seed = flags.seed;
+  options.threads = flags.threads;
+  StressSummary summary = RunStress(options, ProductionAggregateFn(), std::cout);
+  std::vector<std::string> exercised;
+  for (int f = 0; f < kNumFaults; ++f) {
+    exercised.push_back(
+        absl::StrCat(FaultName(static_cast<Fault>(f)), " ", summary.rounds_with_fault[f]));
+  }
+  std::printf("rounds asserting each fault fired: %s\n", absl::StrJoin(exercised, ", ").c_str());
+  std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(summary.passed),
+              static_cast<unsigned long long>(summary.failed));
+  return summary.failed == 0 ? kExitMatch : kExitMismatch;
 }
 
 int Main(int argc, char** argv) {
@@ -97,17 +192,50 @@ int Main(int argc, char** argv) {
       "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
       "canvass");
   app.require_subcommand(1);
+  // A word that is not a subcommand is named in the error (CLI11 would only say that a
+  // subcommand is required).
+  app.allow_extras(false);
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand(
       "run", "Generate the election's calibrated synthetic streams in memory, aggregate them "
              "on all cores and reconcile against the reported figures");
   AddReportFlags(run, &run_flags.report, /*with_tolerance=*/true);
-  run->add_option("--scale", run_flags.scale, "Multiply every reported figure and capacity by K")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
-      ->capture_default_str();
-  run->add_option("--seed", run_flags.seed, "Generator seed")->capture_default_str();
-  run->add_option("--threads", run_flags.threads, "Worker threads (default: all hardware threads)")
-      ->check(CLI::Range(1, 1024));
+  AddDecimal(run, "--scale", &run_flags.scale, "Multiply every reported figure and capacity by K",
+             1, uint64_t{1} << 40);
+  AddDecimal(run, "--seed", &run_flags.seed, "Generator seed", 0, UINT64_MAX);
+  AddThreads(run, &run_flags.threads);
+  run->add_option("--faults", run_flags.faults,
+                  "Inject faults, e.g. drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,"
+                  "unknown_station=0.0005,unknown_choice=0.0005,bad_seq=0.0005,reorder=1,"
+                  "truncate=0.01,double_report=0.02 (see docs/STRESS.md)");
+  StressFlags stress_flags;
+  CLI::App* stress = app.add_subcommand(
+      "stress", "Run seeded rounds of random elections with injected faults and check every "
+                "invariant against the generator's ground truth and the serial reference "
+                "aggregator; prints failing seeds, ends with 'N passed, M failed'");
+  AddDecimal(stress, "--rounds", &stress_flags.rounds, "Rounds to run", 1, uint64_t{1} << 40);
+  AddDecimal(stress, "--seed", &stress_flags.seed, "Seed of the whole run", 0, UINT64_MAX);
+  AddThreads(stress, &stress_flags.threads);
+  stress->add_option_function<std::string>(
+      "--replay",
+      [&](const std::string& text) {
+        uint64_t seed = 0;
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+            !absl::SimpleAtoi(text, &seed)) {
+          throw CLI::ValidationError("--replay", absl::StrCat("expected a round seed, got \"",
+                                                              text, "\""));
+        }
+        stress_flags.replay = seed;
+      },
+      "Run the round with this seed alone (as printed by a failing run), with a full diff");
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::fprintf(stderr, "canvass: unknown command \"%s\"; expected one of: %s\n", argv[1],
+                 absl::StrJoin(names, ", ").c_str());
+    return kExitInputError;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -117,6 +245,7 @@ int Main(int argc, char** argv) {
     return kExitInputError;
   }
   if (run->parsed()) return RunCommand(run_flags);
+  if (stress->parsed()) return StressCommand(stress_flags);
   return kExitInputError;
 }
 

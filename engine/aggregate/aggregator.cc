@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "engine/base/check.h"
+#include "engine/base/checked_math.h"
+#include "engine/base/status_macros.h"
 
 namespace canvass {
 namespace {
@@ -48,7 +50,8 @@ Aggregator::Aggregator(const Election& election)
   }
   state_ = AllocateZeroed(state_bytes_);
   stripe_claimed_ = std::make_unique<std::atomic<uint8_t>[]>(stripes);
-  counted_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
+  counted_added_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
+  counted_removed_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   station_records_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations);
 }
 
@@ -68,9 +71,27 @@ void Aggregator::ReleaseStripe(size_t stripe) {
   stripe_claimed_[stripe].store(0, std::memory_order_release);
 }
 
+void Aggregator::AddToCounter(std::atomic<uint64_t>& counter, uint64_t n) {
+  const uint64_t before = counter.fetch_add(n, std::memory_order_relaxed);
+  if (n > kMaxFigure - std::min(before, kMaxFigure)) {
+    overflowed_.store(true, std::memory_order_relaxed);
+  }
+}
+
 void Aggregator::AddMalformed(uint64_t records) {
-  rejected_[static_cast<int>(RejectReason::kMalformed)].fetch_add(records,
-                                                                  std::memory_order_relaxed);
+  AddToCounter(rejected_[static_cast<int>(RejectReason::kMalformed)], records);
+}
+
+void Aggregator::StartFrom(const Tally& prior) {
+  CANVASS_CHECK(prior.num_stations == election_.stations.size() &&
+                prior.num_choices == num_choices_);
+  for (size_t i = 0; i < prior.counted.size(); ++i) AddToCounter(counted_added_[i], prior.counted[i]);
+  for (size_t s = 0; s < prior.station_records.size(); ++s) {
+    AddToCounter(station_records_[s], prior.station_records[s]);
+  }
+  // Settled duplicates and conflicts carry over as they are; unknown-station and
+  // malformed records are part of records_read through their reasons.
+  for (int r = 0; r < kNumRejectReasons; ++r) AddToCounter(rejected_[r], prior.rejected[r]);
 }
 
 void Aggregator::Add(const BallotBatch& batch) {
@@ -78,9 +99,7 @@ void Aggregator::Add(const BallotBatch& batch) {
   if (batch.size() == 0) return;
   Local local;
   if (batch.station == kUnknownStation) {
-    CANVASS_CHECK(batch.station == kUnknownStation);
-    rejected_[static_cast<int>(RejectReason::kUnknownStation)].fetch_add(
-        batch.size(), std::memory_order_relaxed);
+    AddToCounter(rejected_[static_cast<int>(RejectReason::kUnknownStation)], batch.size());
     return;
   }
   CANVASS_CHECK(batch.station < election_.stations.size());
@@ -97,7 +116,8 @@ bool Aggregator::TryAddContiguous(const BallotBatch& batch, Local* local) {
   const ChoiceIndex* choice = batch.choice.data();
   const uint64_t capacity = election_.stations[batch.station].capacity;
   const uint64_t first = seq[0];
-  if (first == 0 || first - 1 + n > capacity) return false;
+  // Written so that no intermediate wraps: serials near 2^64 must not alias small ones.
+  if (first == 0 || first > capacity || n > capacity - first + 1) return false;
   bool consecutive = true;
   ChoiceIndex max_choice = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -180,26 +200,32 @@ void Aggregator::AddGeneral(const BallotBatch& batch, Local* local) {
 }
 
 void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {
-  std::atomic<uint64_t>* row = &counted_[static_cast<size_t>(s) * num_choices_];
+  const size_t row = static_cast<size_t>(s) * num_choices_;
   for (uint32_t c = 0; c < num_choices_; ++c) {
-    if (local.histogram[c] != 0) {
-      row[c].fetch_add(static_cast<uint64_t>(local.histogram[c]), std::memory_order_relaxed);
-    }
+    const int64_t delta = local.histogram[c];
+    if (delta > 0) AddToCounter(counted_added_[row + c], static_cast<uint64_t>(delta));
+    if (delta < 0) AddToCounter(counted_removed_[row + c], uint64_t{0} - static_cast<uint64_t>(delta));
   }
   for (int r = 0; r < kNumRejectReasons; ++r) {
-    if (local.rejected[r] != 0) rejected_[r].fetch_add(local.rejected[r], std::memory_order_relaxed);
+    if (local.rejected[r] != 0) AddToCounter(rejected_[r], local.rejected[r]);
   }
   if (local.conflicted_identities != 0) {
-    conflicted_identities_.fetch_add(local.conflicted_identities, std::memory_order_relaxed);
+    AddToCounter(conflicted_identities_, local.conflicted_identities);
   }
-  station_records_[s].fetch_add(records, std::memory_order_relaxed);
+  AddToCounter(station_records_[s], records);
 }
 
-Tally Aggregator::Finish() {
+absl::StatusOr<Tally> Aggregator::Finish() {
+  if (overflowed_.load(std::memory_order_relaxed)) {
+    return absl::OutOfRangeError("a tally counter would pass 2^63 - 1; refusing to wrap");
+  }
   const uint32_t num_stations = static_cast<uint32_t>(election_.stations.size());
   Tally tally(num_stations, num_choices_);
   for (size_t i = 0; i < tally.counted.size(); ++i) {
-    tally.counted[i] = counted_[i].load(std::memory_order_relaxed);
+    const uint64_t added = counted_added_[i].load(std::memory_order_relaxed);
+    const uint64_t removed = counted_removed_[i].load(std::memory_order_relaxed);
+    CANVASS_CHECK(added >= removed);
+    tally.counted[i] = added - removed;
   }
   for (uint32_t s = 0; s < num_stations; ++s) {
     tally.station_records[s] = station_records_[s].load(std::memory_order_relaxed);
@@ -218,9 +244,14 @@ Tally Aggregator::Finish() {
       ++duplicates;
     }
   }
-  tally.records_read = tally.rejected[static_cast<int>(RejectReason::kUnknownStation)] +
-                       tally.rejected[static_cast<int>(RejectReason::kMalformed)];
-  for (uint64_t records : tally.station_records) tally.records_read += records;
+  uint64_t records_read = 0;
+  for (RejectReason reason : {RejectReason::kUnknownStation, RejectReason::kMalformed}) {
+    CANVASS_RETURN_IF_ERROR(CheckedAdd(tally.Rejected(reason), &records_read, "records read"));
+  }
+  for (uint64_t records : tally.station_records) {
+    CANVASS_RETURN_IF_ERROR(CheckedAdd(records, &records_read, "records read"));
+  }
+  tally.records_read = records_read;
 
   // Invariants 1 and 2 (see the header): a failure here is a bug in this file.
   CANVASS_CHECK(tally.records_read == tally.TotalCounted() + tally.TotalRejected());

@@ -23,6 +23,9 @@
 // Invariants (checked by Finish()):
 //  1. records_read == counted + sum(rejected).
 //  2. No identity is counted more than once: counted ballots of station s <= capacity.
+//  3. No counter wraps: every shared counter only grows (counts taken back by conflicts
+//     go to a separate `removed` counter), each add checks for passing 2^63 - 1, and
+//     Finish() reports OutOfRange instead of a wrapped figure.
 //
 // Thread safety: Add() and AddMalformed() are safe to call from many threads at once.
 // Finish() must be called once, after every Add() has returned.
@@ -31,7 +34,7 @@
 // Usage:
 //   Aggregator aggregator(election);
 //   tbb::parallel_for(..., [&](...) { aggregator.Add(batch); });
-//   Tally tally = aggregator.Finish();
+//   absl::StatusOr<Tally> tally = aggregator.Finish();
 #ifndef CANVASS_ENGINE_AGGREGATE_AGGREGATOR_H_
 #define CANVASS_ENGINE_AGGREGATE_AGGREGATOR_H_
 
@@ -40,9 +43,10 @@
 #include <memory>
 #include <vector>
 
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 #include "engine/ballot/batch.h"
 #include "engine/election/election.h"
+#include "absl/status/statusor.h"
 #include "tbb/concurrent_vector.h"
 
 namespace canvass {
@@ -62,9 +66,14 @@ class Aggregator {
   // Accounts `records` that a reader could not parse. Safe from many threads.
   void AddMalformed(uint64_t records);
 
-  // Settles duplicates and conflicts and returns the tally.
+  // Starts the counters from `prior` (a tally of earlier input, e.g. a checkpoint).
+  // Requires: called before any Add(); prior is shaped for this election.
+  void StartFrom(const Tally& prior);
+
+  // Settles duplicates and conflicts and returns the tally, or OutOfRange when a counter
+  // would have passed 2^63 - 1.
   // Requires: called once, after every Add() has returned.
-  Tally Finish();
+  absl::StatusOr<Tally> Finish();
 
   // Bytes of exactly-once state (one per issued serial).
   uint64_t state_bytes() const { return state_bytes_; }
@@ -95,12 +104,16 @@ class Aggregator {
   std::vector<size_t> stripe_base_;      // index of station s's first stripe
   std::unique_ptr<std::atomic<uint8_t>[]> stripe_claimed_;
 
-  // Shared counters. Counted deltas may be negative while conflicts take back counts;
-  // unsigned wrap-around makes the final sums exact.
-  std::unique_ptr<std::atomic<uint64_t>[]> counted_;  // station x choice
+  // Adds `n` to a shared counter, noting an overflow past kMaxFigure.
+  void AddToCounter(std::atomic<uint64_t>& counter, uint64_t n);
+
+  // Shared counters, all monotonic. counted = added - removed (conflicts take back).
+  std::unique_ptr<std::atomic<uint64_t>[]> counted_added_;    // station x choice
+  std::unique_ptr<std::atomic<uint64_t>[]> counted_removed_;  // station x choice
   std::unique_ptr<std::atomic<uint64_t>[]> station_records_;
   std::atomic<uint64_t> rejected_[kNumRejectReasons] = {};
   std::atomic<uint64_t> conflicted_identities_{0};
+  std::atomic<bool> overflowed_{false};
   tbb::concurrent_vector<Identity> later_copies_;
 
   static_assert(std::atomic<uint64_t>::is_always_lock_free,

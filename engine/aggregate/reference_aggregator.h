@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 #include "engine/ballot/batch.h"
 #include "engine/election/election.h"
 

@@ -165,6 +165,7 @@ absl::Status ParseRoster(absl::string_view text, absl::string_view file, Electio
   if (absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   size_t line_number = 0;
+  bool has_header = false;
   bool has_weight = false;
   absl::flat_hash_map<std::string, size_t> seen;
   for (absl::string_view line : lines) {
@@ -172,13 +173,15 @@ absl::Status ParseRoster(absl::string_view text, absl::string_view file, Electio
     line = absl::StripSuffix(line, "\r");
     if (line.empty()) continue;
     std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
-    if (line_number == 1) {
+    if (!has_header) {  // the first non-blank line
+      has_header = true;
       if (line == "station,country,capacity,weight") {
         has_weight = true;
       } else if (line != "station,country,capacity") {
         return absl::InvalidArgumentError(
-            absl::StrCat(file, ":1: expected header \"station,country,capacity\" or "
-                               "\"station,country,capacity,weight\", got \"", line, "\""));
+            absl::StrCat(file, ":", line_number,
+                         ": expected header \"station,country,capacity\" or "
+                         "\"station,country,capacity,weight\", got \"", line, "\""));
       }
       continue;
     }
@@ -214,7 +217,7 @@ absl::Status ParseRoster(absl::string_view text, absl::string_view file, Electio
     }
     election->stations.push_back(std::move(station));
   }
-  if (line_number == 0 || (lines.size() == 1 && lines[0].empty())) {
+  if (!has_header) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": empty roster; expected a header"));
   }
   if (election->stations.empty()) {
@@ -232,8 +235,10 @@ absl::Status CheckCapacities(const Election& election, absl::string_view roster_
   uint64_t capacity_sum = 0, weight_sum = 0;
   for (const Station& station : election.stations) {
     weights.push_back(station.weight);
-    CANVASS_RETURN_IF_ERROR(CheckedAdd(station.capacity, &capacity_sum, "sum of capacities"));
-    CANVASS_RETURN_IF_ERROR(CheckedAdd(station.weight, &weight_sum, "sum of weights"));
+    CANVASS_RETURN_IF_ERROR(CheckedAdd(station.capacity, &capacity_sum,
+                                        absl::StrCat(roster_name, ": sum of capacities")));
+    CANVASS_RETURN_IF_ERROR(CheckedAdd(station.weight, &weight_sum,
+                                        absl::StrCat(roster_name, ": sum of weights")));
   }
   if (capacity_sum < contest.reported->cast) {
     return absl::InvalidArgumentError(

@@ -99,7 +99,8 @@ class Election {
 };
 
 // Loads DIR/election.json and the roster it names. Errors are InvalidArgument (bad
-// content) or NotFound (missing file), and the message names the file, the field or
+// content), NotFound (missing file) or OutOfRange (a sum of capacities or weights past
+// 2^63 - 1), and the message names the file, the field or
 // line, and what was expected.
 absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory);
 

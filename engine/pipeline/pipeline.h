@@ -5,10 +5,14 @@
 #define CANVASS_ENGINE_PIPELINE_PIPELINE_H_
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 #include "engine/election/election.h"
+#include "engine/synth/fault_plan.h"
+#include "engine/synth/faulty_streams.h"
 #include "engine/synth/generator.h"
 
 namespace canvass {
@@ -17,11 +21,15 @@ struct SyntheticRunOptions {
   GeneratorOptions generator;
   uint64_t scale = 1;
   int threads = 0;  // 0: all hardware threads
+  FaultPlan faults;  // empty: clean calibrated streams
 };
 
 struct SyntheticRun {
   Election election;  // the scaled election the tally belongs to
-  Tally tally;
+  Tally tally;        // what the aggregator counted
+  // With faults: the generator's independent prediction of `tally`, and what fired.
+  std::optional<Tally> predicted;
+  FaultCounts fired;
 };
 
 // Scales `election`, plans its calibrated streams and aggregates them on `threads`
@@ -31,8 +39,22 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
                                           const SyntheticRunOptions& options);
 
 // Aggregates already planned streams on `threads` workers (0: all hardware threads).
+// OutOfRange if a counter would pass 2^63 - 1.
 // Requires: streams were planned for `election`.
-Tally AggregateStreams(const Election& election, const CalibratedStreams& streams, int threads);
+absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
+                                       int threads);
+
+// Generates faulty streams on `threads` workers, feeds them to a fresh Aggregator and
+// returns the aggregated tally; `*predicted` and `*fired` receive the ground truth.
+absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election,
+                                             const FaultyStreams& streams, int threads,
+                                             Tally* predicted, FaultCounts* fired);
+
+// Aggregates in-memory batches (plus `malformed` unparsable records) on `threads`
+// workers with a fresh Aggregator.
+absl::StatusOr<Tally> AggregateBatches(const Election& election,
+                                       const std::vector<BallotBatch>& batches,
+                                       uint64_t malformed, int threads);
 
 // Number of worker threads `threads` stands for (0: all hardware threads).
 int ResolveThreads(int threads);

@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 
 namespace canvass {

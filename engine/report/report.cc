@@ -120,6 +120,30 @@ void AddReconciliationJson(const ReportInput& input, Json* report) {
                                      {"expected", rec.stations_expected}};
 }
 
+Json RecordsJson(const Tally& tally) {
+  Json rejected = Json::object();
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    rejected[std::string(RejectReasonName(static_cast<RejectReason>(r)))] = tally.rejected[r];
+  }
+  return {{"read", tally.records_read},
+          {"counted", tally.TotalCounted()},
+          {"rejected", std::move(rejected)}};
+}
+
+void AddGroundTruthJson(const ReportInput& input, Json* report) {
+  const Contest& contest = input.election->contest();
+  Json fired = Json::object();
+  for (int f = 0; f < kNumFaults; ++f) {
+    fired[std::string(FaultName(static_cast<Fault>(f)))] = input.fired->fired[f];
+  }
+  (*report)["faults"] = {{"plan", input.faults->ToString()}, {"fired", std::move(fired)}};
+  const Tally& predicted = *input.predicted;
+  (*report)["predicted"] = {
+      {"records", RecordsJson(predicted)},
+      {"totals", FiguresJson(contest, predicted.ChoiceTotals(), predicted.TotalCounted())}};
+  (*report)["ground_truth"] = predicted == *input.tally ? "exact" : "differs";
+}
+
 std::string RenderJson(const ReportInput& input) {
   const Election& election = *input.election;
   const Contest& contest = election.contest();
@@ -135,15 +159,10 @@ std::string RenderJson(const ReportInput& input) {
   if (input.generation) {
     report["generation"] = {{"seed", input.generation->seed}, {"scale", input.generation->scale}};
   }
-  Json rejected = Json::object();
-  for (int r = 0; r < kNumRejectReasons; ++r) {
-    rejected[std::string(RejectReasonName(static_cast<RejectReason>(r)))] = tally.rejected[r];
-  }
-  report["records"] = {{"read", tally.records_read},
-                       {"counted", tally.TotalCounted()},
-                       {"rejected", std::move(rejected)}};
+  report["records"] = RecordsJson(tally);
   report["totals"] = FiguresJson(contest, tally.ChoiceTotals(), tally.TotalCounted());
   if (input.reconciliation) AddReconciliationJson(input, &report);
+  if (input.predicted) AddGroundTruthJson(input, &report);
   if (input.breakdown != Breakdown::kNone) {
     Json rows = Json::array();
     for (const BreakdownRow& row : BuildRows(election, tally, input.breakdown)) {
@@ -269,6 +288,41 @@ void AppendBreakdown(const ReportInput& input, std::string* out) {
   }
 }
 
+void AppendGroundTruth(const ReportInput& input, std::string* out) {
+  const Contest& contest = input.election->contest();
+  const Tally& predicted = *input.predicted;
+  const Tally& tally = *input.tally;
+  std::vector<std::string> fired;
+  for (int f = 0; f < kNumFaults; ++f) {
+    if ((*input.faults).probability[f] > 0) {
+      fired.push_back(absl::StrCat(FaultName(static_cast<Fault>(f)), " ",
+                                   Grouped(input.fired->fired[f])));
+    }
+  }
+  absl::StrAppend(out, "\n  faults     ", input.faults->ToString(), "\n  fired      ",
+                  absl::StrJoin(fired, ", "), "\n\n",
+                  absl::StrFormat("  %-26s %15s %15s\n", "ground truth", "predicted", "aggregated"));
+  auto row = [&](absl::string_view label, uint64_t expected, uint64_t actual) {
+    absl::StrAppend(out, absl::StrFormat("  %-26s %15s %15s%s\n", label, Grouped(expected),
+                                         Grouped(actual), expected == actual ? "" : "  <-- differs"));
+  };
+  const std::vector<uint64_t> expected_totals = predicted.ChoiceTotals();
+  const std::vector<uint64_t> actual_totals = tally.ChoiceTotals();
+  for (size_t c = 0; c < contest.choices.size(); ++c) {
+    row(contest.choices[c].code, expected_totals[c], actual_totals[c]);
+  }
+  row("records read", predicted.records_read, tally.records_read);
+  row("counted", predicted.TotalCounted(), tally.TotalCounted());
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    row(absl::StrCat("rejected ", RejectReasonName(static_cast<RejectReason>(r))),
+        predicted.rejected[r], tally.rejected[r]);
+  }
+  absl::StrAppend(out, "  ground truth ",
+                  predicted == tally ? "EXACT: every predicted figure reproduced, per station too"
+                                     : "DIFFERS: the aggregator disagrees with the prediction",
+                  "\n");
+}
+
 std::string RenderText(const ReportInput& input) {
   const Election& election = *input.election;
   std::string out = absl::StrCat("Canvass ", input.command, ": ", election.title, "\n  election   ",
@@ -283,6 +337,7 @@ std::string RenderText(const ReportInput& input) {
   AppendChoiceTable(input, &out);
   AppendRecords(*input.tally, &out);
   if (input.reconciliation) AppendReconciliation(input, &out);
+  if (input.predicted) AppendGroundTruth(input, &out);
   if (input.breakdown != Breakdown::kNone) AppendBreakdown(input, &out);
   if (input.reconciliation) {
     absl::StrAppend(&out, "\n", input.reconciliation->match ? "MATCH" : "MISMATCH", "\n");

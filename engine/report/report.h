@@ -10,9 +10,10 @@
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/reconcile/reconciler.h"
+#include "engine/synth/fault_plan.h"
 
 namespace canvass {
 
@@ -36,6 +37,11 @@ struct ReportInput {
   const Reconciliation* reconciliation = nullptr;  // null for `aggregate`
   std::optional<GenerationInfo> generation;
   Breakdown breakdown = Breakdown::kNone;
+  // With injected faults: the plan, what fired, and the generator's predicted tally,
+  // shown beside the aggregated one.
+  const FaultPlan* faults = nullptr;
+  const FaultCounts* fired = nullptr;
+  const Tally* predicted = nullptr;
 };
 
 // Requires: input.election and input.tally are set and belong together.

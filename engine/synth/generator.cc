@@ -170,7 +170,8 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
   uint16_t* y = permuted.data();
   if (size == (1u << bits) && bits <= 16) {
     // Full power-of-two unit: no cycle walking, a straight-line loop the compiler
-    // vectorizes in 16-bit lanes.
+    // vectorizes in 16-bit lanes. Products are taken in 32 bits (a uint16_t product
+    // would be an int and could overflow) and only their low 16 bits kept.
     const uint16_t m0 = static_cast<uint16_t>(permutation.multiplier[0]);
     const uint16_t m1 = static_cast<uint16_t>(permutation.multiplier[1]);
     const uint16_t m2 = static_cast<uint16_t>(permutation.multiplier[2]);
@@ -181,13 +182,13 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
     const uint16_t shift = static_cast<uint16_t>(permutation.shift);
     for (uint32_t p = 0; p < size; ++p) {
       uint16_t x = static_cast<uint16_t>(p);
-      x = static_cast<uint16_t>(x * m0) & mask;
+      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m0) & mask;
       x = static_cast<uint16_t>(x ^ (x >> shift));
       x = static_cast<uint16_t>(x + a0) & mask;
-      x = static_cast<uint16_t>(x * m1) & mask;
+      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m1) & mask;
       x = static_cast<uint16_t>(x ^ (x >> shift));
       x = static_cast<uint16_t>(x + a1) & mask;
-      x = static_cast<uint16_t>(x * m2) & mask;
+      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m2) & mask;
       x = static_cast<uint16_t>(x ^ (x >> shift));
       x = static_cast<uint16_t>(x + a2) & mask;
       y[p] = x;

@@ -16,10 +16,10 @@
 namespace canvass {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using canvass::testing::IsOk;
 using canvass::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr uint64_t kTwoTo61 = uint64_t{1} << 61;
 constexpr uint64_t kTwoTo62 = uint64_t{1} << 62;
@@ -159,7 +159,9 @@ TEST(ApportionTest, ManySplitsAreExactAndProportional) {
     const std::vector<uint64_t> parts = ApportionLargestRemainder(total, weights);
     ExpectProportionalSplit(total, weights, parts);
     for (size_t i = 0; i < weights.size(); ++i) {
-      if (weights[i] == 0) EXPECT_EQ(parts[i], 0u) << "round " << round << " index " << i;
+      if (weights[i] == 0) {
+        EXPECT_EQ(parts[i], 0u) << "round " << round << " index " << i;
+      }
     }
     EXPECT_EQ(Sum(parts), total) << "round " << round;
   }
@@ -187,8 +189,8 @@ TEST(CheckedMathTest, AddPastTheLimitIsOutOfRangeAndLeavesTheSum) {
   EXPECT_EQ(sum, kMaxFigure);
 
   sum = kMaxFigure - 1;
-  EXPECT_THAT(CheckedAdd(2, &sum, "votes"), StatusIs(absl::StatusCode::kOutOfRange,
-                                                     HasSubstr("exceeds 2^63 - 1")));
+  EXPECT_THAT(CheckedAdd(2, &sum, "votes"),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("exceeds 2^63 - 1")));
   EXPECT_EQ(sum, kMaxFigure - 1);
 }
 
@@ -208,8 +210,7 @@ TEST(CheckedMathTest, MulGivesExactProductBelowTheLimit) {
   EXPECT_EQ(product, uint64_t{9223372030926249001});
   EXPECT_THAT(CheckedMul(kMaxFigure, 1, &product, "scaled cast"), IsOk());
   EXPECT_EQ(product, kMaxFigure);
-  EXPECT_THAT(CheckedMul(0, std::numeric_limits<uint64_t>::max(), &product, "scaled cast"),
-              IsOk());
+  EXPECT_THAT(CheckedMul(0, std::numeric_limits<uint64_t>::max(), &product, "scaled cast"), IsOk());
   EXPECT_EQ(product, 0u);
 }
 

@@ -22,10 +22,8 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
 MATCHER_P2(StatusIs, code, message_matcher,
            "has status code " + ::testing::PrintToString(code)) {
   const absl::Status& status = GetStatus(arg);
-  if (status.code() != code) {
-    *result_listener << "whose status is " << status.ToString();
-    return false;
-  }
+  *result_listener << "whose status is " << status.ToString();
+  if (status.code() != code) return false;
   return ::testing::ExplainMatchResult(message_matcher, std::string(status.message()),
                                        result_listener);
 }

@@ -1,8 +1,8 @@
 // Tally: the result of aggregation. Counted ballots per station x choice, rejected
 // records by reason, and records read: everything the reconciler and the reports need.
 // A plain value: copy it, compare it, read it from many threads.
-#ifndef CANVASS_ENGINE_AGGREGATE_TALLY_H_
-#define CANVASS_ENGINE_AGGREGATE_TALLY_H_
+#ifndef CANVASS_ENGINE_BALLOT_TALLY_H_
+#define CANVASS_ENGINE_BALLOT_TALLY_H_
 
 #include <array>
 #include <cstdint>
@@ -52,10 +52,12 @@ struct Tally {
   uint64_t TotalRejected() const;
   // Stations with at least one record read.
   uint32_t StationsReporting() const;
+  // Adds every figure of `other`. Requires: same shape.
+  void Merge(const Tally& other);
 
   friend bool operator==(const Tally&, const Tally&) = default;
 };
 
 }  // namespace canvass
 
-#endif  // CANVASS_ENGINE_AGGREGATE_TALLY_H_
+#endif  // CANVASS_ENGINE_BALLOT_TALLY_H_

@@ -1,7 +1,9 @@
 // Tally accessors.
-#include "engine/aggregate/tally.h"
+#include "engine/ballot/tally.h"
 
 #include <numeric>
+
+#include "engine/base/check.h"
 
 namespace canvass {
 
@@ -25,6 +27,14 @@ uint64_t Tally::TotalCounted() const {
 
 uint64_t Tally::TotalRejected() const {
   return std::accumulate(rejected.begin(), rejected.end(), uint64_t{0});
+}
+
+void Tally::Merge(const Tally& other) {
+  CANVASS_CHECK(other.num_stations == num_stations && other.num_choices == num_choices);
+  records_read += other.records_read;
+  for (int r = 0; r < kNumRejectReasons; ++r) rejected[r] += other.rejected[r];
+  for (size_t i = 0; i < counted.size(); ++i) counted[i] += other.counted[i];
+  for (size_t s = 0; s < station_records.size(); ++s) station_records[s] += other.station_records[s];
 }
 
 uint32_t Tally::StationsReporting() const {

@@ -1,0 +1,773 @@
+// Tests of the parallel Aggregator: counting rules, fast vs general path, parallel == reference.
+#include "engine/aggregate/aggregator.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+#include <ostream>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/aggregate/reference_aggregator.h"
+#include "engine/ballot/batch.h"
+#include "engine/ballot/tally.h"
+#include "engine/base/checked_math.h"
+#include "engine/election/election.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tbb/blocked_range.h"
+#include "tbb/global_control.h"
+#include "tbb/parallel_for.h"
+#include "tbb/task_arena.h"
+#include "tests/testing/status_matchers.h"
+
+namespace canvass {
+
+// Lets GoogleTest print a Tally when an EXPECT_EQ on two of them fails.
+void PrintTo(const Tally& tally, std::ostream* os) {
+  *os << "Tally{stations=" << tally.num_stations << " choices=" << tally.num_choices
+      << " records_read=" << tally.records_read << " rejected=["
+      << absl::StrJoin(tally.rejected, ",") << "] counted=[" << absl::StrJoin(tally.counted, ",")
+      << "] station_records=[" << absl::StrJoin(tally.station_records, ",") << "]}";
+}
+
+namespace {
+
+using ::canvass::testing::IsOk;
+using ::canvass::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+using Rejections = std::array<uint64_t, kNumRejectReasons>;
+
+constexpr ChoiceIndex kA = 0;
+constexpr ChoiceIndex kB = 1;
+constexpr ChoiceIndex kC = 2;
+constexpr uint64_t kMaxSeq = std::numeric_limits<uint64_t>::max();
+
+// The rejection counts of a tally, with `counts` set and every other reason zero.
+Rejections MakeRejections(std::initializer_list<std::pair<RejectReason, uint64_t>> counts) {
+  Rejections rejections{};
+  for (const auto& [reason, count] : counts) rejections[static_cast<int>(reason)] = count;
+  return rejections;
+}
+
+// An election with choices C0..C{num_choices-1}, stations S0..S{n-1} with the given
+// capacities and no reported figures, built through the real loader.
+Election MakeElection(int num_choices, const std::vector<uint64_t>& capacities) {
+  std::string json = R"({"id": "agg-test", "title": "aggregator test", "roster": "r.csv",)"
+                     R"( "choices": [)";
+  for (int c = 0; c < num_choices; ++c) {
+    absl::StrAppend(&json, c == 0 ? "" : ", ", R"({"code": "C)", c, R"("})");
+  }
+  json += "]}";
+  std::string roster = "station,country,capacity\n";
+  for (size_t s = 0; s < capacities.size(); ++s) {
+    absl::StrAppend(&roster, "S", s, ",", (s % 2 == 0 ? "AA" : "BB"), ",", capacities[s], "\n");
+  }
+  absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "r.csv");
+  EXPECT_THAT(election, IsOk());
+  return *std::move(election);
+}
+
+BallotBatch MakeBatch(StationIndex station,
+                      std::initializer_list<std::pair<uint64_t, ChoiceIndex>> records) {
+  BallotBatch batch;
+  batch.station = station;
+  for (const auto& [seq, choice] : records) {
+    batch.seq.push_back(seq);
+    batch.choice.push_back(choice);
+  }
+  return batch;
+}
+
+// Serials first..first+count-1 of `station`, choice given by `choice_of(seq)`.
+template <typename ChoiceOf>
+BallotBatch MakeRun(StationIndex station, uint64_t first, uint64_t count, ChoiceOf choice_of) {
+  BallotBatch batch;
+  batch.station = station;
+  for (uint64_t seq = first; seq < first + count; ++seq) {
+    batch.seq.push_back(seq);
+    batch.choice.push_back(choice_of(seq));
+  }
+  return batch;
+}
+
+// Finish()'s tally; a failed test and an empty tally if it is not OK.
+Tally FinishOk(Aggregator& aggregator) {
+  absl::StatusOr<Tally> tally = aggregator.Finish();
+  EXPECT_THAT(tally, IsOk());
+  return tally.ok() ? *std::move(tally) : Tally();
+}
+
+Tally AggregateSerially(const Election& election, const std::vector<BallotBatch>& batches,
+                        uint64_t malformed_records = 0) {
+  Aggregator aggregator(election);
+  for (const BallotBatch& batch : batches) aggregator.Add(batch);
+  if (malformed_records > 0) aggregator.AddMalformed(malformed_records);
+  return FinishOk(aggregator);
+}
+
+// Aggregates serially and checks the result against the reference aggregator, so every
+// hand-made case is also a same-answer check.
+Tally AggregateAndCompare(const Election& election, const std::vector<BallotBatch>& batches,
+                          uint64_t malformed_records = 0) {
+  Tally tally = AggregateSerially(election, batches, malformed_records);
+  EXPECT_EQ(tally, ReferenceAggregate(election, batches, malformed_records));
+  EXPECT_EQ(tally.records_read, tally.TotalCounted() + tally.TotalRejected());
+  return tally;
+}
+
+// ---------------------------------------------------------------------------------------
+// Identity rules: duplicates and conflicts.
+
+TEST(AggregatorTest, TwoIdenticalCopiesCountOnceAndRejectOneDuplicate) {
+  const Election election = MakeElection(3, {10});
+  // Same batch, and split across two batches.
+  for (const std::vector<BallotBatch>& batches :
+       {std::vector<BallotBatch>{MakeBatch(0, {{4, kB}, {4, kB}})},
+        std::vector<BallotBatch>{MakeBatch(0, {{4, kB}}), MakeBatch(0, {{4, kB}})}}) {
+    Tally tally = AggregateAndCompare(election, batches);
+    EXPECT_THAT(tally.counted, ElementsAre(0, 1, 0));
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 1}}));
+    EXPECT_EQ(tally.records_read, 2u);
+    EXPECT_EQ(tally.TotalCounted(), 1u);
+  }
+}
+
+TEST(AggregatorTest, ThreeIdenticalCopiesCountOnceAndRejectTwoDuplicates) {
+  const Election election = MakeElection(3, {10});
+  Tally tally =
+      AggregateAndCompare(election, {MakeBatch(0, {{7, kC}, {7, kC}}), MakeBatch(0, {{7, kC}})});
+  EXPECT_THAT(tally.counted, ElementsAre(0, 0, 1));
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 2}}));
+  EXPECT_EQ(tally.records_read, 3u);
+}
+
+TEST(AggregatorTest, TwoDisagreeingCopiesAreBothConflictsAndNeitherCounts) {
+  const Election election = MakeElection(3, {10});
+  for (const std::vector<BallotBatch>& batches :
+       {std::vector<BallotBatch>{MakeBatch(0, {{2, kA}, {2, kB}})},
+        std::vector<BallotBatch>{MakeBatch(0, {{2, kB}}), MakeBatch(0, {{2, kA}})}}) {
+    Tally tally = AggregateAndCompare(election, batches);
+    EXPECT_THAT(tally.counted, ElementsAre(0, 0, 0));
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 2}}));
+    EXPECT_EQ(tally.records_read, 2u);
+  }
+}
+
+// A, A, B for one identity, in all 6 orders of the three copies, each order fed as one
+// batch, as three batches, and as two batches fed either way round. Two other ballots
+// of the station are counted around them.
+TEST(AggregatorTest, CopiesAABAreThreeConflictsInEveryOrderAndBatching) {
+  const Election election = MakeElection(3, {10});
+  const std::array<ChoiceIndex, 3> copies = {kA, kA, kB};
+  std::array<int, 3> order = {0, 1, 2};
+  int orders_seen = 0;
+  do {
+    ++orders_seen;
+    const ChoiceIndex first = copies[order[0]];
+    const ChoiceIndex second = copies[order[1]];
+    const ChoiceIndex third = copies[order[2]];
+    const BallotBatch others = MakeBatch(0, {{1, kA}, {2, kB}});
+    std::vector<std::vector<BallotBatch>> batchings = {
+        {others, MakeBatch(0, {{5, first}, {5, second}, {5, third}})},
+        {MakeBatch(0, {{5, first}}), others, MakeBatch(0, {{5, second}}),
+         MakeBatch(0, {{5, third}})},
+        {MakeBatch(0, {{5, first}, {5, second}}), MakeBatch(0, {{5, third}}), others},
+        {MakeBatch(0, {{5, third}}), MakeBatch(0, {{5, first}, {5, second}}), others},
+        {MakeBatch(0, {{1, kA}, {5, first}}), MakeBatch(0, {{2, kB}, {5, second}, {5, third}})},
+    };
+    for (size_t b = 0; b < batchings.size(); ++b) {
+      SCOPED_TRACE(absl::StrCat("order ", order[0], order[1], order[2], " batching ", b));
+      Tally tally = AggregateAndCompare(election, batchings[b]);
+      EXPECT_THAT(tally.counted, ElementsAre(1, 1, 0));
+      EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 3}}));
+      EXPECT_EQ(tally.records_read, 5u);
+    }
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(orders_seen, 6);
+}
+
+TEST(AggregatorTest, ThreeCopiesWithThreeDifferentChoicesAreThreeConflicts) {
+  const Election election = MakeElection(3, {10});
+  std::array<ChoiceIndex, 3> choices = {kA, kB, kC};
+  do {
+    Tally tally = AggregateAndCompare(election, {MakeBatch(0, {{9, choices[0]}}),
+                                                 MakeBatch(0, {{9, choices[1]}, {9, choices[2]}})});
+    EXPECT_THAT(tally.counted, ElementsAre(0, 0, 0));
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 3}}));
+  } while (std::next_permutation(choices.begin(), choices.end()));
+}
+
+TEST(AggregatorTest, SameSerialAtDifferentStationsIsTwoIdentities) {
+  const Election election = MakeElection(2, {5, 5});
+  Tally tally = AggregateAndCompare(election, {MakeBatch(0, {{3, kA}}), MakeBatch(1, {{3, kB}})});
+  EXPECT_THAT(tally.counted, ElementsAre(1, 0, 0, 1));
+  EXPECT_EQ(tally.TotalRejected(), 0u);
+}
+
+TEST(AggregatorTest, ConflictAndDuplicateOfDifferentIdentitiesInOneBatch) {
+  const Election election = MakeElection(2, {10});
+  Tally tally = AggregateAndCompare(
+      election, {MakeBatch(0, {{1, kA}, {2, kA}, {1, kB}, {2, kA}, {3, kB}, {2, kA}})});
+  EXPECT_THAT(tally.counted, ElementsAre(1, 1));  // seq 2 once, seq 3 once
+  EXPECT_EQ(tally.rejected,
+            MakeRejections({{RejectReason::kDuplicate, 2}, {RejectReason::kConflict, 2}}));
+  EXPECT_EQ(tally.records_read, 6u);
+}
+
+// ---------------------------------------------------------------------------------------
+// The first four checks and their precedence.
+
+TEST(AggregatorTest, UnknownStationBatchRejectsEveryRecordAsUnknownStation) {
+  const Election election = MakeElection(2, {5});
+  // Unknown choices and bad serials too: unknown_station comes first.
+  BallotBatch batch = MakeBatch(kUnknownStation, {{1, kA}, {0, kB}, {6, kUnknownChoice}, {1, 7}});
+  Tally tally = AggregateAndCompare(election, {batch});
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kUnknownStation, 4}}));
+  EXPECT_EQ(tally.records_read, 4u);
+  EXPECT_THAT(tally.station_records, ElementsAre(0));
+  EXPECT_EQ(tally.StationsReporting(), 0u);
+  EXPECT_EQ(tally.TotalCounted(), 0u);
+}
+
+TEST(AggregatorTest, UnknownChoiceIsKUnknownChoiceOrAnyIndexAtOrPastNumChoices) {
+  const Election election = MakeElection(3, {10});
+  Tally tally = AggregateAndCompare(
+      election, {MakeBatch(0, {{1, kUnknownChoice}, {2, 3}, {3, 200}, {4, 254}, {5, kC}})});
+  EXPECT_THAT(tally.counted, ElementsAre(0, 0, 1));
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kUnknownChoice, 4}}));
+  EXPECT_THAT(tally.station_records, ElementsAre(5));
+}
+
+TEST(AggregatorTest, SerialZeroAndPastCapacityAreBadSeqButCapacityIsValid) {
+  const Election election = MakeElection(2, {10, 3});
+  Tally tally = AggregateAndCompare(
+      election, {MakeBatch(0, {{0, kA}, {11, kA}, {10, kB}, {kMaxSeq, kA}, {1, kA}}),
+                 MakeBatch(1, {{3, kA}, {4, kB}})});
+  EXPECT_THAT(tally.counted, ElementsAre(1, 1, 1, 0));
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kBadSeq, 4}}));
+  EXPECT_THAT(tally.station_records, ElementsAre(5, 2));
+}
+
+TEST(AggregatorTest, UnknownChoiceTakesPrecedenceOverBadSeq) {
+  const Election election = MakeElection(2, {10});
+  Tally tally = AggregateAndCompare(
+      election, {MakeBatch(0, {{0, kUnknownChoice}, {11, 2}, {kMaxSeq, kUnknownChoice}})});
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kUnknownChoice, 3}}));
+}
+
+// Only well-formed, in-range copies take part in the identity rules.
+TEST(AggregatorTest, RejectedRecordsAreNotCopiesOfAnIdentity) {
+  const Election election = MakeElection(2, {10});
+  Tally tally =
+      AggregateAndCompare(election, {MakeBatch(0, {{4, kA}, {4, kUnknownChoice}, {4, 5}}),
+                                     MakeBatch(0, {{0, kA}, {0, kA}, {11, kB}, {11, kB}})});
+  EXPECT_THAT(tally.counted, ElementsAre(1, 0));
+  EXPECT_EQ(tally.rejected,
+            MakeRejections({{RejectReason::kUnknownChoice, 2}, {RejectReason::kBadSeq, 4}}));
+}
+
+TEST(AggregatorTest, AddMalformedCountsMalformedRecordsRead) {
+  const Election election = MakeElection(2, {10});
+  Aggregator aggregator(election);
+  aggregator.AddMalformed(5);
+  aggregator.AddMalformed(0);
+  aggregator.AddMalformed(2);
+  aggregator.Add(MakeBatch(0, {{1, kA}}));
+  Tally tally = FinishOk(aggregator);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kMalformed, 7}}));
+  EXPECT_EQ(tally.records_read, 8u);
+  EXPECT_THAT(tally.counted, ElementsAre(1, 0));
+  EXPECT_THAT(tally.station_records, ElementsAre(1));
+  EXPECT_EQ(tally, ReferenceAggregate(election, {MakeBatch(0, {{1, kA}})}, 7));
+}
+
+TEST(AggregatorTest, EmptyBatchesChangeNothing) {
+  const Election election = MakeElection(2, {10});
+  Tally tally = AggregateAndCompare(election, {MakeBatch(0, {}), MakeBatch(kUnknownStation, {})});
+  EXPECT_EQ(tally, Tally(1, 2));
+  EXPECT_EQ(tally.StationsReporting(), 0u);
+}
+
+// Every reason at once: records_read == counted + sum(rejected), station_records counts
+// every record of a roster station (rejected ones too), StationsReporting counts stations
+// with at least one record.
+TEST(AggregatorTest, ConservationStationRecordsAndStationsReporting) {
+  const Election election = MakeElection(3, {10, 20, 30, 40});
+  std::vector<BallotBatch> batches = {
+      MakeBatch(0, {{1, kA}, {2, kB}, {2, kB}, {3, kA}, {3, kC}}),  // 2 counted, dup, 2 conflicts
+      MakeBatch(2, {{0, kA}, {31, kA}, {30, kC}, {5, kUnknownChoice}}),  // 2 bad, 1 counted
+      MakeBatch(kUnknownStation, {{1, kA}, {2, kA}}),
+      MakeBatch(0, {{10, kC}}),
+  };
+  Tally tally = AggregateAndCompare(election, batches, 3);
+  EXPECT_EQ(tally.num_stations, 4u);
+  EXPECT_EQ(tally.num_choices, 3u);
+  EXPECT_EQ(tally.records_read, 15u);
+  EXPECT_EQ(tally.TotalCounted(), 4u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kMalformed, 3},
+                                            {RejectReason::kUnknownStation, 2},
+                                            {RejectReason::kUnknownChoice, 1},
+                                            {RejectReason::kBadSeq, 2},
+                                            {RejectReason::kDuplicate, 1},
+                                            {RejectReason::kConflict, 2}}));
+  EXPECT_THAT(tally.counted, ElementsAre(1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0));
+  EXPECT_THAT(tally.ChoiceTotals(), ElementsAre(1, 1, 2));
+  EXPECT_THAT(tally.station_records, ElementsAre(6, 0, 4, 0));
+  EXPECT_EQ(tally.StationsReporting(), 2u);
+}
+
+// 254 choices (the limit) takes the fast path's wide-histogram branch; index 253 is the
+// last valid choice and 254 is unknown.
+TEST(AggregatorTest, MaximumNumberOfChoices) {
+  const Election election = MakeElection(kMaxChoices, {600});
+  BallotBatch run = MakeRun(0, 1, 508, [](uint64_t seq) { return (seq - 1) % kMaxChoices; });
+  Tally tally = AggregateAndCompare(election, {run, MakeBatch(0, {{509, 253}, {510, 254}})});
+  std::vector<uint64_t> expected(kMaxChoices, 2);
+  expected[253] = 3;
+  EXPECT_EQ(tally.ChoiceTotals(), expected);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kUnknownChoice, 1}}));
+}
+
+// ---------------------------------------------------------------------------------------
+// Fast path (contiguous, unseen, all valid) versus general path.
+
+ChoiceIndex ChoiceOfSeq(uint64_t seq) { return static_cast<ChoiceIndex>(seq % 3); }
+ChoiceIndex OtherChoiceOfSeq(uint64_t seq) { return static_cast<ChoiceIndex>((seq + 1) % 3); }
+
+TEST(AggregatorFastPathTest, ContiguousBatchIsCountedExactly) {
+  const Election election = MakeElection(3, {1000});
+  Tally tally = AggregateAndCompare(election, {MakeRun(0, 1, 300, ChoiceOfSeq)});
+  EXPECT_THAT(tally.counted, ElementsAre(100, 100, 100));
+  EXPECT_EQ(tally.TotalRejected(), 0u);
+  EXPECT_THAT(tally.station_records, ElementsAre(300));
+}
+
+TEST(AggregatorFastPathTest, SameSerialsAgainWithSameChoicesAreAllDuplicates) {
+  const Election election = MakeElection(3, {1000});
+  const BallotBatch run = MakeRun(0, 101, 300, ChoiceOfSeq);
+  Tally tally = AggregateAndCompare(election, {run, run});
+  EXPECT_THAT(tally.counted, ElementsAre(100, 100, 100));
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 300}}));
+  tally = AggregateAndCompare(election, {run, run, run});
+  EXPECT_THAT(tally.counted, ElementsAre(100, 100, 100));
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 600}}));
+}
+
+TEST(AggregatorFastPathTest, SameSerialsAgainWithOtherChoicesAreAllConflicts) {
+  const Election election = MakeElection(3, {1000});
+  const BallotBatch run = MakeRun(0, 1, 300, ChoiceOfSeq);
+  const BallotBatch other = MakeRun(0, 1, 300, OtherChoiceOfSeq);
+  for (const std::vector<BallotBatch>& batches :
+       {std::vector<BallotBatch>{run, other}, std::vector<BallotBatch>{other, run},
+        std::vector<BallotBatch>{run, other, run}}) {
+    Tally tally = AggregateAndCompare(election, batches);
+    EXPECT_THAT(tally.counted, ElementsAre(0, 0, 0));
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 300 * batches.size()}}));
+  }
+}
+
+TEST(AggregatorFastPathTest, PartialOverlapWithSameChoicesDuplicatesTheOverlapOnly) {
+  const Election election = MakeElection(3, {1000});
+  const BallotBatch first = MakeRun(0, 1, 300, ChoiceOfSeq);     // 1..300
+  const BallotBatch second = MakeRun(0, 201, 300, ChoiceOfSeq);  // 201..500
+  for (const std::vector<BallotBatch>& batches :
+       {std::vector<BallotBatch>{first, second}, std::vector<BallotBatch>{second, first}}) {
+    Tally tally = AggregateAndCompare(election, batches);
+    EXPECT_EQ(tally.TotalCounted(), 500u);
+    EXPECT_THAT(tally.ChoiceTotals(), ElementsAre(166, 167, 167));  // seq % 3 over 1..500
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 100}}));
+  }
+}
+
+TEST(AggregatorFastPathTest, PartialOverlapWithOtherChoicesConflictsTheOverlapOnly) {
+  const Election election = MakeElection(3, {1000});
+  const BallotBatch first = MakeRun(0, 1, 300, ChoiceOfSeq);          // 1..300
+  const BallotBatch second = MakeRun(0, 201, 300, OtherChoiceOfSeq);  // 201..500
+  for (const std::vector<BallotBatch>& batches :
+       {std::vector<BallotBatch>{first, second}, std::vector<BallotBatch>{second, first}}) {
+    Tally tally = AggregateAndCompare(election, batches);
+    EXPECT_EQ(tally.TotalCounted(), 400u);  // 1..200 and 301..500
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 200}}));
+  }
+}
+
+TEST(AggregatorFastPathTest, SingleLaterCopyInsideAContiguousRun) {
+  const Election election = MakeElection(3, {1000});
+  const BallotBatch run = MakeRun(0, 1, 300, ChoiceOfSeq);
+  Tally tally = AggregateAndCompare(election, {run, MakeBatch(0, {{150, ChoiceOfSeq(150)}})});
+  EXPECT_EQ(tally.TotalCounted(), 300u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 1}}));
+  tally = AggregateAndCompare(election, {MakeBatch(0, {{150, OtherChoiceOfSeq(150)}}), run});
+  EXPECT_EQ(tally.TotalCounted(), 299u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 2}}));
+}
+
+// A run whose records are not all valid falls back to the general path record by record.
+TEST(AggregatorFastPathTest, ContiguousRunWithAnInvalidRecordFallsBack) {
+  const Election election = MakeElection(3, {1000});
+  BallotBatch run = MakeRun(0, 1, 300, ChoiceOfSeq);
+  run.choice[123] = kUnknownChoice;
+  Tally tally = AggregateAndCompare(election, {run});
+  EXPECT_EQ(tally.TotalCounted(), 299u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kUnknownChoice, 1}}));
+}
+
+TEST(AggregatorFastPathTest, RunEndingAtCapacityAndOnePast) {
+  const Election election = MakeElection(3, {1000});
+  Tally tally = AggregateAndCompare(election, {MakeRun(0, 701, 300, ChoiceOfSeq)});
+  EXPECT_EQ(tally.TotalCounted(), 300u);
+  EXPECT_EQ(tally.TotalRejected(), 0u);
+  tally = AggregateAndCompare(election, {MakeRun(0, 702, 300, ChoiceOfSeq)});
+  EXPECT_EQ(tally.TotalCounted(), 299u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kBadSeq, 1}}));
+  tally = AggregateAndCompare(election, {MakeRun(0, 0, 10, ChoiceOfSeq)});
+  EXPECT_EQ(tally.TotalCounted(), 9u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kBadSeq, 1}}));
+}
+
+// Runs that cross a stripe boundary (2^14 serials) and overlap there.
+TEST(AggregatorFastPathTest, RunsAcrossStripeBoundaries) {
+  constexpr uint64_t kStripe = uint64_t{1} << Aggregator::kStripeBits;
+  const Election election = MakeElection(3, {3 * kStripe + 5, 7});
+  const BallotBatch across = MakeRun(0, kStripe - 1000, 2 * kStripe + 10, ChoiceOfSeq);
+  const BallotBatch overlap = MakeRun(0, 2 * kStripe - 5, 10, OtherChoiceOfSeq);
+  const BallotBatch tail = MakeRun(0, 3 * kStripe - 3, 8, ChoiceOfSeq);  // ends at capacity
+  Tally tally =
+      AggregateAndCompare(election, {across, overlap, tail, MakeRun(1, 1, 7, ChoiceOfSeq)});
+  EXPECT_EQ(tally.TotalCounted(), (2 * kStripe + 10 - 10) + (8 - 0) + 7);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 20}}));
+  EXPECT_THAT(tally.station_records, ElementsAre(2 * kStripe + 10 + 10 + 8, 7));
+}
+
+// A run of serials that wraps past 2^64 - 1 to 0 is not contiguous in 1..capacity: every
+// record is bad_seq. Run in a child process so that a crash fails only this test.
+TEST(AggregatorFastPathDeathTest, SerialsWrappingPastTheLargestSerialAreBadSeq) {
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  const Election election = MakeElection(3, {100, 100});
+  const std::vector<BallotBatch> batches = {
+      MakeBatch(1, {{kMaxSeq, kA}, {0, kA}}),
+      MakeBatch(1, {{kMaxSeq - 2, kA}, {kMaxSeq - 1, kB}, {kMaxSeq, kC}, {0, kA}, {1, kB}}),
+  };
+  EXPECT_EXIT(
+      {
+        Tally tally = AggregateSerially(election, batches);
+        const bool correct = tally.rejected == MakeRejections({{RejectReason::kBadSeq, 6}}) &&
+                             tally.Counted(1, kB) == 1 && tally.TotalCounted() == 1 &&
+                             tally == ReferenceAggregate(election, batches);
+        std::exit(correct ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Counters never wrap: a figure past 2^63 - 1 makes Finish() fail with OutOfRange.
+TEST(AggregatorTest, CounterPastTheLargestFigureIsOutOfRange) {
+  const Election election = MakeElection(2, {10});
+  {
+    Aggregator aggregator(election);
+    aggregator.AddMalformed(kMaxFigure);
+    absl::StatusOr<Tally> tally = aggregator.Finish();
+    ASSERT_THAT(tally, IsOk());
+    EXPECT_EQ(tally->records_read, kMaxFigure);
+  }
+  {
+    Aggregator aggregator(election);
+    aggregator.AddMalformed(kMaxFigure);
+    aggregator.AddMalformed(1);
+    EXPECT_THAT(aggregator.Finish(), StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("2^63")));
+  }
+  {
+    // Each counter is within range, but records_read would pass it.
+    Aggregator aggregator(election);
+    aggregator.AddMalformed(kMaxFigure);
+    aggregator.Add(MakeBatch(0, {{1, kA}}));
+    EXPECT_THAT(aggregator.Finish(),
+                StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("records read")));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Exactly-once state size.
+
+TEST(AggregatorTest, StateBytesIsTheSumOfCapacities) {
+  EXPECT_EQ(Aggregator(MakeElection(2, {1})).state_bytes(), 1u);
+  EXPECT_EQ(Aggregator(MakeElection(3, {10, 20, 30, 40})).state_bytes(), 100u);
+  EXPECT_EQ(Aggregator(MakeElection(3, {100000, 1, 16384, 16385})).state_bytes(), 132770u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Parallel aggregator == serial reference on hundreds of random elections.
+
+class RandomCaseBuilder {
+ public:
+  explicit RandomCaseBuilder(uint64_t seed) : rng_(seed) {}
+
+  uint64_t Uniform(uint64_t low, uint64_t high) {
+    return std::uniform_int_distribution<uint64_t>(low, high)(rng_);
+  }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+  std::mt19937_64& rng() { return rng_; }
+
+  // 2..12 choices; 1..500 stations; one station holds most serials, and most others are
+  // tiny.
+  Election MakeRandomElection() {
+    const int num_choices = static_cast<int>(Uniform(2, 12));
+    const uint64_t draw = Uniform(0, 9);
+    const size_t num_stations = draw < 4   ? Uniform(1, 5)
+                                : draw < 8 ? Uniform(6, 100)
+                                           : Uniform(101, 500);
+    std::vector<uint64_t> capacities(num_stations);
+    for (uint64_t& capacity : capacities) {
+      const uint64_t kind = Uniform(0, 19);
+      capacity = kind < 14 ? Uniform(1, 10) : kind < 19 ? Uniform(11, 100) : Uniform(101, 1000);
+    }
+    capacities[Uniform(0, num_stations - 1)] = Uniform(1000, 50000);
+    return MakeElection(num_choices, capacities);
+  }
+
+  // Station-homogeneous batches over `election` with every kind of record.
+  std::vector<BallotBatch> MakeRandomBatches(const Election& election) {
+    election_ = &election;
+    num_choices_ = static_cast<uint32_t>(election.contest().choices.size());
+    const size_t num_stations = election.stations.size();
+    big_station_ = static_cast<StationIndex>(
+        std::max_element(
+            election.stations.begin(), election.stations.end(),
+            [](const Station& a, const Station& b) { return a.capacity < b.capacity; }) -
+        election.stations.begin());
+    // Some stations send nothing.
+    active_.clear();
+    for (StationIndex s = 0; s < num_stations; ++s) {
+      if (s == big_station_ || !Chance(0.3)) active_.push_back(s);
+    }
+    loose_.assign(num_stations, {});
+    batches_.clear();
+    runs_.clear();
+    records_ = 0;
+    const uint64_t budget = Uniform(1, 16000);
+    while (records_ < budget) AddAction();
+    CutLooseRecordsIntoBatches();
+    std::shuffle(batches_.begin(), batches_.end(), rng_);
+    return std::move(batches_);
+  }
+
+ private:
+  struct Record {
+    uint64_t seq;
+    ChoiceIndex choice;
+  };
+
+  StationIndex PickStation() {
+    return Chance(0.5) ? big_station_ : active_[Uniform(0, active_.size() - 1)];
+  }
+  uint64_t Capacity(StationIndex s) const { return election_->stations[s].capacity; }
+  ChoiceIndex ValidChoice() { return static_cast<ChoiceIndex>(Uniform(0, num_choices_ - 1)); }
+
+  // Mostly in range; sometimes 0, capacity + 1 or far past capacity.
+  uint64_t RandomSeq(StationIndex s) {
+    const uint64_t kind = Uniform(0, 99);
+    if (kind < 2) return 0;
+    if (kind < 4) return Capacity(s) + 1;
+    if (kind < 5) return Uniform(Capacity(s) + 2, uint64_t{1} << 62);
+    return Uniform(1, Capacity(s));
+  }
+  // Mostly valid; sometimes kUnknownChoice or another index past the last choice.
+  ChoiceIndex RandomChoice() {
+    const uint64_t kind = Uniform(0, 99);
+    if (kind < 3) return kUnknownChoice;
+    if (kind < 5) return static_cast<ChoiceIndex>(Uniform(num_choices_, kMaxChoices));
+    return ValidChoice();
+  }
+
+  void AddLoose(StationIndex s, uint64_t seq, ChoiceIndex choice) {
+    loose_[s].push_back(Record{seq, choice});
+    ++records_;
+  }
+  void AddBatch(BallotBatch batch) {
+    records_ += batch.size();
+    batches_.push_back(std::move(batch));
+  }
+
+  void AddAction() {
+    const StationIndex s = PickStation();
+    const uint64_t kind = Uniform(0, 99);
+    if (kind < 20) {
+      AddContiguousRun(s);
+    } else if (kind < 30 && !runs_.empty()) {
+      ReplayRun();
+    } else if (kind < 55) {
+      const uint64_t n = Uniform(1, 400);
+      for (uint64_t i = 0; i < n; ++i) AddLoose(s, RandomSeq(s), RandomChoice());
+    } else if (kind < 70) {
+      // Identical copies: 2..4 of one identity.
+      const uint64_t seq = Uniform(1, Capacity(s));
+      const ChoiceIndex choice = ValidChoice();
+      const uint64_t copies = Uniform(2, 4);
+      for (uint64_t i = 0; i < copies; ++i) AddLoose(s, seq, choice);
+    } else if (kind < 90) {
+      AddConflict(s);
+    } else if (kind < 95) {
+      BallotBatch batch;
+      batch.station = kUnknownStation;
+      const uint64_t n = Uniform(1, 200);
+      for (uint64_t i = 0; i < n; ++i) {
+        batch.seq.push_back(Uniform(0, 100000));
+        batch.choice.push_back(RandomChoice());
+      }
+      AddBatch(std::move(batch));
+    } else {
+      // A stray valid record or two, with a copy in the next run of this station likely.
+      AddLoose(s, Uniform(1, Capacity(s)), ValidChoice());
+    }
+  }
+
+  // Consecutive serials, all valid: the fast path (unless already seen).
+  void AddContiguousRun(StationIndex s) {
+    const uint64_t first = Uniform(1, Capacity(s));
+    const uint64_t length = Uniform(1, std::min<uint64_t>(3000, Capacity(s) - first + 1));
+    BallotBatch batch;
+    batch.station = s;
+    for (uint64_t seq = first; seq < first + length; ++seq) {
+      batch.seq.push_back(seq);
+      batch.choice.push_back(ValidChoice());
+    }
+    runs_.push_back(batch);
+    AddBatch(std::move(batch));
+  }
+
+  // Sends part of an earlier run again: same choices (duplicates), some or all changed
+  // (conflicts).
+  void ReplayRun() {
+    const BallotBatch& run = runs_[Uniform(0, runs_.size() - 1)];
+    const size_t begin = Uniform(0, run.size() - 1);
+    const size_t end = Uniform(begin + 1, run.size());
+    BallotBatch batch;
+    batch.station = run.station;
+    batch.seq.assign(run.seq.begin() + begin, run.seq.begin() + end);
+    batch.choice.assign(run.choice.begin() + begin, run.choice.begin() + end);
+    const uint64_t mode = Uniform(0, 2);
+    for (ChoiceIndex& choice : batch.choice) {
+      if (mode == 1 || (mode == 2 && Chance(0.1))) {
+        choice = static_cast<ChoiceIndex>((choice + 1) % num_choices_);
+      }
+    }
+    AddBatch(std::move(batch));
+  }
+
+  // Two copies that disagree, or three (A,A,B or A,B,C) in random order.
+  void AddConflict(StationIndex s) {
+    const uint64_t seq = Uniform(1, Capacity(s));
+    const ChoiceIndex a = ValidChoice();
+    const ChoiceIndex b =
+        static_cast<ChoiceIndex>((a + Uniform(1, num_choices_ - 1)) % num_choices_);
+    std::vector<ChoiceIndex> choices = {a, b};
+    if (Chance(0.6)) {
+      ChoiceIndex c = a;
+      if (num_choices_ >= 3 && Chance(0.5)) {
+        do {
+          c = ValidChoice();
+        } while (c == a || c == b);
+      }
+      choices.push_back(c);
+    }
+    std::shuffle(choices.begin(), choices.end(), rng_);
+    for (ChoiceIndex choice : choices) AddLoose(s, seq, choice);
+  }
+
+  void CutLooseRecordsIntoBatches() {
+    const uint64_t max_batch = Uniform(1, 3000);
+    for (StationIndex s = 0; s < loose_.size(); ++s) {
+      std::vector<Record>& records = loose_[s];
+      std::shuffle(records.begin(), records.end(), rng_);
+      size_t at = 0;
+      while (at < records.size()) {
+        const size_t n = std::min<size_t>(Uniform(1, max_batch), records.size() - at);
+        BallotBatch batch;
+        batch.station = s;
+        for (size_t i = at; i < at + n; ++i) {
+          batch.seq.push_back(records[i].seq);
+          batch.choice.push_back(records[i].choice);
+        }
+        batches_.push_back(std::move(batch));
+        at += n;
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+  const Election* election_ = nullptr;
+  uint32_t num_choices_ = 0;
+  StationIndex big_station_ = 0;
+  std::vector<StationIndex> active_;
+  std::vector<std::vector<Record>> loose_;
+  std::vector<BallotBatch> batches_;
+  std::vector<BallotBatch> runs_;
+  uint64_t records_ = 0;
+};
+
+Tally AggregateInParallel(const Election& election, const std::vector<BallotBatch>& batches,
+                          int threads, uint64_t* malformed_records) {
+  Aggregator aggregator(election);
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, batches.size(), 1),
+                      [&](const tbb::blocked_range<size_t>& range) {
+                        for (size_t i = range.begin(); i != range.end(); ++i) {
+                          aggregator.Add(batches[i]);
+                          // A reader's unparseable lines arrive between batches.
+                          if (i % 7 == 3) aggregator.AddMalformed(i % 3);
+                        }
+                      });
+  });
+  *malformed_records = 0;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (i % 7 == 3) *malformed_records += i % 3;
+  }
+  return FinishOk(aggregator);
+}
+
+TEST(AggregatorRandomTest, ParallelEqualsReferenceOnRandomElections) {
+  constexpr int kElections = 300;
+  constexpr std::array<int, 4> kThreads = {1, 2, 3, 8};
+  // oneTBB caps workers at the hardware threads unless told otherwise; allow 8 so that
+  // the 8-thread arenas really run 8 threads on a small machine.
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, 8);
+  RandomCaseBuilder builder(20240707);
+  uint64_t total_records = 0;
+  Rejections total_rejected{};
+  for (int round = 0; round < kElections; ++round) {
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    const int threads = kThreads[round % kThreads.size()];
+    SCOPED_TRACE(absl::StrCat("round ", round, ", ", election.stations.size(), " stations, ",
+                              election.contest().choices.size(), " choices, ", batches.size(),
+                              " batches, ", threads, " threads"));
+    uint64_t malformed_records = 0;
+    const Tally tally = AggregateInParallel(election, batches, threads, &malformed_records);
+    const Tally expected = ReferenceAggregate(election, batches, malformed_records);
+    ASSERT_EQ(tally, expected);
+    ASSERT_EQ(tally.records_read, tally.TotalCounted() + tally.TotalRejected());
+    uint64_t capacity_sum = 0;
+    for (const Station& station : election.stations) capacity_sum += station.capacity;
+    EXPECT_EQ(Aggregator(election).state_bytes(), capacity_sum);
+    total_records += tally.records_read;
+    for (int r = 0; r < kNumRejectReasons; ++r) total_rejected[r] += tally.rejected[r];
+  }
+  // The generator really produced every kind of record, in bulk.
+  EXPECT_GT(total_records, 1000000u);
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    EXPECT_GT(total_rejected[r], 500u) << RejectReasonName(static_cast<RejectReason>(r));
+  }
+}
+
+}  // namespace
+}  // namespace canvass
