@@ -1,6 +1,8 @@
 // canvass: the command-line front end. Parses flags (CLI11), loads the election, runs a
 // pipeline and prints a report. Exit codes follow diff(1): 0 match, 1 mismatch, 2 usage
 // or input error (the message names the file, field or flag and what was expected).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -18,7 +20,10 @@
 #include "engine/stress/stress.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/election/election.h"
+#include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
+#include "engine/synth/generator.h"
+#include "nlohmann/json.hpp"
 #include "engine/reconcile/reconciler.h"
 #include "engine/report/report.h"
 
@@ -144,6 +149,152 @@ int RunCommand(const RunFlags& flags) {
   return reconciliation.match && truth_holds ? kExitMatch : kExitMismatch;
 }
 
+struct GenerateFlags {
+  RunFlags run;
+  std::string out;
+  std::string format = "csv";
+  std::string file_faults;
+};
+
+int GenerateCommand(const GenerateFlags& flags) {
+  absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(flags.run.faults);
+  if (!faults.ok()) return Fail(faults.status());
+  absl::StatusOr<FileFaultPlan> file_faults = FileFaultPlan::Parse(flags.file_faults);
+  if (!file_faults.ok()) return Fail(file_faults.status());
+  if (flags.format != "csv" && flags.format != "cvb") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--format: expected csv or cvb, got \"", flags.format, "\"")));
+  }
+  absl::StatusOr<Election> election = LoadElection(flags.run.report.election_directory);
+  if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<Election> scaled = ScaleElection(*election, flags.run.scale);
+  if (!scaled.ok()) return Fail(scaled.status());
+  absl::StatusOr<CalibratedStreams> streams =
+      CalibratedStreams::Plan(*scaled, GeneratorOptions{flags.run.seed});
+  if (!streams.ok()) return Fail(streams.status());
+  GenerateOptions options;
+  options.out_directory = flags.out;
+  options.format = flags.format == "csv" ? FileFormat::kCsv : FileFormat::kCvb;
+  options.seed = flags.run.seed;
+  options.scale = flags.run.scale;
+  options.threads = flags.run.threads;
+  options.faults = *faults;
+  options.file_faults = *file_faults;
+  absl::StatusOr<GenerateResult> result = GenerateFiles(*scaled, *streams, options);
+  if (!result.ok()) return Fail(result.status());
+  std::printf("wrote %llu files (%llu bytes) and %s to %s\n",
+              static_cast<unsigned long long>(result->files_written),
+              static_cast<unsigned long long>(result->bytes_written), kManifestFileName,
+              flags.out.c_str());
+  for (const std::string& line : result->damaged_files) std::printf("  damaged: %s\n", line.c_str());
+  return kExitMatch;
+}
+
+struct FilesFlags {
+  ReportFlags report;
+  std::vector<std::string> paths;
+  std::optional<uint64_t> scale;
+  int threads = 0;
+  bool skip_damaged = false;
+  bool quiet = false;
+};
+
+// The scale a folder's manifest was generated at, when one of the paths has a manifest.
+absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    const std::string manifest = path + "/" + kManifestFileName;
+    std::FILE* file = std::fopen(manifest.c_str(), "rb");
+    if (file == nullptr) continue;
+    std::string text;
+    char buffer[65536];
+    size_t got;
+    while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, got);
+    std::fclose(file);
+    nlohmann::json root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (root.is_discarded() || !root.contains("scale") || !root["scale"].is_number_unsigned()) {
+      return absl::DataLossError(absl::StrCat(manifest, ": field 'scale': missing or not a count"));
+    }
+    return root["scale"].get<uint64_t>();
+  }
+  return 1;
+}
+
+int FilesCommand(const FilesFlags& flags, bool reconcile) {
+  absl::StatusOr<ReportFormat> format = ParseReportFormat(flags.report.format);
+  if (!format.ok()) return Fail(format.status());
+  Breakdown breakdown = Breakdown::kNone;
+  if (!flags.report.by.empty()) {
+    absl::StatusOr<Breakdown> parsed = ParseBreakdown(flags.report.by);
+    if (!parsed.ok()) return Fail(parsed.status());
+    breakdown = *parsed;
+  }
+  absl::StatusOr<Election> election = LoadElection(flags.report.election_directory);
+  if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<uint64_t> scale = flags.scale ? *flags.scale : ManifestScale(flags.paths);
+  if (!scale.ok()) return Fail(scale.status());
+  absl::StatusOr<Election> scaled = ScaleElection(*election, *scale);
+  if (!scaled.ok()) return Fail(scaled.status());
+  if (reconcile && !scaled->contest().reported) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "election ", scaled->id, ": no reported figures to reconcile against (election.json "
+        "field 'reported')")));
+  }
+  IngestOptions options;
+  options.threads = flags.threads;
+  options.skip_damaged = flags.skip_damaged;
+  options.progress = !flags.quiet && isatty(STDERR_FILENO);
+  absl::StatusOr<IngestResult> ingest = IngestFiles(*scaled, flags.paths, options);
+  if (!ingest.ok()) return Fail(ingest.status());
+  ReportInput input;
+  input.command = reconcile ? "reconcile" : "aggregate";
+  input.election = &*scaled;
+  input.tally = &ingest->tally;
+  input.breakdown = breakdown;
+  input.ingest = &*ingest;
+  std::optional<Reconciliation> reconciliation;
+  if (reconcile) {
+    reconciliation = Reconcile(*scaled, ingest->tally, ReconcileOptions{flags.report.tolerance});
+    input.reconciliation = &*reconciliation;
+  }
+  const Manifest* manifest = ingest->manifest ? &*ingest->manifest : nullptr;
+  if (manifest) input.generation = GenerationInfo{manifest->seed, manifest->scale};
+  if (manifest && manifest->faults.Any() && manifest->predicted) {
+    input.faults = &manifest->faults;
+    input.fired = &manifest->fired;
+    input.predicted = &*manifest->predicted;
+  }
+  std::fputs(RenderReport(input, *format).c_str(), stdout);
+  if (!reconcile) return kExitMatch;
+  const bool truth_holds = !input.predicted || *input.predicted == ingest->tally;
+  return reconciliation->match && truth_holds && ingest->findings.empty() ? kExitMatch
+                                                                           : kExitMismatch;
+}
+
+void AddFilesCommand(CLI::App* app, const std::string& name, const std::string& help,
+                     FilesFlags* flags, bool reconcile) {
+  CLI::App* command = app->add_subcommand(name, help);
+  AddReportFlags(command, &flags->report, /*with_tolerance=*/reconcile);
+  command->add_option("PATH", flags->paths, "Ballot files (CSV or cvb) or folders of them")
+      ->required();
+  command->add_option_function<std::string>(
+      "--scale",
+      [flags](const std::string& text) {
+        uint64_t value = 0;
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+            !absl::SimpleAtoi(text, &value) || value < 1) {
+          throw CLI::ValidationError("--scale", absl::StrCat("expected a decimal integer >= 1, got \"",
+                                                             text, "\""));
+        }
+        flags->scale = value;
+      },
+      "The election at scale K (default: the folder manifest's scale, else 1)");
+  AddThreads(command, &flags->threads);
+  command->add_flag("--skip-damaged", flags->skip_damaged,
+                    "Account damaged files (records declared minus read) and go on, instead of "
+                    "stopping with exit 2");
+  command->add_flag("--quiet", flags->quiet, "No progress on stderr");
+}
+
 struct StressFlags {
   uint64_t rounds = 1000;
   uint64_t seed = 1;
@@ -208,6 +359,30 @@ int Main(int argc, char** argv) {
                   "Inject faults, e.g. drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,"
                   "unknown_station=0.0005,unknown_choice=0.0005,bad_seq=0.0005,reorder=1,"
                   "truncate=0.01,double_report=0.02 (see docs/STRESS.md)");
+  GenerateFlags generate_flags;
+  CLI::App* generate = app.add_subcommand(
+      "generate", "Write the election's calibrated synthetic streams (optionally with faults) "
+                  "as one file per station plus manifest.json");
+  generate->add_option("--out", generate_flags.out, "Output folder (created; must hold no ballot files)")
+      ->required();
+  generate->add_option("--format", generate_flags.format, "File format: csv or cvb")
+      ->capture_default_str();
+  generate->add_option("--election", generate_flags.run.report.election_directory,
+                       "Election directory; default: the embedded reference election");
+  AddDecimal(generate, "--scale", &generate_flags.run.scale,
+             "Multiply every reported figure and capacity by K", 1, uint64_t{1} << 40);
+  AddDecimal(generate, "--seed", &generate_flags.run.seed, "Generator seed", 0, UINT64_MAX);
+  AddThreads(generate, &generate_flags.run.threads);
+  generate->add_option("--faults", generate_flags.run.faults,
+                       "Record faults, as for run (see docs/STRESS.md)");
+  generate->add_option("--file-faults", generate_flags.file_faults,
+                       "Byte-level damage after writing: truncate=P,flip=P,missing=P,extra=N");
+  FilesFlags aggregate_flags, reconcile_flags;
+  AddFilesCommand(&app, "aggregate", "Read ballot files and print the tally", &aggregate_flags,
+                  false);
+  AddFilesCommand(&app, "reconcile",
+                  "Read ballot files, reconcile the tally against the reported figures and check "
+                  "folder manifests", &reconcile_flags, true);
   StressFlags stress_flags;
   CLI::App* stress = app.add_subcommand(
       "stress", "Run seeded rounds of random elections with injected faults and check every "
@@ -246,6 +421,9 @@ int Main(int argc, char** argv) {
   }
   if (run->parsed()) return RunCommand(run_flags);
   if (stress->parsed()) return StressCommand(stress_flags);
+  if (generate->parsed()) return GenerateCommand(generate_flags);
+  if (app.got_subcommand("aggregate")) return FilesCommand(aggregate_flags, false);
+  if (app.got_subcommand("reconcile")) return FilesCommand(reconcile_flags, true);
   return kExitInputError;
 }
 

@@ -144,6 +144,44 @@ void AddGroundTruthJson(const ReportInput& input, Json* report) {
   (*report)["ground_truth"] = predicted == *input.tally ? "exact" : "differs";
 }
 
+std::string Lost(const FileOutcome& file) {
+  if (!file.declared) return "unknown";
+  return absl::StrCat(*file.declared > file.records ? *file.declared - file.records : 0);
+}
+
+void AddInputsJson(const IngestResult& ingest, Json* report) {
+  Json paths = Json::array();
+  for (const FileOutcome& file : ingest.files) paths.push_back(file.path);
+  (*report)["inputs"] = {{"files", ingest.files.size()}, {"bytes", ingest.bytes_read},
+                         {"paths", std::move(paths)}};
+  Json examples = Json::array();
+  for (const MalformedExample& example : ingest.malformed) {
+    examples.push_back(example.byte ? absl::StrCat(example.file, "@", *example.byte)
+                                    : absl::StrCat(example.file, ":", example.line));
+  }
+  (*report)["malformed_examples"] = std::move(examples);
+  Json damaged = Json::array();
+  for (const FileOutcome& file : ingest.files) {
+    if (file.damage.empty()) continue;
+    Json entry = {{"file", file.path}, {"damage", file.damage}, {"records_read", file.records}};
+    entry["records_declared"] = file.declared ? Json(*file.declared) : Json(nullptr);
+    entry["records_lost"] = file.declared ? Json(*file.declared > file.records
+                                                     ? *file.declared - file.records : 0)
+                                          : Json(nullptr);
+    damaged.push_back(std::move(entry));
+  }
+  (*report)["damaged_files"] = std::move(damaged);
+  if (ingest.manifest) {
+    Json findings = Json::array();
+    for (const ManifestFinding& finding : ingest.findings) {
+      findings.push_back(
+          {{"file", finding.file}, {"finding", finding.finding}, {"detail", finding.detail}});
+    }
+    (*report)["manifest"] = {{"files_expected", ingest.manifest->files.size()},
+                             {"findings", std::move(findings)}};
+  }
+}
+
 std::string RenderJson(const ReportInput& input) {
   const Election& election = *input.election;
   const Contest& contest = election.contest();
@@ -163,6 +201,7 @@ std::string RenderJson(const ReportInput& input) {
   report["totals"] = FiguresJson(contest, tally.ChoiceTotals(), tally.TotalCounted());
   if (input.reconciliation) AddReconciliationJson(input, &report);
   if (input.predicted) AddGroundTruthJson(input, &report);
+  if (input.ingest) AddInputsJson(*input.ingest, &report);
   if (input.breakdown != Breakdown::kNone) {
     Json rows = Json::array();
     for (const BreakdownRow& row : BuildRows(election, tally, input.breakdown)) {
@@ -270,6 +309,33 @@ void AppendReconciliation(const ReportInput& input, std::string* out) {
   if (rec.tolerance > 0) absl::StrAppend(out, "  tolerance  ", Grouped(rec.tolerance), "\n");
 }
 
+void AppendInputs(const IngestResult& ingest, std::string* out) {
+  uint64_t damaged = 0;
+  for (const FileOutcome& file : ingest.files) damaged += !file.damage.empty();
+  absl::StrAppend(out, "\n  inputs     ", ingest.files.size(), " files, ",
+                  Grouped(ingest.bytes_read), " bytes", damaged ? absl::StrCat(", ", damaged, " damaged") : "",
+                  "\n");
+  for (const FileOutcome& file : ingest.files) {
+    if (file.damage.empty()) continue;
+    absl::StrAppend(out, "  DAMAGED    ", file.damage, "; read ", Grouped(file.records),
+                    " records, lost ", Lost(file), "\n");
+  }
+  if (!ingest.malformed.empty()) {
+    absl::StrAppend(out, "  malformed  first ", ingest.malformed.size(), ":\n");
+    for (const MalformedExample& example : ingest.malformed) {
+      absl::StrAppend(out, "             ", example.file, ":", example.line, "\n");
+    }
+  }
+  if (ingest.manifest) {
+    absl::StrAppend(out, "  manifest   ", ingest.manifest->files.size(), " files expected, ",
+                    ingest.findings.size(), " findings\n");
+    for (const ManifestFinding& finding : ingest.findings) {
+      absl::StrAppend(out, "  FINDING    ", finding.file, ": ", finding.finding, " (",
+                      finding.detail, ")\n");
+    }
+  }
+}
+
 void AppendBreakdown(const ReportInput& input, std::string* out) {
   const Contest& contest = input.election->contest();
   std::vector<BreakdownRow> rows = BuildRows(*input.election, *input.tally, input.breakdown);
@@ -338,6 +404,7 @@ std::string RenderText(const ReportInput& input) {
   AppendRecords(*input.tally, &out);
   if (input.reconciliation) AppendReconciliation(input, &out);
   if (input.predicted) AppendGroundTruth(input, &out);
+  if (input.ingest) AppendInputs(*input.ingest, &out);
   if (input.breakdown != Breakdown::kNone) AppendBreakdown(input, &out);
   if (input.reconciliation) {
     absl::StrAppend(&out, "\n", input.reconciliation->match ? "MATCH" : "MISMATCH", "\n");

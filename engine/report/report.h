@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
+#include "engine/pipeline/files.h"
 #include "engine/reconcile/reconciler.h"
 #include "engine/synth/fault_plan.h"
 
@@ -42,6 +43,8 @@ struct ReportInput {
   const FaultPlan* faults = nullptr;
   const FaultCounts* fired = nullptr;
   const Tally* predicted = nullptr;
+  // For file input (`aggregate`, `reconcile`): what was read, damage, manifest findings.
+  const IngestResult* ingest = nullptr;
 };
 
 // Requires: input.election and input.tally are set and belong together.

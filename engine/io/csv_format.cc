@@ -1,0 +1,228 @@
+// Ballot CSV writing and range-parallel parsing (see csv_format.h).
+#include "engine/io/csv_format.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace canvass {
+namespace {
+
+constexpr absl::string_view kBom = "\xEF\xBB\xBF";
+
+bool ParseSerial(absl::string_view text, uint64_t* seq) {
+  if (text.empty() || text.size() > 20) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *seq);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+size_t SkipToLineEnd(const uint8_t* data, size_t size, size_t p, uint64_t* line_breaks) {
+  const void* newline = std::memchr(data + p, '\n', size - p);
+  if (newline == nullptr) return size;
+  ++*line_breaks;
+  return static_cast<const uint8_t*>(newline) - data + 1;
+}
+
+}  // namespace
+
+void AppendCsvHeader(std::string* out) { absl::StrAppend(out, kCsvHeader, "\n"); }
+
+void AppendCsvRecord(absl::string_view station, uint64_t seq, absl::string_view choice,
+                     std::string* out) {
+  absl::StrAppend(out, station, ",", seq, ",", choice, "\n");
+}
+
+void AppendDamagedCsvRecord(absl::string_view station, uint64_t seq, absl::string_view choice,
+                            uint64_t variant, std::string* out) {
+  switch (variant % 4) {
+    case 0:
+      absl::StrAppend(out, station, ",", seq, "\n");  // a field missing
+      break;
+    case 1:
+      absl::StrAppend(out, station, ",", seq, "x,", choice, "\n");  // not a number
+      break;
+    case 2:
+      absl::StrAppend(out, station, ",", seq, ",", choice, ",", choice, "\n");  // extra field
+      break;
+    default:
+      absl::StrAppend(out, station, ",,", choice, "\n");  // empty serial
+      break;
+  }
+}
+
+absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t* data,
+                                      size_t size) {
+  absl::string_view text(reinterpret_cast<const char*>(data), size);
+  size_t offset = 0;
+  if (absl::StartsWith(text, kBom)) offset = kBom.size();
+  const size_t line_end = text.find('\n', offset);
+  absl::string_view header = text.substr(offset, line_end == absl::string_view::npos
+                                                     ? absl::string_view::npos
+                                                     : line_end - offset);
+  if (absl::EndsWith(header, "\r")) header.remove_suffix(1);
+  if (header != kCsvHeader) {
+    std::string shown(header.substr(0, 40));
+    for (char& c : shown) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": byte ", offset, ": not a ballot file: expected the header \"", kCsvHeader,
+        "\", got \"", shown, header.size() > 40 ? "...\"" : "\""));
+  }
+  return line_end == absl::string_view::npos ? size : line_end + 1;
+}
+
+CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink)
+    : election_(election), sink_(std::move(sink)) {}
+
+BallotBatch& CsvRangeParser::BatchFor(StationIndex station) {
+  BallotBatch& batch = batches_[station];
+  batch.station = station;
+  return batch;
+}
+
+void CsvRangeParser::Emit(absl::string_view station_id, uint64_t seq, absl::string_view code) {
+  if (last_batch_ == nullptr || station_id != last_station_id_) {
+    std::optional<StationIndex> station = election_.FindStation(station_id);
+    // Cache only roster ids: their storage outlives the parser, the file's may not.
+    last_station_id_ = station ? absl::string_view(election_.stations[*station].id) : "";
+    last_batch_ = &BatchFor(station.value_or(kUnknownStation));
+  }
+  std::optional<ChoiceIndex> choice = election_.contest().FindChoice(code);
+  last_batch_->seq.push_back(seq);
+  last_batch_->choice.push_back(choice.value_or(kUnknownChoice));
+  if (last_batch_->size() >= kDefaultBatchSize) {
+    sink_(*last_batch_);
+    last_batch_->Clear();
+  }
+}
+
+void CsvRangeParser::Flush() {
+  for (auto& [station, batch] : batches_) {
+    if (batch.size() > 0) sink_(batch);
+    batch.Clear();
+  }
+  // Files that mix many stations would otherwise keep a full batch of capacity per
+  // station alive on every thread; memory stays bounded by the range size instead.
+  if (batches_.size() > 64) {
+    batches_.clear();
+    last_batch_ = nullptr;
+  }
+}
+
+size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, bool* blank,
+                                   bool* malformed, uint64_t* line_breaks) {
+  *blank = false;
+  *malformed = false;
+  if (data[p] == '\n' || (data[p] == '\r' && p + 1 < size && data[p + 1] == '\n')) {
+    *blank = true;
+    ++*line_breaks;
+    return p + (data[p] == '\n' ? 1 : 2);
+  }
+  Field fields[3];
+  int num_fields = 0;
+  bool bad = false;
+  while (true) {
+    Field field;
+    if (p < size && data[p] == '"') {
+      // Quoted: "" is an escaped quote; line breaks inside are part of the field.
+      std::string* text = num_fields < 3 ? &unquoted_[num_fields] : nullptr;
+      if (text) text->clear();
+      size_t q = p + 1;
+      while (true) {
+        const void* found = std::memchr(data + q, '"', size - q);
+        const size_t quote = found ? static_cast<const uint8_t*>(found) - data : size;
+        *line_breaks += std::count(data + q, data + quote, '\n');
+        if (text) text->append(reinterpret_cast<const char*>(data + q), quote - q);
+        if (quote == size) {  // unterminated quote: the record runs to the end of the data
+          *malformed = true;
+          return size;
+        }
+        if (quote + 1 < size && data[quote + 1] == '"') {
+          if (text) text->push_back('"');
+          q = quote + 2;
+          continue;
+        }
+        p = quote + 1;
+        break;
+      }
+      field.quoted = true;
+      if (text) field.text = *text;
+      const bool at_end = p == size || data[p] == ',' || data[p] == '\n' ||
+                          (data[p] == '\r' && p + 1 < size && data[p + 1] == '\n') ||
+                          (data[p] == '\r' && p + 1 == size);
+      if (!at_end) {
+        *malformed = true;
+        return SkipToLineEnd(data, size, p, line_breaks);
+      }
+      if (p < size && data[p] == '\r') ++p;
+    } else {
+      size_t q = p;
+      while (q < size && data[q] != ',' && data[q] != '\n') {
+        bad |= data[q] == '"';
+        ++q;
+      }
+      field.text = absl::string_view(reinterpret_cast<const char*>(data + p), q - p);
+      if ((q == size || data[q] == '\n') && absl::EndsWith(field.text, "\r")) {
+        field.text.remove_suffix(1);  // CRLF line end
+      }
+      p = q;
+    }
+    if (num_fields < 3) fields[num_fields] = field;
+    ++num_fields;
+    if (p < size && data[p] == ',') {
+      ++p;
+      continue;
+    }
+    if (p < size) {
+      ++*line_breaks;  // data[p] == '\n'
+      ++p;
+    }
+    break;
+  }
+  uint64_t seq = 0;
+  if (bad || num_fields != 3 || fields[0].text.empty() || fields[2].text.empty() ||
+      !ParseSerial(fields[1].text, &seq)) {
+    *malformed = true;
+    return p;
+  }
+  Emit(fields[0].text, seq, fields[2].text);
+  return p;
+}
+
+CsvRangeResult CsvRangeParser::Parse(const uint8_t* data, size_t size, size_t range_begin,
+                                     size_t range_end, bool first_range) {
+  CsvRangeResult result;
+  size_t p = range_begin;
+  if (!first_range) {
+    // The first record starts after the first line break at or after range_begin - 1.
+    const void* newline = std::memchr(data + range_begin - 1, '\n', size - (range_begin - 1));
+    p = newline ? static_cast<const uint8_t*>(newline) - data + 1 : size;
+  }
+  result.begin = p;
+  uint64_t line = 0;
+  while (p < range_end && p < size) {
+    bool blank = false, malformed = false;
+    const uint64_t line_of_record = line;
+    p = ParseRecord(data, size, p, &blank, &malformed, &line);
+    if (blank) continue;
+    ++result.records;
+    if (malformed) {
+      ++result.malformed;
+      if (result.malformed_lines.size() < CsvRangeResult::kMaxMalformedExamples) {
+        result.malformed_lines.push_back(line_of_record);
+      }
+    }
+  }
+  result.end = std::max<uint64_t>(p, result.begin);
+  result.line_breaks = line;
+  return result;
+}
+
+}  // namespace canvass

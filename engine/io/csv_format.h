@@ -1,0 +1,95 @@
+// The ballot CSV format (DESIGN.md, docs/FORMAT.md): header `station,seq,choice`, one
+// record per line, CRLF and a UTF-8 byte-order mark accepted, RFC 4180 quoting. A line
+// with the wrong number of fields, an empty field or a `seq` that is not 1-20 decimal
+// digits fitting in 64 bits is a `malformed` record; a file without the header is not
+// a ballot file.
+//
+// The parser works on byte ranges of a mapped file so that one file can be read by many
+// threads: each range parses the records that *start* inside it (the first one begins
+// after the first line break at or after the range start). Range boundaries are found
+// assuming no quoted field spans them; the caller checks that consecutive ranges meet
+// (CsvRangeResult::end of one == begin of the next) and otherwise reads the file in one
+// range. Thread safety: a CsvRangeParser is used by one thread at a time.
+#ifndef CANVASS_ENGINE_IO_CSV_FORMAT_H_
+#define CANVASS_ENGINE_IO_CSV_FORMAT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/ballot/batch.h"
+#include "engine/election/election.h"
+
+namespace canvass {
+
+inline constexpr absl::string_view kCsvHeader = "station,seq,choice";
+
+// Writing.
+void AppendCsvHeader(std::string* out);
+void AppendCsvRecord(absl::string_view station, uint64_t seq, absl::string_view choice,
+                     std::string* out);
+// A record damaged in transit, so that a reader must reject it as malformed; `variant`
+// picks the damage (a missing field, a letter in the serial, an extra field, an empty
+// serial).
+void AppendDamagedCsvRecord(absl::string_view station, uint64_t seq, absl::string_view choice,
+                            uint64_t variant, std::string* out);
+
+// Checks the header; returns the byte offset of the first record. InvalidArgument naming
+// the file and byte offset when the file is not a ballot CSV.
+absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t* data,
+                                      size_t size);
+
+// What one range produced.
+struct CsvRangeResult {
+  uint64_t begin = 0;      // offset of the first record parsed (or where none started)
+  uint64_t end = 0;        // offset just past the last record parsed (== begin if none)
+  uint64_t records = 0;    // records parsed, malformed included (blank lines excluded)
+  uint64_t malformed = 0;
+  uint64_t line_breaks = 0;  // line breaks in [begin, end)
+  // Line index (0-based, counted from `begin`) of the first malformed records, at most
+  // kMaxMalformedExamples.
+  std::vector<uint64_t> malformed_lines;
+  static constexpr size_t kMaxMalformedExamples = 20;
+};
+
+class CsvRangeParser {
+ public:
+  // Receives full batches (and the rest at Finish()). Called on the parsing thread.
+  using BatchSink = std::function<void(const BallotBatch&)>;
+
+  // The election must outlive the parser.
+  CsvRangeParser(const Election& election, BatchSink sink);
+
+  // Parses the records that start in [range_begin, range_end) of data[0, size); when
+  // `range_begin` is a known record start (the first range), pass first_range = true.
+  CsvRangeResult Parse(const uint8_t* data, size_t size, size_t range_begin, size_t range_end,
+                       bool first_range);
+  // Hands every partly filled batch to the sink.
+  void Flush();
+
+ private:
+  struct Field {
+    absl::string_view text;
+    bool quoted = false;
+  };
+  // Parses one record at `p`; returns the offset after it. `*blank` for an empty line.
+  size_t ParseRecord(const uint8_t* data, size_t size, size_t p, bool* blank, bool* malformed,
+                     uint64_t* line_breaks);
+  void Emit(absl::string_view station, uint64_t seq, absl::string_view choice);
+  BallotBatch& BatchFor(StationIndex station);
+
+  const Election& election_;
+  BatchSink sink_;
+  absl::node_hash_map<StationIndex, BallotBatch> batches_;  // node map: last_batch_ stays valid
+  absl::string_view last_station_id_;  // "" when the last station was not in the roster
+  BallotBatch* last_batch_ = nullptr;
+  std::string unquoted_[3];  // storage for fields with escaped quotes
+};
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_IO_CSV_FORMAT_H_

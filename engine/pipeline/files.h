@@ -1,0 +1,110 @@
+// File pipelines: `canvass generate` writes synthetic (optionally faulty) streams as one
+// file per station plus manifest.json; `canvass aggregate` / `reconcile` read ballot
+// files (CSV and cvb, files and folders) in parallel across and within files into an
+// Aggregator with bounded memory, locating every damage.
+#ifndef CANVASS_ENGINE_PIPELINE_FILES_H_
+#define CANVASS_ENGINE_PIPELINE_FILES_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/ballot/tally.h"
+#include "engine/election/election.h"
+#include "engine/io/manifest.h"
+#include "engine/synth/fault_plan.h"
+#include "engine/synth/generator.h"
+
+namespace canvass {
+
+enum class FileFormat { kCsv, kCvb };
+
+// Byte-level damage `generate` can do to the files after writing them (the manifest keeps
+// the intended content): per file, probabilities to truncate it at a random byte, to
+// flip one random bit, to delete it; and a count of extra files no manifest lists.
+struct FileFaultPlan {
+  double truncate = 0;
+  double flip = 0;
+  double missing = 0;
+  uint32_t extra = 0;
+  bool Any() const { return truncate > 0 || flip > 0 || missing > 0 || extra > 0; }
+  // "truncate=0.1,flip=0.1,missing=0.05,extra=2"; InvalidArgument naming the bad item.
+  static absl::StatusOr<FileFaultPlan> Parse(absl::string_view spec);
+};
+
+struct GenerateOptions {
+  std::string out_directory;
+  FileFormat format = FileFormat::kCsv;
+  uint64_t seed = 1;
+  uint64_t scale = 1;
+  int threads = 0;
+  FaultPlan faults;
+  FileFaultPlan file_faults;
+};
+
+struct GenerateResult {
+  Manifest manifest;
+  uint64_t files_written = 0;
+  uint64_t bytes_written = 0;
+  std::vector<std::string> damaged_files;  // what the file faults did, one line each
+};
+
+// Writes `scaled`'s calibrated streams (with options.faults) into out_directory, which is
+// created if missing and must not already hold ballot files. Requires: `streams` was
+// planned for `scaled` (the election at options.scale).
+absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
+                                             const CalibratedStreams& streams,
+                                             const GenerateOptions& options);
+
+struct IngestOptions {
+  int threads = 0;
+  bool skip_damaged = false;
+  bool progress = false;           // print progress on stderr
+  size_t range_bytes = 8u << 20;   // bytes per parallel task
+};
+
+struct FileOutcome {
+  std::string path;
+  FileFormat format = FileFormat::kCsv;
+  uint64_t bytes = 0;
+  uint64_t records = 0;    // records read (malformed included)
+  uint64_t malformed = 0;
+  std::optional<uint64_t> declared;  // records the file (trailer) or manifest declares
+  std::string damage;                // empty when intact; else "byte N: what"
+};
+
+struct MalformedExample {
+  std::string file;
+  uint64_t line = 0;  // 1-based line (CSV) ...
+  std::optional<uint64_t> byte;  // ... or byte offset of the block (cvb)
+};
+
+struct ManifestFinding {
+  std::string file;
+  std::string finding;  // "missing", "extra", "size_mismatch", "hash_mismatch", "record_count_mismatch"
+  std::string detail;
+};
+
+struct IngestResult {
+  Tally tally;
+  std::vector<FileOutcome> files;          // in input order
+  std::vector<MalformedExample> malformed;  // the first 20, in file and line order
+  uint64_t bytes_read = 0;
+  std::optional<Manifest> manifest;        // when a folder held manifest.json
+  std::vector<ManifestFinding> findings;
+};
+
+// Expands PATH... (files as given; folders: their *.csv and *.cvb files, sorted by name)
+// and reads them. Errors (exit 2): a missing path (NotFound), a file that is not a
+// ballot file or was written for another election (InvalidArgument), and, unless
+// skip_damaged, a damaged file (DataLoss naming the file and byte offset).
+absl::StatusOr<IngestResult> IngestFiles(const Election& election,
+                                         const std::vector<std::string>& paths,
+                                         const IngestOptions& options);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_PIPELINE_FILES_H_

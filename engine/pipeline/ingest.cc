@@ -1,0 +1,439 @@
+// Reading ballot files in parallel into an Aggregator (IngestFiles, see files.h).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/aggregate/aggregator.h"
+#include "engine/base/check.h"
+#include "engine/base/status_macros.h"
+#include "engine/io/csv_format.h"
+#include "engine/io/cvb_format.h"
+#include "engine/pipeline/files.h"
+#include "engine/pipeline/pipeline.h"
+#include "tbb/enumerable_thread_specific.h"
+#include "tbb/global_control.h"
+#include "tbb/parallel_for.h"
+#include "tbb/task_arena.h"
+
+namespace canvass {
+namespace fs = std::filesystem;
+namespace {
+
+// A read-only mapping of one input file.
+class MappedFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+    struct stat info;
+    if (fstat(fd, &info) != 0) {
+      close(fd);
+      return absl::NotFoundError(absl::StrCat(path, ": cannot stat file"));
+    }
+    auto file = std::unique_ptr<MappedFile>(new MappedFile);
+    file->size_ = static_cast<size_t>(info.st_size);
+    if (file->size_ > 0) {
+      void* data = mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data == MAP_FAILED) {
+        close(fd);
+        return absl::DataLossError(absl::StrCat(path, ": cannot map file"));
+      }
+      file->data_ = static_cast<const uint8_t*>(data);
+      madvise(data, file->size_, MADV_SEQUENTIAL);
+    }
+    close(fd);
+    return file;
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  // Drops [begin, end) from this process's resident set (the page cache keeps it), so that
+  // reading a file of any size costs bounded memory.
+  void Release(size_t begin, size_t end) const {
+    const size_t page = 4096;
+    const size_t first = (begin + page - 1) / page * page;
+    const size_t last = std::min(end, size_) / page * page;
+    if (data_ != nullptr && last > first) {
+      madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
+    }
+  }
+
+ private:
+  MappedFile() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct InputFile {
+  std::string path;
+  std::unique_ptr<MappedFile> mapped;
+  FileFormat format = FileFormat::kCsv;
+  size_t records_begin = 0;  // CSV: after the header
+  CvbLayout layout;          // cvb
+  absl::Status damage;       // file-level damage found before reading (not a ballot file, ...)
+  bool sequential = false;   // CSV read as one range (quoted line breaks at range edges)
+};
+
+struct Task {
+  size_t file = 0;
+  size_t begin = 0, end = 0;  // CSV byte range; cvb: block index range
+  bool first = false;
+  CsvRangeResult csv;
+  uint64_t records = 0, malformed = 0;
+  absl::Status damage;
+  uint64_t damage_offset = UINT64_MAX;
+};
+
+absl::Status ExpandPaths(const std::vector<std::string>& paths, std::vector<std::string>* files,
+                         std::vector<std::string>* manifest_dirs) {
+  for (const std::string& path : paths) {
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    if (error || !fs::exists(status)) {
+      return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
+    }
+    if (!fs::is_directory(status)) {
+      files->push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
+      const std::string extension = entry.path().extension().string();
+      if (entry.is_regular_file() && (extension == ".csv" || extension == ".cvb")) {
+        found.push_back(entry.path().string());
+      }
+    }
+    std::sort(found.begin(), found.end());
+    files->insert(files->end(), found.begin(), found.end());
+    if (fs::exists(fs::path(path) / kManifestFileName)) manifest_dirs->push_back(path);
+  }
+  return absl::OkStatus();
+}
+
+// Opens and classifies one file. Errors here are fatal whatever --skip-damaged says
+// (missing file, another election, a future version); a file that is not a ballot file
+// or is structurally damaged is recorded as damage instead.
+absl::Status OpenInput(const Election& election, uint64_t fingerprint, InputFile* input) {
+  CANVASS_ASSIGN_OR_RETURN(input->mapped, MappedFile::Open(input->path));
+  const uint8_t* data = input->mapped->data();
+  const size_t size = input->mapped->size();
+  if (LooksLikeCvb(data, size)) {
+    input->format = FileFormat::kCvb;
+    CANVASS_ASSIGN_OR_RETURN(input->layout, ScanCvb(input->path, data, size, fingerprint));
+    input->damage = input->layout.damage;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<size_t> header = CheckCsvHeader(input->path, data, size);
+  if (!header.ok()) {
+    input->damage = header.status();
+    return absl::OkStatus();
+  }
+  input->records_begin = *header;
+  return absl::OkStatus();
+}
+
+std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_bytes) {
+  std::vector<Task> tasks;
+  for (size_t f = 0; f < inputs.size(); ++f) {
+    const InputFile& input = inputs[f];
+    if (input.format == FileFormat::kCsv) {
+      if (!input.damage.ok()) continue;
+      const size_t size = input.mapped->size();
+      const size_t step = input.sequential ? size + 1 : range_bytes;
+      for (size_t begin = input.records_begin; begin < size || begin == input.records_begin;
+           begin += step) {
+        tasks.push_back({f, begin, std::min(size, begin + step), begin == input.records_begin});
+        if (begin >= size) break;
+      }
+      continue;
+    }
+    // cvb: groups of consecutive blocks of about range_bytes.
+    const std::vector<CvbBlockRef>& blocks = input.layout.blocks;
+    for (size_t first = 0; first < blocks.size();) {
+      size_t last = first, bytes = 0;
+      while (last < blocks.size() && (last == first || bytes < range_bytes)) {
+        bytes += CvbBlockBytes(blocks[last].records);
+        ++last;
+      }
+      tasks.push_back({f, first, last, false});
+      first = last;
+    }
+  }
+  return tasks;
+}
+
+// Prints bytes, ballots, rate and ETA on stderr twice a second while reading.
+class Progress {
+ public:
+  Progress(bool enabled, uint64_t total_bytes) : enabled_(enabled), total_bytes_(total_bytes) {
+    if (enabled_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Progress() {
+    if (!enabled_) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    Print();
+    std::fputc('\n', stderr);
+  }
+  void Add(uint64_t bytes, uint64_t records) {
+    bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    records_.fetch_add(records, std::memory_order_relaxed);
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) Print();
+  }
+  void Print() {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double bytes = static_cast<double>(bytes_.load(std::memory_order_relaxed));
+    const double records = static_cast<double>(records_.load(std::memory_order_relaxed));
+    const double rate = seconds > 0 ? bytes / seconds : 0;
+    const double eta = rate > 0 ? (static_cast<double>(total_bytes_) - bytes) / rate : 0;
+    std::fprintf(stderr, "\r  %.1f of %.1f MiB, %.0f ballots, %.1f M ballots/s, ETA %.0f s   ",
+                 bytes / 1048576, static_cast<double>(total_bytes_) / 1048576, records,
+                 seconds > 0 ? records / seconds / 1e6 : 0.0, eta);
+  }
+
+  const bool enabled_;
+  const uint64_t total_bytes_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> bytes_{0}, records_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+void RunTask(const Election& election, const std::vector<InputFile>& inputs, Task* task,
+             Aggregator* aggregator, CsvRangeParser* parser, Progress* progress) {
+  const InputFile& input = inputs[task->file];
+  const MappedFile& mapped = *input.mapped;
+  if (input.format == FileFormat::kCsv) {
+    task->csv = parser->Parse(mapped.data(), mapped.size(), task->begin, task->end, task->first);
+    parser->Flush();
+    task->records = task->csv.records;
+    task->malformed = task->csv.malformed;
+    aggregator->AddMalformed(task->malformed);
+    progress->Add(task->csv.end - task->csv.begin, task->records);
+    mapped.Release(task->begin, task->csv.end);
+    return;
+  }
+  thread_local BallotBatch batch;
+  const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
+  for (size_t b = task->begin; b < task->end; ++b) {
+    const CvbBlockRef block = input.layout.blocks[b];
+    uint32_t malformed = 0;
+    absl::Status status =
+        DecodeCvbBlock(input.path, mapped.data(), block, num_stations, &batch, &malformed);
+    if (!status.ok()) {
+      // A block that fails its checksum is lost; the blocks around it verify on their own.
+      if (task->damage.ok()) {
+        task->damage = status;
+        task->damage_offset = block.offset;
+      }
+      continue;
+    }
+    aggregator->Add(batch);
+    aggregator->AddMalformed(malformed);
+    task->records += batch.size() + malformed;
+    task->malformed += malformed;
+    progress->Add(CvbBlockBytes(block.records), batch.size() + malformed);
+    mapped.Release(block.offset, block.offset + CvbBlockBytes(block.records));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
+                                             const std::vector<std::string>& paths,
+                                             const IngestOptions& options,
+                                             std::set<std::string>* sequential);
+
+absl::StatusOr<IngestResult> IngestFiles(const Election& election,
+                                         const std::vector<std::string>& paths,
+                                         const IngestOptions& options) {
+  // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
+  // file where one does is read again as a single range (from scratch, so nothing is
+  // counted twice).
+  std::set<std::string> sequential;
+  while (true) {
+    const size_t before = sequential.size();
+    absl::StatusOr<IngestResult> result = IngestFilesOnce(election, paths, options, &sequential);
+    if (!result.ok() || sequential.size() == before) return result;
+  }
+}
+
+absl::Status VerifyManifest(const Election& election, const std::string& directory,
+                            const std::vector<InputFile>& inputs,
+                            const std::vector<FileOutcome>& outcomes, IngestResult* result);
+
+absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
+                                             const std::vector<std::string>& paths,
+                                             const IngestOptions& options,
+                                             std::set<std::string>* sequential) {
+  std::vector<std::string> files, manifest_dirs;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs));
+  const uint64_t fingerprint = ElectionFingerprint(election);
+  std::vector<InputFile> inputs(files.size());
+  uint64_t total_bytes = 0;
+  for (size_t f = 0; f < files.size(); ++f) {
+    inputs[f].path = files[f];
+    inputs[f].sequential = sequential->count(files[f]) > 0;
+    CANVASS_RETURN_IF_ERROR(OpenInput(election, fingerprint, &inputs[f]));
+    total_bytes += inputs[f].mapped->size();
+  }
+  std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
+  Aggregator aggregator(election);
+  {
+    Progress progress(options.progress, total_bytes);
+    tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
+      return std::make_unique<CsvRangeParser>(
+          election, [&aggregator](const BallotBatch& batch) { aggregator.Add(batch); });
+    });
+    const int workers = ResolveThreads(options.threads);
+    tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                              static_cast<size_t>(std::max(workers, ResolveThreads(0))));
+    tbb::task_arena arena(workers);
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t t) {
+        RunTask(election, inputs, &tasks[t], &aggregator, parsers.local().get(), &progress);
+      });
+    });
+  }
+  // CSV ranges must meet exactly; otherwise the file is read again as one range.
+  bool retry = false;
+  for (size_t t = 0; t + 1 < tasks.size(); ++t) {
+    if (tasks[t].file == tasks[t + 1].file && inputs[tasks[t].file].format == FileFormat::kCsv &&
+        tasks[t].csv.end != tasks[t + 1].csv.begin) {
+      retry |= sequential->insert(inputs[tasks[t].file].path).second;
+    }
+  }
+  if (retry) return IngestResult{};
+
+  IngestResult result;
+  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
+  result.files.resize(inputs.size());
+  std::vector<uint64_t> lines_before(tasks.size(), 0);
+  for (size_t f = 0; f < inputs.size(); ++f) {
+    FileOutcome& outcome = result.files[f];
+    outcome.path = inputs[f].path;
+    outcome.format = inputs[f].format;
+    outcome.bytes = inputs[f].mapped->size();
+    if (!inputs[f].damage.ok()) outcome.damage = std::string(inputs[f].damage.message());
+    if (inputs[f].format == FileFormat::kCvb && inputs[f].layout.damage.ok()) {
+      outcome.declared = inputs[f].layout.declared_records;
+    }
+  }
+  uint64_t line = 0;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const Task& task = tasks[t];
+    FileOutcome& outcome = result.files[task.file];
+    outcome.records += task.records;
+    outcome.malformed += task.malformed;
+    if (!task.damage.ok() && (outcome.damage.empty() || inputs[task.file].damage.ok())) {
+      // The earliest damage in the file wins: tasks of a file are in offset order, and
+      // structural damage found by the scan lies after every block.
+      if (outcome.damage.empty()) outcome.damage = std::string(task.damage.message());
+    }
+    if (inputs[task.file].format != FileFormat::kCsv) continue;
+    if (task.first) line = 2;  // line 1 is the header
+    for (uint64_t local : task.csv.malformed_lines) {
+      if (result.malformed.size() < CsvRangeResult::kMaxMalformedExamples) {
+        result.malformed.push_back({inputs[task.file].path, line + local, std::nullopt});
+      }
+    }
+    line += task.csv.line_breaks;
+  }
+  // cvb damaged-record counts come without lines: list their blocks after the CSV lines.
+  for (const FileOutcome& outcome : result.files) {
+    result.bytes_read += outcome.bytes;
+  }
+  if (!options.skip_damaged) {
+    for (const FileOutcome& outcome : result.files) {
+      if (!outcome.damage.empty()) {
+        return absl::DataLossError(absl::StrCat(outcome.damage,
+                                                " (use --skip-damaged to account it and go on)"));
+      }
+    }
+  }
+  for (const std::string& directory : manifest_dirs) {
+    CANVASS_RETURN_IF_ERROR(VerifyManifest(election, directory, inputs, result.files, &result));
+  }
+  return result;
+}
+
+absl::Status VerifyManifest(const Election& election, const std::string& directory,
+                            const std::vector<InputFile>& inputs,
+                            const std::vector<FileOutcome>& outcomes, IngestResult* result) {
+  const std::string path = (fs::path(directory) / kManifestFileName).string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  CANVASS_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(path, text.str(), election));
+  std::map<std::string, size_t> present;  // file name -> input index
+  for (size_t f = 0; f < inputs.size(); ++f) {
+    if (fs::path(inputs[f].path).parent_path() == fs::path(directory)) {
+      present[fs::path(inputs[f].path).filename().string()] = f;
+    }
+  }
+  std::set<std::string> listed;
+  for (const ManifestFile& file : manifest.files) {
+    listed.insert(file.file);
+    auto it = present.find(file.file);
+    if (it == present.end()) {
+      result->findings.push_back({file.file, "missing", absl::StrCat(file.records,
+                                                                     " records declared")});
+      continue;
+    }
+    FileOutcome& outcome = result->files[it->second];
+    outcome.declared = file.records;
+    const InputFile& input = inputs[it->second];
+    if (input.mapped->size() != file.bytes) {
+      result->findings.push_back({file.file, "size_mismatch",
+                                  absl::StrCat(input.mapped->size(), " bytes, manifest says ",
+                                               file.bytes)});
+    }
+    absl::StatusOr<std::string> hash = HashFile(input.path);
+    if (!hash.ok() || *hash != file.xxh3_128) {
+      result->findings.push_back({file.file, "hash_mismatch",
+                                  absl::StrCat("xxh3_128 ", hash.ok() ? *hash : "unreadable",
+                                               ", manifest says ", file.xxh3_128)});
+    }
+    if (outcomes[it->second].records != file.records) {
+      result->findings.push_back({file.file, "record_count_mismatch",
+                                  absl::StrCat(outcomes[it->second].records,
+                                               " records read, manifest says ", file.records)});
+    }
+  }
+  for (const auto& [name, index] : present) {
+    if (!listed.count(name)) result->findings.push_back({name, "extra", "not in the manifest"});
+  }
+  result->manifest = std::move(manifest);
+  return absl::OkStatus();
+}
+
+}  // namespace canvass
