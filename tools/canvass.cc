@@ -197,6 +197,8 @@ struct FilesFlags {
   int threads = 0;
   bool skip_damaged = false;
   bool quiet = false;
+  std::string checkpoint;
+  uint64_t checkpoint_every_mib = 64;
 };
 
 // The scale a folder's manifest was generated at, when one of the paths has a manifest.
@@ -243,6 +245,8 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   options.threads = flags.threads;
   options.skip_damaged = flags.skip_damaged;
   options.progress = !flags.quiet && isatty(STDERR_FILENO);
+  options.checkpoint_path = flags.checkpoint;
+  options.checkpoint_every_bytes = flags.checkpoint_every_mib << 20;
   absl::StatusOr<IngestResult> ingest = IngestFiles(*scaled, flags.paths, options);
   if (!ingest.ok()) return Fail(ingest.status());
   ReportInput input;
@@ -293,6 +297,11 @@ void AddFilesCommand(CLI::App* app, const std::string& name, const std::string& 
                     "Account damaged files (records declared minus read) and go on, instead of "
                     "stopping with exit 2");
   command->add_flag("--quiet", flags->quiet, "No progress on stderr");
+  command->add_option("--checkpoint", flags->checkpoint,
+                      "Save the job's state to FILE as it goes (atomically) and resume from it "
+                      "if it exists; removed when the job completes");
+  AddDecimal(command, "--checkpoint-every", &flags->checkpoint_every_mib,
+             "MiB of input between checkpoints", 1, 1 << 20);
 }
 
 struct StressFlags {

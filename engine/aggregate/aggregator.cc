@@ -4,9 +4,11 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "engine/base/check.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/status_macros.h"
@@ -213,6 +215,95 @@ void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {
     AddToCounter(conflicted_identities_, local.conflicted_identities);
   }
   AddToCounter(station_records_[s], records);
+}
+
+namespace {
+
+void PutU64(uint64_t value, std::string* out) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+bool GetU64(absl::string_view* in, uint64_t* value) {
+  if (in->size() < sizeof(*value)) return false;
+  std::memcpy(value, in->data(), sizeof(*value));
+  in->remove_prefix(sizeof(*value));
+  return true;
+}
+
+}  // namespace
+
+std::string Aggregator::Snapshot() const {
+  const size_t cells = election_.stations.size() * num_choices_;
+  std::string out;
+  PutU64(election_.stations.size(), &out);
+  PutU64(num_choices_, &out);
+  PutU64(state_bytes_, &out);
+  PutU64(overflowed_.load(std::memory_order_relaxed) ? 1 : 0, &out);
+  PutU64(conflicted_identities_.load(std::memory_order_relaxed), &out);
+  for (const std::atomic<uint64_t>& counter : rejected_) PutU64(counter.load(std::memory_order_relaxed), &out);
+  for (size_t i = 0; i < cells; ++i) PutU64(counted_added_[i].load(std::memory_order_relaxed), &out);
+  for (size_t i = 0; i < cells; ++i) PutU64(counted_removed_[i].load(std::memory_order_relaxed), &out);
+  for (size_t s = 0; s < election_.stations.size(); ++s) {
+    PutU64(station_records_[s].load(std::memory_order_relaxed), &out);
+  }
+  PutU64(later_copies_.size(), &out);
+  for (const Identity& copy : later_copies_) {
+    PutU64(copy.station, &out);
+    PutU64(copy.seq, &out);
+  }
+  if (state_bytes_ > 0) out.append(reinterpret_cast<const char*>(state_), state_bytes_);
+  return out;
+}
+
+absl::Status Aggregator::Restore(absl::string_view in) {
+  auto bad = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("aggregation state: ", what));
+  };
+  uint64_t stations = 0, choices = 0, bytes = 0, overflowed = 0, value = 0;
+  if (!GetU64(&in, &stations) || !GetU64(&in, &choices) || !GetU64(&in, &bytes) ||
+      !GetU64(&in, &overflowed)) {
+    return bad("truncated header");
+  }
+  if (stations != election_.stations.size() || choices != num_choices_ || bytes != state_bytes_) {
+    return bad("shaped for another election");
+  }
+  const size_t cells = stations * choices;
+  const size_t fixed = 8 * (1 + kNumRejectReasons + 2 * cells + stations + 1);
+  if (in.size() < fixed) return bad("truncated counters");
+  overflowed_.store(overflowed != 0, std::memory_order_relaxed);
+  GetU64(&in, &value);
+  conflicted_identities_.store(value, std::memory_order_relaxed);
+  for (std::atomic<uint64_t>& counter : rejected_) {
+    GetU64(&in, &value);
+    counter.store(value, std::memory_order_relaxed);
+  }
+  for (size_t i = 0; i < cells; ++i) GetU64(&in, &value), counted_added_[i].store(value);
+  for (size_t i = 0; i < cells; ++i) GetU64(&in, &value), counted_removed_[i].store(value);
+  for (size_t s = 0; s < stations; ++s) GetU64(&in, &value), station_records_[s].store(value);
+  uint64_t copies = 0;
+  GetU64(&in, &copies);
+  if (copies > in.size() / 16 || in.size() != copies * 16 + state_bytes_) {
+    return bad("later copies and state bytes do not add up");
+  }
+  later_copies_.clear();
+  for (uint64_t i = 0; i < copies; ++i) {
+    uint64_t station = 0, seq = 0;
+    GetU64(&in, &station);
+    GetU64(&in, &seq);
+    if (station >= stations || seq == 0 || seq > election_.stations[station].capacity) {
+      return bad("a later copy outside the roster");
+    }
+    later_copies_.push_back(Identity{static_cast<StationIndex>(station), seq});
+  }
+  for (size_t i = 0; i < state_bytes_; ++i) {
+    const uint8_t mark = static_cast<uint8_t>(in[i]);
+    if (mark > num_choices_ && mark != kConflicted) return bad("an exactly-once byte out of range");
+  }
+  for (size_t i = 0; i < cells; ++i) {
+    if (counted_removed_[i].load() > counted_added_[i].load()) return bad("negative count");
+  }
+  if (state_bytes_ > 0) std::memcpy(state_, in.data(), state_bytes_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Tally> Aggregator::Finish() {

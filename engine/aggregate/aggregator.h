@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/ballot/tally.h"
@@ -74,6 +75,13 @@ class Aggregator {
   // would have passed 2^63 - 1.
   // Requires: called once, after every Add() has returned.
   absl::StatusOr<Tally> Finish();
+
+  // The whole aggregation state (counters, exactly-once bytes, later copies) as bytes,
+  // for checkpoints. Requires: no Add() in flight.
+  std::string Snapshot() const;
+  // Replaces the state with a Snapshot() of an Aggregator for the same election.
+  // DataLoss when the bytes do not fit this election. Requires: no Add() in flight.
+  absl::Status Restore(absl::string_view snapshot);
 
   // Bytes of exactly-once state (one per issued serial).
   uint64_t state_bytes() const { return state_bytes_; }

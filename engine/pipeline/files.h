@@ -64,6 +64,10 @@ struct IngestOptions {
   bool skip_damaged = false;
   bool progress = false;           // print progress on stderr
   size_t range_bytes = 8u << 20;   // bytes per parallel task
+  // When set: resume from this checkpoint if it exists, save one after about every
+  // checkpoint_every_bytes of input, and remove it when the job completes.
+  std::string checkpoint_path;
+  uint64_t checkpoint_every_bytes = 64u << 20;
 };
 
 struct FileOutcome {
@@ -99,8 +103,9 @@ struct IngestResult {
 
 // Expands PATH... (files as given; folders: their *.csv and *.cvb files, sorted by name)
 // and reads them. Errors (exit 2): a missing path (NotFound), a file that is not a
-// ballot file or was written for another election (InvalidArgument), and, unless
-// skip_damaged, a damaged file (DataLoss naming the file and byte offset).
+// ballot file or was written for another election (InvalidArgument), unless
+// skip_damaged a damaged file (DataLoss naming the file and byte offset), and a torn,
+// corrupt or foreign checkpoint (DataLoss).
 absl::StatusOr<IngestResult> IngestFiles(const Election& election,
                                          const std::vector<std::string>& paths,
                                          const IngestOptions& options);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,12 +25,14 @@
 #include "engine/base/status_macros.h"
 #include "engine/io/csv_format.h"
 #include "engine/io/cvb_format.h"
+#include "engine/pipeline/checkpoint.h"
 #include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
 #include "tbb/enumerable_thread_specific.h"
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
+#include "xxhash.h"
 
 namespace canvass {
 namespace fs = std::filesystem;
@@ -95,10 +99,7 @@ struct Task {
   size_t file = 0;
   size_t begin = 0, end = 0;  // CSV byte range; cvb: block index range
   bool first = false;
-  CsvRangeResult csv;
-  uint64_t records = 0, malformed = 0;
-  absl::Status damage;
-  uint64_t damage_offset = UINT64_MAX;
+  IngestTaskState state;
 };
 
 absl::Status ExpandPaths(const std::vector<std::string>& paths, std::vector<std::string>* files,
@@ -233,13 +234,19 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
   const InputFile& input = inputs[task->file];
   const MappedFile& mapped = *input.mapped;
   if (input.format == FileFormat::kCsv) {
-    task->csv = parser->Parse(mapped.data(), mapped.size(), task->begin, task->end, task->first);
+    CsvRangeResult csv =
+        parser->Parse(mapped.data(), mapped.size(), task->begin, task->end, task->first);
     parser->Flush();
-    task->records = task->csv.records;
-    task->malformed = task->csv.malformed;
-    aggregator->AddMalformed(task->malformed);
-    progress->Add(task->csv.end - task->csv.begin, task->records);
-    mapped.Release(task->begin, task->csv.end);
+    IngestTaskState& state = task->state;
+    state.csv_begin = csv.begin;
+    state.csv_end = csv.end;
+    state.line_breaks = csv.line_breaks;
+    state.records = csv.records;
+    state.malformed = csv.malformed;
+    state.malformed_lines = std::move(csv.malformed_lines);
+    aggregator->AddMalformed(csv.malformed);
+    progress->Add(csv.end - csv.begin, csv.records);
+    mapped.Release(task->begin, csv.end);
     return;
   }
   thread_local BallotBatch batch;
@@ -251,16 +258,16 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
         DecodeCvbBlock(input.path, mapped.data(), block, num_stations, &batch, &malformed);
     if (!status.ok()) {
       // A block that fails its checksum is lost; the blocks around it verify on their own.
-      if (task->damage.ok()) {
-        task->damage = status;
-        task->damage_offset = block.offset;
+      if (task->state.damage.empty()) {
+        task->state.damage = std::string(status.message());
+        task->state.damage_offset = block.offset;
       }
       continue;
     }
     aggregator->Add(batch);
     aggregator->AddMalformed(malformed);
-    task->records += batch.size() + malformed;
-    task->malformed += malformed;
+    task->state.records += batch.size() + malformed;
+    task->state.malformed += malformed;
     progress->Add(CvbBlockBytes(block.records), batch.size() + malformed);
     mapped.Release(block.offset, block.offset + CvbBlockBytes(block.records));
   }
@@ -268,115 +275,182 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
 
 }  // namespace
 
-absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
-                                             const std::vector<std::string>& paths,
-                                             const IngestOptions& options,
-                                             std::set<std::string>* sequential);
-
-absl::StatusOr<IngestResult> IngestFiles(const Election& election,
-                                         const std::vector<std::string>& paths,
-                                         const IngestOptions& options) {
-  // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
-  // file where one does is read again as a single range (from scratch, so nothing is
-  // counted twice).
-  std::set<std::string> sequential;
-  while (true) {
-    const size_t before = sequential.size();
-    absl::StatusOr<IngestResult> result = IngestFilesOnce(election, paths, options, &sequential);
-    if (!result.ok() || sequential.size() == before) return result;
-  }
-}
-
 absl::Status VerifyManifest(const Election& election, const std::string& directory,
                             const std::vector<InputFile>& inputs,
                             const std::vector<FileOutcome>& outcomes, IngestResult* result);
 
-absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
-                                             const std::vector<std::string>& paths,
-                                             const IngestOptions& options,
-                                             std::set<std::string>* sequential) {
-  std::vector<std::string> files, manifest_dirs;
-  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs));
-  const uint64_t fingerprint = ElectionFingerprint(election);
-  std::vector<InputFile> inputs(files.size());
+namespace {
+
+uint64_t TaskBytes(const std::vector<InputFile>& inputs, const Task& task) {
+  const InputFile& input = inputs[task.file];
+  if (input.format == FileFormat::kCsv) return task.end - task.begin;
+  uint64_t bytes = 0;
+  for (size_t b = task.begin; b < task.end; ++b) bytes += CvbBlockBytes(input.layout.blocks[b].records);
+  return bytes;
+}
+
+// Identifies the job a checkpoint belongs to: every input file (path, size, modification
+// time) and every option that changes what the tasks are or what they count.
+uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOptions& options) {
+  std::string identity = absl::StrCat("canvass-inputs-v1|", options.range_bytes, "|",
+                                      options.skip_damaged, "|");
+  for (const InputFile& input : inputs) {
+    struct stat info{};
+    stat(input.path.c_str(), &info);
+    absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", info.st_mtim.tv_sec,
+                    ".", info.st_mtim.tv_nsec, "|");
+  }
+  return XXH3_64bits(identity.data(), identity.size());
+}
+
+absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path) {
+  if (path.empty() || !fs::exists(path)) return std::optional<Checkpoint>();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes.str()));
+  return std::optional<Checkpoint>(std::move(checkpoint));
+}
+
+// Reads `tasks` [first, last) on the workers.
+void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
+              std::vector<Task>& tasks, size_t first, size_t last, int threads,
+              Aggregator& aggregator, Progress& progress) {
+  tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
+    return std::make_unique<CsvRangeParser>(
+        election, [&aggregator](const BallotBatch& batch) { aggregator.Add(batch); });
+  });
+  const int workers = ResolveThreads(threads);
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                            static_cast<size_t>(std::max(workers, ResolveThreads(0))));
+  tbb::task_arena arena(workers);
+  arena.execute([&] {
+    tbb::parallel_for(first, last, [&](size_t t) {
+      RunTask(election, inputs, &tasks[t], &aggregator, parsers.local().get(), &progress);
+    });
+  });
+}
+
+// Runs the tasks in epochs; after each one, while tasks remain, saves a checkpoint.
+absl::Status RunTasks(const Election& election, const std::vector<InputFile>& inputs,
+                      const IngestOptions& options, const std::optional<Checkpoint>& resume,
+                      const Checkpoint& identity, std::vector<Task>& tasks,
+                      Aggregator& aggregator) {
+  size_t next = 0;
   uint64_t total_bytes = 0;
-  for (size_t f = 0; f < files.size(); ++f) {
-    inputs[f].path = files[f];
-    inputs[f].sequential = sequential->count(files[f]) > 0;
-    CANVASS_RETURN_IF_ERROR(OpenInput(election, fingerprint, &inputs[f]));
-    total_bytes += inputs[f].mapped->size();
+  for (const InputFile& input : inputs) total_bytes += input.mapped->size();
+  if (resume) {
+    if (resume->election_fingerprint != identity.election_fingerprint ||
+        resume->inputs_fingerprint != identity.inputs_fingerprint ||
+        resume->tasks_total != tasks.size()) {
+      return absl::DataLossError(absl::StrCat(
+          options.checkpoint_path, ": checkpoint belongs to another job (other inputs, options "
+                                   "or election); remove it to start over"));
+    }
+    CANVASS_RETURN_IF_ERROR(aggregator.Restore(resume->aggregator));
+    for (; next < resume->done.size(); ++next) tasks[next].state = resume->done[next];
   }
-  std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
-  Aggregator aggregator(election);
-  {
-    Progress progress(options.progress, total_bytes);
-    tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
-      return std::make_unique<CsvRangeParser>(
-          election, [&aggregator](const BallotBatch& batch) { aggregator.Add(batch); });
-    });
-    const int workers = ResolveThreads(options.threads);
-    tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                              static_cast<size_t>(std::max(workers, ResolveThreads(0))));
-    tbb::task_arena arena(workers);
-    arena.execute([&] {
-      tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t t) {
-        RunTask(election, inputs, &tasks[t], &aggregator, parsers.local().get(), &progress);
-      });
-    });
-  }
-  // CSV ranges must meet exactly; otherwise the file is read again as one range.
-  bool retry = false;
-  for (size_t t = 0; t + 1 < tasks.size(); ++t) {
-    if (tasks[t].file == tasks[t + 1].file && inputs[tasks[t].file].format == FileFormat::kCsv &&
-        tasks[t].csv.end != tasks[t + 1].csv.begin) {
-      retry |= sequential->insert(inputs[tasks[t].file].path).second;
+  Progress progress(options.progress, total_bytes);
+  const bool checkpointing = !options.checkpoint_path.empty();
+  while (next < tasks.size()) {
+    size_t last = tasks.size();
+    if (checkpointing) {
+      uint64_t bytes = 0;
+      for (last = next;
+           last < tasks.size() && (last == next || bytes < options.checkpoint_every_bytes);
+           ++last) {
+        bytes += TaskBytes(inputs, tasks[last]);
+      }
+    }
+    RunEpoch(election, inputs, tasks, next, last, options.threads, aggregator, progress);
+    next = last;
+    if (checkpointing && next < tasks.size()) {
+      Checkpoint checkpoint = identity;
+      for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].state);
+      checkpoint.aggregator = aggregator.Snapshot();
+      CANVASS_RETURN_IF_ERROR(
+          WriteFileAtomically(options.checkpoint_path, EncodeCheckpoint(checkpoint)));
     }
   }
-  if (retry) return IngestResult{};
+  return absl::OkStatus();
+}
 
-  IngestResult result;
-  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
-  result.files.resize(inputs.size());
-  std::vector<uint64_t> lines_before(tasks.size(), 0);
+void CollectOutcomes(const std::vector<InputFile>& inputs, const std::vector<Task>& tasks,
+                     IngestResult* result) {
+  result->files.resize(inputs.size());
   for (size_t f = 0; f < inputs.size(); ++f) {
-    FileOutcome& outcome = result.files[f];
+    FileOutcome& outcome = result->files[f];
     outcome.path = inputs[f].path;
     outcome.format = inputs[f].format;
     outcome.bytes = inputs[f].mapped->size();
-    if (!inputs[f].damage.ok()) outcome.damage = std::string(inputs[f].damage.message());
+    result->bytes_read += outcome.bytes;
     if (inputs[f].format == FileFormat::kCvb && inputs[f].layout.damage.ok()) {
       outcome.declared = inputs[f].layout.declared_records;
     }
   }
+  // The earliest damage in a file is reported: a bad block lies before any structural
+  // damage (the scan stops there), and tasks are in offset order.
   uint64_t line = 0;
-  for (size_t t = 0; t < tasks.size(); ++t) {
-    const Task& task = tasks[t];
-    FileOutcome& outcome = result.files[task.file];
-    outcome.records += task.records;
-    outcome.malformed += task.malformed;
-    if (!task.damage.ok() && (outcome.damage.empty() || inputs[task.file].damage.ok())) {
-      // The earliest damage in the file wins: tasks of a file are in offset order, and
-      // structural damage found by the scan lies after every block.
-      if (outcome.damage.empty()) outcome.damage = std::string(task.damage.message());
-    }
+  for (const Task& task : tasks) {
+    FileOutcome& outcome = result->files[task.file];
+    outcome.records += task.state.records;
+    outcome.malformed += task.state.malformed;
+    if (!task.state.damage.empty() && outcome.damage.empty()) outcome.damage = task.state.damage;
     if (inputs[task.file].format != FileFormat::kCsv) continue;
     if (task.first) line = 2;  // line 1 is the header
-    for (uint64_t local : task.csv.malformed_lines) {
-      if (result.malformed.size() < CsvRangeResult::kMaxMalformedExamples) {
-        result.malformed.push_back({inputs[task.file].path, line + local, std::nullopt});
+    for (uint64_t local : task.state.malformed_lines) {
+      if (result->malformed.size() < CsvRangeResult::kMaxMalformedExamples) {
+        result->malformed.push_back({inputs[task.file].path, line + local, std::nullopt});
       }
     }
-    line += task.csv.line_breaks;
+    line += task.state.line_breaks;
   }
-  // cvb damaged-record counts come without lines: list their blocks after the CSV lines.
-  for (const FileOutcome& outcome : result.files) {
-    result.bytes_read += outcome.bytes;
+  for (size_t f = 0; f < inputs.size(); ++f) {
+    if (result->files[f].damage.empty() && !inputs[f].damage.ok()) {
+      result->files[f].damage = std::string(inputs[f].damage.message());
+    }
   }
+}
+
+absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
+                                             const std::vector<std::string>& paths,
+                                             const IngestOptions& options,
+                                             const std::optional<Checkpoint>& resume,
+                                             std::set<std::string>* sequential) {
+  std::vector<std::string> files, manifest_dirs;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs));
+  Checkpoint identity;
+  identity.election_fingerprint = ElectionFingerprint(election);
+  std::vector<InputFile> inputs(files.size());
+  for (size_t f = 0; f < files.size(); ++f) {
+    inputs[f].path = files[f];
+    inputs[f].sequential = sequential->count(files[f]) > 0;
+    CANVASS_RETURN_IF_ERROR(OpenInput(election, identity.election_fingerprint, &inputs[f]));
+  }
+  identity.inputs_fingerprint = InputsFingerprint(inputs, options);
+  identity.sequential_files.assign(sequential->begin(), sequential->end());
+  std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
+  identity.tasks_total = tasks.size();
+  Aggregator aggregator(election);
+  CANVASS_RETURN_IF_ERROR(
+      RunTasks(election, inputs, options, resume, identity, tasks, aggregator));
+  // CSV ranges must meet exactly; otherwise the file is read again as one range.
+  bool retry = false;
+  for (size_t t = 0; t + 1 < tasks.size(); ++t) {
+    if (tasks[t].file == tasks[t + 1].file && inputs[tasks[t].file].format == FileFormat::kCsv &&
+        tasks[t].state.csv_end != tasks[t + 1].state.csv_begin) {
+      retry |= sequential->insert(inputs[tasks[t].file].path).second;
+    }
+  }
+  if (retry) return IngestResult{};
+  IngestResult result;
+  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
+  CollectOutcomes(inputs, tasks, &result);
   if (!options.skip_damaged) {
     for (const FileOutcome& outcome : result.files) {
       if (!outcome.damage.empty()) {
-        return absl::DataLossError(absl::StrCat(outcome.damage,
-                                                " (use --skip-damaged to account it and go on)"));
+        return absl::DataLossError(
+            absl::StrCat(outcome.damage, " (use --skip-damaged to account it and go on)"));
       }
     }
   }
@@ -384,6 +458,29 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
     CANVASS_RETURN_IF_ERROR(VerifyManifest(election, directory, inputs, result.files, &result));
   }
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<IngestResult> IngestFiles(const Election& election,
+                                         const std::vector<std::string>& paths,
+                                         const IngestOptions& options) {
+  CANVASS_ASSIGN_OR_RETURN(std::optional<Checkpoint> resume,
+                           LoadCheckpoint(options.checkpoint_path));
+  // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
+  // file where one does is read again as a single range, from scratch, so nothing is
+  // counted twice. A resumed job starts with the files its checkpoint read that way.
+  std::set<std::string> sequential;
+  if (resume) sequential.insert(resume->sequential_files.begin(), resume->sequential_files.end());
+  while (true) {
+    const size_t before = sequential.size();
+    absl::StatusOr<IngestResult> result =
+        IngestFilesOnce(election, paths, options, resume, &sequential);
+    if (!result.ok()) return result;
+    if (!options.checkpoint_path.empty()) fs::remove(options.checkpoint_path);
+    if (sequential.size() == before) return result;
+    resume.reset();
+  }
 }
 
 absl::Status VerifyManifest(const Election& election, const std::string& directory,

@@ -1,0 +1,156 @@
+// Checkpoint encoding, decoding and atomic writing.
+#include "engine/pipeline/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "xxhash.h"
+
+namespace canvass {
+namespace {
+
+constexpr char kMagic[8] = {'C', 'V', 'C', 'K', 'P', 'T', 0, 1};
+
+void Put(uint64_t value, std::string* out) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+void PutBytes(absl::string_view bytes, std::string* out) {
+  Put(bytes.size(), out);
+  out->append(bytes.data(), bytes.size());
+}
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+  bool Get(uint64_t* value) {
+    if (in_.size() < 8) return false;
+    std::memcpy(value, in_.data(), 8);
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool GetBytes(std::string* bytes) {
+    uint64_t size = 0;
+    if (!Get(&size) || size > in_.size()) return false;
+    bytes->assign(in_.data(), size);
+    in_.remove_prefix(size);
+    return true;
+  }
+  bool empty() const { return in_.empty(); }
+
+ private:
+  absl::string_view in_;
+};
+
+}  // namespace
+
+std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
+  std::string body;
+  Put(checkpoint.election_fingerprint, &body);
+  Put(checkpoint.inputs_fingerprint, &body);
+  Put(checkpoint.tasks_total, &body);
+  Put(checkpoint.sequential_files.size(), &body);
+  for (const std::string& file : checkpoint.sequential_files) PutBytes(file, &body);
+  Put(checkpoint.done.size(), &body);
+  for (const IngestTaskState& task : checkpoint.done) {
+    for (uint64_t value : {task.csv_begin, task.csv_end, task.line_breaks, task.records,
+                           task.malformed, task.damage_offset}) {
+      Put(value, &body);
+    }
+    Put(task.malformed_lines.size(), &body);
+    for (uint64_t line : task.malformed_lines) Put(line, &body);
+    PutBytes(task.damage, &body);
+  }
+  PutBytes(checkpoint.aggregator, &body);
+  std::string out(kMagic, sizeof(kMagic));
+  Put(body.size(), &out);
+  out += body;
+  Put(XXH3_64bits(body.data(), body.size()), &out);
+  return out;
+}
+
+absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes) {
+  auto bad = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat(name, ": not an intact checkpoint: ", what));
+  };
+  if (bytes.size() < 16 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    return bad("byte 0: expected the checkpoint magic");
+  }
+  uint64_t body_size = 0;
+  std::memcpy(&body_size, bytes.data() + 8, 8);
+  if (body_size != bytes.size() - 24 || bytes.size() < 24) {
+    return bad(absl::StrCat("byte 8: body of ", body_size, " bytes does not fit a file of ",
+                            bytes.size(), " bytes (torn write?)"));
+  }
+  absl::string_view body = bytes.substr(16, body_size);
+  uint64_t checksum = 0;
+  std::memcpy(&checksum, bytes.data() + 16 + body_size, 8);
+  if (checksum != XXH3_64bits(body.data(), body.size())) {
+    return bad(absl::StrCat("byte ", 16 + body_size, ": checksum mismatch"));
+  }
+  Reader in(body);
+  Checkpoint checkpoint;
+  uint64_t done = 0, sequential = 0;
+  if (!in.Get(&checkpoint.election_fingerprint) || !in.Get(&checkpoint.inputs_fingerprint) ||
+      !in.Get(&checkpoint.tasks_total) || !in.Get(&sequential) || sequential > body.size() / 8) {
+    return bad("header fields");
+  }
+  checkpoint.sequential_files.resize(sequential);
+  for (std::string& file : checkpoint.sequential_files) {
+    if (!in.GetBytes(&file)) return bad("header fields");
+  }
+  if (!in.Get(&done) || done > checkpoint.tasks_total ||
+      done > body.size() / 64) {
+    return bad("header fields");
+  }
+  checkpoint.done.resize(done);
+  for (IngestTaskState& task : checkpoint.done) {
+    uint64_t lines = 0;
+    if (!in.Get(&task.csv_begin) || !in.Get(&task.csv_end) || !in.Get(&task.line_breaks) ||
+        !in.Get(&task.records) || !in.Get(&task.malformed) || !in.Get(&task.damage_offset) ||
+        !in.Get(&lines) || lines > 20) {
+      return bad("task fields");
+    }
+    task.malformed_lines.resize(lines);
+    for (uint64_t& line : task.malformed_lines) {
+      if (!in.Get(&line)) return bad("task fields");
+    }
+    if (!in.GetBytes(&task.damage)) return bad("task fields");
+  }
+  if (!in.GetBytes(&checkpoint.aggregator) || !in.empty()) return bad("aggregation state");
+  return checkpoint;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat(temporary, ": cannot create"));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n <= 0) {
+      close(fd);
+      return absl::DataLossError(absl::StrCat(temporary, ": write failed"));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    return absl::DataLossError(absl::StrCat(temporary, ": fsync failed"));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::DataLossError(absl::StrCat(path, ": rename failed"));
+  }
+  std::filesystem::path directory = std::filesystem::path(path).parent_path();
+  if (directory.empty()) directory = ".";
+  const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    fsync(dir);
+    close(dir);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace canvass
