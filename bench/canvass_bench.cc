@@ -7,7 +7,10 @@
 // ctest runs every benchmark once at scale 1 so none can rot.
 #include <cstdint>
 #include <cstdlib>
+#include <charconv>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -16,6 +19,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
+#include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/synth/generator.h"
 #include "tbb/blocked_range.h"
@@ -183,6 +187,100 @@ void BM_EndToEnd_Run(benchmark::State& state) {
   SetCounters(state, fixture.streams->total_ballots());
 }
 BENCHMARK(BM_EndToEnd_Run)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- File ingest: CSV and cvb folders written once per run by GenerateFiles ----
+
+struct FileFixture {
+  std::string directory;
+  uint64_t ballots = 0;
+  uint64_t bytes = 0;
+};
+
+const FileFixture& Files(FileFormat format) {
+  static FileFixture fixtures[2];
+  FileFixture& fixture = fixtures[format == FileFormat::kCsv ? 0 : 1];
+  if (!fixture.directory.empty()) return fixture;
+  char pattern[] = "/tmp/canvass-bench-XXXXXX";
+  fixture.directory = std::string(mkdtemp(pattern)) + (format == FileFormat::kCsv ? "/csv" : "/cvb");
+  const Fixture& base = Fixture::Get();
+  GenerateOptions options;
+  options.out_directory = fixture.directory;
+  options.format = format;
+  options.scale = g_scale;
+  GenerateResult result = GenerateFiles(base.election, *base.streams, options).value();
+  fixture.ballots = base.streams->total_ballots();
+  fixture.bytes = result.bytes_written;
+  std::atexit([] {
+    for (const FileFixture& f : fixtures) {
+      if (!f.directory.empty()) std::filesystem::remove_all(std::filesystem::path(f.directory).parent_path());
+    }
+  });
+  return fixture;
+}
+
+void IngestBenchmark(benchmark::State& state, FileFormat format) {
+  const FileFixture& files = Files(format);
+  const Fixture& base = Fixture::Get();
+  IngestOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    IngestResult result = IngestFiles(base.election, {files.directory}, options).value();
+    if (!base.TallyIsCalibrated(result.tally) || !result.findings.empty()) {
+      state.SkipWithError("ingest tally wrong");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * files.ballots));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * files.bytes));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
+// CSV with full validation and exactly-once, page cache to tally (manifest hashing included).
+void BM_Ingest_Csv(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCsv); }
+BENCHMARK(BM_Ingest_Csv)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// cvb: checksummed columnar blocks, page cache to tally.
+void BM_Ingest_Cvb(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCvb); }
+BENCHMARK(BM_Ingest_Cvb)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Baseline: the naive CSV loop, one thread: getline-free scan with std::from_chars for
+// the serial and a hash lookup per field, summing, no exactly-once.
+void BM_Naive_CsvFromCharsLoop(benchmark::State& state) {
+  const FileFixture& files = Files(FileFormat::kCsv);
+  const Fixture& base = Fixture::Get();
+  std::vector<std::string> contents;
+  for (const auto& entry : std::filesystem::directory_iterator(files.directory)) {
+    if (entry.path().extension() != ".csv") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  for (auto _ : state) {
+    uint64_t rows = 0, serial_sum = 0;
+    std::vector<uint64_t> counts(base.election.contest().choices.size(), 0);
+    for (const std::string& text : contents) {
+      size_t p = text.find('\n') + 1;  // skip the header
+      while (p < text.size()) {
+        const size_t comma1 = text.find(',', p);
+        const size_t comma2 = text.find(',', comma1 + 1);
+        const size_t end = text.find('\n', comma2 + 1);
+        uint64_t seq = 0;
+        std::from_chars(text.data() + comma1 + 1, text.data() + comma2, seq);
+        const auto station = base.election.FindStation(absl::string_view(text.data() + p, comma1 - p));
+        const auto choice = base.election.contest().FindChoice(
+            absl::string_view(text.data() + comma2 + 1, end - comma2 - 1));
+        if (station && choice) ++counts[*choice];
+        serial_sum += seq;
+        ++rows;
+        p = end + 1;
+      }
+    }
+    if (rows != files.ballots) state.SkipWithError("naive loop miscounted");
+    benchmark::DoNotOptimize(serial_sum);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * files.ballots));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * files.bytes));
+  state.counters["threads"] = 1;
+}
+BENCHMARK(BM_Naive_CsvFromCharsLoop)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace canvass

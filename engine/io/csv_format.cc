@@ -78,8 +78,79 @@ absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t
   return line_end == absl::string_view::npos ? size : line_end + 1;
 }
 
+namespace {
+
+uint64_t Load8(const uint8_t* data) {
+  uint64_t word;
+  std::memcpy(&word, data, sizeof(word));
+  return word;
+}
+
+// `text` (at most 8 bytes) as a little-endian word and the mask of its bytes.
+void PackWord(absl::string_view text, uint64_t* word, uint64_t* mask) {
+  *word = 0;
+  std::memcpy(word, text.data(), text.size());
+  *mask = text.size() >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * text.size())) - 1;
+}
+
+}  // namespace
+
 CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink)
-    : election_(election), sink_(std::move(sink)) {}
+    : election_(election), sink_(std::move(sink)) {
+  const std::vector<Choice>& choices = election.contest().choices;
+  for (size_t c = 0; c < choices.size(); ++c) {
+    if (choices[c].code.size() > 7) continue;
+    CodeWord code;
+    PackWord(choices[c].code + "\n", &code.word, &code.mask);
+    code.length = static_cast<uint32_t>(choices[c].code.size() + 1);
+    code.choice = static_cast<ChoiceIndex>(c);
+    code_words_.push_back(code);
+  }
+}
+
+void CsvRangeParser::SetCurrentStation(StationIndex station) {
+  last_batch_ = &BatchFor(station);
+  station_length_ = 0;
+  if (station == kUnknownStation) {
+    last_station_id_ = "";
+    return;
+  }
+  last_station_id_ = election_.stations[station].id;
+  if (last_station_id_.size() <= 7) {
+    PackWord(absl::StrCat(last_station_id_, ","), &station_word_, &station_mask_);
+    station_length_ = last_station_id_.size() + 1;
+  }
+}
+
+size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, size_t p) {
+  // Every load below stays inside the data: a plain record is at most 7 + 20 + 8 bytes.
+  if (station_length_ == 0 || p + 40 > size) return 0;
+  if (((Load8(data + p) ^ station_word_) & station_mask_) != 0) return 0;
+  size_t q = p + station_length_;
+  uint64_t seq = 0;
+  const size_t digits_begin = q;
+  uint32_t digit;
+  while ((digit = static_cast<uint32_t>(data[q]) - '0') <= 9) {
+    seq = seq * 10 + digit;
+    ++q;
+  }
+  // 1 to 19 digits cannot overflow; longer serials take the general path.
+  if (q == digits_begin || q - digits_begin > 19 || data[q] != ',') return 0;
+  ++q;
+  const uint64_t word = Load8(data + q);
+  for (const CodeWord& code : code_words_) {
+    if (((word ^ code.word) & code.mask) == 0) {
+      last_batch_->seq.push_back(seq);
+      last_batch_->choice.push_back(code.choice);
+      if (last_batch_->size() >= kDefaultBatchSize) {
+        sink_(*last_batch_);
+        last_batch_->Clear();
+      }
+      return q + code.length;
+    }
+  }
+  return 0;
+}
 
 BallotBatch& CsvRangeParser::BatchFor(StationIndex station) {
   BallotBatch& batch = batches_[station];
@@ -89,10 +160,8 @@ BallotBatch& CsvRangeParser::BatchFor(StationIndex station) {
 
 void CsvRangeParser::Emit(absl::string_view station_id, uint64_t seq, absl::string_view code) {
   if (last_batch_ == nullptr || station_id != last_station_id_) {
-    std::optional<StationIndex> station = election_.FindStation(station_id);
     // Cache only roster ids: their storage outlives the parser, the file's may not.
-    last_station_id_ = station ? absl::string_view(election_.stations[*station].id) : "";
-    last_batch_ = &BatchFor(station.value_or(kUnknownStation));
+    SetCurrentStation(election_.FindStation(station_id).value_or(kUnknownStation));
   }
   std::optional<ChoiceIndex> choice = election_.contest().FindChoice(code);
   last_batch_->seq.push_back(seq);
@@ -113,6 +182,8 @@ void CsvRangeParser::Flush() {
   if (batches_.size() > 64) {
     batches_.clear();
     last_batch_ = nullptr;
+    station_length_ = 0;
+    last_station_id_ = "";
   }
 }
 
@@ -208,6 +279,13 @@ CsvRangeResult CsvRangeParser::Parse(const uint8_t* data, size_t size, size_t ra
   result.begin = p;
   uint64_t line = 0;
   while (p < range_end && p < size) {
+    const size_t plain_end = TryParsePlainRecord(data, size, p);
+    if (plain_end != 0) {
+      ++result.records;
+      ++line;
+      p = plain_end;
+      continue;
+    }
     bool blank = false, malformed = false;
     const uint64_t line_of_record = line;
     p = ParseRecord(data, size, p, &blank, &malformed, &line);

@@ -80,6 +80,11 @@ class CsvRangeParser {
   size_t ParseRecord(const uint8_t* data, size_t size, size_t p, bool* blank, bool* malformed,
                      uint64_t* line_breaks);
   void Emit(absl::string_view station, uint64_t seq, absl::string_view choice);
+  // The common case, a plain line "station,digits,code\n" (or CRLF) for the station of the
+  // previous record with a short code: parsed with word compares and no branches on
+  // quoting. Returns the offset after the line, or 0 to take the general path.
+  size_t TryParsePlainRecord(const uint8_t* data, size_t size, size_t p);
+  void SetCurrentStation(StationIndex station);
   BallotBatch& BatchFor(StationIndex station);
 
   const Election& election_;
@@ -88,6 +93,16 @@ class CsvRangeParser {
   absl::string_view last_station_id_;  // "" when the last station was not in the roster
   BallotBatch* last_batch_ = nullptr;
   std::string unquoted_[3];  // storage for fields with escaped quotes
+  // The current station's "id," as a masked little-endian word (ids of up to 7 bytes).
+  uint64_t station_word_ = 0, station_mask_ = 0;
+  size_t station_length_ = 0;  // 0: no fast path for the current station
+  // Choice codes of up to 7 bytes followed by '\n', as masked words, in contest order.
+  struct CodeWord {
+    uint64_t word, mask;
+    uint32_t length;  // code bytes + 1 for the '\n'
+    ChoiceIndex choice;
+  };
+  std::vector<CodeWord> code_words_;
 };
 
 }  // namespace canvass
