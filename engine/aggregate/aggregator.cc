@@ -96,8 +96,7 @@ void Aggregator::StartFrom(const Tally& prior) {
   for (int r = 0; r < kNumRejectReasons; ++r) AddToCounter(rejected_[r], prior.rejected[r]);
 }
 
-void Aggregator::Add(const BallotBatch& batch) {
-  CANVASS_CHECK(batch.seq.size() == batch.choice.size());
+void Aggregator::Add(const BatchView& batch) {
   if (batch.size() == 0) return;
   Local local;
   if (batch.station == kUnknownStation) {
@@ -112,10 +111,10 @@ void Aggregator::Add(const BallotBatch& batch) {
 // The fast path: every record valid, serials consecutive and ascending, none seen before.
 // Then the state bytes form one contiguous range written with vector stores, and the
 // histogram is a compare-and-count over the choice column.
-bool Aggregator::TryAddContiguous(const BallotBatch& batch, Local* local) {
+bool Aggregator::TryAddContiguous(const BatchView& batch, Local* local) {
   const size_t n = batch.size();
-  const uint64_t* seq = batch.seq.data();
-  const ChoiceIndex* choice = batch.choice.data();
+  const uint64_t* seq = batch.seq;
+  const ChoiceIndex* choice = batch.choice;
   const uint64_t capacity = election_.stations[batch.station].capacity;
   const uint64_t first = seq[0];
   // Written so that no intermediate wraps: serials near 2^64 must not alias small ones.
@@ -172,25 +171,47 @@ void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_
   }
 }
 
-void Aggregator::AddGeneral(const BallotBatch& batch, Local* local) {
+void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
   const StationIndex s = batch.station;
   const uint64_t capacity = election_.stations[s].capacity;
   uint8_t* station_state = state_ + station_base_[s];
-  // Valid records, ordered by stripe so that each stripe is claimed once per batch.
-  thread_local std::vector<std::pair<size_t, uint32_t>> valid;
+  // Valid records grouped by stripe, so that each stripe is claimed once per batch.
+  thread_local std::vector<uint32_t> valid, grouped;
+  thread_local std::vector<uint32_t> starts;
   valid.clear();
+  size_t min_stripe = SIZE_MAX, max_stripe = 0;
   for (uint32_t i = 0; i < batch.size(); ++i) {
     if (batch.choice[i] >= num_choices_) {
       ++local->rejected[static_cast<int>(RejectReason::kUnknownChoice)];
     } else if (batch.seq[i] == 0 || batch.seq[i] > capacity) {
       ++local->rejected[static_cast<int>(RejectReason::kBadSeq)];
     } else {
-      valid.emplace_back(StripeOf(s, batch.seq[i] - 1), i);
+      valid.push_back(i);
+      const size_t stripe = (batch.seq[i] - 1) >> kStripeBits;
+      min_stripe = std::min(min_stripe, stripe);
+      max_stripe = std::max(max_stripe, stripe);
     }
   }
-  std::sort(valid.begin(), valid.end());
+  if (valid.empty()) return;
+  const std::vector<uint32_t>* order = &valid;
+  const size_t buckets = max_stripe - min_stripe + 1;
+  if (buckets > 4 * valid.size() + 4096) {
+    // Serials spread over a huge station: a comparison sort beats a sparse count.
+    std::sort(valid.begin(), valid.end(), [&](uint32_t a, uint32_t b) {
+      return ((batch.seq[a] - 1) >> kStripeBits) < ((batch.seq[b] - 1) >> kStripeBits);
+    });
+  } else if (buckets > 1) {
+    // Counting sort by stripe.
+    starts.assign(buckets + 1, 0);
+    for (uint32_t i : valid) ++starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe + 1];
+    for (size_t b = 0; b < buckets; ++b) starts[b + 1] += starts[b];
+    grouped.resize(valid.size());
+    for (uint32_t i : valid) grouped[starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe]++] = i;
+    order = &grouped;
+  }
   size_t claimed = SIZE_MAX;
-  for (const auto& [stripe, i] : valid) {
+  for (uint32_t i : *order) {
+    const size_t stripe = StripeOf(s, batch.seq[i] - 1);
     if (stripe != claimed) {
       if (claimed != SIZE_MAX) ReleaseStripe(claimed);
       ClaimStripe(stripe);
@@ -198,7 +219,7 @@ void Aggregator::AddGeneral(const BallotBatch& batch, Local* local) {
     }
     CountRecord(s, batch.seq[i], batch.choice[i], station_state + batch.seq[i] - 1, local);
   }
-  if (claimed != SIZE_MAX) ReleaseStripe(claimed);
+  ReleaseStripe(claimed);
 }
 
 void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {

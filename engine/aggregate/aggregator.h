@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "engine/ballot/tally.h"
+#include "engine/base/check.h"
 #include "engine/ballot/batch.h"
 #include "engine/election/election.h"
 #include "absl/status/statusor.h"
@@ -63,7 +64,11 @@ class Aggregator {
   Aggregator& operator=(const Aggregator&) = delete;
 
   // Counts one batch. Safe to call from many threads at once.
-  void Add(const BallotBatch& batch);
+  void Add(const BatchView& batch);
+  void Add(const BallotBatch& batch) {
+    CANVASS_CHECK(batch.seq.size() == batch.choice.size());
+    Add(batch.View());
+  }
   // Accounts `records` that a reader could not parse. Safe from many threads.
   void AddMalformed(uint64_t records);
 
@@ -94,8 +99,8 @@ class Aggregator {
   // Per-batch local counts, flushed once per batch.
   struct Local;
 
-  bool TryAddContiguous(const BallotBatch& batch, Local* local);
-  void AddGeneral(const BallotBatch& batch, Local* local);
+  bool TryAddContiguous(const BatchView& batch, Local* local);
+  void AddGeneral(const BatchView& batch, Local* local);
   void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state, Local* local);
   void Flush(StationIndex s, uint64_t records, const Local& local);
   void ClaimStripe(size_t stripe);

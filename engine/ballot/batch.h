@@ -22,12 +22,22 @@ inline constexpr ChoiceIndex kUnknownChoice = std::numeric_limits<ChoiceIndex>::
 // Default number of records per batch: 16 Ki records (144 KiB of columns) stay in L2.
 inline constexpr uint32_t kDefaultBatchSize = 1 << 14;
 
+// A read-only view of a batch's columns, e.g. straight over a mapped cvb block.
+struct BatchView {
+  StationIndex station = kUnknownStation;
+  const uint64_t* seq = nullptr;
+  const ChoiceIndex* choice = nullptr;
+  size_t count = 0;
+  size_t size() const { return count; }
+};
+
 struct BallotBatch {
   StationIndex station = kUnknownStation;
   std::vector<uint64_t> seq;     // ballot serial as written (valid range 1..capacity)
   std::vector<ChoiceIndex> choice;  // index into Contest::choices, or kUnknownChoice
 
   size_t size() const { return seq.size(); }
+  BatchView View() const { return {station, seq.data(), choice.data(), seq.size()}; }
   void Clear() {
     seq.clear();
     choice.clear();

@@ -167,8 +167,8 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
   return layout;
 }
 
-absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
-                            uint32_t num_stations, BallotBatch* batch, uint32_t* malformed) {
+absl::Status VerifyCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
+                            uint32_t num_stations, BatchView* view, uint32_t* malformed) {
   const uint8_t* base = data + block.offset;
   const size_t body = CvbBlockBytes(block.records) - 8;
   if (Get<uint64_t>(base + body) != XXH3_64bits(base, body)) {
@@ -179,12 +179,25 @@ absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBloc
     return Damage(file, block.offset + 4,
                   absl::StrCat("station index ", station, " is not in the roster"));
   }
-  batch->station = station == kCvbNoStation ? kUnknownStation : station;
-  batch->seq.resize(block.records);
-  batch->choice.resize(block.records);
-  std::memcpy(batch->seq.data(), base + 16, 8 * size_t{block.records});
-  std::memcpy(batch->choice.data(), base + 16 + 8 * size_t{block.records}, block.records);
+  view->station = station == kCvbNoStation ? kUnknownStation : station;
+  // Blocks start 8-byte aligned in a page-aligned mapping (header and block sizes are
+  // multiples of 8), so the serial column can be read in place.
+  CANVASS_CHECK(reinterpret_cast<uintptr_t>(base + 16) % alignof(uint64_t) == 0);
+  view->seq = reinterpret_cast<const uint64_t*>(base + 16);
+  view->choice = base + 16 + 8 * size_t{block.records};
+  view->count = block.records;
   *malformed = Get<uint32_t>(base + 12);
+  return absl::OkStatus();
+}
+
+absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
+                            uint32_t num_stations, BallotBatch* batch, uint32_t* malformed) {
+  BatchView view;
+  absl::Status status = VerifyCvbBlock(file, data, block, num_stations, &view, malformed);
+  if (!status.ok()) return status;
+  batch->station = view.station;
+  batch->seq.assign(view.seq, view.seq + view.count);
+  batch->choice.assign(view.choice, view.choice + view.count);
   return absl::OkStatus();
 }
 

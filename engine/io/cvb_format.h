@@ -69,6 +69,12 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file_name, const uint8_t* da
 // True when `data` starts with the cvb magic.
 bool LooksLikeCvb(const uint8_t* data, size_t size);
 
+// Verifies one block's checksum and points `view` at its columns inside `data` (no copy:
+// the view lives as long as the data); `*malformed` receives its damaged-record count.
+// DataLoss naming the file and the block's byte offset on any mismatch.
+absl::Status VerifyCvbBlock(absl::string_view file_name, const uint8_t* data, CvbBlockRef block,
+                            uint32_t num_stations, BatchView* view, uint32_t* malformed);
+
 // Verifies one block's checksum and decodes it into `batch` (station index checked
 // against `num_stations`); `*malformed` receives its damaged-record count.
 // DataLoss naming the file and the block's byte offset on any mismatch.

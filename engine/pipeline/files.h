@@ -63,7 +63,7 @@ struct IngestOptions {
   int threads = 0;
   bool skip_damaged = false;
   bool progress = false;           // print progress on stderr
-  size_t range_bytes = 8u << 20;   // bytes per parallel task
+  size_t range_bytes = 1u << 20;   // bytes per parallel task
   // When set: resume from this checkpoint if it exists, save one after about every
   // checkpoint_every_bytes of input, and remove it when the job completes.
   std::string checkpoint_path;
