@@ -324,6 +324,10 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     if (counted_removed_[i].load() > counted_added_[i].load()) return bad("negative count");
   }
   if (state_bytes_ > 0) std::memcpy(state_, in.data(), state_bytes_);
+  absl::StatusOr<Tally> tally = BuildTally();
+  if (!tally.ok() && !absl::IsOutOfRange(tally.status())) {
+    return bad(absl::StrCat("inconsistent: ", tally.status().message()));
+  }
   return absl::OkStatus();
 }
 
@@ -331,12 +335,22 @@ absl::StatusOr<Tally> Aggregator::Finish() {
   if (overflowed_.load(std::memory_order_relaxed)) {
     return absl::OutOfRangeError("a tally counter would pass 2^63 - 1; refusing to wrap");
   }
+  absl::StatusOr<Tally> tally = BuildTally();
+  // Invariants 1 and 2 (see the header): outside of a restored state, a failure here is a
+  // bug in this file.
+  if (tally.ok() || absl::IsOutOfRange(tally.status())) return tally;
+  std::fprintf(stderr, "%s\n", std::string(tally.status().message()).c_str());
+  CANVASS_CHECK(tally.ok());
+  return tally;
+}
+
+absl::StatusOr<Tally> Aggregator::BuildTally() const {
   const uint32_t num_stations = static_cast<uint32_t>(election_.stations.size());
   Tally tally(num_stations, num_choices_);
   for (size_t i = 0; i < tally.counted.size(); ++i) {
     const uint64_t added = counted_added_[i].load(std::memory_order_relaxed);
     const uint64_t removed = counted_removed_[i].load(std::memory_order_relaxed);
-    CANVASS_CHECK(added >= removed);
+    if (added < removed) return absl::FailedPreconditionError("a count below zero");
     tally.counted[i] = added - removed;
   }
   for (uint32_t s = 0; s < num_stations; ++s) {
@@ -347,14 +361,12 @@ absl::StatusOr<Tally> Aggregator::Finish() {
   }
   uint64_t& duplicates = tally.rejected[static_cast<int>(RejectReason::kDuplicate)];
   uint64_t& conflicts = tally.rejected[static_cast<int>(RejectReason::kConflict)];
-  conflicts += conflicted_identities_.load(std::memory_order_relaxed);
+  CANVASS_RETURN_IF_ERROR(CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed),
+                                     &conflicts, "conflicts"));
   for (const Identity& copy : later_copies_) {
     const uint8_t final_state = state_[station_base_[copy.station] + copy.seq - 1];
-    if (final_state == kConflicted) {
-      ++conflicts;
-    } else {
-      ++duplicates;
-    }
+    CANVASS_RETURN_IF_ERROR(CheckedAdd(1, final_state == kConflicted ? &conflicts : &duplicates,
+                                       "duplicates and conflicts"));
   }
   uint64_t records_read = 0;
   for (RejectReason reason : {RejectReason::kUnknownStation, RejectReason::kMalformed}) {
@@ -364,13 +376,18 @@ absl::StatusOr<Tally> Aggregator::Finish() {
     CANVASS_RETURN_IF_ERROR(CheckedAdd(records, &records_read, "records read"));
   }
   tally.records_read = records_read;
-
-  // Invariants 1 and 2 (see the header): a failure here is a bug in this file.
-  CANVASS_CHECK(tally.records_read == tally.TotalCounted() + tally.TotalRejected());
+  unsigned __int128 accounted = 0;
+  for (uint64_t count : tally.counted) accounted += count;
+  for (uint64_t count : tally.rejected) accounted += count;
+  if (accounted != records_read) {
+    return absl::FailedPreconditionError("invariant 1: records read != counted + rejected");
+  }
   for (uint32_t s = 0; s < num_stations; ++s) {
     uint64_t station_counted = 0;
     for (uint32_t c = 0; c < num_choices_; ++c) station_counted += tally.Counted(s, c);
-    CANVASS_CHECK(station_counted <= election_.stations[s].capacity);
+    if (station_counted > election_.stations[s].capacity) {
+      return absl::FailedPreconditionError("invariant 2: a station counts past its capacity");
+    }
   }
   return tally;
 }

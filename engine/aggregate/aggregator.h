@@ -119,6 +119,9 @@ class Aggregator {
 
   // Adds `n` to a shared counter, noting an overflow past kMaxFigure.
   void AddToCounter(std::atomic<uint64_t>& counter, uint64_t n);
+  // The tally the current state stands for; FailedPrecondition naming the broken
+  // invariant when the state is inconsistent (only a bad Restore() can make it so).
+  absl::StatusOr<Tally> BuildTally() const;
 
   // Shared counters, all monotonic. counted = added - removed (conflicts take back).
   std::unique_ptr<std::atomic<uint64_t>[]> counted_added_;    // station x choice
