@@ -5,12 +5,15 @@
 //
 // `--canvass_scale=K` sets the election scale (default 1000: 88,325,000 ballots);
 // ctest runs every benchmark once at scale 1 so none can rot.
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -35,19 +38,39 @@ uint64_t g_scale = 1000;
 // Bytes of input per ballot record in a batch: an 8-byte serial and a 1-byte choice.
 constexpr int64_t kRecordBytes = sizeof(uint64_t) + sizeof(ChoiceIndex);
 
-// The scaled reference election and its planned streams, built once.
+// The election a benchmark runs on: the reference election (skewed: the largest of 138
+// stations holds 10% of the ballots) or a uniform variant (every station the same
+// weight and capacity), at scale g_scale.
+enum Shape { kSkewed = 0, kUniform = 1 };
+
+Election UniformVariant(const Election& reference) {
+  Election uniform = reference;
+  const uint64_t share = reference.contest().reported->cast / reference.stations.size() + 8;
+  for (Station& station : uniform.stations) {
+    station.weight = 1;
+    station.capacity = share;
+  }
+  uniform.id += "-uniform";
+  uniform.BuildIndexes();
+  return uniform;
+}
+
+// The scaled election and its planned streams, built once per shape and scale.
 struct Fixture {
   Election election;
   std::unique_ptr<CalibratedStreams> streams;
   std::vector<BallotBatch> batches;  // filled on first use by the aggregation benchmarks
 
-  static Fixture& Get() {
-    static Fixture* fixture = [] {
-      auto* f = new Fixture{ScaleElection(ReferenceElection(), g_scale).value(), nullptr, {}};
-      f->streams = std::make_unique<CalibratedStreams>(
-          CalibratedStreams::Plan(f->election, GeneratorOptions{}).value());
-      return f;
-    }();
+  static Fixture& Get(Shape shape = kSkewed, uint64_t scale = 0) {
+    static std::map<std::pair<int, uint64_t>, std::unique_ptr<Fixture>> fixtures;
+    if (scale == 0) scale = g_scale;
+    std::unique_ptr<Fixture>& fixture = fixtures[{shape, scale}];
+    if (!fixture) {
+      const Election base = shape == kSkewed ? ReferenceElection() : UniformVariant(ReferenceElection());
+      fixture.reset(new Fixture{ScaleElection(base, scale).value(), nullptr, {}});
+      fixture->streams = std::make_unique<CalibratedStreams>(
+          CalibratedStreams::Plan(fixture->election, GeneratorOptions{}).value());
+    }
     return *fixture;
   }
 
@@ -156,37 +179,78 @@ void BM_Generate_Calibrated(benchmark::State& state) {
 }
 BENCHMARK(BM_Generate_Calibrated)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// Aggregation with exactly-once over pre-generated batches (the state's page faults are
-// part of the cost: each iteration starts from a fresh Aggregator, as a run does).
-void BM_Aggregate_ExactlyOnce(benchmark::State& state) {
-  Fixture& fixture = Fixture::Get();
+// Arguments of the ingest-path benchmarks: threads, station shape, exactly-once.
+void IngestArgs(benchmark::internal::Benchmark* benchmark) {
+  benchmark->ArgNames({"threads", "uniform", "exactly_once"});
+  for (int threads : {1, 2}) {
+    for (int uniform : {0, 1}) {
+      for (int exactly_once : {1, 0}) benchmark->Args({threads, uniform, exactly_once});
+    }
+  }
+  benchmark->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+Fixture& ShapeOf(const benchmark::State& state) {
+  return Fixture::Get(state.range(1) ? kUniform : kSkewed);
+}
+
+// Counts per choice only (count-only mode counts every in-range record).
+bool TallyCountsAll(const Fixture& fixture, const Tally& tally) {
+  return fixture.TallyIsCalibrated(tally);
+}
+
+// Aggregation over pre-generated batches (the state's page faults are part of the cost:
+// each iteration starts from a fresh Aggregator, as a run does).
+void BM_Aggregate_Batches(benchmark::State& state) {
+  Fixture& fixture = ShapeOf(state);
   const auto& batches = fixture.Batches();
   tbb::task_arena arena(static_cast<int>(state.range(0)));
   for (auto _ : state) {
-    Aggregator aggregator(fixture.election);
+    Aggregator aggregator(fixture.election, AggregatorOptions{state.range(2) != 0});
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, batches.size()),
                         [&](const tbb::blocked_range<size_t>& range) {
                           for (size_t b = range.begin(); b != range.end(); ++b) aggregator.Add(batches[b]);
                         });
     });
-    if (!fixture.TallyIsCalibrated(aggregator.Finish().value())) state.SkipWithError("tally wrong");
+    if (!TallyCountsAll(fixture, aggregator.Finish().value())) state.SkipWithError("tally wrong");
   }
   SetCounters(state, fixture.streams->total_ballots());
 }
-BENCHMARK(BM_Aggregate_ExactlyOnce)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Aggregate_Batches)->Apply(IngestArgs);
 
 // End to end: generation fused with aggregation, as `canvass run` does.
 void BM_EndToEnd_Run(benchmark::State& state) {
-  Fixture& fixture = Fixture::Get();
+  Fixture& fixture = ShapeOf(state);
   for (auto _ : state) {
-    Tally tally =
-        AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0))).value();
-    if (!fixture.TallyIsCalibrated(tally)) state.SkipWithError("tally wrong");
+    Tally tally = AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0)),
+                                   AggregatorOptions{state.range(2) != 0})
+                      .value();
+    if (!TallyCountsAll(fixture, tally)) state.SkipWithError("tally wrong");
   }
   SetCounters(state, fixture.streams->total_ballots());
 }
-BENCHMARK(BM_EndToEnd_Run)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EndToEnd_Run)->Apply(IngestArgs);
+
+// Scale sweep: `canvass run`'s pipeline from 10^5 to 10^9 ballots on 2 threads, with the
+// exactly-once state it needs and the process's peak resident memory so far.
+void BM_Scale_EndToEnd(benchmark::State& state) {
+  const uint64_t scale = std::max<uint64_t>(1, static_cast<uint64_t>(state.range(0)) / 88325);
+  Fixture& fixture = Fixture::Get(kSkewed, scale);
+  uint64_t state_bytes = 0;
+  for (auto _ : state) {
+    Tally tally = AggregateStreams(fixture.election, *fixture.streams, 2).value();
+    if (!fixture.TallyIsCalibrated(tally)) state.SkipWithError("tally wrong");
+  }
+  for (const Station& station : fixture.election.stations) state_bytes += station.capacity;
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * fixture.streams->total_ballots()));
+  state.counters["ballots"] = static_cast<double>(fixture.streams->total_ballots());
+  state.counters["state_bytes"] = static_cast<double>(state_bytes);
+  state.counters["peak_rss_bytes"] = static_cast<double>(usage.ru_maxrss) * 1024;
+  state.counters["threads"] = 2;
+}
 
 // ---- File ingest: CSV and cvb folders written once per run by GenerateFiles ----
 
@@ -196,13 +260,14 @@ struct FileFixture {
   uint64_t bytes = 0;
 };
 
-const FileFixture& Files(FileFormat format) {
-  static FileFixture fixtures[2];
-  FileFixture& fixture = fixtures[format == FileFormat::kCsv ? 0 : 1];
+FileFixture g_file_fixtures[2][2];  // [shape][format]
+
+const FileFixture& Files(FileFormat format, Shape shape = kSkewed) {
+  FileFixture& fixture = g_file_fixtures[shape][format == FileFormat::kCsv ? 0 : 1];
   if (!fixture.directory.empty()) return fixture;
   char pattern[] = "/tmp/canvass-bench-XXXXXX";
   fixture.directory = std::string(mkdtemp(pattern)) + (format == FileFormat::kCsv ? "/csv" : "/cvb");
-  const Fixture& base = Fixture::Get();
+  const Fixture& base = Fixture::Get(shape);
   GenerateOptions options;
   options.out_directory = fixture.directory;
   options.format = format;
@@ -211,18 +276,24 @@ const FileFixture& Files(FileFormat format) {
   fixture.ballots = base.streams->total_ballots();
   fixture.bytes = result.bytes_written;
   std::atexit([] {
-    for (const FileFixture& f : fixtures) {
-      if (!f.directory.empty()) std::filesystem::remove_all(std::filesystem::path(f.directory).parent_path());
+    for (const auto& shape : g_file_fixtures) {
+      for (const FileFixture& f : shape) {
+        if (!f.directory.empty()) {
+          std::filesystem::remove_all(std::filesystem::path(f.directory).parent_path());
+        }
+      }
     }
   });
   return fixture;
 }
 
 void IngestBenchmark(benchmark::State& state, FileFormat format) {
-  const FileFixture& files = Files(format);
-  const Fixture& base = Fixture::Get();
+  const Shape shape = state.range(1) ? kUniform : kSkewed;
+  const FileFixture& files = Files(format, shape);
+  const Fixture& base = Fixture::Get(shape);
   IngestOptions options;
   options.threads = static_cast<int>(state.range(0));
+  options.exactly_once = state.range(2) != 0;
   for (auto _ : state) {
     IngestResult result = IngestFiles(base.election, {files.directory}, options).value();
     if (!base.TallyIsCalibrated(result.tally) || !result.findings.empty()) {
@@ -236,11 +307,11 @@ void IngestBenchmark(benchmark::State& state, FileFormat format) {
 
 // CSV with full validation and exactly-once, page cache to tally (manifest hashing included).
 void BM_Ingest_Csv(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCsv); }
-BENCHMARK(BM_Ingest_Csv)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ingest_Csv)->Apply(IngestArgs);
 
 // cvb: checksummed columnar blocks, page cache to tally.
 void BM_Ingest_Cvb(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCvb); }
-BENCHMARK(BM_Ingest_Cvb)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Ingest_Cvb)->Apply(IngestArgs);
 
 // Baseline: the naive CSV loop, one thread: getline-free scan with std::from_chars for
 // the serial and a hash lookup per field, summing, no exactly-once.
@@ -297,6 +368,14 @@ int main(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
+  // The scale sweep: 10^5 .. 10^9 ballots; under the tiny pass (scale 1), 10^5 only.
+  benchmark::RegisterBenchmark("BM_Scale_EndToEnd", canvass::BM_Scale_EndToEnd)
+      ->Apply([](benchmark::internal::Benchmark* benchmark) {
+        benchmark->ArgName("ballots");
+        const int64_t largest = canvass::g_scale <= 1 ? 100000 : 1000000000;
+        for (int64_t ballots = 100000; ballots <= largest; ballots *= 10) benchmark->Arg(ballots);
+        benchmark->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+      });
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;

@@ -37,9 +37,10 @@ struct Aggregator::Local {
   uint64_t conflicted_identities = 0;
 };
 
-Aggregator::Aggregator(const Election& election)
+Aggregator::Aggregator(const Election& election, AggregatorOptions options)
     : election_(election),
-      num_choices_(static_cast<uint32_t>(election.contest().choices.size())) {
+      num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
+      exactly_once_(options.exactly_once) {
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
   stripe_base_.resize(num_stations);
@@ -47,7 +48,7 @@ Aggregator::Aggregator(const Election& election)
   for (size_t s = 0; s < num_stations; ++s) {
     station_base_[s] = state_bytes_;
     stripe_base_[s] = stripes;
-    state_bytes_ += election.stations[s].capacity;
+    if (exactly_once_) state_bytes_ += election.stations[s].capacity;
     stripes += (election.stations[s].capacity + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits;
   }
   state_ = AllocateZeroed(state_bytes_);
@@ -104,7 +105,11 @@ void Aggregator::Add(const BatchView& batch) {
     return;
   }
   CANVASS_CHECK(batch.station < election_.stations.size());
-  if (!TryAddContiguous(batch, &local)) AddGeneral(batch, &local);
+  if (!exactly_once_) {
+    AddCountOnly(batch, &local);
+  } else if (!TryAddContiguous(batch, &local)) {
+    AddGeneral(batch, &local);
+  }
   Flush(batch.station, batch.size(), local);
 }
 
@@ -151,6 +156,35 @@ bool Aggregator::TryAddContiguous(const BatchView& batch, Local* local) {
     for (size_t i = 0; i < n; ++i) ++local->histogram[choice[i]];
   }
   return true;
+}
+
+void Aggregator::AddCountOnly(const BatchView& batch, Local* local) {
+  const uint64_t capacity = election_.stations[batch.station].capacity;
+  const size_t n = batch.size();
+  uint64_t min_seq = UINT64_MAX, max_seq = 0;
+  ChoiceIndex max_choice = 0;
+  for (size_t i = 0; i < n; ++i) {
+    min_seq = std::min(min_seq, batch.seq[i]);
+    max_seq = std::max(max_seq, batch.seq[i]);
+    max_choice = std::max(max_choice, batch.choice[i]);
+  }
+  if (min_seq >= 1 && max_seq <= capacity && max_choice < num_choices_ && num_choices_ <= 16) {
+    for (uint32_t c = 0; c < num_choices_; ++c) {
+      uint32_t count = 0;
+      for (size_t i = 0; i < n; ++i) count += (batch.choice[i] == c);
+      local->histogram[c] += count;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (batch.choice[i] >= num_choices_) {
+      ++local->rejected[static_cast<int>(RejectReason::kUnknownChoice)];
+    } else if (batch.seq[i] == 0 || batch.seq[i] > capacity) {
+      ++local->rejected[static_cast<int>(RejectReason::kBadSeq)];
+    } else {
+      ++local->histogram[batch.choice[i]];
+    }
+  }
 }
 
 void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state,
@@ -385,7 +419,7 @@ absl::StatusOr<Tally> Aggregator::BuildTally() const {
   for (uint32_t s = 0; s < num_stations; ++s) {
     uint64_t station_counted = 0;
     for (uint32_t c = 0; c < num_choices_; ++c) station_counted += tally.Counted(s, c);
-    if (station_counted > election_.stations[s].capacity) {
+    if (exactly_once_ && station_counted > election_.stations[s].capacity) {
       return absl::FailedPreconditionError("invariant 2: a station counts past its capacity");
     }
   }

@@ -53,12 +53,18 @@
 
 namespace canvass {
 
+struct AggregatorOptions {
+  // Off: count-only mode for benchmarks, where every well-formed, in-range record is
+  // counted (no identity rules, no exactly-once state, no duplicate or conflict).
+  bool exactly_once = true;
+};
+
 class Aggregator {
  public:
   // Serials per stripe of exactly-once state.
   static constexpr int kStripeBits = 14;
 
-  explicit Aggregator(const Election& election);
+  explicit Aggregator(const Election& election, AggregatorOptions options = {});
   ~Aggregator();
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;
@@ -100,6 +106,7 @@ class Aggregator {
   struct Local;
 
   bool TryAddContiguous(const BatchView& batch, Local* local);
+  void AddCountOnly(const BatchView& batch, Local* local);
   void AddGeneral(const BatchView& batch, Local* local);
   void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state, Local* local);
   void Flush(StationIndex s, uint64_t records, const Local& local);
@@ -111,6 +118,7 @@ class Aggregator {
 
   const Election& election_;
   const uint32_t num_choices_;
+  const bool exactly_once_;
   uint64_t state_bytes_ = 0;
   uint8_t* state_ = nullptr;             // exactly-once bytes, all stations back to back
   std::vector<uint64_t> station_base_;   // offset of station s's bytes in state_

@@ -64,6 +64,7 @@ struct IngestOptions {
   bool skip_damaged = false;
   bool progress = false;           // print progress on stderr
   size_t range_bytes = 1u << 20;   // bytes per parallel task
+  bool exactly_once = true;        // off: count-only mode, for benchmarks
   // When set: resume from this checkpoint if it exists, save one after about every
   // checkpoint_every_bytes of input, and remove it when the job completes.
   std::string checkpoint_path;

@@ -293,7 +293,7 @@ uint64_t TaskBytes(const std::vector<InputFile>& inputs, const Task& task) {
 // time) and every option that changes what the tasks are or what they count.
 uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOptions& options) {
   std::string identity = absl::StrCat("canvass-inputs-v1|", options.range_bytes, "|",
-                                      options.skip_damaged, "|");
+                                      options.skip_damaged, "|", options.exactly_once, "|");
   for (const InputFile& input : inputs) {
     struct stat info{};
     stat(input.path.c_str(), &info);
@@ -431,7 +431,7 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   identity.sequential_files.assign(sequential->begin(), sequential->end());
   std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
   identity.tasks_total = tasks.size();
-  Aggregator aggregator(election);
+  Aggregator aggregator(election, AggregatorOptions{options.exactly_once});
   CANVASS_RETURN_IF_ERROR(
       RunTasks(election, inputs, options, resume, identity, tasks, aggregator));
   // CSV ranges must meet exactly; otherwise the file is read again as one range.

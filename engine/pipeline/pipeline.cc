@@ -35,8 +35,8 @@ void RunOnWorkers(int threads, Body&& body) {
 }  // namespace
 
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
-                                       int threads) {
-  Aggregator aggregator(election);
+                                       int threads, AggregatorOptions options) {
+  Aggregator aggregator(election, options);
   tbb::enumerable_thread_specific<BallotBatch> batches;
   RunOnWorkers(threads, [&] {
     tbb::parallel_for(tbb::blocked_range<size_t>(0, streams.num_units()),

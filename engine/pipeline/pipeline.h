@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/aggregate/aggregator.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/synth/fault_plan.h"
@@ -42,7 +43,7 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
 // OutOfRange if a counter would pass 2^63 - 1.
 // Requires: streams were planned for `election`.
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
-                                       int threads);
+                                       int threads, AggregatorOptions options = {});
 
 // Generates faulty streams on `threads` workers, feeds them to a fresh Aggregator and
 // returns the aggregated tally; `*predicted` and `*fired` receive the ground truth.
