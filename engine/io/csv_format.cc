@@ -128,28 +128,54 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   if (((Load8(data + p) ^ station_word_) & station_mask_) != 0) return 0;
   size_t q = p + station_length_;
   uint64_t seq = 0;
-  const size_t digits_begin = q;
-  uint32_t digit;
-  while ((digit = static_cast<uint32_t>(data[q]) - '0') <= 9) {
-    seq = seq * 10 + digit;
-    ++q;
-  }
-  // 1 to 19 digits cannot overflow; longer serials take the general path.
-  if (q == digits_begin || q - digits_begin > 19 || data[q] != ',') return 0;
-  ++q;
-  const uint64_t word = Load8(data + q);
-  for (const CodeWord& code : code_words_) {
-    if (((word ^ code.word) & code.mask) == 0) {
-      last_batch_->seq.push_back(seq);
-      last_batch_->choice.push_back(code.choice);
-      if (last_batch_->size() >= kDefaultBatchSize) {
-        sink_(*last_batch_);
-        last_batch_->Clear();
-      }
-      return q + code.length;
+  // Serials of 1-7 digits, the usual case, in a few word operations (SWAR): find the
+  // first byte that is not a digit, pad the digits with leading '0's to eight, and fold
+  // pairs, quads and octets of digits with multiplies.
+  const uint64_t chunk = Load8(data + q);
+  const uint64_t high = chunk & 0xF0F0F0F0F0F0F0F0ULL;
+  const uint64_t plus6 = (chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
+  const uint64_t not_digit = (high ^ 0x3030303030303030ULL) | (plus6 ^ 0x3030303030303030ULL);
+  if (not_digit != 0) {
+    const int length = __builtin_ctzll(not_digit) / 8;
+    if (length == 0) return 0;
+    uint64_t digits = (chunk << (8 * (8 - length))) | (0x3030303030303030ULL >> (8 * length));
+    digits -= 0x3030303030303030ULL;
+    digits = digits * 10 + (digits >> 8);
+    digits = (((digits & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+              (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+             32;
+    seq = digits;
+    q += static_cast<size_t>(length);
+  } else {
+    const size_t digits_begin = q;
+    uint32_t digit;
+    while ((digit = static_cast<uint32_t>(data[q]) - '0') <= 9) {
+      seq = seq * 10 + digit;
+      ++q;
     }
+    // Up to 19 digits cannot overflow; longer serials take the general path.
+    if (q - digits_begin > 19) return 0;
   }
-  return 0;
+  if (data[q] != ',') return 0;
+  ++q;
+  // The choice: every code is tried, without branches on which one matches (choices come
+  // in random order, so an early exit would mispredict on most records). Codes carry
+  // their '\n', so at most one matches.
+  const uint64_t word = Load8(data + q);
+  uint32_t found = 0, length = 0;
+  for (const CodeWord& code : code_words_) {
+    const uint32_t hit = ((word ^ code.word) & code.mask) == 0;
+    found |= hit * (code.choice + 1u);
+    length |= hit * code.length;
+  }
+  if (found == 0) return 0;
+  last_batch_->seq.push_back(seq);
+  last_batch_->choice.push_back(static_cast<ChoiceIndex>(found - 1));
+  if (last_batch_->size() >= kDefaultBatchSize) {
+    sink_(*last_batch_);
+    last_batch_->Clear();
+  }
+  return q + length;
 }
 
 BallotBatch& CsvRangeParser::BatchFor(StationIndex station) {
