@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Canvass builds with, only those that are missing
-# (safe to run again). Run as root.
+# (safe to run again). Run as root. Extra arguments name more packages to make sure of
+# (tools/sanitize.sh passes clang and its sanitizer runtimes).
 set -euo pipefail
 packages=(cmake ninja-build g++ libtbb-dev libabsl-dev libgtest-dev libgmock-dev
-          libbenchmark-dev libcli11-dev nlohmann-json3-dev)
+          libbenchmark-dev libcli11-dev nlohmann-json3-dev libxxhash-dev time "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -14,10 +14,13 @@ namespace {
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 
 bool ParseSerial(absl::string_view text, uint64_t* seq) {
-  if (text.empty() || text.size() > 20) return false;
+  if (text.empty()) return false;
   for (char c : text) {
     if (c < '0' || c > '9') return false;
   }
+  // Leading zeros do not change the value: "0000000000000000000010" is serial 10.
+  while (text.size() > 1 && text.front() == '0') text.remove_prefix(1);
+  if (text.size() > 20) return false;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *seq);
   return error == std::errc() && end == text.data() + text.size();
 }
@@ -66,6 +69,23 @@ absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t
                                                      ? absl::string_view::npos
                                                      : line_end - offset);
   if (absl::EndsWith(header, "\r")) header.remove_suffix(1);
+  // RFC 4180 allows the header's fields to be quoted too.
+  std::string unquoted;
+  if (header.find('"') != absl::string_view::npos) {
+    bool quoted = false;
+    for (size_t i = 0; i < header.size(); ++i) {
+      const char c = header[i];
+      if (c == '"' && quoted && i + 1 < header.size() && header[i + 1] == '"') {
+        unquoted.push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else {
+        unquoted.push_back(c);
+      }
+    }
+    if (!quoted && unquoted == kCsvHeader) header = kCsvHeader;
+  }
   if (header != kCsvHeader) {
     std::string shown(header.substr(0, 40));
     for (char& c : shown) {

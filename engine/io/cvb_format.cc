@@ -161,6 +161,7 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
                                                       " blocks and ", records, " records"));
     return layout;
   }
+  layout.trailer_intact = true;
   if (offset + kCvbTrailerBytes != size) {
     layout.damage = Damage(file, offset + kCvbTrailerBytes, "unexpected bytes after the trailer");
   }

@@ -54,6 +54,7 @@ struct CvbBlockRef {
 struct CvbLayout {
   std::vector<CvbBlockRef> blocks;  // in file order
   uint64_t declared_records = 0;    // from the trailer (0 when damaged before it)
+  bool trailer_intact = false;      // the trailer verified and agrees with the blocks
   // First structural damage (truncation, garbage where a block should be, bad trailer):
   // DataLoss naming the file and byte offset. Blocks before it are usable.
   absl::Status damage;

@@ -103,10 +103,11 @@ struct IngestResult {
 };
 
 // Expands PATH... (files as given; folders: their *.csv and *.cvb files, sorted by name)
-// and reads them. Errors (exit 2): a missing path (NotFound), a file that is not a
-// ballot file or was written for another election (InvalidArgument), unless
-// skip_damaged a damaged file (DataLoss naming the file and byte offset), and a torn,
-// corrupt or foreign checkpoint (DataLoss).
+// and reads them. Errors (exit 2): a missing path (NotFound); a cvb file written for
+// another election or by a future version (InvalidArgument, whatever skip_damaged says);
+// unless skip_damaged, a file that is not a ballot file (InvalidArgument) or a damaged
+// one (DataLoss), each naming the file and byte offset; with skip_damaged those files
+// are accounted in FileOutcome instead. A torn, corrupt or foreign checkpoint: DataLoss.
 absl::StatusOr<IngestResult> IngestFiles(const Election& election,
                                          const std::vector<std::string>& paths,
                                          const IngestOptions& options);

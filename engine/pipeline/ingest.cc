@@ -268,6 +268,11 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
     aggregator->AddMalformed(malformed);
     task->state.records += batch.size() + malformed;
     task->state.malformed += malformed;
+    // For cvb the examples are the byte offsets of blocks holding damaged records.
+    if (malformed > 0 &&
+        task->state.malformed_lines.size() < CsvRangeResult::kMaxMalformedExamples) {
+      task->state.malformed_lines.push_back(block.offset);
+    }
     progress->Add(CvbBlockBytes(block.records), batch.size() + malformed);
     mapped.Release(block.offset, block.offset + CvbBlockBytes(block.records));
   }
@@ -384,7 +389,7 @@ void CollectOutcomes(const std::vector<InputFile>& inputs, const std::vector<Tas
     outcome.format = inputs[f].format;
     outcome.bytes = inputs[f].mapped->size();
     result->bytes_read += outcome.bytes;
-    if (inputs[f].format == FileFormat::kCvb && inputs[f].layout.damage.ok()) {
+    if (inputs[f].format == FileFormat::kCvb && inputs[f].layout.trailer_intact) {
       outcome.declared = inputs[f].layout.declared_records;
     }
   }
@@ -396,7 +401,14 @@ void CollectOutcomes(const std::vector<InputFile>& inputs, const std::vector<Tas
     outcome.records += task.state.records;
     outcome.malformed += task.state.malformed;
     if (!task.state.damage.empty() && outcome.damage.empty()) outcome.damage = task.state.damage;
-    if (inputs[task.file].format != FileFormat::kCsv) continue;
+    if (inputs[task.file].format != FileFormat::kCsv) {
+      for (uint64_t offset : task.state.malformed_lines) {
+        if (result->malformed.size() < CsvRangeResult::kMaxMalformedExamples) {
+          result->malformed.push_back({inputs[task.file].path, 0, offset});
+        }
+      }
+      continue;
+    }
     if (task.first) line = 2;  // line 1 is the header
     for (uint64_t local : task.state.malformed_lines) {
       if (result->malformed.size() < CsvRangeResult::kMaxMalformedExamples) {
@@ -447,11 +459,17 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
   CollectOutcomes(inputs, tasks, &result);
   if (!options.skip_damaged) {
-    for (const FileOutcome& outcome : result.files) {
-      if (!outcome.damage.empty()) {
-        return absl::DataLossError(
-            absl::StrCat(outcome.damage, " (use --skip-damaged to account it and go on)"));
+    for (size_t f = 0; f < result.files.size(); ++f) {
+      const FileOutcome& outcome = result.files[f];
+      if (outcome.damage.empty()) continue;
+      // Not a ballot file keeps its code (InvalidArgument); damage inside one is DataLoss.
+      const absl::Status& file_level = inputs[f].damage;
+      const std::string message =
+          absl::StrCat(outcome.damage, " (use --skip-damaged to account it and go on)");
+      if (!file_level.ok() && outcome.damage == file_level.message()) {
+        return absl::Status(file_level.code(), message);
       }
+      return absl::DataLossError(message);
     }
   }
   for (const std::string& directory : manifest_dirs) {

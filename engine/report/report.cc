@@ -323,7 +323,9 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
   if (!ingest.malformed.empty()) {
     absl::StrAppend(out, "  malformed  first ", ingest.malformed.size(), ":\n");
     for (const MalformedExample& example : ingest.malformed) {
-      absl::StrAppend(out, "             ", example.file, ":", example.line, "\n");
+      absl::StrAppend(out, "             ", example.file,
+                      example.byte ? absl::StrCat("@", *example.byte) : absl::StrCat(":", example.line),
+                      "\n");
     }
   }
   if (ingest.manifest) {

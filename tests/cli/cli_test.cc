@@ -1,11 +1,5 @@
 // End-to-end tests of the `canvass` command line: runs the real binary as a child process
 // and checks its output, exit codes and error messages against the DESIGN.md contract.
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -25,12 +19,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-
-extern char** environ;
+#include "tests/testing/run_canvass.h"
 
 namespace canvass {
 namespace {
 
+using ::canvass::testing::Describe;
+using ::canvass::testing::RunCanvass;
+using ::canvass::testing::RunResult;
 using ::nlohmann::json;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -53,95 +49,6 @@ const std::vector<std::string>& RejectReasons() {
   static const auto* const kReasons = new std::vector<std::string>{
       "malformed", "unknown_station", "unknown_choice", "bad_seq", "duplicate", "conflict"};
   return *kReasons;
-}
-
-// What a finished child process left behind.
-struct RunResult {
-  int exit_code = -1;  // exit status, or 128 + signal number when killed by a signal
-  std::string out;
-  std::string err;
-};
-
-// Prints the captured streams when an assertion about a run fails.
-std::string Describe(const RunResult& result) {
-  return absl::StrCat("exit ", result.exit_code, "\n--- stdout ---\n", result.out.substr(0, 4000),
-                      "\n--- stderr ---\n", result.err.substr(0, 4000));
-}
-
-// Runs the real canvass binary with `args` (no shell), capturing stdout, stderr and the
-// exit code separately. Both pipes are drained with poll() so that a child writing a lot
-// to one stream never blocks on the other.
-RunResult RunCanvass(const std::vector<std::string>& args) {
-  RunResult result;
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return result;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-
-  std::vector<std::string> argv_strings = {CANVASS_BINARY};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawn_error =
-      posix_spawn(&pid, CANVASS_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (spawn_error != 0) {
-    ADD_FAILURE() << "posix_spawn " << CANVASS_BINARY << ": " << std::strerror(spawn_error);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return result;
-  }
-
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_streams = 2;
-  char buffer[65536];
-  while (open_streams > 0) {
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      ADD_FAILURE() << "poll: " << std::strerror(errno);
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_streams;
-      }
-    }
-  }
-  for (const pollfd& fd : fds) {
-    if (fd.fd >= 0) close(fd.fd);
-  }
-
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      ADD_FAILURE() << "waitpid: " << std::strerror(errno);
-      return result;
-    }
-  }
-  if (WIFEXITED(status)) {
-    result.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.exit_code = 128 + WTERMSIG(status);
-  }
-  return result;
 }
 
 // Parses stdout as JSON; a parse failure is a test failure and yields null.
@@ -891,6 +798,205 @@ TEST_F(ElectionDirectoryTest, ScaleThatOverflowsAFigureIsAnInputError) {
   WriteFile(directory / "stations.csv",
             "station,country,capacity\nS1,XA,4611686018427387904\nS2,XB,100\n");
   ExpectInputError(RunOn(directory, {"--scale", "2"}), {"S1", "2^63"});
+}
+
+// ---- Fault injection: `run --faults` shows the ground truth beside the tally ----
+
+constexpr int kExitMismatch = 1;
+
+// The example spec of `canvass run --help`, in canonical order.
+constexpr char kExampleFaults[] =
+    "drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,unknown_station=0.0005,"
+    "unknown_choice=0.0005,bad_seq=0.0005,reorder=1,truncate=0.01,double_report=0.02";
+
+const std::vector<std::string>& FaultNames() {
+  static const auto* const kNames = new std::vector<std::string>{
+      "drop",           "dup",     "conflict", "corrupt",  "unknown_station",
+      "unknown_choice", "bad_seq", "reorder",  "truncate", "double_report"};
+  return *kNames;
+}
+
+// The last line of `text`, without its line end.
+std::string LastLine(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines.empty() ? "" : lines.back();
+}
+
+TEST(CliFaultsTest, RunWithFaultsJsonPredictsEveryFigureExactly) {
+  const RunResult result = RunCanvass({"run", "--faults", kExampleFaults, "--format", "json"});
+  ASSERT_EQ(result.exit_code, kExitMismatch) << Describe(result);
+  EXPECT_EQ(result.err, "");
+  const json report = ParseJson(result);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report.at("ground_truth"), "exact");
+  EXPECT_EQ(report.at("verdict"), "mismatch");
+  EXPECT_EQ(report.at("faults").at("plan"), kExampleFaults);
+
+  // Every fault is listed, and those expected to fire 44 to 880 times did.
+  const json& fired = report.at("faults").at("fired");
+  ASSERT_TRUE(fired.is_object());
+  EXPECT_EQ(fired.size(), FaultNames().size()) << fired.dump();
+  for (const std::string& name : FaultNames()) {
+    ASSERT_TRUE(fired.contains(name)) << name;
+    const uint64_t count = Figure(fired.at(name));
+    if (name != "truncate" && name != "double_report") EXPECT_GT(count, 0u) << name;
+  }
+
+  // The prediction equals what was counted, figure by figure.
+  const json& predicted = report.at("predicted");
+  EXPECT_EQ(predicted.at("totals"), report.at("totals"));
+  EXPECT_EQ(predicted.at("records"), report.at("records"));
+  const json& records = report.at("records");
+  const json& rejected = records.at("rejected");
+  uint64_t rejected_sum = 0;
+  for (const std::string& reason : RejectReasons()) rejected_sum += Figure(rejected.at(reason));
+  EXPECT_EQ(Figure(records.at("read")), Figure(records.at("counted")) + rejected_sum);
+  EXPECT_EQ(Figure(rejected.at("malformed")), Figure(fired.at("corrupt")));
+  EXPECT_EQ(Figure(rejected.at("unknown_station")), Figure(fired.at("unknown_station")));
+  EXPECT_EQ(Figure(rejected.at("unknown_choice")), Figure(fired.at("unknown_choice")));
+  EXPECT_EQ(Figure(rejected.at("bad_seq")), Figure(fired.at("bad_seq")));
+  EXPECT_GT(Figure(rejected.at("duplicate")), 0u);
+  EXPECT_GT(Figure(rejected.at("conflict")), 0u);
+
+  // Each delta is counted - reported, and faults only lose ballots.
+  const json& totals = report.at("totals");
+  const json& reported = report.at("reported");
+  const json& delta = report.at("delta");
+  for (const char* code : {"JAL", "PEZ", "INV", "cast"}) {
+    const int64_t counted = static_cast<int64_t>(Figure(totals.at(code)));
+    const int64_t figure = static_cast<int64_t>(Figure(reported.at(code)));
+    ASSERT_TRUE(delta.at(code).is_number_integer()) << code;
+    EXPECT_EQ(delta.at(code).get<int64_t>(), counted - figure) << code;
+    EXPECT_LE(counted, figure) << code;
+  }
+  EXPECT_LT(Figure(totals.at("cast")), kCast);
+  EXPECT_EQ(Figure(reported.at("cast")), kCast);
+}
+
+TEST(CliFaultsTest, RunWithFaultsTextSaysGroundTruthExact) {
+  const RunResult result = RunCanvass({"run", "--faults", kExampleFaults});
+  ASSERT_EQ(result.exit_code, kExitMismatch) << Describe(result);
+  EXPECT_THAT(result.out, HasSubstr("ground truth EXACT"));
+  EXPECT_THAT(result.out, Not(HasSubstr("DIFFERS")));
+  EXPECT_THAT(result.out, HasSubstr(kExampleFaults));
+  EXPECT_THAT(result.out, EndsWith("MISMATCH\n"));
+  EXPECT_EQ(result.err, "");
+}
+
+TEST(CliFaultsTest, RunWithFaultsIsByteIdenticalForEveryThreadCount) {
+  std::string first_output;
+  for (const char* threads : {"1", "2", "5"}) {
+    const RunResult result = RunCanvass({"run", "--faults", kExampleFaults, "--seed", "11",
+                                         "--threads", threads, "--format", "json", "--by",
+                                         "station"});
+    ASSERT_EQ(result.exit_code, kExitMismatch) << "threads " << threads << "\n"
+                                               << Describe(result);
+    if (first_output.empty()) {
+      first_output = result.out;
+      EXPECT_EQ(ParseJson(result).at("ground_truth"), "exact");
+    } else {
+      EXPECT_EQ(result.out, first_output) << "threads " << threads;
+    }
+  }
+}
+
+TEST(CliFaultsTest, ProbabilityOutsideZeroToOneIsAUsageErrorNamingTheItem) {
+  const RunResult result = RunCanvass({"run", "--faults", "drop=2"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("drop=2"));
+  EXPECT_EQ(result.out, "");
+}
+
+TEST(CliFaultsTest, UnknownFaultIsAUsageErrorNamingIt) {
+  const RunResult result = RunCanvass({"run", "--faults", "drop=0.1,flood=0.1"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("flood"));
+  EXPECT_EQ(result.out, "");
+}
+
+TEST(CliFaultsTest, MalformedFaultSpecsAreUsageErrors) {
+  for (const char* spec : {"drop", "drop=abc", "drop=nan", "drop=0.1,drop=0.2", "drop=-0.5"}) {
+    const RunResult result = RunCanvass({"run", "--faults", spec});
+    EXPECT_EQ(result.exit_code, kExitInputError) << spec << "\n" << Describe(result);
+    EXPECT_THAT(result.err, HasSubstr("--faults")) << spec;
+    EXPECT_EQ(result.out, "") << spec;
+  }
+}
+
+// ---- canvass stress ----
+
+TEST(CliStressTest, RoundsEndWithTheSummaryLine) {
+  const RunResult result = RunCanvass({"stress", "--rounds", "50", "--seed", "3"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  EXPECT_EQ(LastLine(result.out), "50 passed, 0 failed") << Describe(result);
+  EXPECT_THAT(result.out, EndsWith("50 passed, 0 failed\n"));
+  EXPECT_THAT(result.out, HasSubstr("rounds asserting each fault fired:"));
+  EXPECT_THAT(result.out, Not(HasSubstr("FAILED")));
+}
+
+TEST(CliStressTest, SameSeedGivesTheSameOutput) {
+  const RunResult first = RunCanvass({"stress", "--rounds", "20", "--seed", "9"});
+  const RunResult second = RunCanvass({"stress", "--rounds", "20", "--seed", "9"});
+  ASSERT_EQ(first.exit_code, kExitMatch) << Describe(first);
+  ASSERT_EQ(second.exit_code, kExitMatch) << Describe(second);
+  EXPECT_EQ(first.out, second.out);
+  EXPECT_EQ(LastLine(first.out), "20 passed, 0 failed");
+}
+
+TEST(CliStressTest, ReplayRunsOneRound) {
+  const RunResult result = RunCanvass({"stress", "--replay", "42"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  EXPECT_THAT(result.out, ::testing::StartsWith("round seed 42: "));
+  EXPECT_EQ(LastLine(result.out), "1 passed, 0 failed") << Describe(result);
+  EXPECT_THAT(result.out, EndsWith("1 passed, 0 failed\n"));
+}
+
+// The round a seed stands for does not depend on --threads, apart from the thread count
+// itself: "round seed S: ..., T threads (rerun on R), batch size B, faults F".
+TEST(CliStressTest, ReplayWithPinnedThreadsDescribesTheSameRound) {
+  const RunResult drawn = RunCanvass({"stress", "--replay", "7"});
+  const RunResult pinned = RunCanvass({"stress", "--replay", "7", "--threads", "3"});
+  ASSERT_EQ(drawn.exit_code, kExitMatch) << Describe(drawn);
+  ASSERT_EQ(pinned.exit_code, kExitMatch) << Describe(pinned);
+  auto without_threads = [](const std::string& out) {
+    std::string line = out.substr(0, out.find('\n'));
+    const size_t end = line.find(" threads (");
+    const size_t begin = line.rfind(", ", end);
+    EXPECT_NE(end, std::string::npos) << line;
+    EXPECT_NE(begin, std::string::npos) << line;
+    if (begin != std::string::npos && end != std::string::npos) line.erase(begin, end - begin);
+    return line;
+  };
+  EXPECT_THAT(pinned.out, HasSubstr(", 3 threads (rerun on "));
+  EXPECT_EQ(without_threads(pinned.out), without_threads(drawn.out));
+}
+
+TEST(CliStressTest, ReplayOfTheLargestSeedRuns) {
+  const RunResult result = RunCanvass({"stress", "--replay", "18446744073709551615"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  EXPECT_EQ(LastLine(result.out), "1 passed, 0 failed") << Describe(result);
+}
+
+TEST(CliStressTest, ZeroRoundsIsAUsageError) {
+  const RunResult result = RunCanvass({"stress", "--rounds", "0"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("--rounds"));
+  EXPECT_THAT(result.out, Not(HasSubstr("passed")));
+}
+
+TEST(CliStressTest, BadReplaySeedIsAUsageError) {
+  for (const char* seed : {"abc", "-1", "18446744073709551616", ""}) {
+    const RunResult result = RunCanvass({"stress", "--replay", seed});
+    EXPECT_EQ(result.exit_code, kExitInputError) << seed << "\n" << Describe(result);
+    EXPECT_THAT(result.out, Not(HasSubstr("passed"))) << seed;
+  }
+}
+
+TEST(CliStressTest, HelpExitsZeroAndNamesEveryFlag) {
+  const RunResult result = RunCanvass({"stress", "--help"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  EXPECT_THAT(result.out, AllOf(HasSubstr("--rounds"), HasSubstr("--seed"),
+                                HasSubstr("--threads"), HasSubstr("--replay")));
 }
 
 }  // namespace

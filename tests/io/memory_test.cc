@@ -1,0 +1,103 @@
+// Memory bound of reading files: `canvass aggregate` over a CSV folder larger than 256 MiB
+// peaks below the exactly-once state (one byte per ballot serial) plus 256 MiB, measured
+// as the child's maximum resident set size by /usr/bin/time -v.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/run_canvass.h"
+#include "tests/testing/temp_dir.h"
+
+namespace canvass {
+namespace {
+
+namespace fs = std::filesystem;
+using ::canvass::testing::Describe;
+using ::canvass::testing::ReadFileBytes;
+using ::canvass::testing::RunCanvass;
+using ::canvass::testing::RunProgram;
+using ::canvass::testing::RunResult;
+using ::canvass::testing::TempDir;
+
+constexpr char kTimeProgram[] = "/usr/bin/time";
+constexpr uint64_t kScale = 250;
+constexpr uint64_t kReferenceCast = 88325;
+constexpr uint64_t kMebibyte = uint64_t{1} << 20;
+constexpr uint64_t kHeadroomBytes = 256 * kMebibyte;
+
+// Sum of the capacity column of the reference dataset's roster, read independently of
+// the engine.
+uint64_t ReferenceCapacity() {
+  const std::string roster = ReadFileBytes(fs::path(CANVASS_SOURCE_DIR) / "datasets" /
+                                           "ir-2024-runoff-overseas" / "roster.csv");
+  uint64_t total = 0;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(roster, '\n', absl::SkipEmpty())) {
+    if (header) {
+      header = false;
+      EXPECT_TRUE(absl::StartsWith(line, "station,country,capacity")) << line;
+      continue;
+    }
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    uint64_t capacity = 0;
+    EXPECT_TRUE(fields.size() >= 3 && absl::SimpleAtoi(fields[2], &capacity)) << line;
+    total += capacity;
+  }
+  return total;
+}
+
+// The figure after "Maximum resident set size (kbytes): " in /usr/bin/time -v output.
+bool MaxResidentKibibytes(const std::string& time_output, uint64_t* kibibytes) {
+  const std::string kLabel = "Maximum resident set size (kbytes): ";
+  const size_t at = time_output.find(kLabel);
+  if (at == std::string::npos) return false;
+  const size_t begin = at + kLabel.size();
+  return absl::SimpleAtoi(time_output.substr(begin, time_output.find('\n', begin) - begin),
+                          kibibytes);
+}
+
+TEST(MemoryTest, AggregatingMoreThan256MiBOfCsvStaysWithinStatePlus256MiB) {
+  ASSERT_TRUE(fs::exists(kTimeProgram))
+      << kTimeProgram << " is missing: install the Debian package `time` "
+      << "(tools/install-deps.sh should install it)";
+  TempDir temp;
+  const std::string folder = temp.File("scale250");
+  const RunResult generated =
+      RunCanvass({"generate", "--out", folder, "--scale", absl::StrCat(kScale), "--format", "csv"});
+  ASSERT_EQ(generated.exit_code, 0) << Describe(generated);
+  uint64_t input_bytes = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() == ".csv") input_bytes += entry.file_size();
+  }
+  ASSERT_GT(input_bytes, kHeadroomBytes) << "the input must not fit in the headroom";
+
+  const RunResult timed = RunProgram(
+      kTimeProgram, {"-v", CANVASS_BINARY, "aggregate", "--quiet", "--format", "json", folder});
+  ASSERT_EQ(timed.exit_code, 0) << Describe(timed);
+  const nlohmann::json report = nlohmann::json::parse(timed.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << Describe(timed);
+  EXPECT_EQ(report["records"]["read"], kReferenceCast * kScale);
+  EXPECT_EQ(report["records"]["counted"], kReferenceCast * kScale);
+
+  uint64_t peak_kibibytes = 0;
+  ASSERT_TRUE(MaxResidentKibibytes(timed.err, &peak_kibibytes)) << timed.err;
+  const uint64_t state_bytes = ReferenceCapacity() * kScale;
+  ASSERT_GT(state_bytes, 0u);
+  const uint64_t peak_bytes = peak_kibibytes * 1024;
+  EXPECT_LE(peak_bytes, state_bytes + kHeadroomBytes)
+      << "peak RSS " << peak_bytes / kMebibyte << " MiB for " << input_bytes / kMebibyte
+      << " MiB of input; exactly-once state " << state_bytes / kMebibyte << " MiB";
+  RecordProperty("input_bytes", absl::StrCat(input_bytes));
+  RecordProperty("peak_rss_bytes", absl::StrCat(peak_bytes));
+}
+
+}  // namespace
+}  // namespace canvass
