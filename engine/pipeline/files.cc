@@ -352,10 +352,7 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
   absl::Status status;
   size_t next_item = 0;
   const int workers = ResolveThreads(options.threads);
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            static_cast<size_t>(std::max(workers, ResolveThreads(0))));
-  tbb::task_arena arena(workers);
-  arena.execute([&] {
+  RunOnWorkers(workers, [&] {
     tbb::parallel_pipeline(
         static_cast<size_t>(2 * workers),
         tbb::make_filter<void, size_t>(tbb::filter_mode::serial_in_order,

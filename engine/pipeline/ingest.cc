@@ -325,11 +325,7 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
     return std::make_unique<CsvRangeParser>(
         election, [&aggregator](const BallotBatch& batch) { aggregator.Add(batch); });
   });
-  const int workers = ResolveThreads(threads);
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            static_cast<size_t>(std::max(workers, ResolveThreads(0))));
-  tbb::task_arena arena(workers);
-  arena.execute([&] {
+  RunOnWorkers(threads, [&] {
     tbb::parallel_for(first, last, [&](size_t t) {
       RunTask(election, inputs, &tasks[t], &aggregator, parsers.local().get(), &progress);
     });

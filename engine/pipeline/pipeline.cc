@@ -1,6 +1,7 @@
 // Generate-and-aggregate pipeline on oneTBB.
 #include "engine/pipeline/pipeline.h"
 
+#include <optional>
 #include <thread>
 
 #include "engine/aggregate/aggregator.h"
@@ -18,21 +19,7 @@ int ResolveThreads(int threads) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-namespace {
 
-// Runs `body` on exactly `threads` workers (0: all hardware threads). oneTBB caps its
-// workers at the core count unless told otherwise, so more threads than cores (an
-// oversubscribed run, e.g. --threads 8 on 2 cores) needs the global_control too.
-template <typename Body>
-void RunOnWorkers(int threads, Body&& body) {
-  const int workers = ResolveThreads(threads);
-  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
-                            static_cast<size_t>(std::max(workers, ResolveThreads(0))));
-  tbb::task_arena arena(workers);
-  arena.execute(body);
-}
-
-}  // namespace
 
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
                                        int threads, AggregatorOptions options) {

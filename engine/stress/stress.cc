@@ -14,6 +14,7 @@
 #include "engine/synth/faulty_streams.h"
 #include "engine/synth/generator.h"
 #include "engine/synth/random.h"
+#include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
 
 namespace canvass {
@@ -95,6 +96,31 @@ Election DrawElection(RoundRandom& random, uint64_t seed) {
   return election;
 }
 
+// A fault must fire when a working injector would stay silent with probability below
+// 1e-9: (1 - p)^opportunities < 1e-9.
+bool MustFire(double p, double opportunities) {
+  if (p <= 0 || opportunities < 1) return false;
+  return p >= 1 || opportunities * std::log1p(-p) < std::log(1e-9);
+}
+
+// Record faults: opportunities are the records that reach each decision, in the order
+// FaultyStreams takes them, starting from the records truncation left.
+std::vector<Fault> RecordFaultsThatMustFire(const FaultPlan& plan, uint64_t records_sent,
+                                            uint32_t num_choices) {
+  std::vector<Fault> must_fire;
+  double reach = static_cast<double>(records_sent);
+  for (Fault fault : {Fault::kDrop, Fault::kCorrupt, Fault::kUnknownStation,
+                      Fault::kUnknownChoice, Fault::kBadSeq}) {
+    if (MustFire(plan[fault], reach)) must_fire.push_back(fault);
+    reach *= 1 - plan[fault];
+  }
+  if (MustFire(plan[Fault::kDup], reach)) must_fire.push_back(Fault::kDup);
+  if (num_choices >= 2 && MustFire(plan[Fault::kConflict], reach)) {
+    must_fire.push_back(Fault::kConflict);
+  }
+  return must_fire;
+}
+
 // Each fault is off (40%) or on: record faults with a probability from 1e-4 to 0.3 and
 // station faults from 0.01 to 0.6, log-uniform; reorder is 1 half the time. Then a planned
 // fault must fire when a working injector would stay silent with probability below
@@ -124,26 +150,17 @@ void DrawPlan(RoundRandom& random, StressRound* round) {
     nonempty += n > 0;
     units += (n + round->batch_size - 1) / round->batch_size;
   }
-  // Opportunities for each decision, in the order FaultyStreams takes them: records that
-  // reach it (conservatively: truncation may cut a whole station), stations, windows.
+  // Opportunities of the station and window decisions; record faults are decided after
+  // delivery, from the records truncation actually left (see RecordFaultsThatMustFire).
   std::array<double, kNumFaults> opportunities{};
-  double reach = static_cast<double>(reported.cast) * (1 - plan[Fault::kTruncate]);
-  for (Fault fault : {Fault::kDrop, Fault::kCorrupt, Fault::kUnknownStation,
-                      Fault::kUnknownChoice, Fault::kBadSeq}) {
-    opportunities[static_cast<int>(fault)] = reach;
-    reach *= 1 - plan[fault];
-  }
-  opportunities[static_cast<int>(Fault::kDup)] = reach;
-  opportunities[static_cast<int>(Fault::kConflict)] = reach;
   opportunities[static_cast<int>(Fault::kTruncate)] = static_cast<double>(nonempty);
   opportunities[static_cast<int>(Fault::kDoubleReport)] = static_cast<double>(nonempty);
   opportunities[static_cast<int>(Fault::kReorder)] =
       static_cast<double>((units + FaultyStreams::kUnitsPerItem - 1) / FaultyStreams::kUnitsPerItem);
-  for (int f = 0; f < kNumFaults; ++f) {
-    const double p = plan.probability[f];
-    if (p <= 0 || opportunities[f] < 1) continue;
-    const bool certain = p >= 1 || opportunities[f] * std::log1p(-p) < std::log(1e-9);
-    if (certain) round->must_fire.push_back(static_cast<Fault>(f));
+  for (Fault fault : {Fault::kTruncate, Fault::kDoubleReport, Fault::kReorder}) {
+    if (MustFire(plan[fault], opportunities[static_cast<int>(fault)])) {
+      round->must_fire.push_back(fault);
+    }
   }
 }
 
@@ -277,7 +294,9 @@ StressRound DrawStressRound(uint64_t seed, int threads_override) {
   round.seed = seed;
   round.election = DrawElection(random, seed);
   constexpr int kThreadChoices[] = {1, 2, 3, 4, 8};
-  round.threads = threads_override > 0 ? threads_override : kThreadChoices[random.Below(5)];
+  // Drawn even when pinned, so that pinning the thread count changes nothing else.
+  round.threads = kThreadChoices[random.Below(5)];
+  if (threads_override > 0) round.threads = threads_override;
   round.second_threads = kThreadChoices[random.Below(5)];
   round.batch_size = 1u << (4 + random.Below(11));  // 16 .. 16384
   round.scale_k = 2 + random.Below(3);
@@ -293,7 +312,14 @@ StressRoundResult RunStressRound(const StressRound& round, const AggregateFn& ag
   check.Check(clean.ok(), absl::StrCat("plan failed: ", clean.status().ToString()));
   if (!clean.ok()) return result;
   Delivery delivery = Deliver(round, *clean);
-  for (Fault fault : round.must_fire) {
+  std::vector<Fault> must_fire = round.must_fire;
+  for (Fault fault : RecordFaultsThatMustFire(
+           round.plan, clean->total_ballots() - delivery.fired[Fault::kTruncate],
+           static_cast<uint32_t>(round.election.contest().choices.size()))) {
+    must_fire.push_back(fault);
+  }
+  result.asserted_faults = must_fire;
+  for (Fault fault : must_fire) {
     check.Check(delivery.fired[fault] > 0,
                 absl::StrCat("planned fault ", FaultName(fault), " never fired"));
   }
@@ -330,13 +356,17 @@ StressSummary RunStress(const StressOptions& options, const AggregateFn& aggrega
                         std::ostream& log) {
   StressSummary summary;
   std::mutex mutex;
+  // Rounds run side by side, each on its own thread count (up to 8, more than the cores
+  // here): one limit for the whole run, so no round's limit caps another's.
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                            std::max<size_t>(8, static_cast<size_t>(options.threads)));
   std::vector<std::pair<uint64_t, StressRoundResult>> failures;
   tbb::parallel_for(uint64_t{0}, options.rounds, [&](uint64_t index) {
     const uint64_t seed = StressRoundSeed(options.seed, index);
     StressRound round = DrawStressRound(seed, options.threads);
     StressRoundResult result = RunStressRound(round, aggregate);
     std::lock_guard<std::mutex> lock(mutex);
-    for (Fault fault : round.must_fire) ++summary.rounds_with_fault[static_cast<int>(fault)];
+    for (Fault fault : result.asserted_faults) ++summary.rounds_with_fault[static_cast<int>(fault)];
     if (result.passed) {
       ++summary.passed;
     } else {
@@ -350,7 +380,8 @@ StressSummary RunStress(const StressOptions& options, const AggregateFn& aggrega
   for (const auto& [index, result] : failures) {
     const uint64_t seed = StressRoundSeed(options.seed, index);
     summary.failing_seeds.push_back(seed);
-    log << "round " << index << " FAILED, replay with: canvass stress --replay " << seed << "\n";
+    log << "round " << index << " FAILED, replay with: canvass stress --replay " << seed
+        << (options.threads > 0 ? absl::StrCat(" --threads ", options.threads) : "") << "\n";
     for (const std::string& failure : result.failures) log << "  " << failure << "\n";
   }
   return summary;

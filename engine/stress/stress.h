@@ -41,7 +41,9 @@ struct StressRound {
   uint64_t seed = 0;
   Election election;
   FaultPlan plan;
-  std::vector<Fault> must_fire;  // planned faults frequent enough that silence is a bug
+  // Station and window faults frequent enough that silence is a bug; record faults are
+  // added after delivery, from the records truncation left.
+  std::vector<Fault> must_fire;
   int threads = 1;
   int second_threads = 1;  // the determinism check reruns with this many
   uint32_t batch_size = 0;
@@ -52,6 +54,7 @@ struct StressRoundResult {
   bool passed = true;
   std::vector<std::string> failures;  // one line per broken check
   std::string diff;                   // expected vs actual, figure by figure, when failing
+  std::vector<Fault> asserted_faults;  // the faults this round required to fire
 };
 
 // Draws round `seed`'s world. `threads_override` > 0 pins the thread count.

@@ -72,8 +72,13 @@ std::string FaultPlan::ToString() const {
   std::vector<std::string> items;
   for (int f = 0; f < kNumFaults; ++f) {
     if (probability[f] > 0) {
-      // Six significant digits, plain notation for the usual probabilities ("0.0005").
-      items.push_back(absl::StrCat(FaultName(static_cast<Fault>(f)), "=", probability[f]));
+      // Plain notation ("0.0005", "1") with every digit needed to parse back to the
+      // same double: a printed plan is always the plan that ran.
+      char number[400];
+      auto [end, error] =
+          std::to_chars(number, number + sizeof(number), probability[f], std::chars_format::fixed);
+      items.push_back(absl::StrCat(FaultName(static_cast<Fault>(f)), "=",
+                                   absl::string_view(number, static_cast<size_t>(end - number))));
     }
   }
   return absl::StrJoin(items, ",");

@@ -45,7 +45,8 @@ struct FaultPlan {
   // a repeated name, a missing '=', a value that is not a number or outside [0, 1].
   // The empty spec is the empty plan.
   static absl::StatusOr<FaultPlan> Parse(absl::string_view spec);
-  // The canonical spec: every non-zero fault in enum order, shortest round-trip numbers.
+  // The canonical spec: every non-zero fault in enum order, in plain decimal notation
+  // with the shortest digits that parse back to the same probability.
   std::string ToString() const;
 
   friend bool operator==(const FaultPlan&, const FaultPlan&) = default;
