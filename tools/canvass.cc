@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/status_macros.h"
 #include "engine/stress/stress.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/election/election.h"
@@ -110,17 +111,28 @@ absl::StatusOr<Election> LoadElection(const std::string& directory) {
   return LoadElectionDirectory(directory);
 }
 
-int RunCommand(const RunFlags& flags) {
-  absl::StatusOr<ReportFormat> format = ParseReportFormat(flags.report.format);
-  if (!format.ok()) return Fail(format.status());
+// What every reporting command needs first: the format, the breakdown, the election.
+struct ReportSetup {
+  ReportFormat format = ReportFormat::kText;
   Breakdown breakdown = Breakdown::kNone;
-  if (!flags.report.by.empty()) {
-    absl::StatusOr<Breakdown> parsed = ParseBreakdown(flags.report.by);
-    if (!parsed.ok()) return Fail(parsed.status());
-    breakdown = *parsed;
-  }
-  absl::StatusOr<Election> election = LoadElection(flags.report.election_directory);
-  if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<Election> election;
+};
+
+absl::StatusOr<ReportSetup> PrepareReport(const ReportFlags& flags) {
+  ReportSetup setup;
+  CANVASS_ASSIGN_OR_RETURN(setup.format, ParseReportFormat(flags.format));
+  if (!flags.by.empty()) CANVASS_ASSIGN_OR_RETURN(setup.breakdown, ParseBreakdown(flags.by));
+  setup.election = LoadElection(flags.election_directory);
+  CANVASS_RETURN_IF_ERROR(setup.election.status());
+  return setup;
+}
+
+int RunCommand(const RunFlags& flags) {
+  absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
+  if (!setup.ok()) return Fail(setup.status());
+  const ReportFormat* format = &setup->format;
+  const Breakdown breakdown = setup->breakdown;
+  const Election* election = &*setup->election;
   absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(flags.faults);
   if (!faults.ok()) return Fail(faults.status());
   SyntheticRunOptions options;
@@ -222,16 +234,11 @@ absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
 }
 
 int FilesCommand(const FilesFlags& flags, bool reconcile) {
-  absl::StatusOr<ReportFormat> format = ParseReportFormat(flags.report.format);
-  if (!format.ok()) return Fail(format.status());
-  Breakdown breakdown = Breakdown::kNone;
-  if (!flags.report.by.empty()) {
-    absl::StatusOr<Breakdown> parsed = ParseBreakdown(flags.report.by);
-    if (!parsed.ok()) return Fail(parsed.status());
-    breakdown = *parsed;
-  }
-  absl::StatusOr<Election> election = LoadElection(flags.report.election_directory);
-  if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
+  if (!setup.ok()) return Fail(setup.status());
+  const ReportFormat* format = &setup->format;
+  const Breakdown breakdown = setup->breakdown;
+  const Election* election = &*setup->election;
   absl::StatusOr<uint64_t> scale = flags.scale ? *flags.scale : ManifestScale(flags.paths);
   if (!scale.ok()) return Fail(scale.status());
   absl::StatusOr<Election> scaled = ScaleElection(*election, *scale);
