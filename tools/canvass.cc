@@ -121,7 +121,9 @@ struct ReportSetup {
 absl::StatusOr<ReportSetup> PrepareReport(const ReportFlags& flags) {
   ReportSetup setup;
   CANVASS_ASSIGN_OR_RETURN(setup.format, ParseReportFormat(flags.format));
-  if (!flags.by.empty()) CANVASS_ASSIGN_OR_RETURN(setup.breakdown, ParseBreakdown(flags.by));
+  if (!flags.by.empty()) {
+    CANVASS_ASSIGN_OR_RETURN(setup.breakdown, ParseBreakdown(flags.by));
+  }
   setup.election = LoadElection(flags.election_directory);
   CANVASS_RETURN_IF_ERROR(setup.election.status());
   return setup;
