@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -130,6 +134,7 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink)
 
 void CsvRangeParser::SetCurrentStation(StationIndex station) {
   last_batch_ = &BatchFor(station);
+  current_station_ = station;
   station_length_ = 0;
   if (station == kUnknownStation) {
     last_station_id_ = "";
@@ -192,10 +197,104 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   last_batch_->seq.push_back(seq);
   last_batch_->choice.push_back(static_cast<ChoiceIndex>(found - 1));
   if (last_batch_->size() >= kDefaultBatchSize) {
-    sink_(*last_batch_);
+    sink_(last_batch_->View());
     last_batch_->Clear();
   }
   return q + length;
+}
+
+void CsvRangeParser::FlushStaging() {
+  if (staged_ > 0) {
+    sink_(BatchView{staging_station_, staged_seq_.get(), staged_choice_.get(), staged_});
+  }
+  staged_ = 0;
+}
+
+size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
+                                     size_t range_end, uint64_t* records) {
+  if (station_length_ == 0 || size < 64) return p;
+  if (current_station_ != staging_station_) {
+    FlushStaging();
+    staging_station_ = current_station_;
+  }
+  const uint64_t station_word = station_word_, station_mask = station_mask_;
+  const size_t station_length = station_length_;
+  // Every 8-byte load of a line stays inside the data: lines are only taken when their
+  // line break lies below scan_end.
+  const size_t scan_end = size - 48;
+  uint64_t parsed = 0;
+  // Line breaks are found first, 16 bytes per compare, so that each line's start is
+  // known without parsing the line before it: the lines then parse independently and
+  // the processor overlaps them, instead of waiting on one long chain of dependent loads.
+  constexpr size_t kMaxLines = 256;
+  uint32_t ends[kMaxLines];
+  while (p < range_end && p < scan_end) {
+    size_t lines = 0;
+    size_t block = p & ~size_t{15};
+    while (lines < kMaxLines && block < scan_end) {
+#if defined(__SSE2__)
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + block));
+      uint32_t mask = static_cast<uint32_t>(
+          _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\n'))));
+#else
+      uint32_t mask = 0;
+      for (int i = 0; i < 16; ++i) mask |= static_cast<uint32_t>(data[block + i] == '\n') << i;
+#endif
+      if (block < p) mask &= ~((1u << (p - block)) - 1);  // breaks before p belong to earlier lines
+      while (mask != 0 && lines < kMaxLines) {
+        const size_t end = block + static_cast<size_t>(__builtin_ctz(mask));
+        mask &= mask - 1;
+        if (end >= scan_end) break;
+        ends[lines++] = static_cast<uint32_t>(end - p);
+      }
+      block += 16;
+      if (lines > 0 && p + ends[lines - 1] + 1 >= range_end) break;
+    }
+    if (lines == 0) break;
+    size_t start = p;
+    for (size_t i = 0; i < lines; ++i) {
+      const size_t end = p + ends[i];
+      if (start >= range_end) break;
+      if (((Load8(data + start) ^ station_word) & station_mask) != 0) goto done;
+      const size_t q = start + station_length;
+      const uint64_t chunk = Load8(data + q);
+      const uint64_t high = chunk & 0xF0F0F0F0F0F0F0F0ULL;
+      const uint64_t plus6 = (chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
+      const uint64_t not_digit =
+          (high ^ 0x3030303030303030ULL) | (plus6 ^ 0x3030303030303030ULL);
+      if (not_digit == 0) goto done;
+      const int length = __builtin_ctzll(not_digit) / 8;
+      if (length == 0 || data[q + length] != ',') goto done;
+      uint64_t digits = (chunk << (8 * (8 - length))) | (0x3030303030303030ULL >> (8 * length));
+      digits -= 0x3030303030303030ULL;
+      digits = digits * 10 + (digits >> 8);
+      digits = (((digits & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+                (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+               32;
+      const size_t code_start = q + static_cast<size_t>(length) + 1;
+      const uint64_t word = Load8(data + code_start);
+      uint32_t found = 0, code_length = 0;
+      for (const CodeWord& code : code_words_) {
+        const uint32_t hit = ((word ^ code.word) & code.mask) == 0;
+        found |= hit * (code.choice + 1u);
+        code_length |= hit * code.length;
+      }
+      // The code with its '\n' must end exactly at this line's break.
+      if (found == 0 || code_start + code_length != end + 1) goto done;
+      staged_seq_[staged_] = digits;
+      staged_choice_[staged_] = static_cast<ChoiceIndex>(found - 1);
+      if (++staged_ == kDefaultBatchSize) FlushStaging();
+      ++parsed;
+      start = end + 1;
+    }
+    p = start;
+    continue;
+  done:
+    *records += parsed;
+    return start;
+  }
+  *records += parsed;
+  return p;
 }
 
 BallotBatch& CsvRangeParser::BatchFor(StationIndex station) {
@@ -213,14 +312,15 @@ void CsvRangeParser::Emit(absl::string_view station_id, uint64_t seq, absl::stri
   last_batch_->seq.push_back(seq);
   last_batch_->choice.push_back(choice.value_or(kUnknownChoice));
   if (last_batch_->size() >= kDefaultBatchSize) {
-    sink_(*last_batch_);
+    sink_(last_batch_->View());
     last_batch_->Clear();
   }
 }
 
 void CsvRangeParser::Flush() {
+  FlushStaging();
   for (auto& [station, batch] : batches_) {
-    if (batch.size() > 0) sink_(batch);
+    if (batch.size() > 0) sink_(batch.View());
     batch.Clear();
   }
   // Files that mix many stations would otherwise keep a full batch of capacity per
@@ -325,6 +425,10 @@ CsvRangeResult CsvRangeParser::Parse(const uint8_t* data, size_t size, size_t ra
   result.begin = p;
   uint64_t line = 0;
   while (p < range_end && p < size) {
+    const uint64_t before = result.records;
+    p = ParsePlainRun(data, size, p, range_end, &result.records);
+    line += result.records - before;  // a plain record is one line
+    if (p >= range_end || p >= size) break;
     const size_t plain_end = TryParsePlainRecord(data, size, p);
     if (plain_end != 0) {
       ++result.records;

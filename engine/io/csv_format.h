@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,9 @@ struct CsvRangeResult {
 
 class CsvRangeParser {
  public:
-  // Receives full batches (and the rest at Finish()). Called on the parsing thread.
-  using BatchSink = std::function<void(const BallotBatch&)>;
+  // Receives full batches (and the rest at Flush()). Called on the parsing thread; the
+  // view is valid only during the call.
+  using BatchSink = std::function<void(const BatchView&)>;
 
   // The election must outlive the parser.
   CsvRangeParser(const Election& election, BatchSink sink);
@@ -84,6 +86,11 @@ class CsvRangeParser {
   // previous record with a short code: parsed with word compares and no branches on
   // quoting. Returns the offset after the line, or 0 to take the general path.
   size_t TryParsePlainRecord(const uint8_t* data, size_t size, size_t p);
+  // Parses plain records from `p` while they last and start before `range_end`, into the
+  // staging columns; returns where it stopped and adds the records parsed to *records.
+  size_t ParsePlainRun(const uint8_t* data, size_t size, size_t p, size_t range_end,
+                       uint64_t* records);
+  void FlushStaging();
   void SetCurrentStation(StationIndex station);
   BallotBatch& BatchFor(StationIndex station);
 
@@ -96,6 +103,7 @@ class CsvRangeParser {
   // The current station's "id," as a masked little-endian word (ids of up to 7 bytes).
   uint64_t station_word_ = 0, station_mask_ = 0;
   size_t station_length_ = 0;  // 0: no fast path for the current station
+  StationIndex current_station_ = kUnknownStation;
   // Choice codes of up to 7 bytes followed by '\n', as masked words, in contest order.
   struct CodeWord {
     uint64_t word, mask;
@@ -103,6 +111,12 @@ class CsvRangeParser {
     ChoiceIndex choice;
   };
   std::vector<CodeWord> code_words_;
+  // Plain records of the current station, handed to the sink without going through a
+  // BallotBatch (the common case: a file of one station).
+  StationIndex staging_station_ = kUnknownStation;
+  size_t staged_ = 0;
+  std::unique_ptr<uint64_t[]> staged_seq_{new uint64_t[kDefaultBatchSize]};
+  std::unique_ptr<ChoiceIndex[]> staged_choice_{new ChoiceIndex[kDefaultBatchSize]};
 };
 
 }  // namespace canvass

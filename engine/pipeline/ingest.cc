@@ -323,7 +323,7 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
               Aggregator& aggregator, Progress& progress) {
   tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
     return std::make_unique<CsvRangeParser>(
-        election, [&aggregator](const BallotBatch& batch) { aggregator.Add(batch); });
+        election, [&aggregator](const BatchView& batch) { aggregator.Add(batch); });
   });
   RunOnWorkers(threads, [&] {
     tbb::parallel_for(first, last, [&](size_t t) {

@@ -28,7 +28,7 @@ canvass::Tally Read(const uint8_t* data, size_t size, size_t header_end, size_t 
   const canvass::Election& election = TinyElection();
   canvass::Aggregator aggregator(election);
   canvass::CsvRangeParser parser(election,
-                                 [&](const canvass::BallotBatch& batch) { aggregator.Add(batch); });
+                                 [&](const canvass::BatchView& batch) { aggregator.Add(batch); });
   uint64_t records = 0, malformed = 0, previous_end = header_end;
   bool ranges_meet = true;
   for (size_t begin = header_end; begin < size || begin == header_end; begin += range) {
