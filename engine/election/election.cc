@@ -298,6 +298,9 @@ absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view file) {
   } catch (const Json::parse_error& error) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ": byte ", error.byte, ": not valid JSON: ", error.what()));
+  } catch (const Json::exception& error) {
+    // A number too large for a double ("1e99999") is out_of_range, not a parse_error.
+    return absl::InvalidArgumentError(absl::StrCat(file, ": not valid JSON: ", error.what()));
   }
 }
 

@@ -117,6 +117,8 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_vie
     root = Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& error) {
     return Bad(path, absl::StrCat("byte ", error.byte, ": not valid JSON"));
+  } catch (const Json::exception& error) {
+    return Bad(path, absl::StrCat("not valid JSON: ", error.what()));
   }
   Manifest manifest;
   try {

@@ -764,3 +764,18 @@ TEST(ReferenceElectionTest, ShippedDirectoryMatchesTheEmbeddedCopy) {
 
 }  // namespace
 }  // namespace canvass
+
+namespace canvass {
+namespace {
+
+// Found by the election loader fuzzer: a number too large for a double made nlohmann
+// throw out_of_range, which escaped the loader and terminated the process.
+TEST(ElectionFuzzRegressionTest, NumberTooLargeForADoubleIsInvalidJsonNotACrash) {
+  EXPECT_THAT(ParseElection(R"({"id": "e", "title": 777777777e77777})", "election.json",
+                            "station,country,capacity\nS1,AA,1\n", "roster.csv"),
+              ::canvass::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           ::testing::HasSubstr("election.json: not valid JSON")));
+}
+
+}  // namespace
+}  // namespace canvass

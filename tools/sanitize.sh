@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds one sanitizer preset and runs its checks. Usage: tools/sanitize.sh asan-ubsan|tsan
+#   asan-ubsan  the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+#               except the 10,000-round stress test (label `stress`, several minutes under
+#               ASan): a shorter `canvass stress` run stands in for it.
+#   tsan        the concurrency tests (the filter in the tsan test preset) and a
+#               `canvass stress` run under ThreadSanitizer, against a TSan-built oneTBB
+#               (tools/build-tbb-tsan.sh; Debian's libtbb gives false reports).
+# The first sanitizer report ends the program with a nonzero status, so the test (or the
+# stress run) fails; child `canvass` processes inherit the same options. Safe to run again.
+# CANVASS_SANITIZE_STRESS_ROUNDS sets the stress run's length (default 1000, about 15 s under
+# TSan on 2 cores; 0 skips it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+preset="${1:-}"
+case "$preset" in
+  asan-ubsan|tsan) ;;
+  *) echo "usage: $0 asan-ubsan|tsan" >&2; exit 2 ;;
+esac
+
+export ASAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tools/tsan.supp"
+
+bash tools/install-deps.sh clang libclang-rt-14-dev
+if [[ "$preset" == tsan ]]; then
+  bash tools/build-tbb-tsan.sh >/dev/null
+fi
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
+ctest --preset "$preset"
+
+rounds="${CANVASS_SANITIZE_STRESS_ROUNDS:-1000}"
+if ((rounds > 0)); then
+  echo "sanitize: canvass stress --rounds $rounds --seed 1 under $preset"
+  "build/$preset/tools/canvass" stress --rounds "$rounds" --seed 1
+fi
