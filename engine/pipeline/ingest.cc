@@ -160,7 +160,8 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
       const size_t step = input.sequential ? size + 1 : range_bytes;
       for (size_t begin = input.records_begin; begin < size || begin == input.records_begin;
            begin += step) {
-        tasks.push_back({f, begin, std::min(size, begin + step), begin == input.records_begin});
+        tasks.push_back(Task{f, begin, std::min(size, begin + step), begin == input.records_begin,
+                             IngestTaskState{}});
         if (begin >= size) break;
       }
       continue;
@@ -173,7 +174,7 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
         bytes += CvbBlockBytes(blocks[last].records);
         ++last;
       }
-      tasks.push_back({f, first, last, false});
+      tasks.push_back(Task{f, first, last, false, IngestTaskState{}});
       first = last;
     }
   }

@@ -86,7 +86,7 @@ absl::StatusOr<Tally> AggregateBatches(const Election& election,
 absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
                                           const SyntheticRunOptions& options) {
   CANVASS_ASSIGN_OR_RETURN(Election scaled, ScaleElection(election, options.scale));
-  SyntheticRun run{std::move(scaled), Tally()};
+  SyntheticRun run{std::move(scaled), Tally(), std::nullopt, FaultCounts{}};
   CANVASS_ASSIGN_OR_RETURN(CalibratedStreams streams,
                            CalibratedStreams::Plan(run.election, options.generator));
   if (!options.faults.Any()) {

@@ -21,9 +21,6 @@ namespace canvass {
 namespace {
 
 constexpr uint64_t kStressStream = 7;
-// A planned fault must be expected to fire at least this often before its silence is
-// called a bug: the chance that a working injector stays silent is then below e^-30.
-constexpr double kMustFireExpectation = 30;
 
 // Draws for building one round's world, from its seed.
 class RoundRandom {

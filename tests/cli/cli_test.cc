@@ -839,7 +839,9 @@ TEST(CliFaultsTest, RunWithFaultsJsonPredictsEveryFigureExactly) {
   for (const std::string& name : FaultNames()) {
     ASSERT_TRUE(fired.contains(name)) << name;
     const uint64_t count = Figure(fired.at(name));
-    if (name != "truncate" && name != "double_report") EXPECT_GT(count, 0u) << name;
+    if (name != "truncate" && name != "double_report") {
+      EXPECT_GT(count, 0u) << name;
+    }
   }
 
   // The prediction equals what was counted, figure by figure.

@@ -114,7 +114,9 @@ TEST_P(GeneratedFolderTest, ReconcileReportsWhatRunReports) {
   Json from_memory = ParseReport(run);
   EXPECT_EQ(from_files.value("manifest", Json()).value("findings", Json()), Json::array());
   EXPECT_EQ(from_files.value("damaged_files", Json()), Json::array());
-  if (with_faults) EXPECT_EQ(from_files.value("ground_truth", Json()), "exact");
+  if (with_faults) {
+    EXPECT_EQ(from_files.value("ground_truth", Json()), "exact");
+  }
   for (const char* key : {"command", "inputs", "manifest", "malformed_examples", "damaged_files"}) {
     EXPECT_EQ(from_files.erase(key), 1u) << key;
   }

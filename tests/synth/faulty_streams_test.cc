@@ -259,7 +259,9 @@ TEST_P(SingleFaultTest, PredictionIsExactAndOnlyTheFaultsReasonAppears) {
   const std::vector<uint64_t> totals = truth.ChoiceTotals();
   const std::vector<uint64_t> reported_choices = ReportedChoices(election);
   for (size_t c = 0; c < totals.size(); ++c) EXPECT_LE(totals[c], reported_choices[c]) << c;
-  if (fault() != Fault::kCorrupt) EXPECT_EQ(delivery.corrupt, 0u);
+  if (fault() != Fault::kCorrupt) {
+    EXPECT_EQ(delivery.corrupt, 0u);
+  }
 
   switch (fault()) {
     case Fault::kDrop:
