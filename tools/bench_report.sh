@@ -5,7 +5,8 @@
 #
 # Usage: tools/bench_report.sh [--scale K] [--rows N] [--img DIR]
 #   --scale K   canvass_bench's --canvass_scale (default 1000: 88,325,000 ballots)
-#   --rows N    rows of the peers CSV (default 50,000,000)
+#   --rows N    rows of the peers CSV (default 10,000,000, so the whole report takes about
+#               10 minutes on 2 cores; bench/peers/run_peers.sh alone defaults to 50,000,000)
 #   --img DIR   where the PNGs go (default docs/img)
 #
 # Outputs: build/bench-report/{core,scale,counters}.json (Google Benchmark JSON, medians
@@ -15,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
 
 scale=1000
-rows=50000000
+rows=10000000
 img=docs/img
 while (($#)); do
   case $1 in
