@@ -117,7 +117,44 @@ void PackWord(absl::string_view text, uint64_t* word, uint64_t* mask) {
   *mask = text.size() >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * text.size())) - 1;
 }
 
+// A serial of 1 to 7 digits at `data`, in a few word operations (SWAR): find the first
+// byte that is not a digit, pad the digits with leading '0's to eight, and fold pairs,
+// quads and octets with multiplies. Returns the number of digits, 0 when `data` does not
+// start with a digit, or 8 when all eight bytes are digits (the caller's slow path).
+// Requires: 8 readable bytes at `data`.
+int ParseShortSerial(const uint8_t* data, uint64_t* value) {
+  const uint64_t chunk = Load8(data);
+  const uint64_t high = chunk & 0xF0F0F0F0F0F0F0F0ULL;
+  const uint64_t plus6 = (chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
+  const uint64_t not_digit = (high ^ 0x3030303030303030ULL) | (plus6 ^ 0x3030303030303030ULL);
+  if (not_digit == 0) return 8;
+  const int length = __builtin_ctzll(not_digit) / 8;
+  if (length == 0) return 0;
+  uint64_t digits = (chunk << (8 * (8 - length))) | (0x3030303030303030ULL >> (8 * length));
+  digits -= 0x3030303030303030ULL;
+  digits = digits * 10 + (digits >> 8);
+  *value = (((digits & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+            (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+           32;
+  return length;
+}
+
 }  // namespace
+
+uint32_t CsvRangeParser::MatchCode(const uint8_t* data, uint32_t* length) const {
+  // Every code is tried, without branches on which one matches (choices come in random
+  // order, so an early exit would mispredict on most records). Codes carry their '\n',
+  // so at most one matches.
+  const uint64_t word = Load8(data);
+  uint32_t found = 0, matched_length = 0;
+  for (const CodeWord& code : code_words_) {
+    const uint32_t hit = ((word ^ code.word) & code.mask) == 0;
+    found |= hit * (code.choice + 1u);
+    matched_length |= hit * code.length;
+  }
+  *length = matched_length;
+  return found;
+}
 
 CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink)
     : election_(election), sink_(std::move(sink)) {
@@ -153,23 +190,9 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   if (((Load8(data + p) ^ station_word_) & station_mask_) != 0) return 0;
   size_t q = p + station_length_;
   uint64_t seq = 0;
-  // Serials of 1-7 digits, the usual case, in a few word operations (SWAR): find the
-  // first byte that is not a digit, pad the digits with leading '0's to eight, and fold
-  // pairs, quads and octets of digits with multiplies.
-  const uint64_t chunk = Load8(data + q);
-  const uint64_t high = chunk & 0xF0F0F0F0F0F0F0F0ULL;
-  const uint64_t plus6 = (chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
-  const uint64_t not_digit = (high ^ 0x3030303030303030ULL) | (plus6 ^ 0x3030303030303030ULL);
-  if (not_digit != 0) {
-    const int length = __builtin_ctzll(not_digit) / 8;
-    if (length == 0) return 0;
-    uint64_t digits = (chunk << (8 * (8 - length))) | (0x3030303030303030ULL >> (8 * length));
-    digits -= 0x3030303030303030ULL;
-    digits = digits * 10 + (digits >> 8);
-    digits = (((digits & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-              (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
-             32;
-    seq = digits;
+  const int length = ParseShortSerial(data + q, &seq);
+  if (length == 0) return 0;
+  if (length < 8) {
     q += static_cast<size_t>(length);
   } else {
     const size_t digits_begin = q;
@@ -183,16 +206,8 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   }
   if (data[q] != ',') return 0;
   ++q;
-  // The choice: every code is tried, without branches on which one matches (choices come
-  // in random order, so an early exit would mispredict on most records). Codes carry
-  // their '\n', so at most one matches.
-  const uint64_t word = Load8(data + q);
-  uint32_t found = 0, length = 0;
-  for (const CodeWord& code : code_words_) {
-    const uint32_t hit = ((word ^ code.word) & code.mask) == 0;
-    found |= hit * (code.choice + 1u);
-    length |= hit * code.length;
-  }
+  uint32_t code_length = 0;
+  const uint32_t found = MatchCode(data + q, &code_length);
   if (found == 0) return 0;
   last_batch_->seq.push_back(seq);
   last_batch_->choice.push_back(static_cast<ChoiceIndex>(found - 1));
@@ -200,7 +215,7 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
     sink_(last_batch_->View());
     last_batch_->Clear();
   }
-  return q + length;
+  return q + code_length;
 }
 
 void CsvRangeParser::FlushStaging() {
@@ -257,28 +272,12 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
       if (start >= range_end) break;
       if (((Load8(data + start) ^ station_word) & station_mask) != 0) goto done;
       const size_t q = start + station_length;
-      const uint64_t chunk = Load8(data + q);
-      const uint64_t high = chunk & 0xF0F0F0F0F0F0F0F0ULL;
-      const uint64_t plus6 = (chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
-      const uint64_t not_digit =
-          (high ^ 0x3030303030303030ULL) | (plus6 ^ 0x3030303030303030ULL);
-      if (not_digit == 0) goto done;
-      const int length = __builtin_ctzll(not_digit) / 8;
-      if (length == 0 || data[q + length] != ',') goto done;
-      uint64_t digits = (chunk << (8 * (8 - length))) | (0x3030303030303030ULL >> (8 * length));
-      digits -= 0x3030303030303030ULL;
-      digits = digits * 10 + (digits >> 8);
-      digits = (((digits & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-                (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
-               32;
+      uint64_t digits = 0;
+      const int length = ParseShortSerial(data + q, &digits);
+      if (length == 0 || length == 8 || data[q + length] != ',') goto done;
       const size_t code_start = q + static_cast<size_t>(length) + 1;
-      const uint64_t word = Load8(data + code_start);
-      uint32_t found = 0, code_length = 0;
-      for (const CodeWord& code : code_words_) {
-        const uint32_t hit = ((word ^ code.word) & code.mask) == 0;
-        found |= hit * (code.choice + 1u);
-        code_length |= hit * code.length;
-      }
+      uint32_t code_length = 0;
+      const uint32_t found = MatchCode(data + code_start, &code_length);
       // The code with its '\n' must end exactly at this line's break.
       if (found == 0 || code_start + code_length != end + 1) goto done;
       staged_seq_[staged_] = digits;

@@ -91,6 +91,9 @@ class CsvRangeParser {
   size_t ParsePlainRun(const uint8_t* data, size_t size, size_t p, size_t range_end,
                        uint64_t* records);
   void FlushStaging();
+  // Matches the choice code (with its '\n') at `data` against the contest's short codes:
+  // returns the choice index + 1 and sets *length, or returns 0.
+  uint32_t MatchCode(const uint8_t* data, uint32_t* length) const;
   void SetCurrentStation(StationIndex station);
   BallotBatch& BatchFor(StationIndex station);
 
