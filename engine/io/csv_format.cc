@@ -195,14 +195,15 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   if (length < 8) {
     q += static_cast<size_t>(length);
   } else {
-    const size_t digits_begin = q;
+    // Up to 19 digits cannot overflow; longer serials take the general path. The loop
+    // stops there, inside the 40 bytes checked above, however long the digit run is.
+    const size_t digits_end = q + 19;
     uint32_t digit;
-    while ((digit = static_cast<uint32_t>(data[q]) - '0') <= 9) {
+    while (q < digits_end && (digit = static_cast<uint32_t>(data[q]) - '0') <= 9) {
       seq = seq * 10 + digit;
       ++q;
     }
-    // Up to 19 digits cannot overflow; longer serials take the general path.
-    if (q - digits_begin > 19) return 0;
+    if (static_cast<uint32_t>(data[q]) - '0' <= 9) return 0;
   }
   if (data[q] != ',') return 0;
   ++q;

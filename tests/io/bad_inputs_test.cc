@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <string>
@@ -17,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/ballot/batch.h"
 #include "engine/election/election.h"
+#include "engine/io/csv_format.h"
 #include "engine/io/cvb_format.h"
 #include "engine/pipeline/files.h"
 #include "gmock/gmock.h"
@@ -874,6 +877,37 @@ TEST(CvbDamageTest, FlippedBitAtEveryByteIsDetectedAndNeverMiscounted) {
         << "not the outcome of any set of whole blocks: " << outcome;
     EXPECT_EQ(report.value("damaged_files", Json::array()).size(), 1u);
   }
+}
+
+}  // namespace
+}  // namespace canvass
+
+namespace canvass {
+namespace {
+
+// Found by the CSV reader fuzzer: a serial of more than 19 digits running to the end of
+// the data made the plain-record fast path read past the end of the buffer (ASan: heap
+// overflow). The record must be malformed, and nothing read out of bounds.
+TEST(CsvFuzzRegressionTest, LongDigitRunAtTheEndOfTheDataIsMalformed) {
+  absl::StatusOr<Election> election = ParseElection(
+      R"({"id":"fuzz","title":"t","choices":[{"code":"A"}],"roster":"r.csv"})", "election.json",
+      "station,country,capacity\nS1,AA,10\n", "r.csv");
+  ASSERT_TRUE(election.ok());
+  const std::string text = "station,seq,choice\nS1,1,A\nS1," + std::string(60, '3') + "1";
+  // An exact-size heap copy, so that ASan sees any read past the end.
+  std::unique_ptr<uint8_t[]> data(new uint8_t[text.size()]);
+  std::memcpy(data.get(), text.data(), text.size());
+  uint64_t counted = 0;
+  CsvRangeParser parser(*election, [&](const BatchView& batch) { counted += batch.size(); });
+  const absl::StatusOr<size_t> header = CheckCsvHeader("fuzz.csv", data.get(), text.size());
+  ASSERT_TRUE(header.ok());
+  const CsvRangeResult result =
+      parser.Parse(data.get(), text.size(), *header, text.size(), /*first_range=*/true);
+  parser.Flush();
+  EXPECT_EQ(result.records, 2u);
+  EXPECT_EQ(result.malformed, 1u);
+  EXPECT_EQ(counted, 1u);
+  EXPECT_EQ(result.malformed_lines, std::vector<uint64_t>({1}));
 }
 
 }  // namespace
