@@ -5,7 +5,13 @@
 #include <charconv>
 #include <cstring>
 
-#if defined(__SSE2__)
+#include <bit>
+
+#if defined(__AVX512BW__) || defined(__AVX2__)
+// GCC 12's AVX-512 headers build vectors from deliberately undefined values.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -139,6 +145,113 @@ int ParseShortSerial(const uint8_t* data, uint64_t* value) {
   return length;
 }
 
+// The structural pass works on chunks of this many bytes, so that offsets fit 16 bits
+// and the index (at most one entry per byte) stays in the first-level cache.
+constexpr size_t kChunkBytes = 8192;
+constexpr size_t kBlockBytes = 64;
+// Index entries a block may write past the count it reports (whole vectors are stored).
+constexpr size_t kIndexSlack = 64;
+
+// Appends an entry for every ',' and '\n' in `blocks` 64-byte blocks of `chunk` to
+// `index`: the byte's offset from `chunk` times two, plus one for a line break. Returns
+// how many; writes up to kIndexSlack entries past that count.
+size_t BuildStructuralIndex(const uint8_t* chunk, size_t blocks, uint16_t* index) {
+  size_t count = 0;
+#if defined(__AVX512BW__) && defined(__AVX512VBMI2__)
+  const __m512i comma = _mm512_set1_epi8(',');
+  const __m512i newline = _mm512_set1_epi8('\n');
+  const __m512i one = _mm512_set1_epi16(1);
+  __m512i low = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32,
+                                 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  __m512i high = _mm512_add_epi16(low, _mm512_set1_epi16(64));
+  const __m512i step = _mm512_set1_epi16(static_cast<int16_t>(2 * kBlockBytes));
+  for (size_t block = 0; block < blocks; ++block) {
+    const __m512i bytes = _mm512_loadu_si512(chunk + block * kBlockBytes);
+    const uint64_t breaks = _mm512_cmpeq_epi8_mask(bytes, newline);
+    const uint64_t mask = _mm512_cmpeq_epi8_mask(bytes, comma) | breaks;
+    const auto mask_low = static_cast<__mmask32>(mask);
+    const auto mask_high = static_cast<__mmask32>(mask >> 32);
+    const __m512i entries_low =
+        _mm512_mask_add_epi16(low, static_cast<__mmask32>(breaks), low, one);
+    const __m512i entries_high =
+        _mm512_mask_add_epi16(high, static_cast<__mmask32>(breaks >> 32), high, one);
+    _mm512_storeu_si512(index + count, _mm512_maskz_compress_epi16(mask_low, entries_low));
+    count += static_cast<size_t>(std::popcount(static_cast<uint32_t>(mask_low)));
+    _mm512_storeu_si512(index + count, _mm512_maskz_compress_epi16(mask_high, entries_high));
+    count += static_cast<size_t>(std::popcount(static_cast<uint32_t>(mask_high)));
+    low = _mm512_add_epi16(low, step);
+    high = _mm512_add_epi16(high, step);
+  }
+#else
+  for (size_t block = 0; block < blocks; ++block) {
+    const uint8_t* bytes = chunk + block * kBlockBytes;
+    uint64_t commas = 0, breaks = 0;
+#if defined(__AVX2__)
+    for (int half = 0; half < 2; ++half) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes + 32 * half));
+      commas |= static_cast<uint64_t>(static_cast<uint32_t>(
+                    _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(',')))))
+                << (32 * half);
+      breaks |= static_cast<uint64_t>(static_cast<uint32_t>(
+                    _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')))))
+                << (32 * half);
+    }
+#elif defined(__SSE2__)
+    for (int quarter = 0; quarter < 4; ++quarter) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 16 * quarter));
+      commas |= static_cast<uint64_t>(static_cast<uint32_t>(
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
+                << (16 * quarter);
+      breaks |= static_cast<uint64_t>(static_cast<uint32_t>(
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))))
+                << (16 * quarter);
+    }
+#else
+    for (size_t i = 0; i < kBlockBytes; ++i) {
+      commas |= static_cast<uint64_t>(bytes[i] == ',') << i;
+      breaks |= static_cast<uint64_t>(bytes[i] == '\n') << i;
+    }
+#endif
+    // Eight entries at a time without a branch per bit (the count says how many are real).
+    uint64_t mask = commas | breaks;
+    const auto base = static_cast<uint32_t>(block * kBlockBytes);
+    const int bits = std::popcount(mask);
+    uint16_t* out = index + count;
+    for (int i = 0; i < bits; i += 8) {
+      for (int j = 0; j < 8; ++j) {
+        const int bit = std::countr_zero(mask) & 63;
+        out[i + j] = static_cast<uint16_t>(2 * (base + static_cast<uint32_t>(bit)) +
+                                           ((breaks >> bit) & 1));
+        mask &= mask - 1;
+      }
+    }
+    count += static_cast<size_t>(bits);
+  }
+#endif
+  return count;
+}
+
+// A serial's last `digits` (1 to 8) decimal digits, which end just before byte 8 of `word`
+// (the little-endian load of the 8 bytes before the serial's end). Sets *bad when one of
+// those bytes is not a digit. Bytes before the digits are treated as leading zeros.
+uint64_t ConvertDigits(uint64_t word, uint32_t digits, uint64_t* bad) {
+  constexpr uint64_t kZeros = 0x3030303030303030ULL;
+  const uint64_t keep = ~uint64_t{0} << (8 * (8 - digits));
+  const uint64_t x = ((word & keep) | (kZeros & ~keep)) - kZeros;
+  // A byte below '0' sets its top bit in x; above '9', in x + 0x76. The lowest bad byte
+  // is always flagged (no borrow or carry reaches it from the valid bytes below).
+  *bad |= (x | (x + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+  uint64_t value = ((x & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+  value = ((value & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  return ((value & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+}
+
+uint64_t Mix64(uint64_t x) {  // splitmix64's finalizer: multiplier candidates
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
 
 uint32_t CsvRangeParser::MatchCode(const uint8_t* data, uint32_t* length) const {
@@ -166,6 +279,47 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink)
     code.length = static_cast<uint32_t>(choices[c].code.size() + 1);
     code.choice = static_cast<ChoiceIndex>(c);
     code_words_.push_back(code);
+  }
+  // The perfect hash for the structural path: keys are the codes with their line breaks.
+  std::vector<std::pair<uint64_t, ChoiceIndex>> keys;
+  for (size_t c = 0; c < choices.size(); ++c) {
+    for (const char* line_end : {"\n", "\r\n"}) {
+      const std::string key = choices[c].code + line_end;
+      if (choices[c].code.empty() || key.size() > 8) continue;
+      uint64_t word = 0, mask = 0;
+      PackWord(key, &word, &mask);
+      keys.emplace_back(word, static_cast<ChoiceIndex>(c));
+    }
+  }
+  // As few slots as a multiplier can be found for: up to 16 slots are looked up in vector
+  // registers, up to 64 with a gather (the choices always fit one register).
+  for (int bits = 3; bits <= 12 && code_table_words_.empty() && !keys.empty(); ++bits) {
+    if ((size_t{1} << bits) < keys.size()) continue;
+    std::vector<uint64_t> words(size_t{1} << bits, 0);
+    std::vector<ChoiceIndex> slot_choices(size_t{1} << bits, 0);
+    for (uint64_t attempt = 1; attempt <= 20000; ++attempt) {
+      const uint64_t multiplier = Mix64(attempt) | 1;
+      std::fill(words.begin(), words.end(), 0);
+      bool collision = false;
+      for (const auto& [word, choice] : keys) {
+        const size_t slot = (word * multiplier) >> (64 - bits);
+        if (words[slot] != 0) {
+          collision = true;
+          break;
+        }
+        words[slot] = word;
+        slot_choices[slot] = choice;
+      }
+      if (collision) continue;
+      code_table_words_ = std::move(words);
+      code_table_choices_ = std::move(slot_choices);
+      code_multiplier_ = multiplier;
+      code_shift_ = 64 - bits;
+      break;
+    }
+  }
+  if (!code_table_words_.empty()) {
+    structural_.reset(new uint16_t[kChunkBytes + kIndexSlack]);
   }
 }
 
@@ -226,72 +380,215 @@ void CsvRangeParser::FlushStaging() {
   staged_ = 0;
 }
 
+#if defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX512DQ__)
+#define CANVASS_CSV_VECTOR_LINES 1
+namespace {
+
+// Eight plain lines at once, one per 64-bit lane: their structural entries (24 from
+// `entries`) are spread into lanes, the 8-byte words they need are gathered, and every
+// check and conversion of the scalar loop runs lane-wise. Stores the serials and choices
+// and returns true only when all eight lines are plain; otherwise stores nothing.
+struct LineGroupConstants {
+  __m512i comma1_lanes, comma2_lanes, break_lanes;  // permutations of the 24 entries
+  __m512i station_word, station_mask, comma_at, line_limit;
+  __m512i multiplier, choices;
+  __m512i words_low, words_high;  // the table's words when it has 8 or 16 slots
+  int shift;
+  const uint64_t* table_words;
+};
+
+inline __m512i ConvertDigitLanes(__m512i words, __m512i digits, __mmask8* bad,
+                                 __mmask8 lanes) {
+  const __m512i zeros = _mm512_set1_epi8('0');
+  const __m512i keep = _mm512_sllv_epi64(
+      _mm512_set1_epi64(-1),
+      _mm512_slli_epi64(_mm512_sub_epi64(_mm512_set1_epi64(8), digits), 3));
+  // (words & keep) | (zeros & ~keep), minus '0' in every byte.
+  const __m512i x = _mm512_sub_epi8(_mm512_ternarylogic_epi64(keep, words, zeros, 0xCA), zeros);
+  // A byte that is not a digit is above 9 once '0' is taken away (as unsigned).
+  *bad |= static_cast<__mmask8>(
+      _mm512_mask_cmpneq_epi64_mask(lanes, _mm512_setzero_si512(),
+                                    _mm512_movm_epi8(_mm512_cmpgt_epu8_mask(x, _mm512_set1_epi8(9)))));
+  const __m512i pairs = _mm512_maddubs_epi16(x, _mm512_set1_epi16(0x010A));  // d0*10 + d1
+  const __m512i quads = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));  // *100 + next
+  return _mm512_add_epi64(_mm512_mul_epu32(quads, _mm512_set1_epi64(10000)),
+                          _mm512_srli_epi64(quads, 32));
+}
+
+inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
+                           const uint16_t* entries, uint32_t start, uint64_t* seq_out,
+                           ChoiceIndex* choice_out, uint32_t* next_start) {
+  const __m512i raw = _mm512_loadu_si512(entries);
+  const __mmask32 lane_words = 0x11111111;  // the low 16 bits of each 64-bit lane
+  const __m512i comma1 = _mm512_maskz_permutexvar_epi16(lane_words, c.comma1_lanes, raw);
+  const __m512i comma2 = _mm512_maskz_permutexvar_epi16(lane_words, c.comma2_lanes, raw);
+  const __m512i line_break = _mm512_maskz_permutexvar_epi16(lane_words, c.break_lanes, raw);
+  const __m512i one = _mm512_set1_epi64(1);
+  // Entry kinds: the two commas even, the line break odd.
+  __mmask8 bad = _mm512_test_epi64_mask(_mm512_or_si512(comma1, comma2), one) |
+                 _mm512_testn_epi64_mask(line_break, one);
+  const __m512i a = _mm512_srli_epi64(comma1, 1);
+  const __m512i b = _mm512_srli_epi64(comma2, 1);
+  const __m512i n = _mm512_srli_epi64(line_break, 1);
+  // Line starts: `start`, then each line break + 1.
+  const __m512i starts = _mm512_add_epi64(
+      _mm512_alignr_epi64(n, _mm512_set1_epi64(static_cast<int64_t>(start) - 1), 7), one);
+  bad |= _mm512_cmpneq_epi64_mask(a, _mm512_add_epi64(starts, c.comma_at)) |
+         _mm512_cmpge_epu64_mask(starts, c.line_limit);
+  const __m512i digits = _mm512_sub_epi64(_mm512_sub_epi64(b, a), one);
+  const __m512i code_length = _mm512_sub_epi64(n, b);  // code + line break
+  bad |= _mm512_cmpgt_epu64_mask(_mm512_sub_epi64(digits, one), _mm512_set1_epi64(15)) |
+         _mm512_cmpgt_epu64_mask(code_length, _mm512_set1_epi64(8));
+  const auto* base = reinterpret_cast<const long long*>(chunk);
+  const __m512i station = _mm512_i64gather_epi64(starts, base, 1);
+  bad |= _mm512_test_epi64_mask(_mm512_xor_si512(station, c.station_word), c.station_mask);
+  const __m512i eight = _mm512_set1_epi64(8);
+  const __m512i low_words = _mm512_i64gather_epi64(_mm512_sub_epi64(b, eight), base, 1);
+  const __m512i low_digits = _mm512_min_epu64(_mm512_max_epu64(digits, one), eight);
+  __m512i seq = ConvertDigitLanes(low_words, low_digits, &bad, 0xFF);
+  const __mmask8 long_serials = _mm512_cmpgt_epu64_mask(digits, eight) & ~bad;
+  if (long_serials != 0) {
+    const __m512i high_words = _mm512_mask_i64gather_epi64(
+        _mm512_setzero_si512(), long_serials, _mm512_sub_epi64(b, _mm512_set1_epi64(16)), base, 1);
+    const __m512i high_digits =
+        _mm512_min_epu64(_mm512_max_epu64(_mm512_sub_epi64(digits, eight), one), eight);
+    const __m512i high = ConvertDigitLanes(high_words, high_digits, &bad, long_serials);
+    seq = _mm512_mask_add_epi64(seq, long_serials, seq,
+                                _mm512_mul_epu32(high, _mm512_set1_epi64(100000000)));
+  }
+  const __m512i code_words = _mm512_i64gather_epi64(_mm512_add_epi64(b, one), base, 1);
+  const __m512i key_bytes = _mm512_min_epu64(code_length, eight);
+  const __m512i key = _mm512_and_si512(
+      code_words, _mm512_srlv_epi64(_mm512_set1_epi64(-1),
+                                    _mm512_sub_epi64(_mm512_set1_epi64(64),
+                                                     _mm512_slli_epi64(key_bytes, 3))));
+  const __m512i slot = _mm512_srli_epi64(_mm512_mullo_epi64(key, c.multiplier), c.shift);
+  __m512i slot_words;
+  if (c.shift == 61) {
+    slot_words = _mm512_permutexvar_epi64(slot, c.words_low);
+  } else if (c.shift == 60) {
+    slot_words = _mm512_permutex2var_epi64(c.words_low, slot, c.words_high);
+  } else {
+    slot_words = _mm512_i64gather_epi64(slot, reinterpret_cast<const long long*>(c.table_words), 8);
+  }
+  bad |= _mm512_cmpneq_epi64_mask(slot_words, key);
+  if (bad != 0) return false;
+  const __m512i choice = _mm512_maskz_permutexvar_epi8(0x0101010101010101ULL, slot, c.choices);
+  _mm512_storeu_si512(seq_out, seq);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(choice_out), _mm512_cvtepi64_epi8(choice));
+  *next_start = static_cast<uint32_t>(entries[23] >> 1) + 1;
+  return true;
+}
+
+}  // namespace
+#endif
+
 size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
                                      size_t range_end, uint64_t* records) {
-  if (station_length_ == 0 || size < 64) return p;
+  // Every load below stays inside the data: chunks end 16 bytes before it, and a line
+  // reads at most 8 bytes past its second comma (which lies below its line break), and
+  // at most 16 bytes before that comma (which lies after the line's start, p >= 16).
+  if (station_length_ == 0 || code_table_words_.empty() || p < 16 ||
+      size < 16 + kBlockBytes) {
+    return p;
+  }
   if (current_station_ != staging_station_) {
     FlushStaging();
     staging_station_ = current_station_;
   }
   const uint64_t station_word = station_word_, station_mask = station_mask_;
-  const size_t station_length = station_length_;
-  // Every 8-byte load of a line stays inside the data: lines are only taken when their
-  // line break lies below scan_end.
-  const size_t scan_end = size - 48;
-  uint64_t parsed = 0;
-  // Line breaks are found first, 16 bytes per compare, so that each line's start is
-  // known without parsing the line before it: the lines then parse independently and
-  // the processor overlaps them, instead of waiting on one long chain of dependent loads.
-  constexpr size_t kMaxLines = 256;
-  uint32_t ends[kMaxLines];
-  while (p < range_end && p < scan_end) {
-    size_t lines = 0;
-    size_t block = p & ~size_t{15};
-    while (lines < kMaxLines && block < scan_end) {
-#if defined(__SSE2__)
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + block));
-      uint32_t mask = static_cast<uint32_t>(
-          _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8('\n'))));
-#else
-      uint32_t mask = 0;
-      for (int i = 0; i < 16; ++i) mask |= static_cast<uint32_t>(data[block + i] == '\n') << i;
+  const uint32_t comma_at = static_cast<uint32_t>(station_length_ - 1);
+  const uint64_t* const table_words = code_table_words_.data();
+  const ChoiceIndex* const table_choices = code_table_choices_.data();
+  const uint64_t multiplier = code_multiplier_;
+  const int shift = code_shift_;
+  uint16_t* const index = structural_.get();
+  const size_t data_end = size - 16;
+#if defined(CANVASS_CSV_VECTOR_LINES)
+  const bool vector_lines = code_table_words_.size() <= 64;
+  LineGroupConstants group;
+  if (vector_lines) {
+    int16_t comma1[32] = {}, comma2[32] = {}, breaks[32] = {};
+    for (int line = 0; line < 8; ++line) {
+      comma1[4 * line] = static_cast<int16_t>(3 * line);
+      comma2[4 * line] = static_cast<int16_t>(3 * line + 1);
+      breaks[4 * line] = static_cast<int16_t>(3 * line + 2);
+    }
+    group.comma1_lanes = _mm512_loadu_si512(comma1);
+    group.comma2_lanes = _mm512_loadu_si512(comma2);
+    group.break_lanes = _mm512_loadu_si512(breaks);
+    group.station_word = _mm512_set1_epi64(static_cast<int64_t>(station_word));
+    group.station_mask = _mm512_set1_epi64(static_cast<int64_t>(station_mask));
+    group.comma_at = _mm512_set1_epi64(comma_at);
+    group.multiplier = _mm512_set1_epi64(static_cast<int64_t>(multiplier));
+    ChoiceIndex choices[64] = {};
+    uint64_t words[16] = {};
+    std::copy(code_table_choices_.begin(), code_table_choices_.end(), choices);
+    std::copy_n(code_table_words_.begin(), std::min<size_t>(16, code_table_words_.size()), words);
+    group.choices = _mm512_loadu_si512(choices);
+    group.words_low = _mm512_loadu_si512(words);
+    group.words_high = _mm512_loadu_si512(words + 8);
+    group.shift = shift;
+    group.table_words = table_words;
+  }
 #endif
-      if (block < p) mask &= ~((1u << (p - block)) - 1);  // breaks before p belong to earlier lines
-      while (mask != 0 && lines < kMaxLines) {
-        const size_t end = block + static_cast<size_t>(__builtin_ctz(mask));
-        mask &= mask - 1;
-        if (end >= scan_end) break;
-        ends[lines++] = static_cast<uint32_t>(end - p);
+  uint64_t parsed = 0;
+  while (p < range_end) {
+    const size_t blocks = std::min(kChunkBytes, data_end - std::min(p, data_end)) / kBlockBytes;
+    if (blocks == 0) break;
+    const uint8_t* const chunk = data + p;
+    const size_t count = BuildStructuralIndex(chunk, blocks, index);
+    const uint32_t line_limit = static_cast<uint32_t>(std::min(range_end - p, kChunkBytes));
+    // Each plain line is exactly three entries: the comma after the station, the comma
+    // after the serial, the line break. Everything is checked before one branch; the
+    // first line that is not plain (or starts at range_end) ends the run.
+    uint32_t start = 0;
+    size_t k = 0;
+#if defined(CANVASS_CSV_VECTOR_LINES)
+    if (vector_lines) {
+      group.line_limit = _mm512_set1_epi64(line_limit);
+      while (k + 24 <= count) {
+        if (staged_ + 8 > kDefaultBatchSize) FlushStaging();
+        if (!ParseLineGroup(group, chunk, index + k, start, staged_seq_.get() + staged_,
+                            staged_choice_.get() + staged_, &start)) {
+          break;  // the scalar loop below takes these lines, up to the one not plain
+        }
+        staged_ += 8;
+        k += 24;
       }
-      block += 16;
-      if (lines > 0 && p + ends[lines - 1] + 1 >= range_end) break;
     }
-    if (lines == 0) break;
-    size_t start = p;
-    for (size_t i = 0; i < lines; ++i) {
-      const size_t end = p + ends[i];
-      if (start >= range_end) break;
-      if (((Load8(data + start) ^ station_word) & station_mask) != 0) goto done;
-      const size_t q = start + station_length;
-      uint64_t digits = 0;
-      const int length = ParseShortSerial(data + q, &digits);
-      if (length == 0 || length == 8 || data[q + length] != ',') goto done;
-      const size_t code_start = q + static_cast<size_t>(length) + 1;
-      uint32_t code_length = 0;
-      const uint32_t found = MatchCode(data + code_start, &code_length);
-      // The code with its '\n' must end exactly at this line's break.
-      if (found == 0 || code_start + code_length != end + 1) goto done;
-      staged_seq_[staged_] = digits;
-      staged_choice_[staged_] = static_cast<ChoiceIndex>(found - 1);
-      if (++staged_ == kDefaultBatchSize) FlushStaging();
-      ++parsed;
-      start = end + 1;
+#endif
+    for (; k + 3 <= count; k += 3) {
+      const uint32_t comma1 = index[k], comma2 = index[k + 1], line_break = index[k + 2];
+      const uint32_t a = comma1 >> 1, b = comma2 >> 1, n = line_break >> 1;
+      const uint32_t digits = b - a - 1;       // 1..16 on the fast path
+      const uint32_t code_length = n - b;      // code + line break: 2..8
+      uint64_t bad = ((Load8(chunk + start) ^ station_word) & station_mask) |
+                     (a ^ (start + comma_at)) | ((comma1 | comma2 | ~line_break) & 1) |
+                     static_cast<uint64_t>(digits - 1 >= 16) |
+                     static_cast<uint64_t>(code_length > 8) |
+                     static_cast<uint64_t>(start >= line_limit);
+      const uint32_t low_digits = std::clamp<uint32_t>(digits, 1, 8);
+      uint64_t seq = ConvertDigits(Load8(chunk + b - 8), low_digits, &bad);
+      if (digits > 8) {
+        const uint32_t high_digits = std::min<uint32_t>(digits - 8, 8);
+        seq += ConvertDigits(Load8(chunk + b - 16), high_digits, &bad) * 100000000ULL;
+      }
+      const uint32_t key_bytes = std::min<uint32_t>(code_length, 8);
+      const uint64_t key = Load8(chunk + b + 1) & (~uint64_t{0} >> (64 - 8 * key_bytes));
+      const size_t slot = (key * multiplier) >> shift;
+      bad |= table_words[slot] ^ key;
+      if (bad != 0) break;
+      if (staged_ == kDefaultBatchSize) FlushStaging();
+      staged_seq_[staged_] = seq;
+      staged_choice_[staged_] = table_choices[slot];
+      ++staged_;
+      start = n + 1;
     }
-    p = start;
-    continue;
-  done:
-    *records += parsed;
-    return start;
+    parsed += k / 3;
+    p += start;
+    // Stopped on a line that is not plain, or no whole line fits in the chunk.
+    if (k + 3 <= count || start == 0) break;
   }
   *records += parsed;
   return p;

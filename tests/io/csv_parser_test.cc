@@ -1,0 +1,295 @@
+// The CSV range parser against outcomes known at generation time. Random elections
+// (station ids and choice codes of many lengths, so that every code table size is used)
+// and random files of long plain runs broken by every kind of line the fast paths must
+// hand back: malformed lines, quoted fields, CRLF, blank lines, long and zero-padded
+// serials, unknown stations and codes, station changes. Each line's expected outcome is
+// decided when it is written; the parser's records, malformed line numbers and emitted
+// (station, serial, choice) multiset must match exactly, for every way of cutting the
+// file into ranges. Lines land at every position of the vector paths' groups of eight and
+// across chunk boundaries, because the runs are long and the breaks random.
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/election/election.h"
+#include "engine/io/csv_format.h"
+#include "gtest/gtest.h"
+
+namespace canvass {
+namespace {
+
+using Record = std::tuple<StationIndex, uint64_t, ChoiceIndex>;
+
+std::string RandomToken(std::mt19937_64& rng, size_t length) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+  std::string token;
+  for (size_t i = 0; i < length; ++i) token.push_back(kAlphabet[rng() % (sizeof(kAlphabet) - 1)]);
+  if (token[0] >= '0' && token[0] <= '9') token[0] = 'S';  // distinct from serials, for reading
+  return token;
+}
+
+// An election of `stations` stations and `choices` choices with ids and codes of random
+// lengths in [min_length, max_length].
+Election RandomElection(std::mt19937_64& rng, int stations, int choices, size_t min_length,
+                        size_t max_length) {
+  std::string json = R"({"id": "csv-parser-test", "title": "t", "source": "test", "choices": [)";
+  std::vector<std::string> codes;
+  while (static_cast<int>(codes.size()) < choices) {
+    std::string code = RandomToken(rng, min_length + rng() % (max_length - min_length + 1));
+    if (std::find(codes.begin(), codes.end(), code) == codes.end()) codes.push_back(code);
+  }
+  for (size_t c = 0; c < codes.size(); ++c) {
+    absl::StrAppend(&json, c ? ", " : "", R"({"code": ")", codes[c],
+                    R"(", "name": "n", "kind": "candidate"})");
+  }
+  absl::StrAppend(&json, R"(], "roster": "roster.csv", "synthetic_roster": true})");
+  std::string roster = "station,country,capacity\n";
+  std::vector<std::string> ids;
+  while (static_cast<int>(ids.size()) < stations) {
+    std::string id = RandomToken(rng, min_length + rng() % (max_length - min_length + 1));
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  for (const std::string& id : ids) absl::StrAppend(&roster, id, ",XX,1000000\n");
+  absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "roster.csv");
+  EXPECT_TRUE(election.ok()) << election.status();
+  return *std::move(election);
+}
+
+struct Expected {
+  std::string text;
+  uint64_t records = 0;
+  std::vector<uint64_t> malformed_lines;  // from the first record line, 0-based
+  std::vector<Record> emitted;
+  size_t first_record = 0;  // offset after the header
+};
+
+// Serial text of `value` with `zeros` leading zeros.
+std::string SerialText(uint64_t value, int zeros) {
+  return std::string(static_cast<size_t>(zeros), '0') + std::to_string(value);
+}
+
+Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines,
+                    double break_rate) {
+  Expected out;
+  out.text = "station,seq,choice\n";
+  out.first_record = out.text.size();
+  const std::vector<Choice>& choices = election.contest().choices;
+  StationIndex station = static_cast<StationIndex>(rng() % election.stations.size());
+  // Serial lengths change rarely, as in a real station's file, but do change.
+  int digits = 1 + static_cast<int>(rng() % 9);
+  uint64_t line = 0;
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (size_t i = 0; i < lines; ++i, ++line) {
+    if (unit(rng) < 0.0005) station = static_cast<StationIndex>(rng() % election.stations.size());
+    if (unit(rng) < 0.001) digits = 1 + static_cast<int>(rng() % 16);
+    const std::string& id = election.stations[station].id;
+    uint64_t low = 1;
+    for (int d = 1; d < digits; ++d) low *= 10;
+    const uint64_t seq = low + rng() % (low * 9);
+    const ChoiceIndex choice = static_cast<ChoiceIndex>(rng() % choices.size());
+    const std::string& code = choices[choice].code;
+    if (unit(rng) >= break_rate) {
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, "\n");
+      ++out.records;
+      out.emitted.emplace_back(station, seq, choice);
+      continue;
+    }
+    const int kind = static_cast<int>(rng() % 16);
+    switch (kind) {
+      case 0:  // CRLF
+        absl::StrAppend(&out.text, id, ",", seq, ",", code, "\r\n");
+        out.emitted.emplace_back(station, seq, choice);
+        break;
+      case 1:  // every field quoted
+        absl::StrAppend(&out.text, "\"", id, "\",\"", seq, "\",\"", code, "\"\n");
+        out.emitted.emplace_back(station, seq, choice);
+        break;
+      case 2: {  // zero-padded serial, up to 30 digits in all
+        const int zeros = static_cast<int>(rng() % 12);
+        absl::StrAppend(&out.text, id, ",", SerialText(seq, zeros), ",", code, "\n");
+        out.emitted.emplace_back(station, seq, choice);
+        break;
+      }
+      case 3: {  // a long serial, 17 to 20 digits, in range
+        const uint64_t big = 10000000000000000ULL + rng() % 18000000000000000000ULL;
+        absl::StrAppend(&out.text, id, ",", big, ",", code, "\n");
+        out.emitted.emplace_back(station, big, choice);
+        break;
+      }
+      case 4:  // 2^64: one past the largest serial
+        absl::StrAppend(&out.text, id, ",18446744073709551616,", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 5:  // unknown station
+        absl::StrAppend(&out.text, id, "#,", seq, ",", code, "\n");
+        out.emitted.emplace_back(kUnknownStation, seq, choice);
+        break;
+      case 6:  // unknown code
+        absl::StrAppend(&out.text, id, ",", seq, ",", code, "#\n");
+        out.emitted.emplace_back(station, seq, kUnknownChoice);
+        break;
+      case 7:  // extra field
+        absl::StrAppend(&out.text, id, ",", seq, ",", code, ",", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 8:  // missing field
+        absl::StrAppend(&out.text, id, ",", seq, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 9:  // a letter in the serial
+        absl::StrAppend(&out.text, id, ",", seq, "x,", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 10:  // empty serial, empty station, empty code
+        absl::StrAppend(&out.text, rng() % 2 ? "" : id, ",", rng() % 2 ? "" : "1", ",",
+                        "", "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 11:  // blank line: not a record
+        absl::StrAppend(&out.text, rng() % 2 ? "\n" : "\r\n");
+        continue;
+      case 12:  // a space is part of a field: unknown station or code, or a bad serial
+        absl::StrAppend(&out.text, id, ", ", seq, ",", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 13:  // a quote inside a bare field
+        absl::StrAppend(&out.text, id, ",", seq, ",", code, "\"\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 14:  // serial 0 is a record (the aggregator rejects it, not the parser)
+        absl::StrAppend(&out.text, id, ",0,", code, "\n");
+        out.emitted.emplace_back(station, 0, choice);
+        break;
+      default:  // a quoted code with a comma: an unknown choice
+        absl::StrAppend(&out.text, id, ",", seq, ",\"", code, ",x\"\n");
+        out.emitted.emplace_back(station, seq, kUnknownChoice);
+        break;
+    }
+    ++out.records;
+  }
+  return out;
+}
+
+struct Parsed {
+  uint64_t records = 0;
+  std::vector<uint64_t> malformed_lines;
+  std::vector<Record> emitted;
+};
+
+// Parses `file` cut into ranges of about `range_bytes` (0: one range), as the ingest
+// pipeline does, checking that consecutive ranges meet.
+Parsed ParseInRanges(const Election& election, const Expected& file, size_t range_bytes) {
+  Parsed parsed;
+  CsvRangeParser parser(election, [&](const BatchView& batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      parsed.emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
+    }
+  });
+  const auto* data = reinterpret_cast<const uint8_t*>(file.text.data());
+  const size_t size = file.text.size();
+  size_t begin = file.first_record;
+  uint64_t expected_begin = begin;
+  size_t counted_to = begin;  // line breaks before it, from the first record, are in line_of_begin
+  uint64_t line_of_begin = 0;
+  while (begin < size) {
+    const size_t end = range_bytes == 0 ? size : std::min(size, begin + range_bytes);
+    const CsvRangeResult result = parser.Parse(data, size, begin, end, begin == file.first_record);
+    EXPECT_EQ(result.begin, expected_begin) << "ranges must meet";
+    line_of_begin += static_cast<uint64_t>(std::count(data + counted_to, data + result.begin, '\n'));
+    counted_to = result.begin;
+    for (uint64_t line : result.malformed_lines) {
+      parsed.malformed_lines.push_back(line_of_begin + line);
+    }
+    parsed.records += result.records;
+    expected_begin = result.end;
+    begin = end;
+  }
+  parser.Flush();
+  return parsed;
+}
+
+void ExpectSameOutcome(const Election& election, const Expected& file, size_t range_bytes) {
+  SCOPED_TRACE(absl::StrCat("range_bytes=", range_bytes, " bytes=", file.text.size()));
+  Parsed parsed = ParseInRanges(election, file, range_bytes);
+  EXPECT_EQ(parsed.records, file.records);
+  // Each range lists at most 20 examples; with one range they are the first 20.
+  std::vector<uint64_t> expected_lines = file.malformed_lines;
+  if (range_bytes == 0 && expected_lines.size() > CsvRangeResult::kMaxMalformedExamples) {
+    expected_lines.resize(CsvRangeResult::kMaxMalformedExamples);
+  }
+  if (range_bytes == 0 || file.malformed_lines.size() <= CsvRangeResult::kMaxMalformedExamples) {
+    EXPECT_EQ(parsed.malformed_lines, expected_lines);
+  }
+  std::vector<Record> expected = file.emitted;
+  std::sort(expected.begin(), expected.end());
+  std::sort(parsed.emitted.begin(), parsed.emitted.end());
+  EXPECT_EQ(parsed.emitted.size(), expected.size());
+  EXPECT_TRUE(parsed.emitted == expected) << "the emitted records differ";
+}
+
+struct Shape {
+  int stations, choices;
+  size_t min_length, max_length;
+};
+
+class CsvParserTest : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(CsvParserTest, RandomFilesParseToTheOutcomeDecidedWhenWritten) {
+  const Shape shape = GetParam();
+  std::mt19937_64 rng(shape.stations * 1000003 + shape.choices * 101 + shape.max_length);
+  for (int round = 0; round < 12; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const Election election =
+        RandomElection(rng, shape.stations, shape.choices, shape.min_length, shape.max_length);
+    static constexpr double kBreakRates[] = {0.0, 0.0005, 0.01, 0.2};
+    const Expected file = RandomFile(rng, election, 2000 + rng() % 30000, kBreakRates[round % 4]);
+    ExpectSameOutcome(election, file, 0);
+    ExpectSameOutcome(election, file, 1 + rng() % 100000);
+    ExpectSameOutcome(election, file, 64);
+  }
+}
+
+// Code tables of every size the parser builds (8, 16 and 64 slots and beyond), station
+// ids too long for the fast path, codes too long for it.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, CsvParserTest,
+    ::testing::Values(Shape{1, 1, 1, 3}, Shape{3, 3, 3, 3}, Shape{2, 4, 2, 6},
+                      Shape{5, 7, 1, 7}, Shape{4, 12, 2, 5}, Shape{6, 30, 1, 6},
+                      Shape{3, 200, 2, 4}, Shape{2, 5, 6, 10}, Shape{2, 3, 8, 9}));
+
+// Every length of serial the structural path converts (1 to 16 digits) and beyond it, at
+// every position of a group of eight lines.
+TEST(CsvParserSerialTest, EverySerialLengthAtEveryGroupPosition) {
+  std::mt19937_64 rng(7);
+  const Election election = RandomElection(rng, 1, 3, 3, 3);
+  const std::string& id = election.stations[0].id;
+  for (int digits = 1; digits <= 20; ++digits) {
+    for (int position = 0; position < 8; ++position) {
+      Expected file;
+      file.text = "station,seq,choice\n";
+      file.first_record = file.text.size();
+      for (int i = 0; i < 40; ++i) {
+        uint64_t seq = static_cast<uint64_t>(i + 1);
+        if (i % 8 == position) {
+          seq = 1;
+          for (int d = 1; d < digits; ++d) seq *= 10;
+          seq += static_cast<uint64_t>(i);
+        }
+        const ChoiceIndex choice = static_cast<ChoiceIndex>(i % 3);
+        absl::StrAppend(&file.text, id, ",", seq, ",", election.contest().choices[choice].code,
+                        "\n");
+        file.emitted.emplace_back(0, seq, choice);
+        ++file.records;
+      }
+      SCOPED_TRACE(absl::StrCat("digits ", digits, " position ", position));
+      ExpectSameOutcome(election, file, 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace canvass
