@@ -75,6 +75,21 @@ class Aggregator {
     CANVASS_CHECK(batch.seq.size() == batch.choice.size());
     Add(batch.View());
   }
+  // Counts a run of `count` records of `station` whose serials are first, first + 1, ...,
+  // first + count - 1 (as uint64_t arithmetic gives them) and whose choices are packed
+  // `bits` bits each (1, 2 or 4; see engine/ballot/packed_choices.h), without expanding
+  // them: when the whole run is in range, every choice is in the contest and no serial
+  // was seen before, the state bytes are checked with one OR-reduction, written from the
+  // packed words and the choices counted from popcounts of the words. Otherwise the run
+  // is expanded into a batch for Add(). Either way the outcome is exactly that of Add()
+  // of the expanded batch. Safe to call from many threads at once.
+  // Requires: station is a roster index or kUnknownStation; packed_choices holds
+  // PackedWords(count, bits) words whose bits after the last record are zero.
+  void AddRun(StationIndex station, uint64_t first, size_t count, const uint64_t* packed_choices,
+              int bits);
+  // The same with one choice byte per record (kUnknownChoice or any index past the last
+  // choice is an unknown choice, as in Add()).
+  void AddRun(StationIndex station, uint64_t first, size_t count, const ChoiceIndex* choices);
   // Accounts `records` that a reader could not parse. Safe from many threads.
   void AddMalformed(uint64_t records);
 
@@ -106,6 +121,15 @@ class Aggregator {
   struct Local;
 
   bool TryAddContiguous(const BatchView& batch, Local* local);
+  // True when serials first..first+count-1 all lie in 1..capacity of station s.
+  bool RunInRange(StationIndex s, uint64_t first, size_t count) const;
+  // Claims the stripes of serial indexes [begin, begin + count) of station s; when none of
+  // their state bytes is set, calls mark(state bytes) to set them and returns true; else
+  // changes nothing and returns false.
+  template <typename Mark>
+  bool MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, Mark&& mark);
+  // Adds the choices of a valid batch to the local histogram.
+  void CountChoices(const ChoiceIndex* choice, size_t count, Local* local) const;
   void AddCountOnly(const BatchView& batch, Local* local);
   void AddGeneral(const BatchView& batch, Local* local);
   void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state, Local* local);

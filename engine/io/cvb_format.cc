@@ -1,10 +1,13 @@
 // Encoding and decoding of cvb files (see docs/FORMAT.md for the grammar).
 #include "engine/io/cvb_format.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "engine/ballot/packed_choices.h"
 #include "engine/base/check.h"
 #include "xxhash.h"
 
@@ -48,31 +51,112 @@ uint64_t ElectionFingerprint(const Election& election) {
   return XXH3_64bits(identity.data(), identity.size());
 }
 
-size_t CvbBlockBytes(uint32_t records) { return 16 + 9 * size_t{records} + Padding(records) + 8; }
+size_t CvbBlockBytesV1(uint32_t records) {
+  return kCvbBlockHeaderBytesV1 + 9 * size_t{records} + Padding(records) + 8;
+}
 
-void AppendCvbHeader(uint64_t fingerprint, std::string* out) {
+size_t CvbBlockBytes(uint32_t records, CvbBlockEncoding encoding) {
+  const size_t serial_bytes =
+      encoding.serials == CvbSerialEncoding::kRun ? 8 : 8 * size_t{records};
+  const size_t choice_bytes = encoding.choices == CvbChoiceEncoding::kPacked
+                                  ? 8 * PackedWords(records, encoding.choice_bits)
+                                  : records + Padding(records);
+  return kCvbBlockHeaderBytes + serial_bytes + choice_bytes + 8;
+}
+
+void AppendCvbHeader(uint64_t fingerprint, std::string* out, uint16_t version) {
   const size_t start = out->size();
   out->append(kCvbMagic, sizeof(kCvbMagic));
-  Put<uint16_t>(kCvbVersion, out);
+  Put<uint16_t>(version, out);
   Put<uint16_t>(kCvbHeaderBytes, out);
   Put<uint32_t>(0, out);
   Put<uint64_t>(fingerprint, out);
   Put<uint64_t>(XXH3_64bits(out->data() + start, 24), out);
 }
 
-void AppendCvbBlock(const BallotBatch& batch, uint32_t malformed, std::string* out) {
-  CANVASS_CHECK(batch.size() <= kCvbMaxBlockRecords);
+namespace {
+
+bool IsRun(const BallotBatch& batch) {
+  const size_t n = batch.size();
+  if (n == 0) return false;
+  const uint64_t first = batch.seq[0];
+  if (first > UINT64_MAX - (n - 1)) return false;
+  bool consecutive = true;
+  for (size_t i = 0; i < n; ++i) consecutive &= batch.seq[i] == first + i;
+  return consecutive;
+}
+
+uint32_t StationField(const BallotBatch& batch) {
+  return batch.station == kUnknownStation ? kCvbNoStation : batch.station;
+}
+
+}  // namespace
+
+CvbBlockEncoding ChooseCvbEncoding(const BallotBatch& batch, uint32_t num_choices) {
+  CvbBlockEncoding encoding;
+  if (batch.size() == 0) return encoding;
+  if (IsRun(batch)) encoding.serials = CvbSerialEncoding::kRun;
+  const ChoiceIndex max_choice = *std::max_element(batch.choice.begin(), batch.choice.end());
+  if (max_choice < std::min<uint32_t>(num_choices, kMaxPackedValues)) {
+    encoding.choices = CvbChoiceEncoding::kPacked;
+    encoding.choice_bits = PackedWidthFor(max_choice);
+  }
+  return encoding;
+}
+
+void AppendCvbBlock(const BallotBatch& batch, uint32_t malformed, uint32_t num_choices,
+                    std::string* out) {
+  AppendCvbBlock(batch, malformed, ChooseCvbEncoding(batch, num_choices), out);
+}
+
+void AppendCvbBlock(const BallotBatch& batch, uint32_t malformed, CvbBlockEncoding encoding,
+                    std::string* out) {
+  CANVASS_CHECK(batch.size() <= kCvbMaxBlockRecords && batch.choice.size() == batch.size());
   const uint32_t records = static_cast<uint32_t>(batch.size());
+  const size_t bytes = CvbBlockBytes(records, encoding);
   const size_t start = out->size();
   Put<uint32_t>(kCvbBlockMagic, out);
-  Put<uint32_t>(batch.station == kUnknownStation ? kCvbNoStation : batch.station, out);
+  Put<uint32_t>(StationField(batch), out);
+  Put<uint32_t>(records, out);
+  Put<uint32_t>(malformed, out);
+  Put<uint32_t>(static_cast<uint32_t>(bytes), out);
+  Put<uint8_t>(static_cast<uint8_t>(encoding.serials), out);
+  Put<uint8_t>(static_cast<uint8_t>(encoding.choices), out);
+  Put<uint8_t>(static_cast<uint8_t>(encoding.choice_bits), out);
+  Put<uint8_t>(0, out);
+  if (encoding.serials == CvbSerialEncoding::kRun) {
+    CANVASS_CHECK(records == 0 || IsRun(batch));
+    Put<uint64_t>(records == 0 ? 0 : batch.seq[0], out);
+  } else {
+    out->append(reinterpret_cast<const char*>(batch.seq.data()), 8 * size_t{records});
+  }
+  if (encoding.choices == CvbChoiceEncoding::kPacked) {
+    CANVASS_CHECK(IsPackedWidth(encoding.choice_bits));
+    std::vector<uint64_t> words(PackedWords(records, encoding.choice_bits));
+    PackChoices(batch.choice.data(), records, encoding.choice_bits, words.data());
+    out->append(reinterpret_cast<const char*>(words.data()), 8 * words.size());
+  } else {
+    CANVASS_CHECK(encoding.choice_bits == 8);
+    out->append(reinterpret_cast<const char*>(batch.choice.data()), records);
+    out->append(Padding(records), '\0');
+  }
+  Put<uint64_t>(XXH3_64bits(out->data() + start, out->size() - start), out);
+  CANVASS_CHECK(out->size() - start == bytes);
+}
+
+void AppendCvbBlockV1(const BallotBatch& batch, uint32_t malformed, std::string* out) {
+  CANVASS_CHECK(batch.size() <= kCvbMaxBlockRecords && batch.choice.size() == batch.size());
+  const uint32_t records = static_cast<uint32_t>(batch.size());
+  const size_t start = out->size();
+  Put<uint32_t>(kCvbBlockMagicV1, out);
+  Put<uint32_t>(StationField(batch), out);
   Put<uint32_t>(records, out);
   Put<uint32_t>(malformed, out);
   out->append(reinterpret_cast<const char*>(batch.seq.data()), 8 * size_t{records});
   out->append(reinterpret_cast<const char*>(batch.choice.data()), records);
   out->append(Padding(records), '\0');
   Put<uint64_t>(XXH3_64bits(out->data() + start, out->size() - start), out);
-  CANVASS_CHECK(out->size() - start == CvbBlockBytes(records));
+  CANVASS_CHECK(out->size() - start == CvbBlockBytesV1(records));
 }
 
 void AppendCvbTrailer(uint32_t blocks, uint64_t records, std::string* out) {
@@ -86,6 +170,62 @@ void AppendCvbTrailer(uint32_t blocks, uint64_t records, std::string* out) {
 bool LooksLikeCvb(const uint8_t* data, size_t size) {
   return size >= sizeof(kCvbMagic) && std::memcmp(data, kCvbMagic, sizeof(kCvbMagic)) == 0;
 }
+
+namespace {
+
+// The largest block a version 2 file can hold: every column plain.
+constexpr size_t kCvbMaxBlockBytes =
+    kCvbBlockHeaderBytes + 9 * size_t{kCvbMaxBlockRecords} + 8;
+
+// Walks the blocks from `offset` into `layout`; returns the trailer's offset, or nothing
+// with layout->damage set.
+std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, size_t size,
+                                   uint64_t offset, CvbLayout* layout, uint64_t* records) {
+  const bool v1 = layout->version == 1;
+  const uint32_t block_magic = v1 ? kCvbBlockMagicV1 : kCvbBlockMagic;
+  const size_t header_bytes = v1 ? kCvbBlockHeaderBytesV1 : kCvbBlockHeaderBytes;
+  while (true) {
+    if (offset + 4 > size) {
+      layout->damage = Damage(file, offset, "truncated: expected a block or the trailer");
+      return std::nullopt;
+    }
+    const uint32_t magic = Get<uint32_t>(data + offset);
+    if (magic == kCvbTrailerMagic) return offset;
+    if (magic != block_magic) {
+      layout->damage = Damage(file, offset,
+                              absl::StrCat("expected a block (\"BLK\\x0", layout->version,
+                                           "\") or the trailer"));
+      return std::nullopt;
+    }
+    if (offset + header_bytes > size) {
+      layout->damage = Damage(file, offset, "truncated inside a block header");
+      return std::nullopt;
+    }
+    const uint32_t count = Get<uint32_t>(data + offset + 8);
+    if (count > kCvbMaxBlockRecords) {
+      layout->damage = Damage(file, offset + 8, absl::StrCat("block record count ", count,
+                                                             " exceeds ", kCvbMaxBlockRecords));
+      return std::nullopt;
+    }
+    const size_t bytes = v1 ? CvbBlockBytesV1(count) : Get<uint32_t>(data + offset + 16);
+    if (bytes % 8 != 0 || bytes < header_bytes + 8 || bytes > kCvbMaxBlockBytes) {
+      layout->damage = Damage(file, offset + 16,
+                              absl::StrCat("block size ", bytes, " is not a multiple of 8 in ",
+                                           header_bytes + 8, "..", kCvbMaxBlockBytes));
+      return std::nullopt;
+    }
+    if (offset + bytes > size) {
+      layout->damage = Damage(file, offset, absl::StrCat("truncated: the block needs ", bytes,
+                                                         " bytes, the file ends at byte ", size));
+      return std::nullopt;
+    }
+    layout->blocks.push_back({offset, count, static_cast<uint32_t>(bytes)});
+    *records += count + Get<uint32_t>(data + offset + 12);
+    offset += bytes;
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, size_t size,
                                   uint64_t fingerprint) {
@@ -103,48 +243,23 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
     return layout;
   }
   const uint16_t version = Get<uint16_t>(data + 8);
-  if (version != kCvbVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": byte 8: cvb version ", version,
-                                                   " is not supported; this build reads version ",
-                                                   kCvbVersion));
+  if (version < kCvbOldestVersion || version > kCvbVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": byte 8: cvb version ", version, " is not supported; this build reads versions ",
+        kCvbOldestVersion, " to ", kCvbVersion));
   }
+  layout.version = version;
   if (Get<uint64_t>(data + 16) != fingerprint) {
     return absl::InvalidArgumentError(absl::StrCat(
         file, ": byte 16: election fingerprint ", absl::Hex(Get<uint64_t>(data + 16)),
         " does not match this election's ", absl::Hex(fingerprint),
         ": the file was written for another election (or another --scale)"));
   }
-  uint64_t offset = kCvbHeaderBytes, records = 0;
-  while (true) {
-    if (offset + 4 > size) {
-      layout.damage = Damage(file, offset, "truncated: expected a block or the trailer");
-      return layout;
-    }
-    const uint32_t magic = Get<uint32_t>(data + offset);
-    if (magic == kCvbTrailerMagic) break;
-    if (magic != kCvbBlockMagic) {
-      layout.damage = Damage(file, offset, "expected a block (\"BLK\\x01\") or the trailer");
-      return layout;
-    }
-    if (offset + 16 > size) {
-      layout.damage = Damage(file, offset, "truncated inside a block header");
-      return layout;
-    }
-    const uint32_t count = Get<uint32_t>(data + offset + 8);
-    if (count > kCvbMaxBlockRecords) {
-      layout.damage = Damage(file, offset + 8, absl::StrCat("block record count ", count,
-                                                            " exceeds ", kCvbMaxBlockRecords));
-      return layout;
-    }
-    if (offset + CvbBlockBytes(count) > size) {
-      layout.damage = Damage(file, offset, absl::StrCat("truncated: the block needs ",
-                                                        CvbBlockBytes(count), " bytes, the file ends at byte ", size));
-      return layout;
-    }
-    layout.blocks.push_back({offset, count});
-    records += count + Get<uint32_t>(data + offset + 12);
-    offset += CvbBlockBytes(count);
-  }
+  uint64_t records = 0;
+  const std::optional<uint64_t> trailer =
+      ScanBlocks(file, data, size, kCvbHeaderBytes, &layout, &records);
+  if (!trailer) return layout;
+  const uint64_t offset = *trailer;
   if (offset + kCvbTrailerBytes > size) {
     layout.damage = Damage(file, offset, "truncated inside the trailer");
     return layout;
@@ -168,10 +283,80 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
   return layout;
 }
 
+BatchView CvbBlockView::AsBatch() const {
+  CANVASS_CHECK(encoding.serials == CvbSerialEncoding::kPlain &&
+                encoding.choices == CvbChoiceEncoding::kPlain);
+  return BatchView{station, serials, choices, records};
+}
+
+namespace {
+
+// Checks a version 2 block's encodings against its size and contents (its checksum has
+// verified) and points `view` at its columns.
+absl::Status VerifyEncodings(absl::string_view file, const uint8_t* base, CvbBlockRef block,
+                             uint32_t num_choices, CvbBlockView* view) {
+  const uint8_t serials = base[20], choices = base[21], bits = base[22], reserved = base[23];
+  const bool known = serials <= 1 && reserved == 0 &&
+                     ((choices == 0 && bits == 8) || (choices == 1 && IsPackedWidth(bits)));
+  if (!known) {
+    return Damage(file, block.offset,
+                  absl::StrCat("unknown block encoding (serials ", serials, ", choices ", choices,
+                               ", bits ", bits, ", reserved ", reserved, ")"));
+  }
+  CvbBlockEncoding& encoding = view->encoding;
+  encoding.serials = static_cast<CvbSerialEncoding>(serials);
+  encoding.choices = static_cast<CvbChoiceEncoding>(choices);
+  encoding.choice_bits = bits;
+  if (block.bytes != CvbBlockBytes(block.records, encoding)) {
+    return Damage(file, block.offset,
+                  absl::StrCat("block size ", block.bytes, " disagrees with its encodings (",
+                               CvbBlockBytes(block.records, encoding), " bytes)"));
+  }
+  const uint8_t* column = base + kCvbBlockHeaderBytes;
+  // Blocks start 8-byte aligned in a page-aligned mapping (header and block sizes are
+  // multiples of 8), so the columns can be read in place.
+  CANVASS_CHECK(reinterpret_cast<uintptr_t>(column) % alignof(uint64_t) == 0);
+  if (encoding.serials == CvbSerialEncoding::kRun) {
+    view->first_serial = Get<uint64_t>(column);
+    if (block.records > 0 && view->first_serial > UINT64_MAX - (block.records - 1)) {
+      return Damage(file, block.offset,
+                    absl::StrCat("a run of ", block.records, " serials from ",
+                                 view->first_serial, " passes 2^64 - 1"));
+    }
+    column += 8;
+  } else {
+    view->serials = reinterpret_cast<const uint64_t*>(column);
+    column += 8 * size_t{block.records};
+  }
+  if (encoding.choices == CvbChoiceEncoding::kPlain) {
+    view->choices = column;
+    for (size_t i = block.records; i < block.records + Padding(block.records); ++i) {
+      if (column[i] != 0) return Damage(file, block.offset, "nonzero padding after the choices");
+    }
+    return absl::OkStatus();
+  }
+  view->packed_choices = reinterpret_cast<const uint64_t*>(column);
+  if (!PackedPaddingIsZero(view->packed_choices, block.records, bits)) {
+    return Damage(file, block.offset, "nonzero bits after the last packed choice");
+  }
+  uint64_t counts[kMaxPackedValues] = {};
+  CountPackedChoices(view->packed_choices, block.records, bits, counts);
+  for (uint32_t value = num_choices; value < (1u << bits); ++value) {
+    if (counts[value] != 0) {
+      return Damage(file, block.offset,
+                    absl::StrCat("packed choice ", value, " is not below the contest's ",
+                                 num_choices, " choices"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status VerifyCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
-                            uint32_t num_stations, BatchView* view, uint32_t* malformed) {
+                            uint32_t num_stations, uint32_t num_choices, CvbBlockView* view) {
   const uint8_t* base = data + block.offset;
-  const size_t body = CvbBlockBytes(block.records) - 8;
+  const size_t body = block.bytes - 8;
   if (Get<uint64_t>(base + body) != XXH3_64bits(base, body)) {
     return Damage(file, block.offset, "block checksum mismatch");
   }
@@ -180,25 +365,46 @@ absl::Status VerifyCvbBlock(absl::string_view file, const uint8_t* data, CvbBloc
     return Damage(file, block.offset + 4,
                   absl::StrCat("station index ", station, " is not in the roster"));
   }
+  *view = CvbBlockView();
   view->station = station == kCvbNoStation ? kUnknownStation : station;
-  // Blocks start 8-byte aligned in a page-aligned mapping (header and block sizes are
-  // multiples of 8), so the serial column can be read in place.
+  view->records = block.records;
+  view->malformed = Get<uint32_t>(base + 12);
+  if (Get<uint32_t>(base) == kCvbBlockMagic) {
+    return VerifyEncodings(file, base, block, num_choices, view);
+  }
+  // Version 1: both columns plain.
+  CANVASS_CHECK(Get<uint32_t>(base) == kCvbBlockMagicV1);
   CANVASS_CHECK(reinterpret_cast<uintptr_t>(base + 16) % alignof(uint64_t) == 0);
-  view->seq = reinterpret_cast<const uint64_t*>(base + 16);
-  view->choice = base + 16 + 8 * size_t{block.records};
-  view->count = block.records;
-  *malformed = Get<uint32_t>(base + 12);
+  view->serials = reinterpret_cast<const uint64_t*>(base + kCvbBlockHeaderBytesV1);
+  view->choices = base + kCvbBlockHeaderBytesV1 + 8 * size_t{block.records};
   return absl::OkStatus();
 }
 
-absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
-                            uint32_t num_stations, BallotBatch* batch, uint32_t* malformed) {
-  BatchView view;
-  absl::Status status = VerifyCvbBlock(file, data, block, num_stations, &view, malformed);
-  if (!status.ok()) return status;
+void ExpandCvbBlock(const CvbBlockView& view, BallotBatch* batch) {
   batch->station = view.station;
-  batch->seq.assign(view.seq, view.seq + view.count);
-  batch->choice.assign(view.choice, view.choice + view.count);
+  if (view.encoding.serials == CvbSerialEncoding::kRun) {
+    batch->seq.resize(view.records);
+    for (uint32_t i = 0; i < view.records; ++i) batch->seq[i] = view.first_serial + i;
+  } else {
+    batch->seq.assign(view.serials, view.serials + view.records);
+  }
+  if (view.encoding.choices == CvbChoiceEncoding::kPacked) {
+    batch->choice.resize(view.records);
+    UnpackChoices(view.packed_choices, view.records, view.encoding.choice_bits, 0,
+                  batch->choice.data());
+  } else {
+    batch->choice.assign(view.choices, view.choices + view.records);
+  }
+}
+
+absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
+                            uint32_t num_stations, uint32_t num_choices, BallotBatch* batch,
+                            uint32_t* malformed) {
+  CvbBlockView view;
+  absl::Status status = VerifyCvbBlock(file, data, block, num_stations, num_choices, &view);
+  if (!status.ok()) return status;
+  ExpandCvbBlock(view, batch);
+  *malformed = view.malformed;
   return absl::OkStatus();
 }
 

@@ -115,7 +115,7 @@ class FileWriter {
       std::string& out = chunks[file];
       records[file] += batch.size();
       if (options_.format == FileFormat::kCvb) {
-        AppendCvbBlock(batch, 0, &out);
+        AppendCvbBlock(batch, 0, NumChoices(), &out);
         ++blocks[file];
         continue;
       }
@@ -141,7 +141,7 @@ class FileWriter {
     for (const auto& [file, count] : corrupt_per_file) {
       BallotBatch empty;
       empty.station = file == election_.stations.size() ? kUnknownStation : file;
-      AppendCvbBlock(empty, count, &chunks[file]);
+      AppendCvbBlock(empty, count, NumChoices(), &chunks[file]);
       ++blocks[file];
     }
     EncodedItem item;
@@ -185,6 +185,7 @@ class FileWriter {
   }
 
  private:
+  uint32_t NumChoices() const { return static_cast<uint32_t>(election_.contest().choices.size()); }
   absl::string_view ChoiceCode(ChoiceIndex choice) const {
     return choice < election_.contest().choices.size()
                ? absl::string_view(election_.contest().choices[choice].code)
@@ -277,7 +278,7 @@ absl::Status DamageFiles(const GenerateOptions& options, const Manifest& manifes
     batch.choice = {0, 0};
     if (options.format == FileFormat::kCvb) {
       AppendCvbHeader(ElectionFingerprint(election), &bytes);
-      AppendCvbBlock(batch, 0, &bytes);
+      AppendCvbBlock(batch, 0, static_cast<uint32_t>(election.contest().choices.size()), &bytes);
       AppendCvbTrailer(1, 2, &bytes);
     } else {
       AppendCsvHeader(&bytes);

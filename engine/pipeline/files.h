@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/aggregate/aggregator.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
+#include "engine/io/cvb_format.h"
 #include "engine/io/manifest.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/generator.h"
@@ -101,6 +103,12 @@ struct IngestResult {
   std::optional<Manifest> manifest;        // when a folder held manifest.json
   std::vector<ManifestFinding> findings;
 };
+
+// Counts one verified cvb block (not its damaged records) into `aggregator` the cheapest
+// way its encoding allows: a run of serials through Aggregator::AddRun, never expanded;
+// plain serials and choices as a batch view over the file's bytes; plain serials with
+// packed choices expanded into a batch. Safe to call from many threads at once.
+void AggregateCvbBlock(const CvbBlockView& block, Aggregator* aggregator);
 
 // Expands PATH... (files as given; folders: their *.csv and *.cvb files, sorted by name)
 // and reads them. Errors (exit 2): a missing path (NotFound); a cvb file written for

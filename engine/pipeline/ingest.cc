@@ -187,7 +187,7 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
     for (size_t first = 0; first < blocks.size();) {
       size_t last = first, bytes = 0;
       while (last < blocks.size() && (last == first || bytes < range_bytes)) {
-        bytes += CvbBlockBytes(blocks[last].records);
+        bytes += blocks[last].bytes;
         ++last;
       }
       tasks.push_back(Task{f, first, last, false, IngestTaskState{}});
@@ -267,13 +267,12 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
     return;
   }
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
-  uint64_t bytes = 0;
+  const uint32_t num_choices = static_cast<uint32_t>(election.contest().choices.size());
   for (size_t b = task->begin; b < task->end; ++b) {
     const CvbBlockRef block = input.layout.blocks[b];
-    uint32_t malformed = 0;
-    BatchView batch;  // straight over the mapping: verified, then counted while in cache
+    CvbBlockView view;  // straight over the mapping: verified, then counted while in cache
     absl::Status status =
-        VerifyCvbBlock(input.path, mapped.data(), block, num_stations, &batch, &malformed);
+        VerifyCvbBlock(input.path, mapped.data(), block, num_stations, num_choices, &view);
     if (!status.ok()) {
       // A block that fails its checksum is lost; the blocks around it verify on their own.
       if (task->state.damage.empty()) {
@@ -282,24 +281,22 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
       }
       continue;
     }
-    aggregator->Add(batch);
-    aggregator->AddMalformed(malformed);
-    task->state.records += batch.size() + malformed;
-    task->state.malformed += malformed;
-    bytes += CvbBlockBytes(block.records);
+    AggregateCvbBlock(view, aggregator);
+    aggregator->AddMalformed(view.malformed);
+    task->state.records += view.records + view.malformed;
+    task->state.malformed += view.malformed;
     // For cvb the examples are the byte offsets of blocks holding damaged records.
-    if (malformed > 0 &&
+    if (view.malformed > 0 &&
         task->state.malformed_lines.size() < CsvRangeResult::kMaxMalformedExamples) {
       task->state.malformed_lines.push_back(block.offset);
     }
-    progress->Add(CvbBlockBytes(block.records), batch.size() + malformed);
+    progress->Add(block.bytes, view.records + view.malformed);
   }
   // Released once per task, not per block: each release interrupts the other cores to
   // flush their TLBs, which cost more than the blocks' reading at 2 threads.
   if (task->begin < task->end) {
     const CvbBlockRef last = input.layout.blocks[task->end - 1];
-    mapped.Release(input.layout.blocks[task->begin].offset,
-                   last.offset + CvbBlockBytes(last.records));
+    mapped.Release(input.layout.blocks[task->begin].offset, last.offset + last.bytes);
   }
 }
 
@@ -315,7 +312,7 @@ uint64_t TaskBytes(const std::vector<InputFile>& inputs, const Task& task) {
   const InputFile& input = inputs[task.file];
   if (input.format == FileFormat::kCsv) return task.end - task.begin;
   uint64_t bytes = 0;
-  for (size_t b = task.begin; b < task.end; ++b) bytes += CvbBlockBytes(input.layout.blocks[b].records);
+  for (size_t b = task.begin; b < task.end; ++b) bytes += input.layout.blocks[b].bytes;
   return bytes;
 }
 
@@ -500,6 +497,27 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
 }
 
 }  // namespace
+
+void AggregateCvbBlock(const CvbBlockView& block, Aggregator* aggregator) {
+  const CvbBlockEncoding& encoding = block.encoding;
+  const bool packed = encoding.choices == CvbChoiceEncoding::kPacked;
+  if (encoding.serials == CvbSerialEncoding::kRun) {
+    if (packed) {
+      aggregator->AddRun(block.station, block.first_serial, block.records, block.packed_choices,
+                         encoding.choice_bits);
+    } else {
+      aggregator->AddRun(block.station, block.first_serial, block.records, block.choices);
+    }
+    return;
+  }
+  if (!packed) {
+    aggregator->Add(block.AsBatch());
+    return;
+  }
+  thread_local BallotBatch batch;
+  ExpandCvbBlock(block, &batch);
+  aggregator->Add(batch.View());
+}
 
 absl::StatusOr<IngestResult> IngestFiles(const Election& election,
                                          const std::vector<std::string>& paths,

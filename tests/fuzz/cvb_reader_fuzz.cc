@@ -1,5 +1,5 @@
-// libFuzzer target: the cvb reader on arbitrary bytes: scanning, block verification and
-// aggregation of every block that verifies, with conservation checked.
+// libFuzzer target: the cvb reader on arbitrary bytes (versions 1 and 2): scanning, block
+// verification and aggregation of every block that verifies, with conservation checked.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
 #include "engine/io/cvb_format.h"
+#include "engine/pipeline/files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const canvass::Election* election = [] {
@@ -27,12 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   canvass::Aggregator aggregator(*election);
   uint64_t records = 0;
   for (const canvass::CvbBlockRef& block : layout->blocks) {
-    canvass::BatchView view;
-    uint32_t malformed = 0;
-    if (!canvass::VerifyCvbBlock("fuzz.cvb", bytes, block, 2, &view, &malformed).ok()) continue;
-    aggregator.Add(view);
-    aggregator.AddMalformed(malformed);
-    records += view.size() + malformed;
+    canvass::CvbBlockView view;
+    if (!canvass::VerifyCvbBlock("fuzz.cvb", bytes, block, 2, 2, &view).ok()) continue;
+    canvass::AggregateCvbBlock(view, &aggregator);
+    aggregator.AddMalformed(view.malformed);
+    records += view.records + view.malformed;
   }
   auto tally = aggregator.Finish();
   if (!tally.ok()) return 0;  // OutOfRange on absurd malformed counts is a correct answer

@@ -27,12 +27,31 @@ int main(int argc, char** argv) {
   other.station = 1;
   other.seq = {5, 1};
   other.choice = {1, 7};
+  // Version 2 (the writer's choice of encodings: plain serials with packed choices, plain
+  // serials with plain choices, then a run with packed choices and a run with plain ones)
+  // and the same first two blocks in version 1.
+  canvass::BallotBatch run;
+  run.station = 0;
+  run.seq = {4, 5, 6, 7, 8, 9, 10};
+  run.choice = {1, 0, 1, 1, 0, 0, 1};
+  canvass::BallotBatch run_unknown = run;
+  run_unknown.station = 1;
+  run_unknown.seq = {1, 2, 3};
+  run_unknown.choice = {1, 0xFF, 0};
   std::string cvb;
   canvass::AppendCvbHeader(canvass::ElectionFingerprint(*election), &cvb);
-  canvass::AppendCvbBlock(batch, 1, &cvb);
-  canvass::AppendCvbBlock(other, 0, &cvb);
-  canvass::AppendCvbTrailer(2, 8, &cvb);
+  canvass::AppendCvbBlock(batch, 1, 2, &cvb);
+  canvass::AppendCvbBlock(other, 0, 2, &cvb);
+  canvass::AppendCvbBlock(run, 0, 2, &cvb);
+  canvass::AppendCvbBlock(run_unknown, 0, 2, &cvb);
+  canvass::AppendCvbTrailer(4, 18, &cvb);
   std::ofstream(std::string(argv[1]) + "/seed.cvb", std::ios::binary) << cvb;
+  std::string v1;
+  canvass::AppendCvbHeader(canvass::ElectionFingerprint(*election), &v1, 1);
+  canvass::AppendCvbBlockV1(batch, 1, &v1);
+  canvass::AppendCvbBlockV1(other, 0, &v1);
+  canvass::AppendCvbTrailer(2, 8, &v1);
+  std::ofstream(std::string(argv[1]) + "/seed-v1.cvb", std::ios::binary) << v1;
 
   canvass::Aggregator aggregator(*election);
   aggregator.Add(batch);

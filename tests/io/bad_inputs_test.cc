@@ -545,13 +545,45 @@ const std::vector<TestBlock>& ValidBlocks() {
   };
   return *kBlocks;
 }
+// The checked-in catalogue files are version 1 (the compatibility fixtures); the damage
+// tests below run on both versions.
 constexpr uint64_t kValidCvbBytes = 280;
 constexpr uint64_t kBlockOffsets[] = {32, 96, 152, 216};
 constexpr uint64_t kTrailerOffset = 256;
+constexpr uint32_t kTinyChoices = 3;
 
-// Bytes of block `b` of ValidBlocks().
-uint64_t BlockBytes(size_t b) {
-  return CvbBlockBytes(static_cast<uint32_t>(ValidBlocks()[b].seq.size()));
+// Bytes of block `b` of ValidBlocks() in a file of `version`.
+BallotBatch ValidBatch(size_t b) {
+  const TestBlock& block = ValidBlocks()[b];
+  BallotBatch batch;
+  batch.station = block.station;
+  batch.seq = block.seq;
+  batch.choice = block.choice;
+  return batch;
+}
+uint64_t BlockBytes(size_t b, uint16_t version = 1) {
+  const BallotBatch batch = ValidBatch(b);
+  const uint32_t records = static_cast<uint32_t>(batch.size());
+  return version == 1 ? CvbBlockBytesV1(records)
+                      : CvbBlockBytes(records, ChooseCvbEncoding(batch, kTinyChoices));
+}
+
+// Where the blocks and the trailer of the full valid file of `version` start, and its size.
+struct ValidLayout {
+  std::vector<uint64_t> block_offsets;
+  uint64_t trailer_offset = 0;
+  uint64_t size = 0;
+};
+ValidLayout LayoutOf(uint16_t version) {
+  ValidLayout layout;
+  uint64_t offset = kCvbHeaderBytes;
+  for (size_t b = 0; b < ValidBlocks().size(); ++b) {
+    layout.block_offsets.push_back(offset);
+    offset += BlockBytes(b, version);
+  }
+  layout.trailer_offset = offset;
+  layout.size = offset + kCvbTrailerBytes;
+  return layout;
 }
 
 // The outcome of reading the first `blocks` blocks of ValidBlocks().
@@ -581,20 +613,21 @@ Expected PrefixOutcome(size_t blocks) {
   return kOutcomes[blocks];
 }
 
-// A cvb file holding the blocks of ValidBlocks() whose bit is set in `block_mask`.
-std::string WriteCvb(uint64_t fingerprint, uint32_t block_mask = 0xF) {
+// A cvb file of `version` holding the blocks of ValidBlocks() whose bit is set in
+// `block_mask`.
+std::string WriteCvb(uint64_t fingerprint, uint32_t block_mask = 0xF, uint16_t version = 1) {
   std::string bytes;
-  AppendCvbHeader(fingerprint, &bytes);
+  AppendCvbHeader(fingerprint, &bytes, version);
   uint32_t blocks = 0;
   uint64_t records = 0;
   for (size_t b = 0; b < ValidBlocks().size(); ++b) {
     if ((block_mask & (1u << b)) == 0) continue;
     const TestBlock& block = ValidBlocks()[b];
-    BallotBatch batch;
-    batch.station = block.station;
-    batch.seq = block.seq;
-    batch.choice = block.choice;
-    AppendCvbBlock(batch, block.malformed, &bytes);
+    if (version == 1) {
+      AppendCvbBlockV1(ValidBatch(b), block.malformed, &bytes);
+    } else {
+      AppendCvbBlock(ValidBatch(b), block.malformed, kTinyChoices, &bytes);
+    }
     ++blocks;
     records += block.Records();
   }
@@ -611,7 +644,7 @@ std::string FlipBit(std::string bytes, uint64_t offset, int bit) {
 std::vector<std::pair<std::string, std::string>> CvbCatalogue(const Election& election) {
   const std::string valid = WriteCvb(ElectionFingerprint(election));
   std::string future = valid;
-  future[8] = 2;  // version 2, with the header checksum made right again
+  future[8] = 3;  // version 3, with the header checksum made right again
   const uint64_t checksum = XXH3_64bits(future.data(), 24);
   future.replace(24, 8, reinterpret_cast<const char*>(&checksum), 8);
   return {
@@ -624,7 +657,8 @@ std::vector<std::pair<std::string, std::string>> CvbCatalogue(const Election& el
   };
 }
 
-// The checked-in files are the writer's output: the version 1 format cannot drift.
+// The checked-in files are the version 1 writer's output: the version 1 format cannot drift,
+// and this build keeps reading it.
 TEST(CvbCatalogueTest, CheckedInFilesAreWhatTheWriterWrites) {
   ASSERT_THAT(TinyElection(), IsOk());
   for (const auto& [name, bytes] : CvbCatalogue(*TinyElection())) {
@@ -687,7 +721,7 @@ TEST(CvbCatalogueTest, FutureVersionIsAnInputErrorEvenWithSkipDamaged) {
     EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
     EXPECT_EQ(result.out, "");
     EXPECT_THAT(result.err, HasSubstr(absl::StrCat(path, ": byte 8: ")));
-    EXPECT_THAT(result.err, HasSubstr("version 2"));
+    EXPECT_THAT(result.err, HasSubstr("version 3"));
   }
 }
 
@@ -763,18 +797,44 @@ int64_t NamedByte(const std::string& message, const std::string& path) {
 }
 
 // The start of the unit of the file (header, block or trailer) that byte `offset` is in.
-uint64_t UnitStart(uint64_t offset) {
+uint64_t UnitStart(const ValidLayout& layout, uint64_t offset) {
   uint64_t start = 0;
-  for (uint64_t unit :
-       {kBlockOffsets[0], kBlockOffsets[1], kBlockOffsets[2], kBlockOffsets[3], kTrailerOffset}) {
+  std::vector<uint64_t> units = layout.block_offsets;
+  units.push_back(layout.trailer_offset);
+  for (uint64_t unit : units) {
     if (unit <= offset) start = unit;
   }
   return start;
 }
 
-TEST(CvbDamageTest, TruncationAtEveryByteIsLocatedAndNeverMiscounted) {
-  const std::string valid = ReadFileBytes(CataloguePath("valid.cvb"));
-  ASSERT_EQ(valid.size(), kValidCvbBytes);
+// The damage tests run on a version 1 file (the checked-in catalogue's) and on the same
+// blocks in version 2 (run + packed, plain + plain and run + packed blocks).
+class CvbDamageTest : public ::testing::TestWithParam<uint16_t> {
+ protected:
+  uint16_t version() const { return GetParam(); }
+  uint64_t Fingerprint() const { return ElectionFingerprint(*TinyElection()); }
+  std::string Valid() const { return WriteCvb(Fingerprint(), 0xF, version()); }
+};
+
+TEST_P(CvbDamageTest, TheValidFileCountsEveryRecordExactly) {
+  ASSERT_THAT(TinyElection(), IsOk());
+  const ValidLayout layout = LayoutOf(version());
+  const std::string valid = Valid();
+  ASSERT_EQ(valid.size(), layout.size);
+  EXPECT_EQ(layout.size, version() == 1 ? 280u : 272u);
+  TempDir temp;
+  const std::string path = temp.File("valid.cvb");
+  WriteFileBytes(path, valid);
+  const RunResult result = Aggregate({path});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  ExpectOutcome(ParseReport(result), PrefixOutcome(4), path);
+}
+
+TEST_P(CvbDamageTest, TruncationAtEveryByteIsLocatedAndNeverMiscounted) {
+  ASSERT_THAT(TinyElection(), IsOk());
+  const ValidLayout layout = LayoutOf(version());
+  const std::string valid = version() == 1 ? ReadFileBytes(CataloguePath("valid.cvb")) : Valid();
+  ASSERT_EQ(valid.size(), layout.size);
   TempDir temp;
   const std::string path = temp.File("cut.cvb");
   for (uint64_t size = 0; size < valid.size(); ++size) {
@@ -784,12 +844,12 @@ TEST(CvbDamageTest, TruncationAtEveryByteIsLocatedAndNeverMiscounted) {
     EXPECT_EQ(stopped.exit_code, kExitInputError) << Describe(stopped);
     EXPECT_EQ(stopped.out, "");
     const int64_t byte = NamedByte(stopped.err, path);
-    EXPECT_GE(byte, static_cast<int64_t>(UnitStart(size))) << stopped.err;
+    EXPECT_GE(byte, static_cast<int64_t>(UnitStart(layout, size))) << stopped.err;
     EXPECT_LE(byte, static_cast<int64_t>(size)) << stopped.err;
 
     size_t whole_blocks = 0;
     while (whole_blocks < ValidBlocks().size() &&
-           kBlockOffsets[whole_blocks] + BlockBytes(whole_blocks) <= size) {
+           layout.block_offsets[whole_blocks] + BlockBytes(whole_blocks, version()) <= size) {
       ++whole_blocks;
     }
     const RunResult skipped = Aggregate({path}, {"--skip-damaged"});
@@ -802,23 +862,24 @@ TEST(CvbDamageTest, TruncationAtEveryByteIsLocatedAndNeverMiscounted) {
   }
 }
 
-TEST(CvbDamageTest, FlippedBitInEachBlockLosesThatBlockAlone) {
+TEST_P(CvbDamageTest, FlippedBitInEachBlockLosesThatBlockAlone) {
   ASSERT_THAT(TinyElection(), IsOk());
-  const uint64_t fingerprint = ElectionFingerprint(*TinyElection());
-  const std::string valid = WriteCvb(fingerprint);
+  const ValidLayout layout = LayoutOf(version());
+  const std::string valid = Valid();
+  const uint64_t first_serial = version() == 1 ? kCvbBlockHeaderBytesV1 : kCvbBlockHeaderBytes;
   TempDir temp;
   const std::string path = temp.File("flipped.cvb");
   const std::string reference_path = temp.File("without_block.cvb");
   for (size_t b = 0; b < ValidBlocks().size(); ++b) {
     SCOPED_TRACE(absl::StrCat("block ", b));
-    WriteFileBytes(path, FlipBit(valid, kBlockOffsets[b] + 16, 3));  // its first serial
+    const uint64_t block = layout.block_offsets[b];
+    WriteFileBytes(path, FlipBit(valid, block + first_serial, 3));  // its first serial
     const RunResult stopped = Aggregate({path});
     EXPECT_EQ(stopped.exit_code, kExitInputError) << Describe(stopped);
-    EXPECT_THAT(stopped.err,
-                HasSubstr(absl::StrCat(path, ": byte ", kBlockOffsets[b], ": block checksum")));
+    EXPECT_THAT(stopped.err, HasSubstr(absl::StrCat(path, ": byte ", block, ": block checksum")));
 
     // With --skip-damaged: exactly what a file without that block gives.
-    WriteFileBytes(reference_path, WriteCvb(fingerprint, 0xF & ~(1u << b)));
+    WriteFileBytes(reference_path, WriteCvb(Fingerprint(), 0xF & ~(1u << b), version()));
     const RunResult reference = Aggregate({reference_path});
     ASSERT_EQ(reference.exit_code, kExitMatch) << Describe(reference);
     const RunResult skipped = Aggregate({path}, {"--skip-damaged"});
@@ -835,11 +896,11 @@ TEST(CvbDamageTest, FlippedBitInEachBlockLosesThatBlockAlone) {
 }
 
 // Records and totals of every file made of a subset of the valid blocks.
-std::set<std::string> SubsetOutcomes(uint64_t fingerprint, const TempDir& temp) {
+std::set<std::string> SubsetOutcomes(uint64_t fingerprint, uint16_t version, const TempDir& temp) {
   std::set<std::string> outcomes;
   const std::string path = temp.File("subset.cvb");
   for (uint32_t mask = 0; mask < 16; ++mask) {
-    WriteFileBytes(path, WriteCvb(fingerprint, mask));
+    WriteFileBytes(path, WriteCvb(fingerprint, mask, version));
     const RunResult result = Aggregate({path});
     EXPECT_EQ(result.exit_code, kExitMatch) << Describe(result);
     const Json report = ParseReport(result);
@@ -849,12 +910,11 @@ std::set<std::string> SubsetOutcomes(uint64_t fingerprint, const TempDir& temp) 
   return outcomes;
 }
 
-TEST(CvbDamageTest, FlippedBitAtEveryByteIsDetectedAndNeverMiscounted) {
+TEST_P(CvbDamageTest, FlippedBitAtEveryByteIsDetectedAndNeverMiscounted) {
   ASSERT_THAT(TinyElection(), IsOk());
-  const uint64_t fingerprint = ElectionFingerprint(*TinyElection());
-  const std::string valid = WriteCvb(fingerprint);
+  const std::string valid = Valid();
   TempDir temp;
-  const std::set<std::string> subsets = SubsetOutcomes(fingerprint, temp);
+  const std::set<std::string> subsets = SubsetOutcomes(Fingerprint(), version(), temp);
   const std::string path = temp.File("flipped.cvb");
   for (uint64_t offset = 0; offset < valid.size(); ++offset) {
     SCOPED_TRACE(absl::StrCat("bit ", offset % 8, " of byte ", offset));
@@ -878,6 +938,86 @@ TEST(CvbDamageTest, FlippedBitAtEveryByteIsDetectedAndNeverMiscounted) {
     EXPECT_EQ(report.value("damaged_files", Json::array()).size(), 1u);
   }
 }
+
+// ---- cvb version 2: blocks whose checksum verifies but whose contents are impossible ----
+
+// `bytes` with the block at `block` (of `block_bytes` bytes) given a fresh checksum.
+std::string Reseal(std::string bytes, uint64_t block, uint64_t block_bytes) {
+  const uint64_t checksum = XXH3_64bits(bytes.data() + block, block_bytes - 8);
+  bytes.replace(block + block_bytes - 8, 8, reinterpret_cast<const char*>(&checksum), 8);
+  return bytes;
+}
+
+struct ImpossibleBlockCase {
+  const char* name;
+  size_t block;          // which of ValidBlocks() is changed
+  uint64_t at;           // byte offset inside the block
+  std::string bytes;     // written there
+  const char* message;   // what the damage says
+};
+
+std::vector<ImpossibleBlockCase> ImpossibleBlockCases() {
+  const uint64_t max_serial = UINT64_MAX;
+  std::string wrapping(8, '\0');
+  const uint64_t first = max_serial - 2;  // four serials from 2^64 - 3 wrap to 0
+  std::memcpy(wrapping.data(), &first, 8);
+  return {
+      {"UnknownSerialEncoding", 0, 20, std::string(1, '\x02'), "unknown block encoding"},
+      {"UnknownChoiceEncoding", 0, 21, std::string(1, '\x02'), "unknown block encoding"},
+      {"PackedWidthThree", 0, 22, std::string(1, '\x03'), "unknown block encoding"},
+      {"PlainChoicesWithFourBits", 2, 22, std::string(1, '\x04'), "unknown block encoding"},
+      {"ReservedByteSet", 1, 23, std::string(1, '\x01'), "unknown block encoding"},
+      // Block 0's packed choices A B A INV are 0b10'00'01'00; 0b11 in the last field is 3.
+      {"PackedValuePastTheLastChoice", 0, 32, std::string(1, '\xC4'), "packed choice 3"},
+      {"PackedPaddingSet", 0, 33, std::string(1, '\x01'), "nonzero bits after the last"},
+      {"RunPassingTheLargestSerial", 0, 24, wrapping, "passes 2^64 - 1"},
+      {"SerialEncodingDisagreesWithTheSize", 0, 20, std::string(1, '\x00'),
+       "disagrees with its encodings"},
+  };
+}
+
+class CvbImpossibleBlockTest : public ::testing::TestWithParam<ImpossibleBlockCase> {};
+
+// Each is damage located to its block, like a bad checksum: the other blocks count, and
+// nothing of the damaged block does.
+TEST_P(CvbImpossibleBlockTest, IsDamageLocatedToTheBlock) {
+  ASSERT_THAT(TinyElection(), IsOk());
+  const ImpossibleBlockCase& test_case = GetParam();
+  const uint64_t fingerprint = ElectionFingerprint(*TinyElection());
+  const ValidLayout layout = LayoutOf(2);
+  const uint64_t block = layout.block_offsets[test_case.block];
+  std::string bytes = WriteCvb(fingerprint, 0xF, 2);
+  bytes.replace(block + test_case.at, test_case.bytes.size(), test_case.bytes);
+  bytes = Reseal(bytes, block, BlockBytes(test_case.block, 2));
+  TempDir temp;
+  const std::string path = temp.File("impossible.cvb");
+  WriteFileBytes(path, bytes);
+  const RunResult stopped = Aggregate({path});
+  EXPECT_EQ(stopped.exit_code, kExitInputError) << Describe(stopped);
+  EXPECT_THAT(stopped.err, HasSubstr(absl::StrCat(path, ": byte ", block, ": ")));
+  EXPECT_THAT(stopped.err, HasSubstr(test_case.message));
+
+  const std::string reference_path = temp.File("without_block.cvb");
+  WriteFileBytes(reference_path, WriteCvb(fingerprint, 0xF & ~(1u << test_case.block), 2));
+  const RunResult reference = Aggregate({reference_path});
+  ASSERT_EQ(reference.exit_code, kExitMatch) << Describe(reference);
+  const RunResult skipped = Aggregate({path}, {"--skip-damaged"});
+  ASSERT_EQ(skipped.exit_code, kExitMatch) << Describe(skipped);
+  const Json report = ParseReport(skipped);
+  EXPECT_EQ(report.value("records", Json()), ParseReport(reference).value("records", Json()));
+  EXPECT_EQ(report.value("totals", Json()), ParseReport(reference).value("totals", Json()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Version2, CvbImpossibleBlockTest,
+                         ::testing::ValuesIn(ImpossibleBlockCases()),
+                         [](const ::testing::TestParamInfo<ImpossibleBlockCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Versions, CvbDamageTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<uint16_t>& info) {
+                           return absl::StrCat("V", info.param);
+                         });
 
 }  // namespace
 }  // namespace canvass

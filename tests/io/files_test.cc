@@ -285,13 +285,14 @@ TEST(ManifestDamageTest, FlippedBitInACvbBlockFailsItsChecksum) {
   const std::string name = listed.value("file", "");
   const uint64_t declared = listed.value("records", uint64_t{0});
   const fs::path path = fs::path(folder) / name;
-  // The first block starts after the 32-byte header; its record count is at +8.
+  // The first block starts after the 32-byte header; its record count is at +8, its serial
+  // column (a run's first serial) at +24.
   const std::string bytes = ReadFileBytes(path);
   ASSERT_GT(bytes.size(), 64u);
   uint32_t block_records = 0;
   std::memcpy(&block_records, bytes.data() + 32 + 8, sizeof(block_records));
   ASSERT_GT(block_records, uint64_t{0});
-  ASSERT_NO_FATAL_FAILURE(FlipBitInFile(path, 32 + 16 + 2, 5));  // its first serial
+  ASSERT_NO_FATAL_FAILURE(FlipBitInFile(path, 32 + kCvbBlockHeaderBytes + 2, 5));  // first serial
 
   const RunResult stopped = Reconcile(folder);
   EXPECT_EQ(stopped.exit_code, kExitInputError) << Describe(stopped);
