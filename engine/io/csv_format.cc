@@ -151,6 +151,8 @@ constexpr size_t kChunkBytes = 8192;
 constexpr size_t kBlockBytes = 64;
 // Index entries a block may write past the count it reports (whole vectors are stored).
 constexpr size_t kIndexSlack = 64;
+// How far ahead of the scan the input is prefetched (a hint: never faults).
+constexpr size_t kPrefetchBytes = 2048;
 
 // Appends an entry for every ',' and '\n' in `blocks` 64-byte blocks of `chunk` to
 // `index`: the byte's offset from `chunk` times two, plus one for a line break. Returns
@@ -166,6 +168,8 @@ size_t BuildStructuralIndex(const uint8_t* chunk, size_t blocks, uint16_t* index
   __m512i high = _mm512_add_epi16(low, _mm512_set1_epi16(64));
   const __m512i step = _mm512_set1_epi16(static_cast<int16_t>(2 * kBlockBytes));
   for (size_t block = 0; block < blocks; ++block) {
+    _mm_prefetch(reinterpret_cast<const char*>(chunk + block * kBlockBytes + kPrefetchBytes),
+                 _MM_HINT_T0);
     const __m512i bytes = _mm512_loadu_si512(chunk + block * kBlockBytes);
     const uint64_t breaks = _mm512_cmpeq_epi8_mask(bytes, newline);
     const uint64_t mask = _mm512_cmpeq_epi8_mask(bytes, comma) | breaks;
@@ -415,6 +419,26 @@ inline __m512i ConvertDigitLanes(__m512i words, __m512i digits, __mmask8* bad,
                           _mm512_srli_epi64(quads, 32));
 }
 
+// Looks the lanes' code keys up; when no lane is bad, stores the serials and choices.
+inline bool StoreCodes(const LineGroupConstants& c, __m512i key, __m512i seq, __mmask8 bad,
+                       uint64_t* seq_out, ChoiceIndex* choice_out) {
+  const __m512i slot = _mm512_srli_epi64(_mm512_mullo_epi64(key, c.multiplier), c.shift);
+  __m512i slot_words;
+  if (c.shift == 61) {
+    slot_words = _mm512_permutexvar_epi64(slot, c.words_low);
+  } else if (c.shift == 60) {
+    slot_words = _mm512_permutex2var_epi64(c.words_low, slot, c.words_high);
+  } else {
+    slot_words = _mm512_i64gather_epi64(slot, reinterpret_cast<const long long*>(c.table_words), 8);
+  }
+  bad |= _mm512_cmpneq_epi64_mask(slot_words, key);
+  if (bad != 0) return false;
+  const __m512i choice = _mm512_maskz_permutexvar_epi8(0x0101010101010101ULL, slot, c.choices);
+  _mm512_storeu_si512(seq_out, seq);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(choice_out), _mm512_cvtepi64_epi8(choice));
+  return true;
+}
+
 inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
                            const uint16_t* entries, uint32_t start, uint64_t* seq_out,
                            ChoiceIndex* choice_out, uint32_t* next_start) {
@@ -462,22 +486,104 @@ inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
       code_words, _mm512_srlv_epi64(_mm512_set1_epi64(-1),
                                     _mm512_sub_epi64(_mm512_set1_epi64(64),
                                                      _mm512_slli_epi64(key_bytes, 3))));
-  const __m512i slot = _mm512_srli_epi64(_mm512_mullo_epi64(key, c.multiplier), c.shift);
-  __m512i slot_words;
-  if (c.shift == 61) {
-    slot_words = _mm512_permutexvar_epi64(slot, c.words_low);
-  } else if (c.shift == 60) {
-    slot_words = _mm512_permutex2var_epi64(c.words_low, slot, c.words_high);
-  } else {
-    slot_words = _mm512_i64gather_epi64(slot, reinterpret_cast<const long long*>(c.table_words), 8);
-  }
-  bad |= _mm512_cmpneq_epi64_mask(slot_words, key);
-  if (bad != 0) return false;
-  const __m512i choice = _mm512_maskz_permutexvar_epi8(0x0101010101010101ULL, slot, c.choices);
-  _mm512_storeu_si512(seq_out, seq);
-  _mm_storel_epi64(reinterpret_cast<__m128i*>(choice_out), _mm512_cvtepi64_epi8(choice));
+  if (!StoreCodes(c, key, seq, bad, seq_out, choice_out)) return false;
   *next_start = static_cast<uint32_t>(entries[23] >> 1) + 1;
   return true;
+}
+
+// The layout of eight consecutive lines of one length: the current station, a serial of
+// `digits` digits, a code of `code - 1` bytes and its line break. Such lines need no
+// structural index: each sits at a fixed offset, so one vector compare per 64 bytes
+// checks that the commas and line breaks are exactly where the layout puts them (and
+// nowhere else), another that the station's bytes are there, and byte permutes pull each
+// line's serial and code into a lane. Four lines are read per 128-byte window (lengths up
+// to 32 bytes), two windows per group.
+struct FixedLayout {
+  uint32_t digits = 0, code = 0, length = 0;  // length 0: none
+  __m512i digit_index, code_index, digit_count;
+  __m512i station_bytes[2];
+  uint64_t station_care[2], commas[2], breaks[2], care[2];
+  __mmask64 code_bytes;
+};
+
+bool BuildFixedLayout(absl::string_view station_id, uint32_t digits, uint32_t code,
+                      FixedLayout* layout) {
+  const uint32_t station_length = static_cast<uint32_t>(station_id.size()) + 1;  // with ','
+  const uint32_t length = station_length + digits + 1 + code;
+  layout->length = 0;
+  if (digits < 1 || digits > 8 || code < 2 || code > 8 || length > 32) return false;
+  uint8_t digit_index[64], code_index[64], station[128] = {};
+  uint64_t station_care[2] = {}, commas[2] = {}, breaks[2] = {}, care[2] = {};
+  uint64_t code_bytes = 0;
+  auto set = [](uint64_t* mask, uint32_t bit) { mask[bit / 64] |= uint64_t{1} << (bit % 64); };
+  for (uint32_t lane = 0; lane < 8; ++lane) {
+    const uint32_t base = (lane % 4) * length;
+    for (uint32_t k = 0; k < 8; ++k) {
+      const int digit_at = static_cast<int>(base + station_length + digits + k) - 8;
+      digit_index[lane * 8 + k] = static_cast<uint8_t>(std::max(digit_at, 0));
+      code_index[lane * 8 + k] =
+          static_cast<uint8_t>(k < code ? base + station_length + digits + 1 + k : 0);
+      if (k < code) code_bytes |= uint64_t{1} << (lane * 8 + k);
+    }
+  }
+  for (uint32_t line = 0; line < 4; ++line) {
+    const uint32_t base = line * length;
+    for (uint32_t i = 0; i + 1 < station_length; ++i) {
+      station[base + i] = static_cast<uint8_t>(station_id[i]);
+      set(station_care, base + i);
+    }
+    set(commas, base + station_length - 1);
+    set(commas, base + station_length + digits);
+    set(breaks, base + length - 1);
+  }
+  for (uint32_t bit = 0; bit < 4 * length; ++bit) set(care, bit);
+  layout->digits = digits;
+  layout->code = code;
+  layout->length = length;
+  layout->digit_index = _mm512_loadu_si512(digit_index);
+  layout->code_index = _mm512_loadu_si512(code_index);
+  layout->digit_count = _mm512_set1_epi64(digits);
+  layout->station_bytes[0] = _mm512_loadu_si512(station);
+  layout->station_bytes[1] = _mm512_loadu_si512(station + 64);
+  for (int half = 0; half < 2; ++half) {
+    layout->station_care[half] = station_care[half];
+    layout->commas[half] = commas[half];
+    layout->breaks[half] = breaks[half];
+    layout->care[half] = care[half];
+  }
+  layout->code_bytes = code_bytes;
+  return true;
+}
+
+// Eight lines of `layout` from `line` on; stores them and returns true only when every
+// one is plain.
+inline bool ParseFixedGroup(const LineGroupConstants& c, const FixedLayout& layout,
+                            const uint8_t* line, uint64_t* seq_out, ChoiceIndex* choice_out) {
+  const __m512i comma = _mm512_set1_epi8(',');
+  const __m512i newline = _mm512_set1_epi8('\n');
+  uint64_t wrong = 0;
+  __m512i digits = _mm512_setzero_si512(), key = _mm512_setzero_si512();
+  for (int half = 0; half < 2; ++half) {
+    const uint8_t* window = line + half * 4 * layout.length;
+    const __m512i low = _mm512_loadu_si512(window);
+    const __m512i high = _mm512_loadu_si512(window + 64);
+    wrong |= ((_mm512_cmpeq_epi8_mask(low, comma) ^ layout.commas[0]) |
+              (_mm512_cmpeq_epi8_mask(low, newline) ^ layout.breaks[0])) &
+             layout.care[0];
+    wrong |= ((_mm512_cmpeq_epi8_mask(high, comma) ^ layout.commas[1]) |
+              (_mm512_cmpeq_epi8_mask(high, newline) ^ layout.breaks[1])) &
+             layout.care[1];
+    wrong |= _mm512_mask_cmpneq_epi8_mask(layout.station_care[0], low, layout.station_bytes[0]) |
+             _mm512_mask_cmpneq_epi8_mask(layout.station_care[1], high, layout.station_bytes[1]);
+    const __mmask64 lanes = half == 0 ? 0x00000000FFFFFFFFULL : 0xFFFFFFFF00000000ULL;
+    digits = _mm512_or_si512(
+        digits, _mm512_maskz_permutex2var_epi8(lanes, low, layout.digit_index, high));
+    key = _mm512_or_si512(key, _mm512_maskz_permutex2var_epi8(lanes & layout.code_bytes, low,
+                                                              layout.code_index, high));
+  }
+  __mmask8 bad = wrong != 0 ? 0xFF : 0;
+  const __m512i seq = ConvertDigitLanes(digits, layout.digit_count, &bad, 0xFF);
+  return StoreCodes(c, key, seq, bad, seq_out, choice_out);
 }
 
 }  // namespace
@@ -533,7 +639,34 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
   }
 #endif
   uint64_t parsed = 0;
+#if defined(CANVASS_CSV_VECTOR_LINES)
+  // The layout (serial digits, code bytes) of the last line of the last structural chunk
+  // when it ended cleanly: the next chunk first tries it as a fixed layout.
+  uint32_t try_digits = 0, try_code = 0;
+  FixedLayout layout;
+#endif
   while (p < range_end) {
+#if defined(CANVASS_CSV_VECTOR_LINES)
+    if (try_digits != 0) {
+      if (layout.digits != try_digits || layout.code != try_code || layout.length == 0) {
+        BuildFixedLayout(last_station_id_, try_digits, try_code, &layout);
+      }
+      try_digits = 0;
+      const size_t length = layout.length;
+      // Both windows inside the data; all eight lines start before range_end.
+      while (length != 0 && p + 4 * length + 128 <= data_end && p + 7 * length < range_end) {
+        if (staged_ + 8 > kDefaultBatchSize) FlushStaging();
+        if (!ParseFixedGroup(group, layout, data + p, staged_seq_.get() + staged_,
+                             staged_choice_.get() + staged_)) {
+          break;
+        }
+        staged_ += 8;
+        parsed += 8;
+        p += 8 * length;
+      }
+      if (p >= range_end) break;
+    }
+#endif
     const size_t blocks = std::min(kChunkBytes, data_end - std::min(p, data_end)) / kBlockBytes;
     if (blocks == 0) break;
     const uint8_t* const chunk = data + p;
@@ -589,6 +722,13 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
     p += start;
     // Stopped on a line that is not plain, or no whole line fits in the chunk.
     if (k + 3 <= count || start == 0) break;
+#if defined(CANVASS_CSV_VECTOR_LINES)
+    if (vector_lines && k >= 3) {
+      const uint32_t b = index[k - 2] >> 1;
+      try_digits = b - (index[k - 3] >> 1) - 1;
+      try_code = (index[k - 1] >> 1) - b;
+    }
+#endif
   }
   *records += parsed;
   return p;

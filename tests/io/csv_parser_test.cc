@@ -59,6 +59,8 @@ Election RandomElection(std::mt19937_64& rng, int stations, int choices, size_t 
   return *std::move(election);
 }
 
+constexpr int kBrokenKinds = 19;
+
 struct Expected {
   std::string text;
   uint64_t records = 0;
@@ -72,34 +74,15 @@ std::string SerialText(uint64_t value, int zeros) {
   return std::string(static_cast<size_t>(zeros), '0') + std::to_string(value);
 }
 
-Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines,
-                    double break_rate) {
-  Expected out;
-  out.text = "station,seq,choice\n";
-  out.first_record = out.text.size();
-  const std::vector<Choice>& choices = election.contest().choices;
-  StationIndex station = static_cast<StationIndex>(rng() % election.stations.size());
-  // Serial lengths change rarely, as in a real station's file, but do change.
-  int digits = 1 + static_cast<int>(rng() % 9);
-  uint64_t line = 0;
-  std::uniform_real_distribution<double> unit(0, 1);
-  for (size_t i = 0; i < lines; ++i, ++line) {
-    if (unit(rng) < 0.0005) station = static_cast<StationIndex>(rng() % election.stations.size());
-    if (unit(rng) < 0.001) digits = 1 + static_cast<int>(rng() % 16);
-    const std::string& id = election.stations[station].id;
-    uint64_t low = 1;
-    for (int d = 1; d < digits; ++d) low *= 10;
-    const uint64_t seq = low + rng() % (low * 9);
-    const ChoiceIndex choice = static_cast<ChoiceIndex>(rng() % choices.size());
-    const std::string& code = choices[choice].code;
-    if (unit(rng) >= break_rate) {
-      absl::StrAppend(&out.text, id, ",", seq, ",", code, "\n");
-      ++out.records;
-      out.emitted.emplace_back(station, seq, choice);
-      continue;
-    }
-    const int kind = static_cast<int>(rng() % 16);
-    switch (kind) {
+// Appends one line that the fast paths must not take as plain, of kind `kind` (0 to 18),
+// and its expected outcome.
+void AppendBrokenLine(int kind, std::mt19937_64& rng, const Election& election,
+                      StationIndex station, uint64_t seq, ChoiceIndex choice, uint64_t line,
+                      Expected* expected) {
+  Expected& out = *expected;
+  const std::string& id = election.stations[station].id;
+  const std::string& code = election.contest().choices[choice].code;
+  switch (kind) {
       case 0:  // CRLF
         absl::StrAppend(&out.text, id, ",", seq, ",", code, "\r\n");
         out.emitted.emplace_back(station, seq, choice);
@@ -151,7 +134,7 @@ Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines
         break;
       case 11:  // blank line: not a record
         absl::StrAppend(&out.text, rng() % 2 ? "\n" : "\r\n");
-        continue;
+        return;
       case 12:  // a space is part of a field: unknown station or code, or a bad serial
         absl::StrAppend(&out.text, id, ", ", seq, ",", code, "\n");
         out.malformed_lines.push_back(line);
@@ -164,12 +147,50 @@ Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines
         absl::StrAppend(&out.text, id, ",0,", code, "\n");
         out.emitted.emplace_back(station, 0, choice);
         break;
+      case 16:  // a separator that is not a comma, in the first place: two fields
+        absl::StrAppend(&out.text, id, ";", seq, ",", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
+      case 17:  // ... or in the second
+        absl::StrAppend(&out.text, id, ",", seq, ";", code, "\n");
+        out.malformed_lines.push_back(line);
+        break;
       default:  // a quoted code with a comma: an unknown choice
         absl::StrAppend(&out.text, id, ",", seq, ",\"", code, ",x\"\n");
         out.emitted.emplace_back(station, seq, kUnknownChoice);
         break;
     }
-    ++out.records;
+  ++out.records;
+}
+
+Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines,
+                    double break_rate) {
+  Expected out;
+  out.text = "station,seq,choice\n";
+  out.first_record = out.text.size();
+  const std::vector<Choice>& choices = election.contest().choices;
+  StationIndex station = static_cast<StationIndex>(rng() % election.stations.size());
+  // Serial lengths change rarely, as in a real station's file, but do change.
+  int digits = 1 + static_cast<int>(rng() % 9);
+  uint64_t line = 0;
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (size_t i = 0; i < lines; ++i, ++line) {
+    if (unit(rng) < 0.0005) station = static_cast<StationIndex>(rng() % election.stations.size());
+    if (unit(rng) < 0.001) digits = 1 + static_cast<int>(rng() % 16);
+    const std::string& id = election.stations[station].id;
+    uint64_t low = 1;
+    for (int d = 1; d < digits; ++d) low *= 10;
+    const uint64_t seq = low + rng() % (low * 9);
+    const ChoiceIndex choice = static_cast<ChoiceIndex>(rng() % choices.size());
+    const std::string& code = choices[choice].code;
+    if (unit(rng) >= break_rate) {
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, "\n");
+      ++out.records;
+      out.emitted.emplace_back(station, seq, choice);
+      continue;
+    }
+    AppendBrokenLine(static_cast<int>(rng() % kBrokenKinds), rng, election, station, seq, choice, line,
+                     &out);
   }
   return out;
 }
@@ -260,6 +281,55 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Shape{1, 1, 1, 3}, Shape{3, 3, 3, 3}, Shape{2, 4, 2, 6},
                       Shape{5, 7, 1, 7}, Shape{4, 12, 2, 5}, Shape{6, 30, 1, 6},
                       Shape{3, 200, 2, 4}, Shape{2, 5, 6, 10}, Shape{2, 3, 8, 9}));
+
+// Long runs of lines of one length take the fixed-layout path (after a first chunk read
+// through the structural index); every kind of broken line, at every position of a group
+// of eight and in both 64-byte halves of a window, must come out as it would alone.
+TEST(CsvParserFixedRunTest, EveryBrokenLineAtEveryPositionOfARun) {
+  std::mt19937_64 rng(11);
+  // Line lengths 15, 16, 17, 24 and 25 bytes: one or two 64-byte halves per window.
+  struct Layout {
+    size_t id_length, code_length;
+    uint64_t first_serial;
+  };
+  for (const Layout& layout : {Layout{3, 3, 100000}, Layout{5, 3, 10000}, Layout{5, 3, 100000},
+                               Layout{7, 6, 10000000}, Layout{7, 7, 10000000}}) {
+    const Election election =
+        RandomElection(rng, 2, 4, layout.id_length, layout.id_length);
+    Election same_codes = election;
+    for (Choice& choice : same_codes.contests[0].choices) {
+      choice.code = RandomToken(rng, layout.code_length);
+    }
+    same_codes.contests[0].choice_index_.clear();
+    for (size_t c = 0; c < same_codes.contests[0].choices.size(); ++c) {
+      same_codes.contests[0].choice_index_.emplace(same_codes.contests[0].choices[c].code,
+                                                   static_cast<ChoiceIndex>(c));
+    }
+    for (int kind = 0; kind < kBrokenKinds; ++kind) {
+      for (int position = 0; position < 16; ++position) {
+        Expected file;
+        file.text = "station,seq,choice\n";
+        file.first_record = file.text.size();
+        const size_t broken_at = 1200 + static_cast<size_t>(position);
+        for (size_t i = 0; i < 1400; ++i) {
+          const uint64_t seq = layout.first_serial + i;
+          const auto choice = static_cast<ChoiceIndex>(rng() % 4);
+          if (i == broken_at) {
+            AppendBrokenLine(kind, rng, same_codes, 0, seq, choice, i, &file);
+            continue;
+          }
+          absl::StrAppend(&file.text, same_codes.stations[0].id, ",", seq, ",",
+                          same_codes.contest().choices[choice].code, "\n");
+          file.emitted.emplace_back(0, seq, choice);
+          ++file.records;
+        }
+        SCOPED_TRACE(absl::StrCat("id ", layout.id_length, " code ", layout.code_length,
+                                  " kind ", kind, " position ", position));
+        ExpectSameOutcome(same_codes, file, 0);
+      }
+    }
+  }
+}
 
 // Every length of serial the structural path converts (1 to 16 digits) and beyond it, at
 // every position of a group of eight lines.
