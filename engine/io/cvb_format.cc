@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/check.h"
-#include "xxhash.h"
+#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace {

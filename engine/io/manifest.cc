@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
 #include "nlohmann/json.hpp"
-#include "xxhash.h"
+#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace {

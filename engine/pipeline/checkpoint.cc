@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "xxhash.h"
+#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace {

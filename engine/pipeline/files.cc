@@ -37,7 +37,7 @@
 #include "tbb/parallel_for.h"
 #include "tbb/parallel_pipeline.h"
 #include "tbb/task_arena.h"
-#include "xxhash.h"
+#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace fs = std::filesystem;

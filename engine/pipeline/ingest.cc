@@ -32,7 +32,7 @@
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
-#include "xxhash.h"
+#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace fs = std::filesystem;
