@@ -127,6 +127,10 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   // Ascending claims: the general path holds one stripe at a time, so no cycle can form.
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) ClaimStripe(stripe);
   uint8_t* state = state_ + station_base_[s] + begin;
+  // Touch each page of the range for writing first (a locked OR of zero changes nothing;
+  // the range is ours while claimed): a first read of fresh memory would map the zero page,
+  // and the write after it would fault again and flush the other cores' TLBs.
+  for (size_t i = 0; i < count; i += 4096) __atomic_fetch_or(state + i, 0, __ATOMIC_RELAXED);
   // One wide OR-reduction: eight bytes per load, vectorized by the compiler.
   uint64_t seen = 0;
   const size_t words = count / 8;

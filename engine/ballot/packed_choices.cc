@@ -5,6 +5,10 @@
 #include <bit>
 #include <cstring>
 
+#if defined(__BMI2__)
+#include <immintrin.h>
+#endif
+
 #include "engine/base/check.h"
 
 namespace canvass {
@@ -81,6 +85,27 @@ const std::array<std::array<uint64_t, 256>, 2>& ExpansionTables() {
 template <int kBits>
 void UnpackWidth(const uint64_t* words, size_t count, uint8_t add, uint8_t* out) {
   constexpr size_t kPerByte = 8 / kBits;
+#if defined(__BMI2__)
+  // Eight records at a time: one bit deposit spreads 8 * kBits bits over eight bytes.
+  constexpr uint64_t kFieldInEachByte = kBits == 1   ? 0x0101010101010101u
+                                        : kBits == 2 ? 0x0303030303030303u
+                                                     : 0x0F0F0F0F0F0F0F0Fu;
+  constexpr int kChunkBits = 8 * kBits;
+  const uint64_t add_each = add * 0x0101010101010101u;
+  const size_t whole_words = count * kBits / 64;
+  for (size_t w = 0; w < whole_words; ++w) {
+    const uint64_t word = words[w];
+    for (int chunk = 0; chunk < 64 / kChunkBits; ++chunk) {
+      const uint64_t fields = (word >> (chunk * kChunkBits)) & ((uint64_t{1} << kChunkBits) - 1);
+      const uint64_t bytes = _pdep_u64(fields, kFieldInEachByte) + add_each;
+      std::memcpy(out + w * (64 / kBits) + chunk * 8, &bytes, 8);
+    }
+  }
+  const size_t done = whole_words * (64 / kBits);
+  words += whole_words;
+  out += done;
+  count -= done;
+#endif
   const std::array<uint64_t, 256>& table = ExpansionTables<kBits>()[add];
   const uint8_t* in = reinterpret_cast<const uint8_t*>(words);
   const size_t whole_bytes = count / kPerByte;
