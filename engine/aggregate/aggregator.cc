@@ -54,6 +54,8 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
   }
   state_ = AllocateZeroed(state_bytes_);
   stripe_claimed_ = std::make_unique<std::atomic<uint8_t>[]>(stripes);
+  stripe_written_ = std::make_unique<uint8_t[]>(stripes);  // zeroed: nothing written yet
+  num_stripes_ = stripes;
   counted_added_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   counted_removed_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   station_records_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations);
@@ -125,8 +127,21 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   const size_t first_stripe = StripeOf(s, begin);
   const size_t last_stripe = StripeOf(s, begin + count - 1);
   // Ascending claims: the general path holds one stripe at a time, so no cycle can form.
-  for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) ClaimStripe(stripe);
+  bool written = false;
+  for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
+    ClaimStripe(stripe);
+    written |= stripe_written_[stripe] != 0;
+  }
   uint8_t* state = state_ + station_base_[s] + begin;
+  if (!written) {
+    // Never written: every byte is still zero. Mark without reading them.
+    mark(state);
+    for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
+      stripe_written_[stripe] = 1;
+      ReleaseStripe(stripe);
+    }
+    return true;
+  }
   // Touch each page of the range for writing first (a locked OR of zero changes nothing;
   // the range is ours while claimed): a first read of fresh memory would map the zero page,
   // and the write after it would fault again and flush the other cores' TLBs.
@@ -141,7 +156,10 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   }
   for (size_t i = 8 * words; i < count; ++i) seen |= state[i];
   if (seen == kUnseen) mark(state);
-  for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) ReleaseStripe(stripe);
+  for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
+    if (seen == kUnseen) stripe_written_[stripe] = 1;
+    ReleaseStripe(stripe);
+  }
   return seen == kUnseen;
 }
 
@@ -333,6 +351,7 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
     if (stripe != claimed) {
       if (claimed != SIZE_MAX) ReleaseStripe(claimed);
       ClaimStripe(stripe);
+      stripe_written_[stripe] = 1;  // CountRecord writes unless the record is a later copy
       claimed = stripe;
     }
     CountRecord(s, batch.seq[i], batch.choice[i], station_state + batch.seq[i] - 1, local);
@@ -442,6 +461,7 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     if (counted_removed_[i].load() > counted_added_[i].load()) return bad("negative count");
   }
   if (state_bytes_ > 0) std::memcpy(state_, in.data(), state_bytes_);
+  std::fill(stripe_written_.get(), stripe_written_.get() + num_stripes_, 1);
   absl::StatusOr<Tally> tally = BuildTally();
   if (!tally.ok() && !absl::IsOutOfRange(tally.status())) {
     return bad(absl::StrCat("inconsistent: ", tally.status().message()));

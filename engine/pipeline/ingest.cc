@@ -491,7 +491,12 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
     }
   }
   for (const std::string& directory : manifest_dirs) {
-    CANVASS_RETURN_IF_ERROR(VerifyManifest(election, directory, inputs, result.files, &result));
+    // Hashing is part of the job: it runs on the job's workers, no more.
+    absl::Status verified;
+    RunOnWorkers(options.threads, [&] {
+      verified = VerifyManifest(election, directory, inputs, result.files, &result);
+    });
+    CANVASS_RETURN_IF_ERROR(verified);
   }
   return result;
 }
