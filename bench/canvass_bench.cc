@@ -314,17 +314,23 @@ BENCHMARK(BM_Ingest_Csv)->Apply(IngestArgs);
 void BM_Ingest_Cvb(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCvb); }
 BENCHMARK(BM_Ingest_Cvb)->Apply(IngestArgs);
 
+// The folder's CSV files, read into memory.
+std::vector<std::string> ReadCsvFiles(const std::string& directory) {
+  std::vector<std::string> contents;
+  for (const auto& entry : std::filesystem::directory_iterator(directory)) {
+    if (entry.path().extension() != ".csv") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return contents;
+}
+
 // Baseline: the naive CSV loop, one thread: getline-free scan with std::from_chars for
 // the serial and a hash lookup per field, summing, no exactly-once.
 void BM_Naive_CsvFromCharsLoop(benchmark::State& state) {
   const FileFixture& files = Files(FileFormat::kCsv);
   const Fixture& base = Fixture::Get();
-  std::vector<std::string> contents;
-  for (const auto& entry : std::filesystem::directory_iterator(files.directory)) {
-    if (entry.path().extension() != ".csv") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::vector<std::string> contents = ReadCsvFiles(files.directory);
   for (auto _ : state) {
     uint64_t rows = 0, serial_sum = 0;
     std::vector<uint64_t> counts(base.election.contest().choices.size(), 0);
@@ -360,12 +366,7 @@ BENCHMARK(BM_Naive_CsvFromCharsLoop)->UseRealTime()->Unit(benchmark::kMillisecon
 void BM_Parse_Csv(benchmark::State& state) {
   const FileFixture& files = Files(FileFormat::kCsv);
   const Fixture& base = Fixture::Get();
-  std::vector<std::string> contents;
-  for (const auto& entry : std::filesystem::directory_iterator(files.directory)) {
-    if (entry.path().extension() != ".csv") continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::vector<std::string> contents = ReadCsvFiles(files.directory);
   for (auto _ : state) {
     uint64_t rows = 0, serial_sum = 0;
     CsvRangeParser parser(base.election, [&](const BatchView& batch) {

@@ -7,6 +7,12 @@
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
 #endif
+// GCC 12's AVX-512 headers start some intrinsics from a deliberately undefined vector,
+// which -Wuninitialized reports wherever XXH3 inlines them (fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xxhash.h>
+#pragma GCC diagnostic pop
 
 #endif  // CANVASS_ENGINE_BASE_XXHASH_H_

@@ -8,8 +8,6 @@
 #include <bit>
 
 #if defined(__AVX512BW__) || defined(__AVX2__)
-// GCC 12's AVX-512 headers build vectors from deliberately undefined values.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #elif defined(__SSE2__)
 #include <emmintrin.h>
