@@ -9,10 +9,14 @@
 #endif
 // GCC 12's AVX-512 headers start some intrinsics from a deliberately undefined vector,
 // which -Wuninitialized reports wherever XXH3 inlines them (fixed in GCC 13).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xxhash.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif  // CANVASS_ENGINE_BASE_XXHASH_H_

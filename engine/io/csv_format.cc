@@ -150,7 +150,7 @@ constexpr size_t kBlockBytes = 64;
 // Index entries a block may write past the count it reports (whole vectors are stored).
 constexpr size_t kIndexSlack = 64;
 // How far ahead of the scan the input is prefetched (a hint: never faults).
-constexpr size_t kPrefetchBytes = 2048;
+[[maybe_unused]] constexpr size_t kPrefetchBytes = 2048;
 
 // Appends an entry for every ',' and '\n' in `blocks` 64-byte blocks of `chunk` to
 // `index`: the byte's offset from `chunk` times two, plus one for a line break. Returns
