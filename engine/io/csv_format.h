@@ -63,8 +63,9 @@ class CsvRangeParser {
   // view is valid only during the call.
   using BatchSink = std::function<void(const BatchView&)>;
 
-  // The election must outlive the parser.
-  CsvRangeParser(const Election& election, BatchSink sink);
+  // The election must outlive the parser. `fast_paths` false reads every record with the
+  // general RFC 4180 parser alone: the oracle the fast paths are tested and fuzzed against.
+  CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths = true);
 
   // Parses the records that start in [range_begin, range_end) of data[0, size); when
   // `range_begin` is a known record start (the first range), pass first_range = true.
@@ -102,6 +103,7 @@ class CsvRangeParser {
 
   const Election& election_;
   BatchSink sink_;
+  const bool fast_paths_;
   absl::node_hash_map<StationIndex, BallotBatch> batches_;  // node map: last_batch_ stays valid
   absl::string_view last_station_id_;  // "" when the last station was not in the roster
   BallotBatch* last_batch_ = nullptr;

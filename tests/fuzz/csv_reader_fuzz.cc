@@ -1,5 +1,6 @@
 // libFuzzer target: the ballot CSV reader, whole-file and range-parallel, on arbitrary bytes.
-// Checks, beyond "no crash": conservation (records = counted + rejected) and that cutting
+// Checks, beyond "no crash": the fast paths' tally equals the general parser's alone,
+// conservation (records = counted + rejected), and that cutting
 // the file into ranges gives the same tally as reading it in one range whenever the ranges
 // meet (the condition under which the ingest pipeline trusts them).
 #include <cstddef>
@@ -24,11 +25,12 @@ const canvass::Election& TinyElection() {
   return *election;
 }
 
-canvass::Tally Read(const uint8_t* data, size_t size, size_t header_end, size_t range) {
+canvass::Tally Read(const uint8_t* data, size_t size, size_t header_end, size_t range,
+                    bool fast_paths = true) {
   const canvass::Election& election = TinyElection();
   canvass::Aggregator aggregator(election);
-  canvass::CsvRangeParser parser(election,
-                                 [&](const canvass::BatchView& batch) { aggregator.Add(batch); });
+  canvass::CsvRangeParser parser(
+      election, [&](const canvass::BatchView& batch) { aggregator.Add(batch); }, fast_paths);
   uint64_t records = 0, malformed = 0, previous_end = header_end;
   bool ranges_meet = true;
   for (size_t begin = header_end; begin < size || begin == header_end; begin += range) {
@@ -55,6 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto header = canvass::CheckCsvHeader("fuzz.csv", data, size);
   if (!header.ok()) return 0;
   canvass::Tally whole = Read(data, size, *header, size + 1);
+  // The fast paths must give what the general parser alone gives.
+  canvass::Tally oracle = Read(data, size, *header, size + 1, /*fast_paths=*/false);
+  if (!(whole == oracle)) std::abort();
   canvass::Tally ranged = Read(data, size, *header, 7);
   if (ranged.records_read != UINT64_MAX && !(whole == ranged)) std::abort();
   return 0;
