@@ -7,9 +7,9 @@
 // ctest runs every benchmark once at scale 1 so none can rot.
 #include <sys/resource.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -67,7 +67,8 @@ struct Fixture {
     if (scale == 0) scale = g_scale;
     std::unique_ptr<Fixture>& fixture = fixtures[{shape, scale}];
     if (!fixture) {
-      const Election base = shape == kSkewed ? ReferenceElection() : UniformVariant(ReferenceElection());
+      const Election base =
+          shape == kSkewed ? ReferenceElection() : UniformVariant(ReferenceElection());
       fixture.reset(new Fixture{ScaleElection(base, scale).value(), nullptr, {}});
       fixture->streams = std::make_unique<CalibratedStreams>(
           CalibratedStreams::Plan(fixture->election, GeneratorOptions{}).value());
@@ -78,7 +79,8 @@ struct Fixture {
   const std::vector<BallotBatch>& Batches() {
     if (batches.empty()) {
       batches.resize(streams->num_units());
-      tbb::parallel_for(size_t{0}, batches.size(), [&](size_t u) { streams->Generate(u, &batches[u]); });
+      tbb::parallel_for(size_t{0}, batches.size(),
+                        [&](size_t u) { streams->Generate(u, &batches[u]); });
     }
     return batches;
   }
@@ -130,7 +132,8 @@ void BM_Naive_ExactlyOnceLoop(benchmark::State& state) {
   const Election& election = fixture.election;
   const size_t num_choices = election.contest().choices.size();
   std::vector<uint64_t> base(election.stations.size() + 1, 0);
-  for (size_t s = 0; s < election.stations.size(); ++s) base[s + 1] = base[s] + election.stations[s].capacity;
+  for (size_t s = 0; s < election.stations.size(); ++s)
+    base[s + 1] = base[s] + election.stations[s].capacity;
   for (auto _ : state) {
     std::vector<uint8_t> seen(base.back(), 0);
     std::vector<uint64_t> counts(election.stations.size() * num_choices, 0);
@@ -211,7 +214,8 @@ void BM_Aggregate_Batches(benchmark::State& state) {
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, batches.size()),
                         [&](const tbb::blocked_range<size_t>& range) {
-                          for (size_t b = range.begin(); b != range.end(); ++b) aggregator.Add(batches[b]);
+                          for (size_t b = range.begin(); b != range.end(); ++b)
+                            aggregator.Add(batches[b]);
                         });
     });
     if (!TallyCountsAll(fixture, aggregator.Finish().value())) state.SkipWithError("tally wrong");
@@ -224,9 +228,10 @@ BENCHMARK(BM_Aggregate_Batches)->Apply(IngestArgs);
 void BM_EndToEnd_Run(benchmark::State& state) {
   Fixture& fixture = ShapeOf(state);
   for (auto _ : state) {
-    Tally tally = AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0)),
-                                   AggregatorOptions{state.range(2) != 0})
-                      .value();
+    Tally tally =
+        AggregateStreams(fixture.election, *fixture.streams, static_cast<int>(state.range(0)),
+                         AggregatorOptions{state.range(2) != 0})
+            .value();
     if (!TallyCountsAll(fixture, tally)) state.SkipWithError("tally wrong");
   }
   SetCounters(state, fixture.streams->total_ballots());
@@ -246,7 +251,8 @@ void BM_Scale_EndToEnd(benchmark::State& state) {
   for (const Station& station : fixture.election.stations) state_bytes += station.capacity;
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * fixture.streams->total_ballots()));
+  state.SetItemsProcessed(
+      static_cast<int64_t>(state.iterations() * fixture.streams->total_ballots()));
   state.counters["ballots"] = static_cast<double>(fixture.streams->total_ballots());
   state.counters["state_bytes"] = static_cast<double>(state_bytes);
   state.counters["peak_rss_bytes"] = static_cast<double>(usage.ru_maxrss) * 1024;
@@ -267,7 +273,8 @@ const FileFixture& Files(FileFormat format, Shape shape = kSkewed) {
   FileFixture& fixture = g_file_fixtures[shape][format == FileFormat::kCsv ? 0 : 1];
   if (!fixture.directory.empty()) return fixture;
   char pattern[] = "/tmp/canvass-bench-XXXXXX";
-  fixture.directory = std::string(mkdtemp(pattern)) + (format == FileFormat::kCsv ? "/csv" : "/cvb");
+  fixture.directory =
+      std::string(mkdtemp(pattern)) + (format == FileFormat::kCsv ? "/csv" : "/cvb");
   const Fixture& base = Fixture::Get(shape);
   GenerateOptions options;
   options.out_directory = fixture.directory;
@@ -342,7 +349,8 @@ void BM_Naive_CsvFromCharsLoop(benchmark::State& state) {
         const size_t end = text.find('\n', comma2 + 1);
         uint64_t seq = 0;
         std::from_chars(text.data() + comma1 + 1, text.data() + comma2, seq);
-        const auto station = base.election.FindStation(absl::string_view(text.data() + p, comma1 - p));
+        const auto station =
+            base.election.FindStation(absl::string_view(text.data() + p, comma1 - p));
         const auto choice = base.election.contest().FindChoice(
             absl::string_view(text.data() + comma2 + 1, end - comma2 - 1));
         if (station && choice) ++counts[*choice];

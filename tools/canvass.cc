@@ -18,15 +18,15 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/status_macros.h"
-#include "engine/stress/stress.h"
-#include "engine/synth/fault_plan.h"
 #include "engine/election/election.h"
 #include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
-#include "engine/synth/generator.h"
-#include "nlohmann/json.hpp"
 #include "engine/reconcile/reconciler.h"
 #include "engine/report/report.h"
+#include "engine/stress/stress.h"
+#include "engine/synth/fault_plan.h"
+#include "engine/synth/generator.h"
+#include "nlohmann/json.hpp"
 
 namespace canvass {
 namespace {
@@ -63,9 +63,8 @@ CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* va
             const bool digits = !text.empty() && text.size() <= 20 &&
                                 text.find_first_not_of("0123456789") == std::string::npos;
             if (!digits || !absl::SimpleAtoi(text, &parsed) || parsed < low || parsed > high) {
-              throw CLI::ValidationError(
-                  name, absl::StrCat("expected a decimal integer in ", low, "..", high,
-                                     ", got \"", text, "\""));
+              throw CLI::ValidationError(name, absl::StrCat("expected a decimal integer in ", low,
+                                                            "..", high, ", got \"", text, "\""));
             }
             *value = parsed;
           },
@@ -200,7 +199,8 @@ int GenerateCommand(const GenerateFlags& flags) {
               static_cast<unsigned long long>(result->files_written),
               static_cast<unsigned long long>(result->bytes_written), kManifestFileName,
               flags.out.c_str());
-  for (const std::string& line : result->damaged_files) std::printf("  damaged: %s\n", line.c_str());
+  for (const std::string& line : result->damaged_files)
+    std::printf("  damaged: %s\n", line.c_str());
   return kExitMatch;
 }
 
@@ -246,9 +246,10 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   absl::StatusOr<Election> scaled = ScaleElection(*election, *scale);
   if (!scaled.ok()) return Fail(scaled.status());
   if (reconcile && !scaled->contest().reported) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "election ", scaled->id, ": no reported figures to reconcile against (election.json "
-        "field 'reported')")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("election ", scaled->id,
+                     ": no reported figures to reconcile against (election.json "
+                     "field 'reported')")));
   }
   IngestOptions options;
   options.threads = flags.threads;
@@ -280,7 +281,7 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   if (!reconcile) return kExitMatch;
   const bool truth_holds = !input.predicted || *input.predicted == ingest->tally;
   return reconciliation->match && truth_holds && ingest->findings.empty() ? kExitMatch
-                                                                           : kExitMismatch;
+                                                                          : kExitMismatch;
 }
 
 void AddFilesCommand(CLI::App* app, const std::string& name, const std::string& help,
@@ -295,8 +296,8 @@ void AddFilesCommand(CLI::App* app, const std::string& name, const std::string& 
         uint64_t value = 0;
         if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
             !absl::SimpleAtoi(text, &value) || value < 1) {
-          throw CLI::ValidationError("--scale", absl::StrCat("expected a decimal integer >= 1, got \"",
-                                                             text, "\""));
+          throw CLI::ValidationError(
+              "--scale", absl::StrCat("expected a decimal integer >= 1, got \"", text, "\""));
         }
         flags->scale = value;
       },
@@ -366,8 +367,9 @@ int Main(int argc, char** argv) {
   app.allow_extras(false);
   RunFlags run_flags;
   CLI::App* run = app.add_subcommand(
-      "run", "Generate the election's calibrated synthetic streams in memory, aggregate them "
-             "on all cores and reconcile against the reported figures");
+      "run",
+      "Generate the election's calibrated synthetic streams in memory, aggregate them "
+      "on all cores and reconcile against the reported figures");
   AddReportFlags(run, &run_flags.report, /*with_tolerance=*/true);
   AddDecimal(run, "--scale", &run_flags.scale, "Multiply every reported figure and capacity by K",
              1, uint64_t{1} << 40);
@@ -379,9 +381,12 @@ int Main(int argc, char** argv) {
                   "truncate=0.01,double_report=0.02 (see docs/STRESS.md)");
   GenerateFlags generate_flags;
   CLI::App* generate = app.add_subcommand(
-      "generate", "Write the election's calibrated synthetic streams (optionally with faults) "
-                  "as one file per station plus manifest.json");
-  generate->add_option("--out", generate_flags.out, "Output folder (created; must hold no ballot files)")
+      "generate",
+      "Write the election's calibrated synthetic streams (optionally with faults) "
+      "as one file per station plus manifest.json");
+  generate
+      ->add_option("--out", generate_flags.out,
+                   "Output folder (created; must hold no ballot files)")
       ->required();
   generate->add_option("--format", generate_flags.format, "File format: csv or cvb")
       ->capture_default_str();
@@ -400,12 +405,14 @@ int Main(int argc, char** argv) {
                   false);
   AddFilesCommand(&app, "reconcile",
                   "Read ballot files, reconcile the tally against the reported figures and check "
-                  "folder manifests", &reconcile_flags, true);
+                  "folder manifests",
+                  &reconcile_flags, true);
   StressFlags stress_flags;
   CLI::App* stress = app.add_subcommand(
-      "stress", "Run seeded rounds of random elections with injected faults and check every "
-                "invariant against the generator's ground truth and the serial reference "
-                "aggregator; prints failing seeds, ends with 'N passed, M failed'");
+      "stress",
+      "Run seeded rounds of random elections with injected faults and check every "
+      "invariant against the generator's ground truth and the serial reference "
+      "aggregator; prints failing seeds, ends with 'N passed, M failed'");
   AddDecimal(stress, "--rounds", &stress_flags.rounds, "Rounds to run", 1, uint64_t{1} << 40);
   AddDecimal(stress, "--seed", &stress_flags.seed, "Seed of the whole run", 0, UINT64_MAX);
   AddThreads(stress, &stress_flags.threads);
@@ -415,8 +422,8 @@ int Main(int argc, char** argv) {
         uint64_t seed = 0;
         if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
             !absl::SimpleAtoi(text, &seed)) {
-          throw CLI::ValidationError("--replay", absl::StrCat("expected a round seed, got \"",
-                                                              text, "\""));
+          throw CLI::ValidationError("--replay",
+                                     absl::StrCat("expected a round seed, got \"", text, "\""));
         }
         stress_flags.replay = seed;
       },

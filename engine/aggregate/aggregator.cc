@@ -91,7 +91,8 @@ void Aggregator::AddMalformed(uint64_t records) {
 void Aggregator::StartFrom(const Tally& prior) {
   CANVASS_CHECK(prior.num_stations == election_.stations.size() &&
                 prior.num_choices == num_choices_);
-  for (size_t i = 0; i < prior.counted.size(); ++i) AddToCounter(counted_added_[i], prior.counted[i]);
+  for (size_t i = 0; i < prior.counted.size(); ++i)
+    AddToCounter(counted_added_[i], prior.counted[i]);
   for (size_t s = 0; s < prior.station_records.size(); ++s) {
     AddToCounter(station_records_[s], prior.station_records[s]);
   }
@@ -342,7 +343,8 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
     for (uint32_t i : valid) ++starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe + 1];
     for (size_t b = 0; b < buckets; ++b) starts[b + 1] += starts[b];
     grouped.resize(valid.size());
-    for (uint32_t i : valid) grouped[starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe]++] = i;
+    for (uint32_t i : valid)
+      grouped[starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe]++] = i;
     order = &grouped;
   }
   size_t claimed = SIZE_MAX;
@@ -364,7 +366,8 @@ void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {
   for (uint32_t c = 0; c < num_choices_; ++c) {
     const int64_t delta = local.histogram[c];
     if (delta > 0) AddToCounter(counted_added_[row + c], static_cast<uint64_t>(delta));
-    if (delta < 0) AddToCounter(counted_removed_[row + c], uint64_t{0} - static_cast<uint64_t>(delta));
+    if (delta < 0)
+      AddToCounter(counted_removed_[row + c], uint64_t{0} - static_cast<uint64_t>(delta));
   }
   for (int r = 0; r < kNumRejectReasons; ++r) {
     if (local.rejected[r] != 0) AddToCounter(rejected_[r], local.rejected[r]);
@@ -398,9 +401,12 @@ std::string Aggregator::Snapshot() const {
   PutU64(state_bytes_, &out);
   PutU64(overflowed_.load(std::memory_order_relaxed) ? 1 : 0, &out);
   PutU64(conflicted_identities_.load(std::memory_order_relaxed), &out);
-  for (const std::atomic<uint64_t>& counter : rejected_) PutU64(counter.load(std::memory_order_relaxed), &out);
-  for (size_t i = 0; i < cells; ++i) PutU64(counted_added_[i].load(std::memory_order_relaxed), &out);
-  for (size_t i = 0; i < cells; ++i) PutU64(counted_removed_[i].load(std::memory_order_relaxed), &out);
+  for (const std::atomic<uint64_t>& counter : rejected_)
+    PutU64(counter.load(std::memory_order_relaxed), &out);
+  for (size_t i = 0; i < cells; ++i)
+    PutU64(counted_added_[i].load(std::memory_order_relaxed), &out);
+  for (size_t i = 0; i < cells; ++i)
+    PutU64(counted_removed_[i].load(std::memory_order_relaxed), &out);
   for (size_t s = 0; s < election_.stations.size(); ++s) {
     PutU64(station_records_[s].load(std::memory_order_relaxed), &out);
   }
@@ -499,8 +505,8 @@ absl::StatusOr<Tally> Aggregator::BuildTally() const {
   }
   uint64_t& duplicates = tally.rejected[static_cast<int>(RejectReason::kDuplicate)];
   uint64_t& conflicts = tally.rejected[static_cast<int>(RejectReason::kConflict)];
-  CANVASS_RETURN_IF_ERROR(CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed),
-                                     &conflicts, "conflicts"));
+  CANVASS_RETURN_IF_ERROR(
+      CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed), &conflicts, "conflicts"));
   for (const Identity& copy : later_copies_) {
     const uint8_t final_state = state_[station_base_[copy.station] + copy.seq - 1];
     CANVASS_RETURN_IF_ERROR(CheckedAdd(1, final_state == kConflicted ? &conflicts : &duplicates,

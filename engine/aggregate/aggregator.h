@@ -44,11 +44,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/check.h"
-#include "engine/ballot/batch.h"
 #include "engine/election/election.h"
-#include "absl/status/statusor.h"
 #include "tbb/concurrent_vector.h"
 
 namespace canvass {
@@ -144,9 +144,9 @@ class Aggregator {
   const uint32_t num_choices_;
   const bool exactly_once_;
   uint64_t state_bytes_ = 0;
-  uint8_t* state_ = nullptr;             // exactly-once bytes, all stations back to back
-  std::vector<uint64_t> station_base_;   // offset of station s's bytes in state_
-  std::vector<size_t> stripe_base_;      // index of station s's first stripe
+  uint8_t* state_ = nullptr;            // exactly-once bytes, all stations back to back
+  std::vector<uint64_t> station_base_;  // offset of station s's bytes in state_
+  std::vector<size_t> stripe_base_;     // index of station s's first stripe
   std::unique_ptr<std::atomic<uint8_t>[]> stripe_claimed_;
   // Per stripe: whether any of its state bytes may be nonzero. Read and written only by
   // the stripe's holder (the claim orders them). A run over unwritten stripes is known
@@ -169,8 +169,7 @@ class Aggregator {
   std::atomic<bool> overflowed_{false};
   tbb::concurrent_vector<Identity> later_copies_;
 
-  static_assert(std::atomic<uint64_t>::is_always_lock_free,
-                "shared counters must be lock-free");
+  static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared counters must be lock-free");
   static_assert(std::atomic<uint8_t>::is_always_lock_free, "stripe claims must be lock-free");
 };
 

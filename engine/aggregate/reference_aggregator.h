@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/ballot/tally.h"
 #include "engine/ballot/batch.h"
+#include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 
 namespace canvass {

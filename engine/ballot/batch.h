@@ -33,7 +33,7 @@ struct BatchView {
 
 struct BallotBatch {
   StationIndex station = kUnknownStation;
-  std::vector<uint64_t> seq;     // ballot serial as written (valid range 1..capacity)
+  std::vector<uint64_t> seq;        // ballot serial as written (valid range 1..capacity)
   std::vector<ChoiceIndex> choice;  // index into Contest::choices, or kUnknownChoice
 
   size_t size() const { return seq.size(); }

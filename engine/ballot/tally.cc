@@ -34,7 +34,8 @@ void Tally::Merge(const Tally& other) {
   records_read += other.records_read;
   for (int r = 0; r < kNumRejectReasons; ++r) rejected[r] += other.rejected[r];
   for (size_t i = 0; i < counted.size(); ++i) counted[i] += other.counted[i];
-  for (size_t s = 0; s < station_records.size(); ++s) station_records[s] += other.station_records[s];
+  for (size_t s = 0; s < station_records.size(); ++s)
+    station_records[s] += other.station_records[s];
 }
 
 uint32_t Tally::StationsReporting() const {

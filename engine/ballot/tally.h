@@ -6,9 +6,9 @@
 
 #include <array>
 #include <cstdint>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "engine/election/election.h"
 
 namespace canvass {

@@ -7,13 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CANVASS_CHECK(condition)                                                  \
-  do {                                                                            \
-    if (__builtin_expect(!(condition), 0)) {                                      \
-      std::fprintf(stderr, "%s:%d: CANVASS_CHECK failed: %s\n", __FILE__, __LINE__, \
-                   #condition);                                                   \
-      std::abort();                                                               \
-    }                                                                             \
+#define CANVASS_CHECK(condition)                                                                 \
+  do {                                                                                           \
+    if (__builtin_expect(!(condition), 0)) {                                                     \
+      std::fprintf(stderr, "%s:%d: CANVASS_CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                              \
+    }                                                                                            \
   } while (false)
 
 #endif  // CANVASS_ENGINE_BASE_CHECK_H_

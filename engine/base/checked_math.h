@@ -5,10 +5,10 @@
 #define CANVASS_ENGINE_BASE_CHECKED_MATH_H_
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace canvass {
 

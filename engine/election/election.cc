@@ -67,9 +67,9 @@ absl::StatusOr<ChoiceKind> ParseKind(const Json& choice, absl::string_view file,
   auto it = choice.find("kind");
   if (it == choice.end()) return ChoiceKind::kCandidate;
   if (!it->is_string() || (*it != "candidate" && *it != "invalid" && *it != "blank")) {
-    return FieldError(file, field + ".kind",
-                      absl::StrCat("expected \"candidate\", \"invalid\" or \"blank\", got ",
-                                   Describe(*it)));
+    return FieldError(
+        file, field + ".kind",
+        absl::StrCat("expected \"candidate\", \"invalid\" or \"blank\", got ", Describe(*it)));
   }
   if (*it == "invalid") return ChoiceKind::kInvalid;
   if (*it == "blank") return ChoiceKind::kBlank;
@@ -150,9 +150,8 @@ absl::Status ParseReported(const Json& root, absl::string_view file, Contest* co
 absl::StatusOr<uint64_t> ParseRosterNumber(absl::string_view text, absl::string_view file,
                                            size_t line, absl::string_view column) {
   uint64_t value = 0;
-  bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                  [](char c) { return c >= '0' && c <= '9'; });
   if (!digits_only || !absl::SimpleAtoi(text, &value) || value > kMaxFigure) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ":", line, ": column '", column,
@@ -181,28 +180,29 @@ absl::Status ParseRoster(absl::string_view text, absl::string_view file, Electio
         return absl::InvalidArgumentError(
             absl::StrCat(file, ":", line_number,
                          ": expected header \"station,country,capacity\" or "
-                         "\"station,country,capacity,weight\", got \"", line, "\""));
+                         "\"station,country,capacity,weight\", got \"",
+                         line, "\""));
       }
       continue;
     }
     size_t expected = has_weight ? 4 : 3;
     if (fields.size() != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file, ":", line_number, ": expected ", expected, " fields, got ", fields.size()));
+      return absl::InvalidArgumentError(absl::StrCat(file, ":", line_number, ": expected ",
+                                                     expected, " fields, got ", fields.size()));
     }
     Station station;
     station.id = std::string(fields[0]);
     station.country = std::string(fields[1]);
     if (station.id.empty() || station.country.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file, ":", line_number, ": station and country must not be empty"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", line_number, ": station and country must not be empty"));
     }
     CANVASS_ASSIGN_OR_RETURN(station.capacity,
                              ParseRosterNumber(fields[2], file, line_number, "capacity"));
     if (station.capacity == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file, ":", line_number, ": column 'capacity': station ", station.id,
-          " has capacity 0; expected at least 1 issued ballot serial"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", line_number, ": column 'capacity': station ", station.id,
+                       " has capacity 0; expected at least 1 issued ballot serial"));
     }
     station.weight = station.capacity;
     if (has_weight) {
@@ -236,20 +236,20 @@ absl::Status CheckCapacities(const Election& election, absl::string_view roster_
   for (const Station& station : election.stations) {
     weights.push_back(station.weight);
     CANVASS_RETURN_IF_ERROR(CheckedAdd(station.capacity, &capacity_sum,
-                                        absl::StrCat(roster_name, ": sum of capacities")));
-    CANVASS_RETURN_IF_ERROR(CheckedAdd(station.weight, &weight_sum,
-                                        absl::StrCat(roster_name, ": sum of weights")));
+                                       absl::StrCat(roster_name, ": sum of capacities")));
+    CANVASS_RETURN_IF_ERROR(
+        CheckedAdd(station.weight, &weight_sum, absl::StrCat(roster_name, ": sum of weights")));
   }
   if (capacity_sum < contest.reported->cast) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(roster_name, ": capacities too small for the reported figures: ",
-                     capacity_sum, " ballot serials issued in all, but ", contest.reported->cast,
-                     " ballots reported cast"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        roster_name, ": capacities too small for the reported figures: ", capacity_sum,
+        " ballot serials issued in all, but ", contest.reported->cast, " ballots reported cast"));
   }
   if (weight_sum == 0 && contest.reported->cast > 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat(roster_name, ": every station has weight 0; cannot split the reported "
-                                  "figures across stations"));
+        absl::StrCat(roster_name,
+                     ": every station has weight 0; cannot split the reported "
+                     "figures across stations"));
   }
   std::vector<uint64_t> ballots(election.stations.size(), 0);
   for (const std::optional<uint64_t>& figure : contest.reported->choices) {

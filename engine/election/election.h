@@ -18,11 +18,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace canvass {
 
@@ -66,8 +66,8 @@ struct Contest {
 };
 
 struct Station {
-  std::string id;       // as in the roster, e.g. "AE-01"
-  std::string country;  // ISO 3166-1 alpha-2
+  std::string id;         // as in the roster, e.g. "AE-01"
+  std::string country;    // ISO 3166-1 alpha-2
   uint64_t capacity = 0;  // ballot serials issued: valid seq is 1..capacity
   uint64_t weight = 0;    // synthetic generator's share; defaults to capacity
 };
@@ -78,8 +78,8 @@ class Election {
   std::string title;
   std::string source;
   bool synthetic_roster = false;
-  std::vector<Contest> contests;  // the DESIGN.md format always yields exactly one
-  std::vector<Station> stations;  // roster order
+  std::vector<Contest> contests;       // the DESIGN.md format always yields exactly one
+  std::vector<Station> stations;       // roster order
   std::vector<std::string> countries;  // distinct station countries, sorted
 
   // The single contest of a DESIGN.md election.
@@ -106,7 +106,8 @@ absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory);
 
 // Same checks over in-memory text; `json_name` and `roster_name` label error messages.
 absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string_view json_name,
-                                       absl::string_view roster_text, absl::string_view roster_name);
+                                       absl::string_view roster_text,
+                                       absl::string_view roster_name);
 
 // The reference election (Iran 2024 runoff, votes cast abroad) embedded in the binary.
 const Election& ReferenceElection();

@@ -2,10 +2,9 @@
 #include "engine/io/csv_format.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
-
-#include <bit>
 
 #if defined(__AVX512BW__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -73,9 +72,8 @@ absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t
   size_t offset = 0;
   if (absl::StartsWith(text, kBom)) offset = kBom.size();
   const size_t line_end = text.find('\n', offset);
-  absl::string_view header = text.substr(offset, line_end == absl::string_view::npos
-                                                     ? absl::string_view::npos
-                                                     : line_end - offset);
+  absl::string_view header = text.substr(
+      offset, line_end == absl::string_view::npos ? absl::string_view::npos : line_end - offset);
   if (absl::EndsWith(header, "\r")) header.remove_suffix(1);
   // RFC 4180 allows the header's fields to be quoted too.
   std::string unquoted;
@@ -99,9 +97,9 @@ absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t
     for (char& c : shown) {
       if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        file_name, ": byte ", offset, ": not a ballot file: expected the header \"", kCsvHeader,
-        "\", got \"", shown, header.size() > 40 ? "...\"" : "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ": byte ", offset, ": not a ballot file: expected the header \"",
+                     kCsvHeader, "\", got \"", shown, header.size() > 40 ? "...\"" : "\""));
   }
   return line_end == absl::string_view::npos ? size : line_end + 1;
 }
@@ -161,8 +159,8 @@ size_t BuildStructuralIndex(const uint8_t* chunk, size_t blocks, uint16_t* index
   const __m512i comma = _mm512_set1_epi8(',');
   const __m512i newline = _mm512_set1_epi8('\n');
   const __m512i one = _mm512_set1_epi16(1);
-  __m512i low = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32,
-                                 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  __m512i low = _mm512_set_epi16(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32, 30,
+                                 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   __m512i high = _mm512_add_epi16(low, _mm512_set1_epi16(64));
   const __m512i step = _mm512_set1_epi16(static_cast<int16_t>(2 * kBlockBytes));
   for (size_t block = 0; block < blocks; ++block) {
@@ -201,8 +199,8 @@ size_t BuildStructuralIndex(const uint8_t* chunk, size_t blocks, uint16_t* index
 #elif defined(__SSE2__)
     for (int quarter = 0; quarter < 4; ++quarter) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 16 * quarter));
-      commas |= static_cast<uint64_t>(static_cast<uint32_t>(
-                    _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
+      commas |= static_cast<uint64_t>(
+                    static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
                 << (16 * quarter);
       breaks |= static_cast<uint64_t>(static_cast<uint32_t>(
                     _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))))
@@ -222,8 +220,8 @@ size_t BuildStructuralIndex(const uint8_t* chunk, size_t blocks, uint16_t* index
     for (int i = 0; i < bits; i += 8) {
       for (int j = 0; j < 8; ++j) {
         const int bit = std::countr_zero(mask) & 63;
-        out[i + j] = static_cast<uint16_t>(2 * (base + static_cast<uint32_t>(bit)) +
-                                           ((breaks >> bit) & 1));
+        out[i + j] =
+            static_cast<uint16_t>(2 * (base + static_cast<uint32_t>(bit)) + ((breaks >> bit) & 1));
         mask &= mask - 1;
       }
     }
@@ -399,19 +397,17 @@ struct LineGroupConstants {
   const uint64_t* table_words;
 };
 
-inline __m512i ConvertDigitLanes(__m512i words, __m512i digits, __mmask8* bad,
-                                 __mmask8 lanes) {
+inline __m512i ConvertDigitLanes(__m512i words, __m512i digits, __mmask8* bad, __mmask8 lanes) {
   const __m512i zeros = _mm512_set1_epi8('0');
   const __m512i keep = _mm512_sllv_epi64(
-      _mm512_set1_epi64(-1),
-      _mm512_slli_epi64(_mm512_sub_epi64(_mm512_set1_epi64(8), digits), 3));
+      _mm512_set1_epi64(-1), _mm512_slli_epi64(_mm512_sub_epi64(_mm512_set1_epi64(8), digits), 3));
   // (words & keep) | (zeros & ~keep), minus '0' in every byte.
   const __m512i x = _mm512_sub_epi8(_mm512_ternarylogic_epi64(keep, words, zeros, 0xCA), zeros);
   // A byte that is not a digit is above 9 once '0' is taken away (as unsigned).
-  *bad |= static_cast<__mmask8>(
-      _mm512_mask_cmpneq_epi64_mask(lanes, _mm512_setzero_si512(),
-                                    _mm512_movm_epi8(_mm512_cmpgt_epu8_mask(x, _mm512_set1_epi8(9)))));
-  const __m512i pairs = _mm512_maddubs_epi16(x, _mm512_set1_epi16(0x010A));  // d0*10 + d1
+  *bad |= static_cast<__mmask8>(_mm512_mask_cmpneq_epi64_mask(
+      lanes, _mm512_setzero_si512(),
+      _mm512_movm_epi8(_mm512_cmpgt_epu8_mask(x, _mm512_set1_epi8(9)))));
+  const __m512i pairs = _mm512_maddubs_epi16(x, _mm512_set1_epi16(0x010A));       // d0*10 + d1
   const __m512i quads = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00010064));  // *100 + next
   return _mm512_add_epi64(_mm512_mul_epu32(quads, _mm512_set1_epi64(10000)),
                           _mm512_srli_epi64(quads, 32));
@@ -481,9 +477,9 @@ inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
   const __m512i code_words = _mm512_i64gather_epi64(_mm512_add_epi64(b, one), base, 1);
   const __m512i key_bytes = _mm512_min_epu64(code_length, eight);
   const __m512i key = _mm512_and_si512(
-      code_words, _mm512_srlv_epi64(_mm512_set1_epi64(-1),
-                                    _mm512_sub_epi64(_mm512_set1_epi64(64),
-                                                     _mm512_slli_epi64(key_bytes, 3))));
+      code_words,
+      _mm512_srlv_epi64(_mm512_set1_epi64(-1),
+                        _mm512_sub_epi64(_mm512_set1_epi64(64), _mm512_slli_epi64(key_bytes, 3))));
   if (!StoreCodes(c, key, seq, bad, seq_out, choice_out)) return false;
   *next_start = static_cast<uint32_t>(entries[23] >> 1) + 1;
   return true;
@@ -574,8 +570,8 @@ inline bool ParseFixedGroup(const LineGroupConstants& c, const FixedLayout& layo
     wrong |= _mm512_mask_cmpneq_epi8_mask(layout.station_care[0], low, layout.station_bytes[0]) |
              _mm512_mask_cmpneq_epi8_mask(layout.station_care[1], high, layout.station_bytes[1]);
     const __mmask64 lanes = half == 0 ? 0x00000000FFFFFFFFULL : 0xFFFFFFFF00000000ULL;
-    digits = _mm512_or_si512(
-        digits, _mm512_maskz_permutex2var_epi8(lanes, low, layout.digit_index, high));
+    digits = _mm512_or_si512(digits,
+                             _mm512_maskz_permutex2var_epi8(lanes, low, layout.digit_index, high));
     key = _mm512_or_si512(key, _mm512_maskz_permutex2var_epi8(lanes & layout.code_bytes, low,
                                                               layout.code_index, high));
   }
@@ -587,13 +583,12 @@ inline bool ParseFixedGroup(const LineGroupConstants& c, const FixedLayout& layo
 }  // namespace
 #endif
 
-size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
-                                     size_t range_end, uint64_t* records) {
+size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p, size_t range_end,
+                                     uint64_t* records) {
   // Every load below stays inside the data: chunks end 16 bytes before it, and a line
   // reads at most 8 bytes past its second comma (which lies below its line break), and
   // at most 16 bytes before that comma (which lies after the line's start, p >= 16).
-  if (station_length_ == 0 || code_table_words_.empty() || p < 16 ||
-      size < 16 + kBlockBytes) {
+  if (station_length_ == 0 || code_table_words_.empty() || p < 16 || size < 16 + kBlockBytes) {
     return p;
   }
   if (current_station_ != staging_station_) {
@@ -692,13 +687,12 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
     for (; k + 3 <= count; k += 3) {
       const uint32_t comma1 = index[k], comma2 = index[k + 1], line_break = index[k + 2];
       const uint32_t a = comma1 >> 1, b = comma2 >> 1, n = line_break >> 1;
-      const uint32_t digits = b - a - 1;       // 1..16 on the fast path
-      const uint32_t code_length = n - b;      // code + line break: 2..8
-      uint64_t bad = ((Load8(chunk + start) ^ station_word) & station_mask) |
-                     (a ^ (start + comma_at)) | ((comma1 | comma2 | ~line_break) & 1) |
-                     static_cast<uint64_t>(digits - 1 >= 16) |
-                     static_cast<uint64_t>(code_length > 8) |
-                     static_cast<uint64_t>(start >= line_limit);
+      const uint32_t digits = b - a - 1;   // 1..16 on the fast path
+      const uint32_t code_length = n - b;  // code + line break: 2..8
+      uint64_t bad =
+          ((Load8(chunk + start) ^ station_word) & station_mask) | (a ^ (start + comma_at)) |
+          ((comma1 | comma2 | ~line_break) & 1) | static_cast<uint64_t>(digits - 1 >= 16) |
+          static_cast<uint64_t>(code_length > 8) | static_cast<uint64_t>(start >= line_limit);
       const uint32_t low_digits = std::clamp<uint32_t>(digits, 1, 8);
       uint64_t seq = ConvertDigits(Load8(chunk + b - 8), low_digits, &bad);
       if (digits > 8) {

@@ -46,9 +46,9 @@ absl::StatusOr<size_t> CheckCsvHeader(absl::string_view file_name, const uint8_t
 
 // What one range produced.
 struct CsvRangeResult {
-  uint64_t begin = 0;      // offset of the first record parsed (or where none started)
-  uint64_t end = 0;        // offset just past the last record parsed (== begin if none)
-  uint64_t records = 0;    // records parsed, malformed included (blank lines excluded)
+  uint64_t begin = 0;    // offset of the first record parsed (or where none started)
+  uint64_t end = 0;      // offset just past the last record parsed (== begin if none)
+  uint64_t records = 0;  // records parsed, malformed included (blank lines excluded)
   uint64_t malformed = 0;
   uint64_t line_breaks = 0;  // line breaks in [begin, end)
   // Line index (0-based, counted from `begin`) of the first malformed records, at most

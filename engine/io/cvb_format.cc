@@ -56,8 +56,7 @@ size_t CvbBlockBytesV1(uint32_t records) {
 }
 
 size_t CvbBlockBytes(uint32_t records, CvbBlockEncoding encoding) {
-  const size_t serial_bytes =
-      encoding.serials == CvbSerialEncoding::kRun ? 8 : 8 * size_t{records};
+  const size_t serial_bytes = encoding.serials == CvbSerialEncoding::kRun ? 8 : 8 * size_t{records};
   const size_t choice_bytes = encoding.choices == CvbChoiceEncoding::kPacked
                                   ? 8 * PackedWords(records, encoding.choice_bits)
                                   : records + Padding(records);
@@ -174,8 +173,7 @@ bool LooksLikeCvb(const uint8_t* data, size_t size) {
 namespace {
 
 // The largest block a version 2 file can hold: every column plain.
-constexpr size_t kCvbMaxBlockBytes =
-    kCvbBlockHeaderBytes + 9 * size_t{kCvbMaxBlockRecords} + 8;
+constexpr size_t kCvbMaxBlockBytes = kCvbBlockHeaderBytes + 9 * size_t{kCvbMaxBlockRecords} + 8;
 
 // Walks the blocks from `offset` into `layout`; returns the trailer's offset, or nothing
 // with layout->damage set.
@@ -192,9 +190,9 @@ std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, 
     const uint32_t magic = Get<uint32_t>(data + offset);
     if (magic == kCvbTrailerMagic) return offset;
     if (magic != block_magic) {
-      layout->damage = Damage(file, offset,
-                              absl::StrCat("expected a block (\"BLK\\x0", layout->version,
-                                           "\") or the trailer"));
+      layout->damage = Damage(
+          file, offset,
+          absl::StrCat("expected a block (\"BLK\\x0", layout->version, "\") or the trailer"));
       return std::nullopt;
     }
     if (offset + header_bytes > size) {
@@ -203,8 +201,9 @@ std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, 
     }
     const uint32_t count = Get<uint32_t>(data + offset + 8);
     if (count > kCvbMaxBlockRecords) {
-      layout->damage = Damage(file, offset + 8, absl::StrCat("block record count ", count,
-                                                             " exceeds ", kCvbMaxBlockRecords));
+      layout->damage =
+          Damage(file, offset + 8,
+                 absl::StrCat("block record count ", count, " exceeds ", kCvbMaxBlockRecords));
       return std::nullopt;
     }
     const size_t bytes = v1 ? CvbBlockBytesV1(count) : Get<uint32_t>(data + offset + 16);
@@ -215,8 +214,9 @@ std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, 
       return std::nullopt;
     }
     if (offset + bytes > size) {
-      layout->damage = Damage(file, offset, absl::StrCat("truncated: the block needs ", bytes,
-                                                         " bytes, the file ends at byte ", size));
+      layout->damage = Damage(file, offset,
+                              absl::StrCat("truncated: the block needs ", bytes,
+                                           " bytes, the file ends at byte ", size));
       return std::nullopt;
     }
     layout->blocks.push_back({offset, count, static_cast<uint32_t>(bytes)});
@@ -244,16 +244,16 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
   }
   const uint16_t version = Get<uint16_t>(data + 8);
   if (version < kCvbOldestVersion || version > kCvbVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file, ": byte 8: cvb version ", version, " is not supported; this build reads versions ",
-        kCvbOldestVersion, " to ", kCvbVersion));
+    return absl::InvalidArgumentError(absl::StrCat(file, ": byte 8: cvb version ", version,
+                                                   " is not supported; this build reads versions ",
+                                                   kCvbOldestVersion, " to ", kCvbVersion));
   }
   layout.version = version;
   if (Get<uint64_t>(data + 16) != fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file, ": byte 16: election fingerprint ", absl::Hex(Get<uint64_t>(data + 16)),
-        " does not match this election's ", absl::Hex(fingerprint),
-        ": the file was written for another election (or another --scale)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": byte 16: election fingerprint ", absl::Hex(Get<uint64_t>(data + 16)),
+                     " does not match this election's ", absl::Hex(fingerprint),
+                     ": the file was written for another election (or another --scale)"));
   }
   uint64_t records = 0;
   const std::optional<uint64_t> trailer =
@@ -269,11 +269,13 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
     return layout;
   }
   layout.declared_records = Get<uint64_t>(data + offset + 8);
-  if (Get<uint32_t>(data + offset + 4) != layout.blocks.size() || layout.declared_records != records) {
-    layout.damage = Damage(file, offset, absl::StrCat("trailer declares ", Get<uint32_t>(data + offset + 4),
-                                                      " blocks and ", layout.declared_records,
-                                                      " records; the file holds ", layout.blocks.size(),
-                                                      " blocks and ", records, " records"));
+  if (Get<uint32_t>(data + offset + 4) != layout.blocks.size() ||
+      layout.declared_records != records) {
+    layout.damage =
+        Damage(file, offset,
+               absl::StrCat("trailer declares ", Get<uint32_t>(data + offset + 4), " blocks and ",
+                            layout.declared_records, " records; the file holds ",
+                            layout.blocks.size(), " blocks and ", records, " records"));
     return layout;
   }
   layout.trailer_intact = true;
@@ -320,8 +322,8 @@ absl::Status VerifyEncodings(absl::string_view file, const uint8_t* base, CvbBlo
     view->first_serial = Get<uint64_t>(column);
     if (block.records > 0 && view->first_serial > UINT64_MAX - (block.records - 1)) {
       return Damage(file, block.offset,
-                    absl::StrCat("a run of ", block.records, " serials from ",
-                                 view->first_serial, " passes 2^64 - 1"));
+                    absl::StrCat("a run of ", block.records, " serials from ", view->first_serial,
+                                 " passes 2^64 - 1"));
     }
     column += 8;
   } else {

@@ -124,9 +124,9 @@ struct CvbBlockView {
   uint32_t records = 0;
   uint32_t malformed = 0;  // records the writer received damaged
   CvbBlockEncoding encoding;
-  uint64_t first_serial = 0;                // serial encoding kRun
-  const uint64_t* serials = nullptr;        // serial encoding kPlain: `records` serials
-  const uint8_t* choices = nullptr;         // choice encoding kPlain: `records` bytes
+  uint64_t first_serial = 0;                 // serial encoding kRun
+  const uint64_t* serials = nullptr;         // serial encoding kPlain: `records` serials
+  const uint8_t* choices = nullptr;          // choice encoding kPlain: `records` bytes
   const uint64_t* packed_choices = nullptr;  // kPacked: PackedWords(records, choice_bits) words
 
   // The block as a batch view; requires both columns plain.

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
-#include "nlohmann/json.hpp"
 #include "engine/base/xxhash.h"
+#include "nlohmann/json.hpp"
 
 namespace canvass {
 namespace {
@@ -139,19 +139,17 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_vie
           root.at("fired").at(std::string(FaultName(static_cast<Fault>(f)))).get<uint64_t>();
     }
     for (const Json& entry : root.at("files")) {
-      manifest.files.push_back({entry.at("file").get<std::string>(),
-                                entry.at("station").get<std::string>(),
-                                entry.at("records").get<uint64_t>(),
-                                entry.at("bytes").get<uint64_t>(),
-                                entry.at("xxh3_128").get<std::string>()});
+      manifest.files.push_back(
+          {entry.at("file").get<std::string>(), entry.at("station").get<std::string>(),
+           entry.at("records").get<uint64_t>(), entry.at("bytes").get<uint64_t>(),
+           entry.at("xxh3_128").get<std::string>()});
     }
   } catch (const std::exception& error) {
     return Bad(path, absl::StrCat("not a Canvass manifest: ", error.what()));
   }
   if (manifest.election != election.id) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": manifest is for election \"",
-                                                   manifest.election, "\", not \"", election.id,
-                                                   "\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": manifest is for election \"", manifest.election, "\", not \"", election.id, "\""));
   }
   if (root.contains("predicted")) {
     CANVASS_ASSIGN_OR_RETURN(manifest.predicted, TallyFromJson(path, root["predicted"], election));

@@ -102,8 +102,7 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
   for (std::string& file : checkpoint.sequential_files) {
     if (!in.GetBytes(&file)) return bad("header fields");
   }
-  if (!in.Get(&done) || done > checkpoint.tasks_total ||
-      done > body.size() / 64) {
+  if (!in.Get(&done) || done > checkpoint.tasks_total || done > body.size() / 64) {
     return bad("header fields");
   }
   checkpoint.done.resize(done);

@@ -33,8 +33,8 @@ struct Checkpoint {
   uint64_t inputs_fingerprint = 0;  // files (path, size, mtime), range size, options
   uint64_t tasks_total = 0;
   std::vector<std::string> sequential_files;  // CSV files read as one range
-  std::vector<IngestTaskState> done;  // the first done.size() tasks, in task order
-  std::string aggregator;             // Aggregator::Snapshot()
+  std::vector<IngestTaskState> done;          // the first done.size() tasks, in task order
+  std::string aggregator;                     // Aggregator::Snapshot()
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 

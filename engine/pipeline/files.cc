@@ -27,6 +27,7 @@
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/check.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/xxhash.h"
 #include "engine/io/csv_format.h"
 #include "engine/io/cvb_format.h"
 #include "engine/pipeline/pipeline.h"
@@ -37,7 +38,6 @@
 #include "tbb/parallel_for.h"
 #include "tbb/parallel_pipeline.h"
 #include "tbb/task_arena.h"
-#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace fs = std::filesystem;
@@ -86,8 +86,8 @@ struct OutputFile {
 // The encoded delivery of one work item: bytes per file.
 struct EncodedItem {
   std::vector<std::pair<uint32_t, std::string>> chunks;  // file index, bytes
-  std::vector<std::pair<uint32_t, uint64_t>> records;   // file index, records
-  std::vector<std::pair<uint32_t, uint32_t>> blocks;    // file index, cvb blocks
+  std::vector<std::pair<uint32_t, uint64_t>> records;    // file index, records
+  std::vector<std::pair<uint32_t, uint32_t>> blocks;     // file index, cvb blocks
 };
 
 class FileWriter {
@@ -119,8 +119,9 @@ class FileWriter {
         ++blocks[file];
         continue;
       }
-      const absl::string_view station =
-          batch.station == kUnknownStation ? unknown_station_ : election_.stations[batch.station].id;
+      const absl::string_view station = batch.station == kUnknownStation
+                                            ? unknown_station_
+                                            : election_.stations[batch.station].id;
       for (size_t i = 0; i < batch.size(); ++i) {
         AppendCsvRecord(station, batch.seq[i], ChoiceCode(batch.choice[i]), &out);
       }
@@ -251,8 +252,8 @@ absl::Status DamageFiles(const GenerateOptions& options, const Manifest& manifes
     if (size > 0 && UnitOpen(Mix64(bits + 2)) < plan.truncate) {
       const uint64_t keep = Mix64(bits + 3) % size;
       fs::resize_file(path, keep);
-      log->push_back(absl::StrCat(manifest.files[i].file, ": truncated to ", keep, " of ", size,
-                                  " bytes"));
+      log->push_back(
+          absl::StrCat(manifest.files[i].file, ": truncated to ", keep, " of ", size, " bytes"));
     }
     if (size > 0 && UnitOpen(Mix64(bits + 4)) < plan.flip) {
       const uint64_t current = fs::file_size(path);
@@ -309,7 +310,8 @@ absl::StatusOr<FileFaultPlan> FileFaultPlan::Parse(absl::string_view spec) {
       return bad("not a number");
     }
     if (parts[0] == "extra") {
-      if (value < 0 || value > 1000 || value != std::floor(value)) return bad("expected a count 0..1000");
+      if (value < 0 || value > 1000 || value != std::floor(value))
+        return bad("expected a count 0..1000");
       plan.extra = static_cast<uint32_t>(value);
       continue;
     }
@@ -364,13 +366,13 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
                                          }
                                          return next_item++;
                                        }) &
-            tbb::make_filter<size_t, EncodedItem>(
-                tbb::filter_mode::parallel,
-                [&](size_t item) {
-                  FaultyOutput output;
-                  faulty.Generate(item, &output, &truths.local(), &fired.local());
-                  return writer.Encode(output);
-                }) &
+            tbb::make_filter<size_t, EncodedItem>(tbb::filter_mode::parallel,
+                                                  [&](size_t item) {
+                                                    FaultyOutput output;
+                                                    faulty.Generate(item, &output, &truths.local(),
+                                                                    &fired.local());
+                                                    return writer.Encode(output);
+                                                  }) &
             tbb::make_filter<EncodedItem, void>(tbb::filter_mode::serial_in_order,
                                                 [&](const EncodedItem& item) {
                                                   if (status.ok()) status = writer.Append(item);

@@ -64,9 +64,9 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
 struct IngestOptions {
   int threads = 0;
   bool skip_damaged = false;
-  bool progress = false;           // print progress on stderr
-  size_t range_bytes = 1u << 20;   // bytes per parallel task
-  bool exactly_once = true;        // off: count-only mode, for benchmarks
+  bool progress = false;          // print progress on stderr
+  size_t range_bytes = 1u << 20;  // bytes per parallel task
+  bool exactly_once = true;       // off: count-only mode, for benchmarks
   // When set: resume from this checkpoint if it exists, save one after about every
   // checkpoint_every_bytes of input, and remove it when the job completes.
   std::string checkpoint_path;
@@ -77,7 +77,7 @@ struct FileOutcome {
   std::string path;
   FileFormat format = FileFormat::kCsv;
   uint64_t bytes = 0;
-  uint64_t records = 0;    // records read (malformed included)
+  uint64_t records = 0;  // records read (malformed included)
   uint64_t malformed = 0;
   std::optional<uint64_t> declared;  // records the file (trailer) or manifest declares
   std::string damage;                // empty when intact; else "byte N: what"
@@ -85,22 +85,23 @@ struct FileOutcome {
 
 struct MalformedExample {
   std::string file;
-  uint64_t line = 0;  // 1-based line (CSV) ...
+  uint64_t line = 0;             // 1-based line (CSV) ...
   std::optional<uint64_t> byte;  // ... or byte offset of the block (cvb)
 };
 
 struct ManifestFinding {
   std::string file;
-  std::string finding;  // "missing", "extra", "size_mismatch", "hash_mismatch", "record_count_mismatch"
+  std::string
+      finding;  // "missing", "extra", "size_mismatch", "hash_mismatch", "record_count_mismatch"
   std::string detail;
 };
 
 struct IngestResult {
   Tally tally;
-  std::vector<FileOutcome> files;          // in input order
+  std::vector<FileOutcome> files;           // in input order
   std::vector<MalformedExample> malformed;  // the first 20, in file and line order
   uint64_t bytes_read = 0;
-  std::optional<Manifest> manifest;        // when a folder held manifest.json
+  std::optional<Manifest> manifest;  // when a folder held manifest.json
   std::vector<ManifestFinding> findings;
 };
 

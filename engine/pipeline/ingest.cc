@@ -5,15 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
-#include <optional>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -23,6 +23,7 @@
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/check.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/xxhash.h"
 #include "engine/io/csv_format.h"
 #include "engine/io/cvb_format.h"
 #include "engine/pipeline/checkpoint.h"
@@ -32,7 +33,6 @@
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
-#include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace fs = std::filesystem;
@@ -322,10 +322,10 @@ uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOpt
   std::string identity = absl::StrCat("canvass-inputs-v1|", options.range_bytes, "|",
                                       options.skip_damaged, "|", options.exactly_once, "|");
   for (const InputFile& input : inputs) {
-    struct stat info{};
+    struct stat info {};
     stat(input.path.c_str(), &info);
-    absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", info.st_mtim.tv_sec,
-                    ".", info.st_mtim.tv_nsec, "|");
+    absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", info.st_mtim.tv_sec, ".",
+                    info.st_mtim.tv_nsec, "|");
   }
   return XXH3_64bits(identity.data(), identity.size());
 }
@@ -366,9 +366,10 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
     if (resume->election_fingerprint != identity.election_fingerprint ||
         resume->inputs_fingerprint != identity.inputs_fingerprint ||
         resume->tasks_total != tasks.size()) {
-      return absl::DataLossError(absl::StrCat(
-          options.checkpoint_path, ": checkpoint belongs to another job (other inputs, options "
-                                   "or election); remove it to start over"));
+      return absl::DataLossError(
+          absl::StrCat(options.checkpoint_path,
+                       ": checkpoint belongs to another job (other inputs, options "
+                       "or election); remove it to start over"));
     }
     CANVASS_RETURN_IF_ERROR(aggregator.Restore(resume->aggregator));
     for (; next < resume->done.size(); ++next) tasks[next].state = resume->done[next];
@@ -462,8 +463,7 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
   identity.tasks_total = tasks.size();
   Aggregator aggregator(election, AggregatorOptions{options.exactly_once});
-  CANVASS_RETURN_IF_ERROR(
-      RunTasks(election, inputs, options, resume, identity, tasks, aggregator));
+  CANVASS_RETURN_IF_ERROR(RunTasks(election, inputs, options, resume, identity, tasks, aggregator));
   // CSV ranges must meet exactly; otherwise the file is read again as one range.
   bool retry = false;
   for (size_t t = 0; t + 1 < tasks.size(); ++t) {
@@ -563,25 +563,24 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
   std::vector<absl::StatusOr<std::string>> hashes(inputs.size(), std::string());
   std::vector<size_t> to_hash;
   for (const auto& [name, index] : present) to_hash.push_back(index);
-  tbb::parallel_for(size_t{0}, to_hash.size(), [&](size_t i) {
-    hashes[to_hash[i]] = HashMapped(*inputs[to_hash[i]].mapped);
-  });
+  tbb::parallel_for(size_t{0}, to_hash.size(),
+                    [&](size_t i) { hashes[to_hash[i]] = HashMapped(*inputs[to_hash[i]].mapped); });
   std::set<std::string> listed;
   for (const ManifestFile& file : manifest.files) {
     listed.insert(file.file);
     auto it = present.find(file.file);
     if (it == present.end()) {
-      result->findings.push_back({file.file, "missing", absl::StrCat(file.records,
-                                                                     " records declared")});
+      result->findings.push_back(
+          {file.file, "missing", absl::StrCat(file.records, " records declared")});
       continue;
     }
     FileOutcome& outcome = result->files[it->second];
     outcome.declared = file.records;
     const InputFile& input = inputs[it->second];
     if (input.mapped->size() != file.bytes) {
-      result->findings.push_back({file.file, "size_mismatch",
-                                  absl::StrCat(input.mapped->size(), " bytes, manifest says ",
-                                               file.bytes)});
+      result->findings.push_back(
+          {file.file, "size_mismatch",
+           absl::StrCat(input.mapped->size(), " bytes, manifest says ", file.bytes)});
     }
     const absl::StatusOr<std::string>& hash = hashes[it->second];
     if (!hash.ok() || *hash != file.xxh3_128) {

@@ -19,8 +19,6 @@ int ResolveThreads(int threads) {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-
-
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
                                        int threads, AggregatorOptions options) {
   Aggregator aggregator(election, options);
@@ -38,9 +36,8 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
   return aggregator.Finish();
 }
 
-absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election,
-                                             const FaultyStreams& streams, int threads,
-                                             Tally* predicted, FaultCounts* fired) {
+absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
+                                             int threads, Tally* predicted, FaultCounts* fired) {
   Aggregator aggregator(election);
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
   const uint32_t num_choices = static_cast<uint32_t>(election.contest().choices.size());
@@ -68,8 +65,8 @@ absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election,
 }
 
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
-                                       const std::vector<BallotBatch>& batches,
-                                       uint64_t malformed, int threads) {
+                                       const std::vector<BallotBatch>& batches, uint64_t malformed,
+                                       int threads) {
   Aggregator aggregator(election);
   aggregator.AddMalformed(malformed);
   RunOnWorkers(threads, [&] {

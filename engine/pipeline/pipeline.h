@@ -23,7 +23,7 @@ namespace canvass {
 struct SyntheticRunOptions {
   GeneratorOptions generator;
   uint64_t scale = 1;
-  int threads = 0;  // 0: all hardware threads
+  int threads = 0;   // 0: all hardware threads
   FaultPlan faults;  // empty: clean calibrated streams
 };
 
@@ -49,15 +49,14 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
 
 // Generates faulty streams on `threads` workers, feeds them to a fresh Aggregator and
 // returns the aggregated tally; `*predicted` and `*fired` receive the ground truth.
-absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election,
-                                             const FaultyStreams& streams, int threads,
-                                             Tally* predicted, FaultCounts* fired);
+absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
+                                             int threads, Tally* predicted, FaultCounts* fired);
 
 // Aggregates in-memory batches (plus `malformed` unparsable records) on `threads`
 // workers with a fresh Aggregator.
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
-                                       const std::vector<BallotBatch>& batches,
-                                       uint64_t malformed, int threads);
+                                       const std::vector<BallotBatch>& batches, uint64_t malformed,
+                                       int threads);
 
 // Number of worker threads `threads` stands for (0: all hardware threads).
 int ResolveThreads(int threads);

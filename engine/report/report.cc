@@ -23,7 +23,7 @@ constexpr absl::string_view kSyntheticNote =
 // One row of a breakdown: a station or a country.
 struct BreakdownRow {
   std::string id;
-  std::string country;  // stations only
+  std::string country;    // stations only
   uint32_t stations = 0;  // countries only
   uint64_t records = 0;
   std::vector<uint64_t> counted;
@@ -87,7 +87,8 @@ std::string LeadText(const Contest& contest, const Lead& lead) {
 
 Json FiguresJson(const Contest& contest, const std::vector<uint64_t>& per_choice, uint64_t cast) {
   Json figures = Json::object();
-  for (size_t c = 0; c < contest.choices.size(); ++c) figures[contest.choices[c].code] = per_choice[c];
+  for (size_t c = 0; c < contest.choices.size(); ++c)
+    figures[contest.choices[c].code] = per_choice[c];
   figures["cast"] = cast;
   return figures;
 }
@@ -152,8 +153,8 @@ std::string Lost(const FileOutcome& file) {
 void AddInputsJson(const IngestResult& ingest, Json* report) {
   Json paths = Json::array();
   for (const FileOutcome& file : ingest.files) paths.push_back(file.path);
-  (*report)["inputs"] = {{"files", ingest.files.size()}, {"bytes", ingest.bytes_read},
-                         {"paths", std::move(paths)}};
+  (*report)["inputs"] = {
+      {"files", ingest.files.size()}, {"bytes", ingest.bytes_read}, {"paths", std::move(paths)}};
   Json examples = Json::array();
   for (const MalformedExample& example : ingest.malformed) {
     examples.push_back(example.byte ? absl::StrCat(example.file, "@", *example.byte)
@@ -165,9 +166,9 @@ void AddInputsJson(const IngestResult& ingest, Json* report) {
     if (file.damage.empty()) continue;
     Json entry = {{"file", file.path}, {"damage", file.damage}, {"records_read", file.records}};
     entry["records_declared"] = file.declared ? Json(*file.declared) : Json(nullptr);
-    entry["records_lost"] = file.declared ? Json(*file.declared > file.records
-                                                     ? *file.declared - file.records : 0)
-                                          : Json(nullptr);
+    entry["records_lost"] =
+        file.declared ? Json(*file.declared > file.records ? *file.declared - file.records : 0)
+                      : Json(nullptr);
     damaged.push_back(std::move(entry));
   }
   (*report)["damaged_files"] = std::move(damaged);
@@ -275,9 +276,9 @@ void AppendChoiceTable(const ReportInput& input, std::string* out) {
                                          Grouped(is_cast ? tally.TotalCounted() : totals[c])));
     if (rec) {
       const FigureComparison& line = is_cast ? rec->cast : rec->choices[c];
-      absl::StrAppend(out, absl::StrFormat(" %15s %12s",
-                                           line.reported ? Grouped(*line.reported) : "-",
-                                           line.delta ? SignedGrouped(*line.delta) : "-"));
+      absl::StrAppend(out,
+                      absl::StrFormat(" %15s %12s", line.reported ? Grouped(*line.reported) : "-",
+                                      line.delta ? SignedGrouped(*line.delta) : "-"));
     }
     absl::StrAppend(out, "\n");
   }
@@ -297,15 +298,15 @@ void AppendRecords(const Tally& tally, std::string* out) {
 void AppendReconciliation(const ReportInput& input, std::string* out) {
   const Contest& contest = input.election->contest();
   const Reconciliation& rec = *input.reconciliation;
-  absl::StrAppend(out, "  reported   ",
-                  rec.reported_consistent ? "internally consistent (choices sum to cast)"
-                                          : "NOT internally consistent (choices do not sum to cast)",
-                  "\n  leader     reported ", LeadText(contest, rec.reported_lead), "; counted ",
-                  LeadText(contest, rec.counted_lead), "\n  at risk    ",
-                  rec.outcome_at_risk ? "YES" : "no", " (|delta| sum ",
-                  Grouped(rec.absolute_delta_sum), " + rejected ", Grouped(rec.rejected_records),
-                  " vs reported margin ", Grouped(rec.reported_lead.margin), ")\n  stations   ",
-                  rec.stations_reporting, " of ", rec.stations_expected, " reporting\n");
+  absl::StrAppend(
+      out, "  reported   ",
+      rec.reported_consistent ? "internally consistent (choices sum to cast)"
+                              : "NOT internally consistent (choices do not sum to cast)",
+      "\n  leader     reported ", LeadText(contest, rec.reported_lead), "; counted ",
+      LeadText(contest, rec.counted_lead), "\n  at risk    ", rec.outcome_at_risk ? "YES" : "no",
+      " (|delta| sum ", Grouped(rec.absolute_delta_sum), " + rejected ",
+      Grouped(rec.rejected_records), " vs reported margin ", Grouped(rec.reported_lead.margin),
+      ")\n  stations   ", rec.stations_reporting, " of ", rec.stations_expected, " reporting\n");
   if (rec.tolerance > 0) absl::StrAppend(out, "  tolerance  ", Grouped(rec.tolerance), "\n");
 }
 
@@ -313,8 +314,8 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
   uint64_t damaged = 0;
   for (const FileOutcome& file : ingest.files) damaged += !file.damage.empty();
   absl::StrAppend(out, "\n  inputs     ", ingest.files.size(), " files, ",
-                  Grouped(ingest.bytes_read), " bytes", damaged ? absl::StrCat(", ", damaged, " damaged") : "",
-                  "\n");
+                  Grouped(ingest.bytes_read), " bytes",
+                  damaged ? absl::StrCat(", ", damaged, " damaged") : "", "\n");
   for (const FileOutcome& file : ingest.files) {
     if (file.damage.empty()) continue;
     absl::StrAppend(out, "  DAMAGED    ", file.damage, "; read ", Grouped(file.records),
@@ -323,9 +324,9 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
   if (!ingest.malformed.empty()) {
     absl::StrAppend(out, "  malformed  first ", ingest.malformed.size(), ":\n");
     for (const MalformedExample& example : ingest.malformed) {
-      absl::StrAppend(out, "             ", example.file,
-                      example.byte ? absl::StrCat("@", *example.byte) : absl::StrCat(":", example.line),
-                      "\n");
+      absl::StrAppend(
+          out, "             ", example.file,
+          example.byte ? absl::StrCat("@", *example.byte) : absl::StrCat(":", example.line), "\n");
     }
   }
   if (ingest.manifest) {
@@ -346,12 +347,14 @@ void AppendBreakdown(const ReportInput& input, std::string* out) {
                   IsSynthetic(input) ? " (synthetic split)" : "", "\n");
   absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", by_station ? "station" : "country",
                                        by_station ? "country" : "stns"));
-  for (const Choice& choice : contest.choices) absl::StrAppend(out, absl::StrFormat(" %13s", choice.code));
+  for (const Choice& choice : contest.choices)
+    absl::StrAppend(out, absl::StrFormat(" %13s", choice.code));
   absl::StrAppend(out, absl::StrFormat(" %13s\n", "cast"));
   for (const BreakdownRow& row : rows) {
     absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", row.id,
                                          by_station ? row.country : absl::StrCat(row.stations)));
-    for (uint64_t figure : row.counted) absl::StrAppend(out, absl::StrFormat(" %13s", Grouped(figure)));
+    for (uint64_t figure : row.counted)
+      absl::StrAppend(out, absl::StrFormat(" %13s", Grouped(figure)));
     absl::StrAppend(out, absl::StrFormat(" %13s\n", Grouped(row.cast)));
   }
 }
@@ -363,16 +366,18 @@ void AppendGroundTruth(const ReportInput& input, std::string* out) {
   std::vector<std::string> fired;
   for (int f = 0; f < kNumFaults; ++f) {
     if ((*input.faults).probability[f] > 0) {
-      fired.push_back(absl::StrCat(FaultName(static_cast<Fault>(f)), " ",
-                                   Grouped(input.fired->fired[f])));
+      fired.push_back(
+          absl::StrCat(FaultName(static_cast<Fault>(f)), " ", Grouped(input.fired->fired[f])));
     }
   }
-  absl::StrAppend(out, "\n  faults     ", input.faults->ToString(), "\n  fired      ",
-                  absl::StrJoin(fired, ", "), "\n\n",
-                  absl::StrFormat("  %-26s %15s %15s\n", "ground truth", "predicted", "aggregated"));
+  absl::StrAppend(
+      out, "\n  faults     ", input.faults->ToString(), "\n  fired      ",
+      absl::StrJoin(fired, ", "), "\n\n",
+      absl::StrFormat("  %-26s %15s %15s\n", "ground truth", "predicted", "aggregated"));
   auto row = [&](absl::string_view label, uint64_t expected, uint64_t actual) {
-    absl::StrAppend(out, absl::StrFormat("  %-26s %15s %15s%s\n", label, Grouped(expected),
-                                         Grouped(actual), expected == actual ? "" : "  <-- differs"));
+    absl::StrAppend(
+        out, absl::StrFormat("  %-26s %15s %15s%s\n", label, Grouped(expected), Grouped(actual),
+                             expected == actual ? "" : "  <-- differs"));
   };
   const std::vector<uint64_t> expected_totals = predicted.ChoiceTotals();
   const std::vector<uint64_t> actual_totals = tally.ChoiceTotals();

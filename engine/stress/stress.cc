@@ -31,9 +31,9 @@ class RoundRandom {
   double Unit() { return UnitOpen(Bits()); }
   // Log-uniform integer in [low, high].
   uint64_t LogUniform(uint64_t low, uint64_t high) {
-    double value = std::exp(std::log(static_cast<double>(low)) +
-                            Unit() * (std::log(static_cast<double>(high) + 1) -
-                                      std::log(static_cast<double>(low))));
+    double value = std::exp(
+        std::log(static_cast<double>(low)) +
+        Unit() * (std::log(static_cast<double>(high) + 1) - std::log(static_cast<double>(low))));
     return std::clamp<uint64_t>(static_cast<uint64_t>(value), low, high);
   }
 
@@ -68,10 +68,12 @@ Election DrawElection(RoundRandom& random, uint64_t seed) {
   const uint64_t num_stations = random.LogUniform(1, 2000);
   std::vector<uint64_t> weights(num_stations);
   for (uint64_t& weight : weights) {
-    weight = random.Below(7) == 0 ? 0 : static_cast<uint64_t>(1000.0 / std::pow(random.Unit(), 1.5));
+    weight =
+        random.Below(7) == 0 ? 0 : static_cast<uint64_t>(1000.0 / std::pow(random.Unit(), 1.5));
   }
   if (random.Below(3) == 0) weights[random.Below(num_stations)] *= 1000;  // one giant
-  if (std::all_of(weights.begin(), weights.end(), [](uint64_t w) { return w == 0; })) weights[0] = 1;
+  if (std::all_of(weights.begin(), weights.end(), [](uint64_t w) { return w == 0; }))
+    weights[0] = 1;
   std::vector<uint64_t> ballots(num_stations, 0);
   for (const std::optional<uint64_t>& figure : reported.choices) {
     std::vector<uint64_t> parts = ApportionLargestRemainder(*figure, weights);
@@ -106,8 +108,8 @@ std::vector<Fault> RecordFaultsThatMustFire(const FaultPlan& plan, uint64_t reco
                                             uint32_t num_choices) {
   std::vector<Fault> must_fire;
   double reach = static_cast<double>(records_sent);
-  for (Fault fault : {Fault::kDrop, Fault::kCorrupt, Fault::kUnknownStation,
-                      Fault::kUnknownChoice, Fault::kBadSeq}) {
+  for (Fault fault : {Fault::kDrop, Fault::kCorrupt, Fault::kUnknownStation, Fault::kUnknownChoice,
+                      Fault::kBadSeq}) {
     if (MustFire(plan[fault], reach)) must_fire.push_back(fault);
     reach *= 1 - plan[fault];
   }
@@ -128,8 +130,8 @@ void DrawPlan(RoundRandom& random, StressRound* round) {
   };
   for (int f = 0; f < kNumFaults; ++f) {
     if (random.Below(5) < 2) continue;
-    const bool station_fault = f == static_cast<int>(Fault::kTruncate) ||
-                               f == static_cast<int>(Fault::kDoubleReport);
+    const bool station_fault =
+        f == static_cast<int>(Fault::kTruncate) || f == static_cast<int>(Fault::kDoubleReport);
     round->plan.probability[f] = station_fault ? log_uniform(0.01, 0.6) : log_uniform(1e-4, 0.3);
   }
   if (random.Below(2) == 0) round->plan[Fault::kReorder] = 1;
@@ -152,8 +154,8 @@ void DrawPlan(RoundRandom& random, StressRound* round) {
   std::array<double, kNumFaults> opportunities{};
   opportunities[static_cast<int>(Fault::kTruncate)] = static_cast<double>(nonempty);
   opportunities[static_cast<int>(Fault::kDoubleReport)] = static_cast<double>(nonempty);
-  opportunities[static_cast<int>(Fault::kReorder)] =
-      static_cast<double>((units + FaultyStreams::kUnitsPerItem - 1) / FaultyStreams::kUnitsPerItem);
+  opportunities[static_cast<int>(Fault::kReorder)] = static_cast<double>(
+      (units + FaultyStreams::kUnitsPerItem - 1) / FaultyStreams::kUnitsPerItem);
   for (Fault fault : {Fault::kTruncate, Fault::kDoubleReport, Fault::kReorder}) {
     if (MustFire(plan[fault], opportunities[static_cast<int>(fault)])) {
       round->must_fire.push_back(fault);
@@ -198,8 +200,8 @@ std::string TallyDiff(const Election& election, const Tally& expected, const Tal
       line(absl::StrCat("station ", election.stations[s].id, " ", contest.choices[c].code),
            expected.Counted(s, c), actual.Counted(s, c));
     }
-    line(absl::StrCat("station ", election.stations[s].id, " records"),
-         expected.station_records[s], actual.station_records[s]);
+    line(absl::StrCat("station ", election.stations[s].id, " records"), expected.station_records[s],
+         actual.station_records[s]);
   }
   return diff;
 }
@@ -320,13 +322,14 @@ StressRoundResult RunStressRound(const StressRound& round, const AggregateFn& ag
     check.Check(delivery.fired[fault] > 0,
                 absl::StrCat("planned fault ", FaultName(fault), " never fired"));
   }
-  absl::StatusOr<Tally> tally = aggregate(round.election, delivery.batches, delivery.malformed,
-                                          round.threads);
+  absl::StatusOr<Tally> tally =
+      aggregate(round.election, delivery.batches, delivery.malformed, round.threads);
   check.Check(tally.ok(), absl::StrCat("aggregation failed: ", tally.status().ToString()));
   if (!tally.ok()) return result;
   CheckTally(round, *tally, check);
   // Invariant 5: the generator's ground truth, figure by figure.
-  check.Check(*tally == delivery.predicted, "invariant 5 (ground truth): tally differs from prediction");
+  check.Check(*tally == delivery.predicted,
+              "invariant 5 (ground truth): tally differs from prediction");
   if (!(*tally == delivery.predicted)) {
     absl::StrAppend(&result.diff, "  ground truth (expected) vs aggregated (got):\n",
                     TallyDiff(round.election, delivery.predicted, *tally));
@@ -340,11 +343,12 @@ StressRoundResult RunStressRound(const StressRound& round, const AggregateFn& ag
   }
   // Invariant 3: another thread count and the batches in reverse order, same JSON.
   std::vector<BallotBatch> reversed(delivery.batches.rbegin(), delivery.batches.rend());
-  absl::StatusOr<Tally> again = aggregate(round.election, reversed, delivery.malformed,
-                                          round.second_threads);
-  check.Check(again.ok() && ReportJson(round.election, *again) == ReportJson(round.election, *tally),
-              absl::StrCat("invariant 3 (determinism): JSON differs between ", round.threads,
-                           " and ", round.second_threads, " threads"));
+  absl::StatusOr<Tally> again =
+      aggregate(round.election, reversed, delivery.malformed, round.second_threads);
+  check.Check(
+      again.ok() && ReportJson(round.election, *again) == ReportJson(round.election, *tally),
+      absl::StrCat("invariant 3 (determinism): JSON differs between ", round.threads, " and ",
+                   round.second_threads, " threads"));
   if (!round.plan.Any()) CheckCalibration(round, *clean, aggregate, *tally, check);
   return result;
 }

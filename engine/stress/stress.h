@@ -29,9 +29,9 @@
 namespace canvass {
 
 // Aggregates `batches` plus `malformed` unparsable records on `threads` workers.
-using AggregateFn = std::function<absl::StatusOr<Tally>(
-    const Election& election, const std::vector<BallotBatch>& batches, uint64_t malformed,
-    int threads)>;
+using AggregateFn = std::function<absl::StatusOr<Tally>(const Election& election,
+                                                        const std::vector<BallotBatch>& batches,
+                                                        uint64_t malformed, int threads)>;
 
 // The production aggregator (canvass::Aggregator on oneTBB workers).
 AggregateFn ProductionAggregateFn();
@@ -52,8 +52,8 @@ struct StressRound {
 
 struct StressRoundResult {
   bool passed = true;
-  std::vector<std::string> failures;  // one line per broken check
-  std::string diff;                   // expected vs actual, figure by figure, when failing
+  std::vector<std::string> failures;   // one line per broken check
+  std::string diff;                    // expected vs actual, figure by figure, when failing
   std::vector<Fault> asserted_faults;  // the faults this round required to fire
 };
 

@@ -41,10 +41,9 @@ absl::StatusOr<FaultPlan> FaultPlan::Parse(absl::string_view spec) {
     if (fault < 0) {
       std::vector<std::string> names;
       for (int f = 0; f < kNumFaults; ++f) names.emplace_back(FaultName(static_cast<Fault>(f)));
-      return absl::InvalidArgumentError(absl::StrCat("--faults: item \"", item,
-                                                     "\": unknown fault \"", parts[0],
-                                                     "\"; expected one of ",
-                                                     absl::StrJoin(names, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--faults: item \"", item, "\": unknown fault \"", parts[0],
+                       "\"; expected one of ", absl::StrJoin(names, ", ")));
     }
     if (seen[fault]) {
       return absl::InvalidArgumentError(
@@ -56,12 +55,12 @@ absl::StatusOr<FaultPlan> FaultPlan::Parse(absl::string_view spec) {
     const char* end = begin + parts[1].size();
     auto [stop, error] = std::from_chars(begin, end, value);
     if (error != std::errc() || stop != end || !std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat("--faults: item \"", item, "\": \"",
-                                                     parts[1], "\" is not a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--faults: item \"", item, "\": \"", parts[1], "\" is not a number"));
     }
     if (value < 0 || value > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--faults: item \"", item, "\": probability ", parts[1], " is outside 0..1"));
+      return absl::InvalidArgumentError(absl::StrCat("--faults: item \"", item, "\": probability ",
+                                                     parts[1], " is outside 0..1"));
     }
     plan.probability[fault] = value;
   }

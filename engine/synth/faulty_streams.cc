@@ -188,8 +188,9 @@ void FaultyStreams::Batch(std::vector<BallotRecord>* records, bool shuffle, uint
     }
   }
   // Group by station, keeping each station's records in delivery order.
-  std::stable_sort(records->begin(), records->end(),
-                   [](const BallotRecord& a, const BallotRecord& b) { return a.station < b.station; });
+  std::stable_sort(
+      records->begin(), records->end(),
+      [](const BallotRecord& a, const BallotRecord& b) { return a.station < b.station; });
   const size_t first_batch = out->batches.size();
   for (size_t i = 0; i < records->size();) {
     BallotBatch& batch = out->batches.emplace_back();
@@ -204,7 +205,8 @@ void FaultyStreams::Batch(std::vector<BallotRecord>* records, bool shuffle, uint
   if (shuffle) {
     for (size_t i = out->batches.size() - 1; i > first_batch; --i) {
       std::swap(out->batches[i],
-                out->batches[first_batch + Mix64(key ^ (i * 0x9e3779b97f4a7c15ULL)) % (i - first_batch + 1)]);
+                out->batches[first_batch +
+                             Mix64(key ^ (i * 0x9e3779b97f4a7c15ULL)) % (i - first_batch + 1)]);
     }
   }
   records->clear();

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/ballot/tally.h"
 #include "engine/ballot/batch.h"
+#include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/generator.h"
@@ -33,8 +33,8 @@ struct BallotRecord {
 
 // What one work item delivers, in delivery order.
 struct FaultyOutput {
-  std::vector<BallotBatch> batches;     // station-homogeneous; station may be kUnknownStation
-  std::vector<BallotRecord> corrupt;    // records damaged in transit: readers see `malformed`
+  std::vector<BallotBatch> batches;   // station-homogeneous; station may be kUnknownStation
+  std::vector<BallotRecord> corrupt;  // records damaged in transit: readers see `malformed`
   void Clear() {
     batches.clear();
     corrupt.clear();
@@ -58,7 +58,7 @@ class FaultyStreams {
  private:
   struct StationFaults {
     uint64_t kept_serials = UINT64_MAX;  // serials above this are never sent (truncate)
-    uint8_t double_report = 0;        // 0 no, 1 identical resend, 2 resend with changes
+    uint8_t double_report = 0;           // 0 no, 1 identical resend, 2 resend with changes
   };
 
   void EmitUnit(size_t unit, std::vector<BallotRecord>* first, std::vector<BallotRecord>* later,

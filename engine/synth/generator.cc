@@ -24,8 +24,8 @@ constexpr uint64_t kLayoutStream = 2;
 // Successes among `draws` taken without replacement from `population` items of which
 // `successes` are marked: normal approximation to the hypergeometric law, clamped to
 // the feasible range so that every later draw stays feasible.
-uint64_t DrawHypergeometric(uint64_t population, uint64_t successes, uint64_t draws,
-                            uint64_t bits1, uint64_t bits2) {
+uint64_t DrawHypergeometric(uint64_t population, uint64_t successes, uint64_t draws, uint64_t bits1,
+                            uint64_t bits2) {
   uint64_t low = draws > population - successes ? draws - (population - successes) : 0;
   uint64_t high = std::min(draws, successes);
   if (low >= high) return low;
@@ -51,9 +51,9 @@ absl::StatusOr<Election> ScaleElection(const Election& election, uint64_t scale)
     for (size_t c = 0; c < contest.reported->choices.size(); ++c) {
       std::optional<uint64_t>& figure = contest.reported->choices[c];
       if (!figure) continue;
-      CANVASS_RETURN_IF_ERROR(CheckedMul(*figure, scale, &*figure,
-                                         absl::StrCat("reported ", contest.choices[c].code,
-                                                      " x scale")));
+      CANVASS_RETURN_IF_ERROR(
+          CheckedMul(*figure, scale, &*figure,
+                     absl::StrCat("reported ", contest.choices[c].code, " x scale")));
     }
   }
   for (Station& station : scaled.stations) {
@@ -84,7 +84,8 @@ absl::StatusOr<CalibratedStreams> CalibratedStreams::Plan(const Election& electi
   for (const Station& station : election.stations) weights.push_back(station.weight);
   for (ChoiceIndex c = 0; c < streams.num_choices_; ++c) {
     std::vector<uint64_t> parts = ApportionLargestRemainder(*contest.reported->choices[c], weights);
-    for (size_t s = 0; s < num_stations; ++s) streams.planned_[s * streams.num_choices_ + c] = parts[s];
+    for (size_t s = 0; s < num_stations; ++s)
+      streams.planned_[s * streams.num_choices_ + c] = parts[s];
   }
   // Lay out units: station order, then serial order.
   std::vector<uint64_t> station_ballots(num_stations, 0);
@@ -94,14 +95,14 @@ absl::StatusOr<CalibratedStreams> CalibratedStreams::Plan(const Election& electi
       station_ballots[s] += streams.planned_[s * streams.num_choices_ + c];
     }
     if (station_ballots[s] > election.stations[s].capacity) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "capacities too small for the reported figures: station ", election.stations[s].id,
-          " has capacity ", election.stations[s].capacity, " but its weighted share is ",
-          station_ballots[s], " ballots"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("capacities too small for the reported figures: station ",
+                       election.stations[s].id, " has capacity ", election.stations[s].capacity,
+                       " but its weighted share is ", station_ballots[s], " ballots"));
     }
     streams.total_ballots_ += station_ballots[s];
-    first_unit[s + 1] = first_unit[s] + (station_ballots[s] + options.batch_size - 1) /
-                                            options.batch_size;
+    first_unit[s + 1] =
+        first_unit[s] + (station_ballots[s] + options.batch_size - 1) / options.batch_size;
   }
   streams.units_.resize(first_unit[num_stations]);
   streams.unit_counts_.assign(streams.units_.size() * streams.num_choices_, 0);
@@ -206,7 +207,8 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
     const uint32_t threshold = thresholds[j];
     if (threshold >= size) break;  // no position reaches it, nor any later one
     const uint16_t t = static_cast<uint16_t>(threshold);
-    for (uint32_t p = 0; p < size; ++p) choice[p] = static_cast<ChoiceIndex>(choice[p] + (y[p] >= t));
+    for (uint32_t p = 0; p < size; ++p)
+      choice[p] = static_cast<ChoiceIndex>(choice[p] + (y[p] >= t));
   }
 }
 

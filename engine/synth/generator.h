@@ -72,9 +72,9 @@ class CalibratedStreams {
  private:
   struct Unit {
     StationIndex station;
-    uint32_t size;        // records in the unit
-    uint64_t first_seq;   // serial of the first record
-    uint64_t counts_at;   // offset of the unit's per-choice counts in unit_counts_
+    uint32_t size;       // records in the unit
+    uint64_t first_seq;  // serial of the first record
+    uint64_t counts_at;  // offset of the unit's per-choice counts in unit_counts_
   };
 
   CalibratedStreams() = default;

@@ -33,7 +33,8 @@ inline double UnitOpen(uint64_t bits) {
 
 // A standard normal deviate from two independent 64-bit values (Box-Muller).
 inline double StandardNormal(uint64_t bits1, uint64_t bits2) {
-  return std::sqrt(-2.0 * std::log(UnitOpen(bits1))) * std::cos(6.283185307179586 * UnitOpen(bits2));
+  return std::sqrt(-2.0 * std::log(UnitOpen(bits1))) *
+         std::cos(6.283185307179586 * UnitOpen(bits2));
 }
 
 }  // namespace canvass

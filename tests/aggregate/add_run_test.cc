@@ -27,10 +27,12 @@ constexpr uint64_t kMaxSerial = UINT64_MAX;
 
 Election MakeElection(int num_choices, const std::vector<uint64_t>& capacities) {
   std::string json = R"({"id": "run-test", "title": "t", "roster": "r.csv", "choices": [)";
-  for (int c = 0; c < num_choices; ++c) absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
+  for (int c = 0; c < num_choices; ++c)
+    absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
   json += "]}";
   std::string roster = "station,country,capacity\n";
-  for (size_t s = 0; s < capacities.size(); ++s) absl::StrAppend(&roster, "S", s, ",AA,", capacities[s], "\n");
+  for (size_t s = 0; s < capacities.size(); ++s)
+    absl::StrAppend(&roster, "S", s, ",AA,", capacities[s], "\n");
   absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "r.csv");
   EXPECT_THAT(election, IsOk());
   return *std::move(election);
@@ -75,8 +77,9 @@ class RunBuilder {
   TestRun Next() {
     TestRun run;
     const uint64_t station_draw = Uniform(0, 99);
-    run.station = station_draw < 3 ? kUnknownStation
-                                   : static_cast<StationIndex>(Uniform(0, election_.stations.size() - 1));
+    run.station = station_draw < 3
+                      ? kUnknownStation
+                      : static_cast<StationIndex>(Uniform(0, election_.stations.size() - 1));
     const uint64_t capacity =
         run.station == kUnknownStation ? 1000 : election_.stations[run.station].capacity;
     const uint64_t count = Uniform(0, 9) == 0 ? Uniform(1, 3 * kStripe) : Uniform(1, 3000);
@@ -108,8 +111,8 @@ class RunBuilder {
     const bool some_invalid = Uniform(0, 9) == 0;
     for (uint64_t i = 0; i < count; ++i) {
       const bool invalid = some_invalid && Uniform(0, 99) < 2 && valid < values;
-      run.choices.push_back(static_cast<ChoiceIndex>(invalid ? Uniform(valid, values - 1)
-                                                             : Uniform(0, valid - 1)));
+      run.choices.push_back(
+          static_cast<ChoiceIndex>(invalid ? Uniform(valid, values - 1) : Uniform(0, valid - 1)));
     }
     earlier_.push_back(run);
     return run;
@@ -149,8 +152,8 @@ void ExpectAddRunEqualsAdd(const Election& election, uint64_t seed, int runs,
   std::vector<BallotBatch> all;
   for (int r = 0; r < runs; ++r) {
     const TestRun run = builder.Next();
-    SCOPED_TRACE(absl::StrCat("run ", r, ": station ", run.station, " first ", run.first,
-                              " count ", run.choices.size(), " bits ", run.bits));
+    SCOPED_TRACE(absl::StrCat("run ", r, ": station ", run.station, " first ", run.first, " count ",
+                              run.choices.size(), " bits ", run.bits));
     const BallotBatch expanded = run.Expanded();
     run.AddTo(with_runs);
     with_batches.Add(expanded);
@@ -173,7 +176,9 @@ void ExpectAddRunEqualsAdd(const Election& election, uint64_t seed, int runs,
   ASSERT_THAT(run_tally, IsOk());
   ASSERT_THAT(batch_tally, IsOk());
   EXPECT_EQ(*run_tally, *batch_tally);
-  if (options.exactly_once) EXPECT_EQ(*run_tally, ReferenceAggregate(election, all));
+  if (options.exactly_once) {
+    EXPECT_EQ(*run_tally, ReferenceAggregate(election, all));
+  }
   EXPECT_EQ(run_tally->records_read, run_tally->TotalCounted() + run_tally->TotalRejected());
 }
 
@@ -215,18 +220,18 @@ TEST(AddRunTest, FreshRunIsCountedWithoutSideList) {
 TEST(AddRunTest, SpecialRunsEqualAdd) {
   const Election election = MakeElection(3, {100, 10});
   const std::vector<TestRun> runs = {
-      {0, 0, {0, 1, 2}, 2},                              // serial 0
-      {0, 98, {0, 1, 2}, 2},                             // one past capacity
-      {0, 98, {0, 1, 2}, 8},                             // the same, plain choices
-      {0, kMaxSerial - 1, {0, 1, 2, 0}, 2},              // wraps to 0 and 1
-      {0, kMaxSerial - 3, {0, 1, 2, 0}, 4},              // ends at the largest serial
-      {1, 1, {3, 0, 1}, 2},                              // a packed value past the contest
-      {1, 4, {0, 1, kUnknownChoice}, 8},                 // plain unknown choice
-      {kUnknownStation, 1, {0, 1}, 1},                   // unknown station
-      {1, 1, {0, 0, 1}, 1},                              // partly seen: duplicate, conflict
-      {0, 1, {}, 2},                                     // empty
-      {0, 90, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 2},     // ends at capacity
-      {0, 90, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1}, 8},     // all seen again, one conflict
+      {0, 0, {0, 1, 2}, 2},                           // serial 0
+      {0, 98, {0, 1, 2}, 2},                          // one past capacity
+      {0, 98, {0, 1, 2}, 8},                          // the same, plain choices
+      {0, kMaxSerial - 1, {0, 1, 2, 0}, 2},           // wraps to 0 and 1
+      {0, kMaxSerial - 3, {0, 1, 2, 0}, 4},           // ends at the largest serial
+      {1, 1, {3, 0, 1}, 2},                           // a packed value past the contest
+      {1, 4, {0, 1, kUnknownChoice}, 8},              // plain unknown choice
+      {kUnknownStation, 1, {0, 1}, 1},                // unknown station
+      {1, 1, {0, 0, 1}, 1},                           // partly seen: duplicate, conflict
+      {0, 1, {}, 2},                                  // empty
+      {0, 90, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 2},  // ends at capacity
+      {0, 90, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1}, 8},  // all seen again, one conflict
   };
   Aggregator with_runs(election), with_batches(election);
   std::vector<BallotBatch> all;

@@ -198,13 +198,16 @@ TEST(AggregatorTest, CopiesAABAreThreeConflictsInEveryOrderAndBatching) {
 
 TEST(AggregatorTest, ThreeCopiesWithThreeDifferentChoicesAreThreeConflicts) {
   const Election election = MakeElection(3, {10});
-  std::array<ChoiceIndex, 3> choices = {kA, kB, kC};
-  do {
+  // Every order of the three copies (spelled out: GCC 12 warns falsely on
+  // std::next_permutation over three bytes).
+  const std::array<std::array<ChoiceIndex, 3>, 6> orders = {
+      {{kA, kB, kC}, {kA, kC, kB}, {kB, kA, kC}, {kB, kC, kA}, {kC, kA, kB}, {kC, kB, kA}}};
+  for (const std::array<ChoiceIndex, 3>& choices : orders) {
     Tally tally = AggregateAndCompare(election, {MakeBatch(0, {{9, choices[0]}}),
                                                  MakeBatch(0, {{9, choices[1]}, {9, choices[2]}})});
     EXPECT_THAT(tally.counted, ElementsAre(0, 0, 0));
     EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 3}}));
-  } while (std::next_permutation(choices.begin(), choices.end()));
+  }
 }
 
 TEST(AggregatorTest, SameSerialAtDifferentStationsIsTwoIdentities) {

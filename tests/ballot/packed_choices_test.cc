@@ -60,7 +60,8 @@ TEST(PackedChoicesTest, CountAndUnpackEqualPlainLoops) {
           std::vector<uint8_t> out(count + 8, 0xEE);
           UnpackChoices(words.data(), count, bits, add, out.data());
           for (size_t i = 0; i < count; ++i) ASSERT_EQ(out[i], values[i] + add) << i;
-          for (size_t i = count; i < count + 8; ++i) ASSERT_EQ(out[i], 0xEE) << "wrote past the end";
+          for (size_t i = count; i < count + 8; ++i)
+            ASSERT_EQ(out[i], 0xEE) << "wrote past the end";
         }
       }
     }

@@ -888,11 +888,10 @@ TEST(CliFaultsTest, RunWithFaultsTextSaysGroundTruthExact) {
 TEST(CliFaultsTest, RunWithFaultsIsByteIdenticalForEveryThreadCount) {
   std::string first_output;
   for (const char* threads : {"1", "2", "5"}) {
-    const RunResult result = RunCanvass({"run", "--faults", kExampleFaults, "--seed", "11",
-                                         "--threads", threads, "--format", "json", "--by",
-                                         "station"});
-    ASSERT_EQ(result.exit_code, kExitMismatch) << "threads " << threads << "\n"
-                                               << Describe(result);
+    const RunResult result =
+        RunCanvass({"run", "--faults", kExampleFaults, "--seed", "11", "--threads", threads,
+                    "--format", "json", "--by", "station"});
+    ASSERT_EQ(result.exit_code, kExitMismatch) << "threads " << threads << "\n" << Describe(result);
     if (first_output.empty()) {
       first_output = result.out;
       EXPECT_EQ(ParseJson(result).at("ground_truth"), "exact");
@@ -997,8 +996,8 @@ TEST(CliStressTest, BadReplaySeedIsAUsageError) {
 TEST(CliStressTest, HelpExitsZeroAndNamesEveryFlag) {
   const RunResult result = RunCanvass({"stress", "--help"});
   ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
-  EXPECT_THAT(result.out, AllOf(HasSubstr("--rounds"), HasSubstr("--seed"),
-                                HasSubstr("--threads"), HasSubstr("--replay")));
+  EXPECT_THAT(result.out, AllOf(HasSubstr("--rounds"), HasSubstr("--seed"), HasSubstr("--threads"),
+                                HasSubstr("--replay")));
 }
 
 }  // namespace

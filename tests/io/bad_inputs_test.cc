@@ -961,10 +961,10 @@ std::string Reseal(std::string bytes, uint64_t block, uint64_t block_bytes) {
 
 struct ImpossibleBlockCase {
   const char* name;
-  size_t block;          // which of ValidBlocks() is changed
-  uint64_t at;           // byte offset inside the block
-  std::string bytes;     // written there
-  const char* message;   // what the damage says
+  size_t block;         // which of ValidBlocks() is changed
+  uint64_t at;          // byte offset inside the block
+  std::string bytes;    // written there
+  const char* message;  // what the damage says
 };
 
 std::vector<ImpossibleBlockCase> ImpossibleBlockCases() {
@@ -1033,9 +1033,9 @@ namespace {
 // the data made the plain-record fast path read past the end of the buffer (ASan: heap
 // overflow). The record must be malformed, and nothing read out of bounds.
 TEST(CsvFuzzRegressionTest, LongDigitRunAtTheEndOfTheDataIsMalformed) {
-  absl::StatusOr<Election> election = ParseElection(
-      R"({"id":"fuzz","title":"t","choices":[{"code":"A"}],"roster":"r.csv"})", "election.json",
-      "station,country,capacity\nS1,AA,10\n", "r.csv");
+  absl::StatusOr<Election> election =
+      ParseElection(R"({"id":"fuzz","title":"t","choices":[{"code":"A"}],"roster":"r.csv"})",
+                    "election.json", "station,country,capacity\nS1,AA,10\n", "r.csv");
   ASSERT_TRUE(election.ok());
   const std::string text = "station,seq,choice\nS1,1,A\nS1," + std::string(60, '3') + "1";
   // An exact-size heap copy, so that ASan sees any read past the end.

@@ -83,83 +83,82 @@ void AppendBrokenLine(int kind, std::mt19937_64& rng, const Election& election,
   const std::string& id = election.stations[station].id;
   const std::string& code = election.contest().choices[choice].code;
   switch (kind) {
-      case 0:  // CRLF
-        absl::StrAppend(&out.text, id, ",", seq, ",", code, "\r\n");
-        out.emitted.emplace_back(station, seq, choice);
-        break;
-      case 1:  // every field quoted
-        absl::StrAppend(&out.text, "\"", id, "\",\"", seq, "\",\"", code, "\"\n");
-        out.emitted.emplace_back(station, seq, choice);
-        break;
-      case 2: {  // zero-padded serial, up to 30 digits in all
-        const int zeros = static_cast<int>(rng() % 12);
-        absl::StrAppend(&out.text, id, ",", SerialText(seq, zeros), ",", code, "\n");
-        out.emitted.emplace_back(station, seq, choice);
-        break;
-      }
-      case 3: {  // a long serial, 17 to 20 digits, in range
-        const uint64_t big = 10000000000000000ULL + rng() % 18000000000000000000ULL;
-        absl::StrAppend(&out.text, id, ",", big, ",", code, "\n");
-        out.emitted.emplace_back(station, big, choice);
-        break;
-      }
-      case 4:  // 2^64: one past the largest serial
-        absl::StrAppend(&out.text, id, ",18446744073709551616,", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 5:  // unknown station
-        absl::StrAppend(&out.text, id, "#,", seq, ",", code, "\n");
-        out.emitted.emplace_back(kUnknownStation, seq, choice);
-        break;
-      case 6:  // unknown code
-        absl::StrAppend(&out.text, id, ",", seq, ",", code, "#\n");
-        out.emitted.emplace_back(station, seq, kUnknownChoice);
-        break;
-      case 7:  // extra field
-        absl::StrAppend(&out.text, id, ",", seq, ",", code, ",", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 8:  // missing field
-        absl::StrAppend(&out.text, id, ",", seq, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 9:  // a letter in the serial
-        absl::StrAppend(&out.text, id, ",", seq, "x,", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 10:  // empty serial, empty station, empty code
-        absl::StrAppend(&out.text, rng() % 2 ? "" : id, ",", rng() % 2 ? "" : "1", ",",
-                        "", "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 11:  // blank line: not a record
-        absl::StrAppend(&out.text, rng() % 2 ? "\n" : "\r\n");
-        return;
-      case 12:  // a space is part of a field: unknown station or code, or a bad serial
-        absl::StrAppend(&out.text, id, ", ", seq, ",", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 13:  // a quote inside a bare field
-        absl::StrAppend(&out.text, id, ",", seq, ",", code, "\"\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 14:  // serial 0 is a record (the aggregator rejects it, not the parser)
-        absl::StrAppend(&out.text, id, ",0,", code, "\n");
-        out.emitted.emplace_back(station, 0, choice);
-        break;
-      case 16:  // a separator that is not a comma, in the first place: two fields
-        absl::StrAppend(&out.text, id, ";", seq, ",", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      case 17:  // ... or in the second
-        absl::StrAppend(&out.text, id, ",", seq, ";", code, "\n");
-        out.malformed_lines.push_back(line);
-        break;
-      default:  // a quoted code with a comma: an unknown choice
-        absl::StrAppend(&out.text, id, ",", seq, ",\"", code, ",x\"\n");
-        out.emitted.emplace_back(station, seq, kUnknownChoice);
-        break;
+    case 0:  // CRLF
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, "\r\n");
+      out.emitted.emplace_back(station, seq, choice);
+      break;
+    case 1:  // every field quoted
+      absl::StrAppend(&out.text, "\"", id, "\",\"", seq, "\",\"", code, "\"\n");
+      out.emitted.emplace_back(station, seq, choice);
+      break;
+    case 2: {  // zero-padded serial, up to 30 digits in all
+      const int zeros = static_cast<int>(rng() % 12);
+      absl::StrAppend(&out.text, id, ",", SerialText(seq, zeros), ",", code, "\n");
+      out.emitted.emplace_back(station, seq, choice);
+      break;
     }
+    case 3: {  // a long serial, 17 to 20 digits, in range
+      const uint64_t big = 10000000000000000ULL + rng() % 18000000000000000000ULL;
+      absl::StrAppend(&out.text, id, ",", big, ",", code, "\n");
+      out.emitted.emplace_back(station, big, choice);
+      break;
+    }
+    case 4:  // 2^64: one past the largest serial
+      absl::StrAppend(&out.text, id, ",18446744073709551616,", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 5:  // unknown station
+      absl::StrAppend(&out.text, id, "#,", seq, ",", code, "\n");
+      out.emitted.emplace_back(kUnknownStation, seq, choice);
+      break;
+    case 6:  // unknown code
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, "#\n");
+      out.emitted.emplace_back(station, seq, kUnknownChoice);
+      break;
+    case 7:  // extra field
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, ",", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 8:  // missing field
+      absl::StrAppend(&out.text, id, ",", seq, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 9:  // a letter in the serial
+      absl::StrAppend(&out.text, id, ",", seq, "x,", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 10:  // empty serial, empty station, empty code
+      absl::StrAppend(&out.text, rng() % 2 ? "" : id, ",", rng() % 2 ? "" : "1", ",", "", "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 11:  // blank line: not a record
+      absl::StrAppend(&out.text, rng() % 2 ? "\n" : "\r\n");
+      return;
+    case 12:  // a space is part of a field: unknown station or code, or a bad serial
+      absl::StrAppend(&out.text, id, ", ", seq, ",", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 13:  // a quote inside a bare field
+      absl::StrAppend(&out.text, id, ",", seq, ",", code, "\"\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 14:  // serial 0 is a record (the aggregator rejects it, not the parser)
+      absl::StrAppend(&out.text, id, ",0,", code, "\n");
+      out.emitted.emplace_back(station, 0, choice);
+      break;
+    case 16:  // a separator that is not a comma, in the first place: two fields
+      absl::StrAppend(&out.text, id, ";", seq, ",", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    case 17:  // ... or in the second
+      absl::StrAppend(&out.text, id, ",", seq, ";", code, "\n");
+      out.malformed_lines.push_back(line);
+      break;
+    default:  // a quoted code with a comma: an unknown choice
+      absl::StrAppend(&out.text, id, ",", seq, ",\"", code, ",x\"\n");
+      out.emitted.emplace_back(station, seq, kUnknownChoice);
+      break;
+  }
   ++out.records;
 }
 
@@ -189,8 +188,8 @@ Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines
       out.emitted.emplace_back(station, seq, choice);
       continue;
     }
-    AppendBrokenLine(static_cast<int>(rng() % kBrokenKinds), rng, election, station, seq, choice, line,
-                     &out);
+    AppendBrokenLine(static_cast<int>(rng() % kBrokenKinds), rng, election, station, seq, choice,
+                     line, &out);
   }
   return out;
 }
@@ -225,7 +224,8 @@ Parsed ParseInRanges(const Election& election, const Expected& file, size_t rang
     const size_t end = range_bytes == 0 ? size : std::min(size, begin + range_bytes);
     const CsvRangeResult result = parser.Parse(data, size, begin, end, begin == file.first_record);
     parsed.ranges_met &= result.begin == expected_begin;
-    line_of_begin += static_cast<uint64_t>(std::count(data + counted_to, data + result.begin, '\n'));
+    line_of_begin +=
+        static_cast<uint64_t>(std::count(data + counted_to, data + result.begin, '\n'));
     counted_to = result.begin;
     for (uint64_t line : result.malformed_lines) {
       parsed.malformed_lines.push_back(line_of_begin + line);
@@ -282,11 +282,11 @@ TEST_P(CsvParserTest, RandomFilesParseToTheOutcomeDecidedWhenWritten) {
 
 // Code tables of every size the parser builds (8, 16 and 64 slots and beyond), station
 // ids too long for the fast path, codes too long for it.
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, CsvParserTest,
-    ::testing::Values(Shape{1, 1, 1, 3}, Shape{3, 3, 3, 3}, Shape{2, 4, 2, 6},
-                      Shape{5, 7, 1, 7}, Shape{4, 12, 2, 5}, Shape{6, 30, 1, 6},
-                      Shape{3, 200, 2, 4}, Shape{2, 5, 6, 10}, Shape{2, 3, 8, 9}));
+INSTANTIATE_TEST_SUITE_P(Shapes, CsvParserTest,
+                         ::testing::Values(Shape{1, 1, 1, 3}, Shape{3, 3, 3, 3}, Shape{2, 4, 2, 6},
+                                           Shape{5, 7, 1, 7}, Shape{4, 12, 2, 5},
+                                           Shape{6, 30, 1, 6}, Shape{3, 200, 2, 4},
+                                           Shape{2, 5, 6, 10}, Shape{2, 3, 8, 9}));
 
 // Long runs of lines of one length take the fixed-layout path (after a first chunk read
 // through the structural index); every kind of broken line, at every position of a group
@@ -300,8 +300,7 @@ TEST(CsvParserFixedRunTest, EveryBrokenLineAtEveryPositionOfARun) {
   };
   for (const Layout& layout : {Layout{3, 3, 100000}, Layout{5, 3, 10000}, Layout{5, 3, 100000},
                                Layout{7, 6, 10000000}, Layout{7, 7, 10000000}}) {
-    const Election election =
-        RandomElection(rng, 2, 4, layout.id_length, layout.id_length);
+    const Election election = RandomElection(rng, 2, 4, layout.id_length, layout.id_length);
     Election same_codes = election;
     for (Choice& choice : same_codes.contests[0].choices) {
       choice.code = RandomToken(rng, layout.code_length);
@@ -329,8 +328,8 @@ TEST(CsvParserFixedRunTest, EveryBrokenLineAtEveryPositionOfARun) {
           file.emitted.emplace_back(0, seq, choice);
           ++file.records;
         }
-        SCOPED_TRACE(absl::StrCat("id ", layout.id_length, " code ", layout.code_length,
-                                  " kind ", kind, " position ", position));
+        SCOPED_TRACE(absl::StrCat("id ", layout.id_length, " code ", layout.code_length, " kind ",
+                                  kind, " position ", position));
         ExpectSameOutcome(same_codes, file, 0);
       }
     }

@@ -30,7 +30,8 @@ constexpr uint64_t kMaxSerial = UINT64_MAX;
 // An election of `num_choices` choices and two stations.
 Election MakeElection(int num_choices) {
   std::string json = R"({"id": "cvb-test", "title": "t", "roster": "r.csv", "choices": [)";
-  for (int c = 0; c < num_choices; ++c) absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
+  for (int c = 0; c < num_choices; ++c)
+    absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
   json += "]}";
   absl::StatusOr<Election> election = ParseElection(
       json, "election.json", "station,country,capacity\nS0,AA,100000\nS1,BB,5\n", "r.csv");
@@ -38,7 +39,8 @@ Election MakeElection(int num_choices) {
   return *std::move(election);
 }
 
-BallotBatch Batch(StationIndex station, std::vector<uint64_t> seq, std::vector<ChoiceIndex> choice) {
+BallotBatch Batch(StationIndex station, std::vector<uint64_t> seq,
+                  std::vector<ChoiceIndex> choice) {
   BallotBatch batch;
   batch.station = station;
   batch.seq = std::move(seq);
@@ -56,8 +58,7 @@ struct Written {
 class CvbFile {
  public:
   CvbFile(const Election& election, const std::vector<BallotBatch>& batches, uint32_t malformed,
-          uint16_t version = kCvbVersion,
-          const std::vector<CvbBlockEncoding>* encodings = nullptr)
+          uint16_t version = kCvbVersion, const std::vector<CvbBlockEncoding>* encodings = nullptr)
       : election_(election) {
     std::string bytes;
     AppendCvbHeader(ElectionFingerprint(election), &bytes, version);
@@ -77,17 +78,15 @@ class CvbFile {
     aligned_.resize((bytes.size() + 7) / 8);
     std::memcpy(aligned_.data(), bytes.data(), bytes.size());
   }
-  uint32_t NumChoices() const {
-    return static_cast<uint32_t>(election_.contest().choices.size());
-  }
+  uint32_t NumChoices() const { return static_cast<uint32_t>(election_.contest().choices.size()); }
   const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(aligned_.data()); }
   size_t size() const { return size_; }
   absl::StatusOr<CvbLayout> Scan() const {
     return ScanCvb("t.cvb", data(), size_, ElectionFingerprint(election_));
   }
   absl::Status Verify(const CvbBlockRef& block, CvbBlockView* view) const {
-    return VerifyCvbBlock("t.cvb", data(), block,
-                          static_cast<uint32_t>(election_.stations.size()), NumChoices(), view);
+    return VerifyCvbBlock("t.cvb", data(), block, static_cast<uint32_t>(election_.stations.size()),
+                          NumChoices(), view);
   }
 
  private:
@@ -117,10 +116,10 @@ void ExpectRoundTrip(const Election& election, const std::vector<BallotBatch>& b
     EXPECT_EQ(decoded.station, batches[b].station);
     EXPECT_EQ(decoded.seq, batches[b].seq);
     EXPECT_EQ(decoded.choice, batches[b].choice);
-    const CvbBlockEncoding expected =
-        version == 1 ? CvbBlockEncoding{}
-        : encodings  ? (*encodings)[b]
-                     : ChooseCvbEncoding(batches[b], file.NumChoices());
+    const CvbBlockEncoding expected = version == 1 ? CvbBlockEncoding{}
+                                      : encodings
+                                          ? (*encodings)[b]
+                                          : ChooseCvbEncoding(batches[b], file.NumChoices());
     EXPECT_EQ(view.encoding, expected);
     EXPECT_EQ(layout->blocks[b].bytes,
               version == 1 ? CvbBlockBytesV1(view.records) : CvbBlockBytes(view.records, expected));
@@ -155,8 +154,8 @@ TEST(CvbWriterTest, ChoosesTheMostCompactExactEncoding) {
        24 + 16 + 8 + 8},
       {"descending serials are plain", 3, Batch(0, {2, 1}, {0, 0}), Encoding(kPlain, 1), 56},
       {"repeated serials are plain", 3, Batch(0, {1, 1}, {0, 0}), Encoding(kPlain, 1), 56},
-      {"unknown choice is plain", 3, Batch(0, {1, 2, 3}, {0, kCvbNoChoice, 1}),
-       Encoding(kRun, 8), 48},
+      {"unknown choice is plain", 3, Batch(0, {1, 2, 3}, {0, kCvbNoChoice, 1}), Encoding(kRun, 8),
+       48},
       {"choice past the contest is plain", 3, Batch(0, {1, 2, 3}, {0, 3, 1}), Encoding(kRun, 8),
        48},
       {"seventeen choices: 16 is plain", 17, Batch(0, {1, 2}, {16, 0}), Encoding(kRun, 8), 48},
@@ -197,7 +196,8 @@ TEST(CvbRoundTripTest, EveryEncodingHoldsItsBlocksExactly) {
         batch.station = static_cast<StationIndex>(rng() % 2);
         for (uint32_t i = 0; i < records; ++i) {
           batch.seq.push_back(serials == kRun ? first + i : rng());
-          batch.choice.push_back(static_cast<ChoiceIndex>(bits == 8 ? rng() % 256 : rng() % (1u << bits)));
+          batch.choice.push_back(
+              static_cast<ChoiceIndex>(bits == 8 ? rng() % 256 : rng() % (1u << bits)));
         }
         batches.push_back(std::move(batch));
         encodings.push_back(Encoding(serials, bits));
@@ -251,8 +251,8 @@ TEST(CvbVersionTest, AVersionOneBlockInAVersionTwoFileIsStructuralDamage) {
               ElectionFingerprint(election));
   ASSERT_THAT(layout, IsOk());
   EXPECT_TRUE(layout->blocks.empty());
-  EXPECT_THAT(layout->damage, StatusIs(absl::StatusCode::kDataLoss,
-                                       HasSubstr("t.cvb: byte 32: expected a block")));
+  EXPECT_THAT(layout->damage,
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.cvb: byte 32: expected a block")));
 }
 
 }  // namespace

@@ -38,7 +38,8 @@ Checkpoint SampleCheckpoint() {
   checkpoint.tasks_total = 5;
   checkpoint.sequential_files = {"a.csv"};
   checkpoint.done.push_back({10, 90, 7, 7, 2, {1, 4}, UINT64_MAX, ""});
-  checkpoint.done.push_back({90, 200, 9, 9, 0, {}, 123, "x.cvb: byte 123: block checksum mismatch"});
+  checkpoint.done.push_back(
+      {90, 200, 9, 9, 0, {}, 123, "x.cvb: byte 123: block checksum mismatch"});
   checkpoint.aggregator = std::string("\x01\x02\x03\x00\x04", 5);
   return checkpoint;
 }
@@ -65,7 +66,8 @@ TEST(CheckpointCodecTest, EveryFlippedBitIsDataLoss) {
     for (int bit = 0; bit < 8; ++bit) {
       std::string damaged = bytes;
       damaged[byte] = static_cast<char>(damaged[byte] ^ (1 << bit));
-      EXPECT_THAT(DecodeCheckpoint("ck", damaged), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ck")))
+      EXPECT_THAT(DecodeCheckpoint("ck", damaged),
+                  StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ck")))
           << "byte " << byte << " bit " << bit;
     }
   }
@@ -98,7 +100,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
   if (posix_spawn(&pid, CANVASS_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
@@ -124,17 +127,18 @@ class KillAndResumeTest : public ::testing::Test {
     fs::remove_all(directory_);
     fs::create_directories(directory_);
     // About 4.4 M ballots in 139 CSV files (70 MB), with every record fault.
-    Outcome generated = RunToEnd(
-        {"generate", "--out", (directory_ / "in").string(), "--scale", "50", "--seed", "11",
-         "--faults", "drop=0.01,dup=0.01,conflict=0.002,corrupt=0.001,reorder=1,double_report=0.05"},
-        (directory_ / "generate.txt").string());
+    Outcome generated =
+        RunToEnd({"generate", "--out", (directory_ / "in").string(), "--scale", "50", "--seed",
+                  "11", "--faults",
+                  "drop=0.01,dup=0.01,conflict=0.002,corrupt=0.001,reorder=1,double_report=0.05"},
+                 (directory_ / "generate.txt").string());
     ASSERT_EQ(generated.exit_code, 0);
   }
   void TearDown() override { fs::remove_all(directory_); }
 
   std::vector<std::string> Command(const std::string& checkpoint) const {
-    std::vector<std::string> args = {"reconcile", (directory_ / "in").string(), "--format", "json",
-                                     "--quiet", "--threads", "2"};
+    std::vector<std::string> args = {
+        "reconcile", (directory_ / "in").string(), "--format", "json", "--quiet", "--threads", "2"};
     if (!checkpoint.empty()) {
       args.insert(args.end(), {"--checkpoint", checkpoint, "--checkpoint-every", "1"});
     }
@@ -197,7 +201,9 @@ TEST_F(KillAndResumeTest, TornCorruptAndForeignCheckpointsAreDataLoss) {
   std::ifstream in(checkpoint, std::ios::binary);
   const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   in.close();
-  auto write = [&](const std::string& bytes) { std::ofstream(checkpoint, std::ios::binary) << bytes; };
+  auto write = [&](const std::string& bytes) {
+    std::ofstream(checkpoint, std::ios::binary) << bytes;
+  };
   auto run_stderr = [&](const std::vector<std::string>& args) {
     std::vector<std::string> with_stderr = args;
     return RunToEnd(with_stderr, (directory_ / "out.json").string());
@@ -217,7 +223,8 @@ TEST_F(KillAndResumeTest, TornCorruptAndForeignCheckpointsAreDataLoss) {
   // And the intact checkpoint still resumes to the right answer.
   const Outcome reference = RunToEnd(Command(""), (directory_ / "reference.json").string());
   write(good);
-  EXPECT_EQ(RunToEnd(Command(checkpoint), (directory_ / "resumed.json").string()).out, reference.out);
+  EXPECT_EQ(RunToEnd(Command(checkpoint), (directory_ / "resumed.json").string()).out,
+            reference.out);
 }
 
 }  // namespace

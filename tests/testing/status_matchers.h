@@ -19,8 +19,7 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
 }
 
 // EXPECT_THAT(LoadX(), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("capacity")));
-MATCHER_P2(StatusIs, code, message_matcher,
-           "has status code " + ::testing::PrintToString(code)) {
+MATCHER_P2(StatusIs, code, message_matcher, "has status code " + ::testing::PrintToString(code)) {
   const absl::Status& status = GetStatus(arg);
   *result_listener << "whose status is " << status.ToString();
   if (status.code() != code) return false;
