@@ -120,6 +120,7 @@ void UnpackWidth(const uint64_t* words, size_t count, uint8_t add, uint8_t* out)
 
 void PackChoices(const uint8_t* values, size_t count, int bits, uint64_t* words) {
   CANVASS_CHECK(IsPackedWidth(bits));
+  if (count == 0) return;  // no words: `words` may be null (an empty vector's data())
   std::memset(words, 0, PackedWords(count, bits) * sizeof(uint64_t));
   for (size_t i = 0; i < count; ++i) {
     CANVASS_CHECK(values[i] < (1u << bits));
