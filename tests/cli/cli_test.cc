@@ -25,6 +25,9 @@ namespace canvass {
 namespace {
 
 using ::canvass::testing::Describe;
+using ::canvass::testing::kExitInputError;
+using ::canvass::testing::kExitMatch;
+using ::canvass::testing::kExitMismatch;
 using ::canvass::testing::RunCanvass;
 using ::canvass::testing::RunResult;
 using ::nlohmann::json;
@@ -33,9 +36,6 @@ using ::testing::ElementsAre;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-constexpr int kExitMatch = 0;
-constexpr int kExitInputError = 2;
 
 constexpr char kReferenceId[] = "ir-2024-runoff-overseas";
 constexpr uint64_t kJalili = 50206;
@@ -801,8 +801,6 @@ TEST_F(ElectionDirectoryTest, ScaleThatOverflowsAFigureIsAnInputError) {
 }
 
 // ---- Fault injection: `run --faults` shows the ground truth beside the tally ----
-
-constexpr int kExitMismatch = 1;
 
 // The example spec of `canvass run --help`, in canonical order.
 constexpr char kExampleFaults[] =

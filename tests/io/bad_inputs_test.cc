@@ -37,6 +37,9 @@ namespace fs = std::filesystem;
 using Json = ::nlohmann::ordered_json;
 using ::canvass::testing::Describe;
 using ::canvass::testing::IsOk;
+using ::canvass::testing::kExitInputError;
+using ::canvass::testing::kExitMatch;
+using ::canvass::testing::kExitMismatch;
 using ::canvass::testing::ReadFileBytes;
 using ::canvass::testing::RunCanvass;
 using ::canvass::testing::RunResult;
@@ -45,9 +48,6 @@ using ::canvass::testing::TempDir;
 using ::canvass::testing::WriteFileBytes;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-constexpr int kExitMatch = 0;
-constexpr int kExitInputError = 2;
 
 fs::path DataDir() { return fs::path(CANVASS_SOURCE_DIR) / "tests" / "data"; }
 fs::path CatalogueDir() { return DataDir() / "bad_inputs"; }

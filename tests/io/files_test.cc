@@ -36,6 +36,9 @@ namespace fs = std::filesystem;
 using Json = ::nlohmann::ordered_json;
 using ::canvass::testing::Describe;
 using ::canvass::testing::IsOk;
+using ::canvass::testing::kExitInputError;
+using ::canvass::testing::kExitMatch;
+using ::canvass::testing::kExitMismatch;
 using ::canvass::testing::ReadFileBytes;
 using ::canvass::testing::RunCanvass;
 using ::canvass::testing::RunResult;
@@ -44,9 +47,6 @@ using ::canvass::testing::WriteFileBytes;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr int kExitMatch = 0;
-constexpr int kExitMismatch = 1;
-constexpr int kExitInputError = 2;
 constexpr uint64_t kReferenceCast = 88325;  // votes cast abroad, as reported
 
 // The example spec of `canvass run --help`.

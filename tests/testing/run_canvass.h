@@ -25,6 +25,11 @@ extern char** environ;
 
 namespace canvass::testing {
 
+// `canvass`'s exit codes (DESIGN.md): totals match, a mismatch or finding, an input error.
+inline constexpr int kExitMatch = 0;
+inline constexpr int kExitMismatch = 1;
+inline constexpr int kExitInputError = 2;
+
 // What a finished child process left behind.
 struct RunResult {
   int exit_code = -1;  // exit status, or 128 + signal number when killed by a signal
