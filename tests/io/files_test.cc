@@ -4,12 +4,14 @@
 #include "engine/pipeline/files.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -25,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tbb/task_scheduler_observer.h"
 #include "tests/testing/run_canvass.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -137,6 +140,41 @@ INSTANTIATE_TEST_SUITE_P(SeedsPlansFormats, GeneratedFolderTest,
                                                std::get<1>(info.param) ? "Faults" : "Clean", "_",
                                                std::get<2>(info.param));
                          });
+
+// ---- Thread count ----
+
+// Counts the worker threads that enter the default arena while it observes.
+class WorkerEntries : public tbb::task_scheduler_observer {
+ public:
+  WorkerEntries() { observe(true); }
+  ~WorkerEntries() override { observe(false); }
+  void on_scheduler_entry(bool is_worker) override {
+    if (is_worker) ++entries_;
+  }
+  int entries() const { return entries_.load(); }
+
+ private:
+  std::atomic<int> entries_{0};
+};
+
+// Regression: the manifest's hashes were computed outside the job's arena, on every core,
+// whatever --threads said. With threads = 1 no worker may take part in any of the job.
+TEST(FolderThreadsTest, OneThreadMeansNoWorkerInAnyPartOfTheJob) {
+  if (std::thread::hardware_concurrency() < 2) {
+    GTEST_SKIP() << "one hardware thread: a stray worker could not show";
+  }
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  ASSERT_NO_FATAL_FAILURE(Generate(folder, 3, "", "csv"));
+  IngestOptions one_thread;
+  one_thread.threads = 1;
+  WorkerEntries workers;
+  absl::StatusOr<IngestResult> result = IngestFiles(ReferenceElection(), {folder}, one_thread);
+  ASSERT_THAT(result, IsOk());
+  ASSERT_TRUE(result->manifest.has_value());  // the hashes were computed
+  EXPECT_TRUE(result->findings.empty());
+  EXPECT_EQ(workers.entries(), 0);
+}
 
 // ---- Range-parallel reading of one CSV file ----
 
