@@ -26,6 +26,7 @@
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
+#include "tests/testing/batches.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canvass {
@@ -41,6 +42,7 @@ void PrintTo(const Tally& tally, std::ostream* os) {
 namespace {
 
 using ::canvass::testing::IsOk;
+using ::canvass::testing::MakeBatch;
 using ::canvass::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -75,17 +77,6 @@ Election MakeElection(int num_choices, const std::vector<uint64_t>& capacities) 
   absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "r.csv");
   EXPECT_THAT(election, IsOk());
   return *std::move(election);
-}
-
-BallotBatch MakeBatch(StationIndex station,
-                      std::initializer_list<std::pair<uint64_t, ChoiceIndex>> records) {
-  BallotBatch batch;
-  batch.station = station;
-  for (const auto& [seq, choice] : records) {
-    batch.seq.push_back(seq);
-    batch.choice.push_back(choice);
-  }
-  return batch;
 }
 
 // Serials first..first+count-1 of `station`, choice given by `choice_of(seq)`.

@@ -15,12 +15,14 @@
 #include "engine/election/election.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/batches.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canvass {
 namespace {
 
 using ::canvass::testing::IsOk;
+using ::canvass::testing::MakeBatch;
 using ::canvass::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -45,17 +47,6 @@ const Election& SmallElection() {
 }
 
 Tally EmptyPrior() { return Tally(2, 2); }
-
-BallotBatch MakeBatch(StationIndex station,
-                      std::initializer_list<std::pair<uint64_t, ChoiceIndex>> records) {
-  BallotBatch batch;
-  batch.station = station;
-  for (const auto& [seq, choice] : records) {
-    batch.seq.push_back(seq);
-    batch.choice.push_back(choice);
-  }
-  return batch;
-}
 
 auto IsOutOfRange() { return StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("2^63 - 1")); }
 
