@@ -66,7 +66,13 @@ struct IngestOptions {
   bool skip_damaged = false;
   bool progress = false;          // print progress on stderr
   size_t range_bytes = 1u << 20;  // bytes per parallel task
-  bool exactly_once = true;       // off: count-only mode, for benchmarks
+  // CSV files of a folder with a manifest up to this size are read by one task each and
+  // hashed as they are parsed, so that each byte is read from memory once; larger ones
+  // are cut into ranges and hashed in a second pass. Unset: half of one worker's share of
+  // those files' bytes for the machine's hardware threads (not --threads, so that a
+  // checkpoint resumes under any thread count).
+  std::optional<uint64_t> whole_file_bytes;
+  bool exactly_once = true;  // off: count-only mode, for benchmarks
   // When set: resume from this checkpoint if it exists, save one after about every
   // checkpoint_every_bytes of input, and remove it when the job completes.
   std::string checkpoint_path;

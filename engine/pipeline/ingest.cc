@@ -85,20 +85,34 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// A streaming XXH3-128, as the manifest writes it (hex, high word first).
+class FileHasher {
+ public:
+  FileHasher() : state_(XXH3_createState()) { XXH3_128bits_reset(state_); }
+  ~FileHasher() { XXH3_freeState(state_); }
+  FileHasher(const FileHasher&) = delete;
+  FileHasher& operator=(const FileHasher&) = delete;
+  void Update(const uint8_t* data, size_t size) { XXH3_128bits_update(state_, data, size); }
+  std::string HexDigest() const {
+    const XXH128_hash_t hash = XXH3_128bits_digest(state_);
+    return absl::StrFormat("%016x%016x", hash.high64, hash.low64);
+  }
+
+ private:
+  XXH3_state_t* state_;
+};
+
 // XXH3-128 of a mapped file, as hex, read in 8 MiB steps released as they go so that
 // hashing a large folder stays within the memory bound (and copies nothing).
 std::string HashMapped(const MappedFile& file) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
+  FileHasher hasher;
   constexpr size_t kStep = 8u << 20;
   for (size_t offset = 0; offset < file.size(); offset += kStep) {
     const size_t length = std::min(kStep, file.size() - offset);
-    XXH3_128bits_update(state, file.data() + offset, length);
+    hasher.Update(file.data() + offset, length);
     file.Release(offset, offset + length);
   }
-  const XXH128_hash_t hash = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return absl::StrFormat("%016x%016x", hash.high64, hash.low64);
+  return hasher.HexDigest();
 }
 
 struct InputFile {
@@ -109,12 +123,19 @@ struct InputFile {
   CvbLayout layout;          // cvb
   absl::Status damage;       // file-level damage found before reading (not a ballot file, ...)
   bool sequential = false;   // CSV read as one range (quoted line breaks at range edges)
+  // CSV in a folder with a manifest: the file's hash is wanted. A file small enough to be
+  // one task is hashed by that task while it parses (each byte read from memory once);
+  // `hash` is then set, else VerifyManifest reads the file again to hash it.
+  bool hash_wanted = false;
+  std::string hash;
 };
 
 struct Task {
   size_t file = 0;
   size_t begin = 0, end = 0;  // CSV byte range; cvb: block index range
   bool first = false;
+  bool hash = false;  // CSV: the whole file, hashed as it is parsed into `hash_hex`
+  std::string hash_hex;
   IngestTaskState state;
 };
 
@@ -166,18 +187,39 @@ absl::Status OpenInput(const Election& election, uint64_t fingerprint, InputFile
   return absl::OkStatus();
 }
 
-std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_bytes) {
+// The largest CSV file whose hash is taken while it is parsed, as one task (see
+// IngestOptions::whole_file_bytes). With the tasks started largest first, the workers then
+// finish within about one range of each other.
+uint64_t WholeFileLimit(const std::vector<InputFile>& inputs, const IngestOptions& options) {
+  if (options.whole_file_bytes) return *options.whole_file_bytes;
+  const size_t range_bytes = options.range_bytes;
+  uint64_t hashed_bytes = 0;
+  for (const InputFile& input : inputs) {
+    if (input.hash_wanted && input.damage.ok()) hashed_bytes += input.mapped->size();
+  }
+  const uint64_t workers = std::max(1u, std::thread::hardware_concurrency());
+  return std::max<uint64_t>(range_bytes, hashed_bytes / (2 * workers));
+}
+
+std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_bytes,
+                            uint64_t whole_file_limit) {
   std::vector<Task> tasks;
   for (size_t f = 0; f < inputs.size(); ++f) {
     const InputFile& input = inputs[f];
     if (input.format == FileFormat::kCsv) {
       if (!input.damage.ok()) continue;
       const size_t size = input.mapped->size();
-      const size_t step = input.sequential ? size + 1 : range_bytes;
+      const bool whole = input.sequential || (input.hash_wanted && size <= whole_file_limit);
+      const size_t step = whole ? size + 1 : range_bytes;
       for (size_t begin = input.records_begin; begin < size || begin == input.records_begin;
            begin += step) {
-        tasks.push_back(Task{f, begin, std::min(size, begin + step), begin == input.records_begin,
-                             IngestTaskState{}});
+        tasks.push_back(Task{.file = f,
+                             .begin = begin,
+                             .end = std::min(size, begin + step),
+                             .first = begin == input.records_begin,
+                             .hash = whole && input.hash_wanted,
+                             .hash_hex = {},
+                             .state = {}});
         if (begin >= size) break;
       }
       continue;
@@ -190,7 +232,7 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
         bytes += blocks[last].bytes;
         ++last;
       }
-      tasks.push_back(Task{f, first, last, false, IngestTaskState{}});
+      tasks.push_back(Task{.file = f, .begin = first, .end = last, .hash_hex = {}, .state = {}});
       first = last;
     }
   }
@@ -246,10 +288,59 @@ class Progress {
   std::thread thread_;
 };
 
+// A whole CSV file as one task: steps small enough to stay in cache are hashed and then
+// parsed, each step starting where the last one's records ended, so that the records are
+// exactly those of one range over the file.
+void RunHashedCsvTask(const InputFile& input, Task* task, Aggregator* aggregator,
+                      CsvRangeParser* parser, Progress* progress) {
+  constexpr size_t kStep = 256u << 10;    // hashed, then parsed from cache
+  constexpr size_t kRelease = 16u << 20;  // pages dropped together: each drop costs IPIs
+  const MappedFile& mapped = *input.mapped;
+  const uint8_t* data = mapped.data();
+  const size_t size = mapped.size();
+  FileHasher hasher;
+  hasher.Update(data, task->begin);  // the header
+  size_t hashed = task->begin, released = 0, p = task->begin;
+  IngestTaskState& state = task->state;
+  state.csv_begin = p;
+  do {
+    const size_t step_end = std::min(size, p + kStep);
+    if (step_end > hashed) {
+      hasher.Update(data + hashed, step_end - hashed);
+      hashed = step_end;
+    }
+    CsvRangeResult csv = parser->Parse(data, size, p, step_end, /*first_range=*/true);
+    for (uint64_t line : csv.malformed_lines) {
+      if (state.malformed_lines.size() < CsvRangeResult::kMaxMalformedExamples) {
+        state.malformed_lines.push_back(state.line_breaks + line);
+      }
+    }
+    state.line_breaks += csv.line_breaks;
+    state.records += csv.records;
+    state.malformed += csv.malformed;
+    aggregator->AddMalformed(csv.malformed);
+    progress->Add(csv.end - p, csv.records);
+    p = csv.end;
+    if (p - released >= kRelease) {
+      mapped.Release(released, p);
+      released = p;
+    }
+  } while (p < size);
+  parser->Flush();
+  state.csv_end = p;
+  if (hashed < size) hasher.Update(data + hashed, size - hashed);
+  task->hash_hex = hasher.HexDigest();
+  mapped.Release(released, size);
+}
+
 void RunTask(const Election& election, const std::vector<InputFile>& inputs, Task* task,
              Aggregator* aggregator, CsvRangeParser* parser, Progress* progress) {
   const InputFile& input = inputs[task->file];
   const MappedFile& mapped = *input.mapped;
+  if (task->hash) {
+    RunHashedCsvTask(input, task, aggregator, parser, progress);
+    return;
+  }
   if (input.format == FileFormat::kCsv) {
     CsvRangeResult csv =
         parser->Parse(mapped.data(), mapped.size(), task->begin, task->end, task->first);
@@ -318,9 +409,11 @@ uint64_t TaskBytes(const std::vector<InputFile>& inputs, const Task& task) {
 
 // Identifies the job a checkpoint belongs to: every input file (path, size, modification
 // time) and every option that changes what the tasks are or what they count.
-uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOptions& options) {
-  std::string identity = absl::StrCat("canvass-inputs-v1|", options.range_bytes, "|",
-                                      options.skip_damaged, "|", options.exactly_once, "|");
+uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOptions& options,
+                           uint64_t whole_file_limit) {
+  std::string identity =
+      absl::StrCat("canvass-inputs-v2|", options.range_bytes, "|", whole_file_limit, "|",
+                   options.skip_damaged, "|", options.exactly_once, "|");
   for (const InputFile& input : inputs) {
     struct stat info {};
     stat(input.path.c_str(), &info);
@@ -339,7 +432,9 @@ absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path
   return std::optional<Checkpoint>(std::move(checkpoint));
 }
 
-// Reads `tasks` [first, last) on the workers.
+// Reads `tasks` [first, last) on the workers, largest first: each worker takes the next
+// task in that order when it is free, so that the largest tasks never start last and the
+// workers finish within about one small task of each other.
 void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
               std::vector<Task>& tasks, size_t first, size_t last, int threads,
               Aggregator& aggregator, Progress& progress) {
@@ -347,10 +442,23 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
     return std::make_unique<CsvRangeParser>(
         election, [&aggregator](const BatchView& batch) { aggregator.Add(batch); });
   });
+  std::vector<std::pair<uint64_t, size_t>> order;  // (bytes, task)
+  order.reserve(last - first);
+  for (size_t t = first; t < last; ++t) order.emplace_back(TaskBytes(inputs, tasks[t]), t);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::atomic<size_t> next{0};  // one shared add per task, not per record
+  const int workers = ResolveThreads(threads);
   RunOnWorkers(threads, [&] {
-    tbb::parallel_for(first, last, [&](size_t t) {
-      RunTask(election, inputs, &tasks[t], &aggregator, parsers.local().get(), &progress);
-    });
+    tbb::parallel_for(
+        0, workers,
+        [&](int) {
+          for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
+            RunTask(election, inputs, &tasks[order[i].second], &aggregator, parsers.local().get(),
+                    &progress);
+          }
+        },
+        tbb::simple_partitioner());
   });
 }
 
@@ -457,13 +565,22 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
     inputs[f].path = files[f];
     inputs[f].sequential = sequential->count(files[f]) > 0;
     CANVASS_RETURN_IF_ERROR(OpenInput(election, identity.election_fingerprint, &inputs[f]));
+    for (const std::string& directory : manifest_dirs) {
+      inputs[f].hash_wanted |= inputs[f].format == FileFormat::kCsv &&
+                               fs::path(files[f]).parent_path() == fs::path(directory);
+    }
   }
-  identity.inputs_fingerprint = InputsFingerprint(inputs, options);
+  const uint64_t whole_file_limit = WholeFileLimit(inputs, options);
+  identity.inputs_fingerprint = InputsFingerprint(inputs, options, whole_file_limit);
   identity.sequential_files.assign(sequential->begin(), sequential->end());
-  std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes);
+  std::vector<Task> tasks = PlanTasks(inputs, options.range_bytes, whole_file_limit);
   identity.tasks_total = tasks.size();
   Aggregator aggregator(election, AggregatorOptions{options.exactly_once});
   CANVASS_RETURN_IF_ERROR(RunTasks(election, inputs, options, resume, identity, tasks, aggregator));
+  // Tasks resumed from a checkpoint did not run here: their files are hashed afterwards.
+  for (const Task& task : tasks) {
+    if (!task.hash_hex.empty()) inputs[task.file].hash = task.hash_hex;
+  }
   // CSV ranges must meet exactly; otherwise the file is read again as one range.
   bool retry = false;
   for (size_t t = 0; t + 1 < tasks.size(); ++t) {
@@ -559,10 +676,17 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
       present[fs::path(inputs[f].path).filename().string()] = f;
     }
   }
-  // Whole-file hashes, one file per task (each hash is a sequential pass over its file).
+  // Whole-file hashes not taken while reading, one file per task (each hash is a
+  // sequential pass over its file).
   std::vector<absl::StatusOr<std::string>> hashes(inputs.size(), std::string());
   std::vector<size_t> to_hash;
-  for (const auto& [name, index] : present) to_hash.push_back(index);
+  for (const auto& [name, index] : present) {
+    if (inputs[index].hash.empty()) {
+      to_hash.push_back(index);
+    } else {
+      hashes[index] = inputs[index].hash;
+    }
+  }
   tbb::parallel_for(size_t{0}, to_hash.size(),
                     [&](size_t i) { hashes[to_hash[i]] = HashMapped(*inputs[to_hash[i]].mapped); });
   std::set<std::string> listed;

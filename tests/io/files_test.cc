@@ -178,6 +178,7 @@ TEST(FolderThreadsTest, OneThreadMeansNoWorkerInAnyPartOfTheJob) {
   ASSERT_THAT(election, IsOk());
   IngestOptions one_thread;
   one_thread.threads = 1;
+  one_thread.whole_file_bytes = 0;  // every file hashed in the manifest's own pass
   const int before = WorkerEntries::Get().entries();
   absl::StatusOr<IngestResult> result = IngestFiles(*election, {folder}, one_thread);
   ASSERT_THAT(result, IsOk());
@@ -188,43 +189,163 @@ TEST(FolderThreadsTest, OneThreadMeansNoWorkerInAnyPartOfTheJob) {
 
 // ---- Range-parallel reading of one CSV file ----
 
-TEST(FolderRangeTest, SmallRangesGiveTheSameTallyAsOneRange) {
+// Everything a reading of a folder reports but the manifest check.
+void ExpectSameReading(const IngestResult& actual, const IngestResult& expected) {
+  EXPECT_EQ(actual.tally, expected.tally);
+  ASSERT_EQ(actual.files.size(), expected.files.size());
+  for (size_t f = 0; f < expected.files.size(); ++f) {
+    EXPECT_EQ(actual.files[f].records, expected.files[f].records) << expected.files[f].path;
+    EXPECT_EQ(actual.files[f].malformed, expected.files[f].malformed) << expected.files[f].path;
+  }
+  ASSERT_EQ(actual.malformed.size(), expected.malformed.size());
+  for (size_t m = 0; m < expected.malformed.size(); ++m) {
+    EXPECT_EQ(actual.malformed[m].file, expected.malformed[m].file);
+    EXPECT_EQ(actual.malformed[m].line, expected.malformed[m].line);
+  }
+}
+
+// The three ways a CSV file of a folder with a manifest is read: one range (the
+// reference), small ranges on two threads with a second pass to hash, and one task per
+// file hashing as it parses (in steps of 256 KiB: the largest file takes five).
+TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 7, kFaults, "csv"));
+  ASSERT_NO_FATAL_FAILURE(Generate(folder, 7, kFaults, "csv", {"--scale", "8"}));
   uint64_t largest_bytes = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
     largest_bytes = std::max<uint64_t>(largest_bytes, entry.file_size());
   }
-  ASSERT_GT(largest_bytes, 16u * 4096) << "no file spans 16 ranges of 4 KiB";
+  ASSERT_GT(largest_bytes, uint64_t{4} << 20 >> 2) << "no file spans four hashing steps";
+  absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 8);
+  ASSERT_THAT(election, IsOk());
 
   IngestOptions one_range;
   one_range.threads = 1;
   one_range.range_bytes = size_t{1} << 30;
-  absl::StatusOr<IngestResult> whole = IngestFiles(ReferenceElection(), {folder}, one_range);
+  one_range.whole_file_bytes = 0;
+  absl::StatusOr<IngestResult> whole = IngestFiles(*election, {folder}, one_range);
   ASSERT_THAT(whole, IsOk());
-  IngestOptions small_ranges;
-  small_ranges.threads = 2;
-  small_ranges.range_bytes = 4096;
-  absl::StatusOr<IngestResult> ranged = IngestFiles(ReferenceElection(), {folder}, small_ranges);
-  ASSERT_THAT(ranged, IsOk());
-
-  EXPECT_EQ(ranged->tally, whole->tally);
   ASSERT_TRUE(whole->manifest.has_value());
   ASSERT_TRUE(whole->manifest->predicted.has_value());
   EXPECT_EQ(whole->tally, *whole->manifest->predicted);
   EXPECT_GT(whole->tally.Rejected(RejectReason::kMalformed), uint64_t{0});
-  ASSERT_EQ(ranged->files.size(), whole->files.size());
-  for (size_t f = 0; f < whole->files.size(); ++f) {
-    EXPECT_EQ(ranged->files[f].records, whole->files[f].records) << whole->files[f].path;
-    EXPECT_EQ(ranged->files[f].malformed, whole->files[f].malformed) << whole->files[f].path;
-  }
-  ASSERT_EQ(ranged->malformed.size(), whole->malformed.size());
-  for (size_t m = 0; m < whole->malformed.size(); ++m) {
-    EXPECT_EQ(ranged->malformed[m].file, whole->malformed[m].file);
-    EXPECT_EQ(ranged->malformed[m].line, whole->malformed[m].line);
-  }
+  EXPECT_TRUE(whole->findings.empty());
+
+  IngestOptions small_ranges;
+  small_ranges.threads = 2;
+  small_ranges.range_bytes = 4096;
+  small_ranges.whole_file_bytes = 0;
+  absl::StatusOr<IngestResult> ranged = IngestFiles(*election, {folder}, small_ranges);
+  ASSERT_THAT(ranged, IsOk());
+  ExpectSameReading(*ranged, *whole);
   EXPECT_TRUE(ranged->findings.empty());
+
+  for (int threads : {1, 2}) {
+    IngestOptions hashed;
+    hashed.threads = threads;
+    hashed.whole_file_bytes = UINT64_MAX;
+    absl::StatusOr<IngestResult> fused = IngestFiles(*election, {folder}, hashed);
+    ASSERT_THAT(fused, IsOk());
+    ExpectSameReading(*fused, *whole);
+    EXPECT_TRUE(fused->findings.empty()) << "a hash taken while parsing differs from the file's";
+  }
+}
+
+// The hashing steps of a whole-file task: a quoted line break across a step's end, and
+// malformed records on either side of every step's end, are read exactly as one range
+// reads them, at the same line numbers; a changed byte in any step, the header or the
+// last byte is a hash mismatch.
+TEST(FolderRangeTest, HashingStepsMeetExactly) {
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  ASSERT_NO_FATAL_FAILURE(Generate(folder, 5, "", "csv", {"--scale", "8"}));
+  absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 8);
+  ASSERT_THAT(election, IsOk());
+  // Keep the largest file alone (the others are then missing, in every reading alike).
+  fs::path largest;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() != ".csv") continue;
+    if (largest.empty() || entry.file_size() > fs::file_size(largest)) largest = entry.path();
+  }
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() == ".csv" && entry.path() != largest) fs::remove(entry.path());
+  }
+  const std::string original = ReadFileBytes(largest);
+  std::string bytes = original;
+  constexpr size_t kStep = 256u << 10;
+  ASSERT_GT(bytes.size(), 4 * kStep);
+  // The line starting just before offset `at`.
+  auto line_start = [&](size_t at) { return bytes.rfind('\n', at - 1) + 1; };
+  // Step 1's end falls inside a quoted choice holding a line break: an unknown choice.
+  {
+    const size_t start = line_start(kStep - 16);
+    const size_t end = bytes.find('\n', start);
+    const size_t comma = bytes.rfind(',', end);
+    ASSERT_LT(comma + 2, kStep);
+    const std::string quoted = "\"" + std::string(kStep - comma - 2, 'x') + "\nR\"";
+    bytes.replace(comma + 1, end - comma - 1, quoted);
+    ASSERT_EQ(bytes[kStep], '\n');
+    ASSERT_EQ(bytes.substr(kStep - 1, 4), "x\nR\"");
+  }
+  // Malformed records (a letter in the serial) on the last and first line of steps 2 to 4.
+  std::vector<uint64_t> expected_lines;
+  for (size_t step = 2; step <= 4; ++step) {
+    for (size_t at : {line_start(step * kStep), bytes.find('\n', step * kStep) + 1}) {
+      const size_t seq = bytes.find(',', at) + 1;
+      bytes[seq] = 'z';
+      expected_lines.push_back(1 +
+                               static_cast<uint64_t>(std::count(
+                                   bytes.begin(), bytes.begin() + static_cast<long>(at), '\n')));
+    }
+  }
+  WriteFileBytes(largest, bytes);
+  // Where a step may end: every line break, wherever the reading cuts.
+  IngestOptions one_range;
+  one_range.threads = 1;
+  one_range.range_bytes = size_t{1} << 30;
+  one_range.whole_file_bytes = 0;
+  absl::StatusOr<IngestResult> reference = IngestFiles(*election, {folder}, one_range);
+  ASSERT_THAT(reference, IsOk());
+  IngestOptions hashed;
+  hashed.threads = 2;
+  hashed.whole_file_bytes = UINT64_MAX;
+  absl::StatusOr<IngestResult> fused = IngestFiles(*election, {folder}, hashed);
+  ASSERT_THAT(fused, IsOk());
+  ExpectSameReading(*fused, *reference);
+  EXPECT_EQ(fused->tally.Rejected(RejectReason::kMalformed), expected_lines.size());
+  EXPECT_EQ(fused->tally.Rejected(RejectReason::kUnknownChoice), 1u);
+  std::vector<uint64_t> lines;
+  for (const MalformedExample& example : fused->malformed) lines.push_back(example.line);
+  EXPECT_EQ(lines, expected_lines);
+  const uint64_t records = fused->files.at(0).records;
+  EXPECT_EQ(records, static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), '\n')) - 2)
+      << "every line but the header and the quoted break is one record";
+
+  // The file's bytes changed, so its hash no longer matches the manifest, in both readings.
+  const std::string name = largest.filename().string();
+  auto has_hash_mismatch = [&](const IngestResult& result) {
+    for (const ManifestFinding& finding : result.findings) {
+      if (finding.file == name && finding.finding == "hash_mismatch") return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_hash_mismatch(*reference));
+  EXPECT_TRUE(has_hash_mismatch(*fused));
+  // Restored, it matches; one flipped bit in the first record, at either side of a step's
+  // end, inside a step or in the last byte is a mismatch.
+  WriteFileBytes(largest, original);
+  absl::StatusOr<IngestResult> restored = IngestFiles(*election, {folder}, hashed);
+  ASSERT_THAT(restored, IsOk());
+  EXPECT_FALSE(has_hash_mismatch(*restored));
+  const size_t records_begin = original.find('\n') + 1;
+  for (size_t offset : {records_begin, kStep - 1, kStep, 2 * kStep + 3, original.size() - 1}) {
+    std::string flipped = original;
+    flipped[offset] = static_cast<char>(flipped[offset] ^ 0x20);
+    WriteFileBytes(largest, flipped);
+    absl::StatusOr<IngestResult> result = IngestFiles(*election, {folder}, hashed);
+    ASSERT_THAT(result, IsOk());
+    EXPECT_TRUE(has_hash_mismatch(*result)) << "byte " << offset;
+  }
 }
 
 // ---- Manifest findings ----
