@@ -123,9 +123,9 @@ struct InputFile {
   CvbLayout layout;          // cvb
   absl::Status damage;       // file-level damage found before reading (not a ballot file, ...)
   bool sequential = false;   // CSV read as one range (quoted line breaks at range edges)
-  // CSV in a folder with a manifest: the file's hash is wanted. A file small enough to be
-  // one task is hashed by that task while it parses (each byte read from memory once);
-  // `hash` is then set, else VerifyManifest reads the file again to hash it.
+  // In a folder with a manifest: the file's hash is wanted. A file small enough to be one
+  // task is hashed by that task while it reads (each byte read from memory once); `hash`
+  // is then set, else VerifyManifest reads the file again to hash it.
   bool hash_wanted = false;
   std::string hash;
 };
@@ -134,7 +134,7 @@ struct Task {
   size_t file = 0;
   size_t begin = 0, end = 0;  // CSV byte range; cvb: block index range
   bool first = false;
-  bool hash = false;  // CSV: the whole file, hashed as it is parsed into `hash_hex`
+  bool hash = false;  // the whole file, hashed as it is read into `hash_hex`
   std::string hash_hex;
   IngestTaskState state;
 };
@@ -195,7 +195,7 @@ uint64_t WholeFileLimit(const std::vector<InputFile>& inputs, const IngestOption
   const size_t range_bytes = options.range_bytes;
   uint64_t hashed_bytes = 0;
   for (const InputFile& input : inputs) {
-    if (input.hash_wanted && input.damage.ok()) hashed_bytes += input.mapped->size();
+    if (input.hash_wanted) hashed_bytes += input.mapped->size();
   }
   const uint64_t workers = std::max(1u, std::thread::hardware_concurrency());
   return std::max<uint64_t>(range_bytes, hashed_bytes / (2 * workers));
@@ -224,8 +224,18 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
       }
       continue;
     }
-    // cvb: groups of consecutive blocks of about range_bytes.
+    // cvb: the whole file, or groups of consecutive blocks of about range_bytes.
     const std::vector<CvbBlockRef>& blocks = input.layout.blocks;
+    if (input.hash_wanted && input.mapped->size() <= whole_file_limit) {
+      tasks.push_back(Task{.file = f,
+                           .begin = 0,
+                           .end = blocks.size(),
+                           .first = false,
+                           .hash = true,
+                           .hash_hex = {},
+                           .state = {}});
+      continue;
+    }
     for (size_t first = 0; first < blocks.size();) {
       size_t last = first, bytes = 0;
       while (last < blocks.size() && (last == first || bytes < range_bytes)) {
@@ -337,7 +347,7 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
              Aggregator* aggregator, CsvRangeParser* parser, Progress* progress) {
   const InputFile& input = inputs[task->file];
   const MappedFile& mapped = *input.mapped;
-  if (task->hash) {
+  if (task->hash && input.format == FileFormat::kCsv) {
     RunHashedCsvTask(input, task, aggregator, parser, progress);
     return;
   }
@@ -359,8 +369,17 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
   }
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
   const uint32_t num_choices = static_cast<uint32_t>(election.contest().choices.size());
+  // A whole file with its hash wanted: each block is hashed (with the bytes before it)
+  // just before it is verified, then counted, all while it is in cache.
+  std::optional<FileHasher> hasher;
+  size_t hashed = 0;
+  if (task->hash) hasher.emplace();
   for (size_t b = task->begin; b < task->end; ++b) {
     const CvbBlockRef block = input.layout.blocks[b];
+    if (hasher) {
+      hasher->Update(mapped.data() + hashed, block.offset + block.bytes - hashed);
+      hashed = block.offset + block.bytes;
+    }
     CvbBlockView view;  // straight over the mapping: verified, then counted while in cache
     absl::Status status =
         VerifyCvbBlock(input.path, mapped.data(), block, num_stations, num_choices, &view);
@@ -382,6 +401,12 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
       task->state.malformed_lines.push_back(block.offset);
     }
     progress->Add(block.bytes, view.records + view.malformed);
+  }
+  if (hasher) {
+    hasher->Update(mapped.data() + hashed, mapped.size() - hashed);
+    task->hash_hex = hasher->HexDigest();
+    mapped.Release(0, mapped.size());
+    return;
   }
   // Released once per task, not per block: each release interrupts the other cores to
   // flush their TLBs, which cost more than the blocks' reading at 2 threads.
@@ -561,13 +586,20 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   Checkpoint identity;
   identity.election_fingerprint = ElectionFingerprint(election);
   std::vector<InputFile> inputs(files.size());
+  // Opened on the job's workers: mapping a file and walking a cvb file's blocks fault in
+  // pages, which one thread alone would do for the whole folder before any reading.
+  std::vector<absl::Status> opened(files.size());
+  RunOnWorkers(options.threads, [&] {
+    tbb::parallel_for(size_t{0}, files.size(), [&](size_t f) {
+      inputs[f].path = files[f];
+      opened[f] = OpenInput(election, identity.election_fingerprint, &inputs[f]);
+    });
+  });
   for (size_t f = 0; f < files.size(); ++f) {
-    inputs[f].path = files[f];
+    CANVASS_RETURN_IF_ERROR(opened[f]);  // the first failure in file order, as before
     inputs[f].sequential = sequential->count(files[f]) > 0;
-    CANVASS_RETURN_IF_ERROR(OpenInput(election, identity.election_fingerprint, &inputs[f]));
     for (const std::string& directory : manifest_dirs) {
-      inputs[f].hash_wanted |= inputs[f].format == FileFormat::kCsv &&
-                               fs::path(files[f]).parent_path() == fs::path(directory);
+      inputs[f].hash_wanted |= fs::path(files[f]).parent_path() == fs::path(directory);
     }
   }
   const uint64_t whole_file_limit = WholeFileLimit(inputs, options);

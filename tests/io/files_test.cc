@@ -251,6 +251,41 @@ TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange
   }
 }
 
+// cvb files of a folder with a manifest are hashed block by block as they are read, or in
+// a second pass: the same reading and the same findings, for files damaged at random.
+TEST(FolderRangeTest, CvbHashedWholeFilesGiveTheSameFindingsAsASecondPass) {
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  ASSERT_NO_FATAL_FAILURE(Generate(folder, 4, kFaults, "cvb",
+                                   {"--scale", "4", "--file-faults", "truncate=0.1,flip=0.1"}));
+  absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 4);
+  ASSERT_THAT(election, IsOk());
+  IngestOptions second_pass;
+  second_pass.threads = 2;
+  second_pass.skip_damaged = true;
+  second_pass.range_bytes = 4096;
+  second_pass.whole_file_bytes = 0;
+  absl::StatusOr<IngestResult> expected = IngestFiles(*election, {folder}, second_pass);
+  ASSERT_THAT(expected, IsOk());
+  IngestOptions hashed = second_pass;
+  hashed.whole_file_bytes = UINT64_MAX;
+  absl::StatusOr<IngestResult> actual = IngestFiles(*election, {folder}, hashed);
+  ASSERT_THAT(actual, IsOk());
+  ExpectSameReading(*actual, *expected);
+  size_t hash_mismatches = 0;
+  ASSERT_EQ(actual->findings.size(), expected->findings.size());
+  for (size_t i = 0; i < expected->findings.size(); ++i) {
+    EXPECT_EQ(actual->findings[i].file, expected->findings[i].file);
+    EXPECT_EQ(actual->findings[i].finding, expected->findings[i].finding);
+    EXPECT_EQ(actual->findings[i].detail, expected->findings[i].detail);
+    hash_mismatches += expected->findings[i].finding == "hash_mismatch";
+  }
+  EXPECT_GT(hash_mismatches, 0u) << "no file was damaged: the test shows nothing";
+  for (size_t f = 0; f < expected->files.size(); ++f) {
+    EXPECT_EQ(actual->files[f].damage, expected->files[f].damage);
+  }
+}
+
 // The hashing steps of a whole-file task: a quoted line break across a step's end, and
 // malformed records on either side of every step's end, are read exactly as one range
 // reads them, at the same line numbers; a changed byte in any step, the header or the
