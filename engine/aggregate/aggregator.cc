@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/check.h"
 #include "engine/base/checked_math.h"
@@ -17,17 +18,59 @@
 namespace canvass {
 namespace {
 
-constexpr uint8_t kUnseen = 0;
-constexpr uint8_t kConflicted = 0xFF;
+// The narrowest state width (2, 4 or 8 bits per serial) that holds 0 (unseen) and
+// choice + 1 for every choice.
+int StateBitsFor(uint32_t num_choices) { return num_choices <= 3 ? 2 : num_choices <= 15 ? 4 : 8; }
 
-uint8_t* AllocateZeroed(uint64_t bytes) {
+// Station bases are multiples of this many serial slots, so that a 64-bit word of state
+// never holds two stations' serials (nor two stripes').
+constexpr uint64_t kStationAlignment = 64;
+
+// The lowest bit of every field of a word of kBits-bit fields.
+template <int kBits>
+constexpr uint64_t kFieldOnes = kBits == 2   ? 0x5555555555555555u
+                                : kBits == 4 ? 0x1111111111111111u
+                                             : 0x0101010101010101u;
+
+// Eight bytes, each below 2^kBits, gathered into 8 * kBits bits (byte i to field i).
+template <int kBits>
+inline uint64_t GatherFields(uint64_t x) {
+  static_assert(kBits == 2 || kBits == 4);
+  if constexpr (kBits == 2) {
+    x = (x | (x >> 6)) & 0x000F000F000F000Fu;
+    x = (x | (x >> 12)) & 0x000000FF000000FFu;
+    return (x | (x >> 24)) & 0xFFFFu;
+  } else {
+    x = (x | (x >> 4)) & 0x00FF00FF00FF00FFu;
+    x = (x | (x >> 8)) & 0x0000FFFF0000FFFFu;
+    return (x | (x >> 16)) & 0xFFFFFFFFu;
+  }
+}
+
+// out[j] = the words of fields choice + 1 for the 64 / kBits * words choices, which are
+// each below 2^kBits - 1.
+template <int kBits>
+void PackMarks(const ChoiceIndex* choices, size_t words, uint64_t* out) {
+  constexpr int kChunks = 8 / kBits;  // eight-byte chunks per output word
+  for (size_t j = 0; j < words; ++j) {
+    uint64_t word = 0;
+    for (int chunk = 0; chunk < kChunks; ++chunk) {
+      uint64_t x;
+      std::memcpy(&x, choices + (j * kChunks + static_cast<size_t>(chunk)) * 8, 8);
+      word |= GatherFields<kBits>(x + 0x0101010101010101u) << (chunk * 8 * kBits);
+    }
+    out[j] = word;
+  }
+}
+
+uint64_t* AllocateZeroed(uint64_t bytes) {
   if (bytes == 0) return nullptr;
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   CANVASS_CHECK(memory != MAP_FAILED);
   // Huge pages cut the page faults of first touch by 512x on big elections.
   madvise(memory, bytes, MADV_HUGEPAGE);
-  return static_cast<uint8_t*>(memory);
+  return static_cast<uint64_t*>(memory);
 }
 
 }  // namespace
@@ -41,17 +84,22 @@ struct Aggregator::Local {
 Aggregator::Aggregator(const Election& election, AggregatorOptions options)
     : election_(election),
       num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
-      exactly_once_(options.exactly_once) {
+      exactly_once_(options.exactly_once),
+      state_bits_(StateBitsFor(num_choices_)) {
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
   stripe_base_.resize(num_stations);
   size_t stripes = 0;
+  uint64_t slots = 0;
   for (size_t s = 0; s < num_stations; ++s) {
-    station_base_[s] = state_bytes_;
+    station_base_[s] = slots;
     stripe_base_[s] = stripes;
-    if (exactly_once_) state_bytes_ += election.stations[s].capacity;
-    stripes += (election.stations[s].capacity + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits;
+    const uint64_t capacity = election.stations[s].capacity;
+    if (exactly_once_)
+      slots += (capacity + kStationAlignment - 1) / kStationAlignment * kStationAlignment;
+    stripes += (capacity + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits;
   }
+  state_bytes_ = slots / 64 * static_cast<uint64_t>(state_bits_) * 8;
   state_ = AllocateZeroed(state_bytes_);
   stripe_claimed_ = std::make_unique<std::atomic<uint8_t>[]>(stripes);
   stripe_written_ = std::make_unique<uint8_t[]>(stripes);  // zeroed: nothing written yet
@@ -123,6 +171,88 @@ bool Aggregator::RunInRange(StationIndex s, uint64_t first, size_t count) const 
   return first != 0 && first <= capacity && count <= capacity - first + 1;
 }
 
+uint32_t Aggregator::StateAt(uint64_t slot) const {
+  const uint64_t bit = slot * static_cast<uint64_t>(state_bits_);
+  return static_cast<uint32_t>((state_[bit >> 6] >> (bit & 63)) & ((1u << state_bits_) - 1));
+}
+
+void Aggregator::SetUnseenState(uint64_t slot, uint32_t mark) {
+  const uint64_t bit = slot * static_cast<uint64_t>(state_bits_);
+  state_[bit >> 6] |= static_cast<uint64_t>(mark) << (bit & 63);
+}
+
+bool Aggregator::AnyStateSet(uint64_t slot, size_t count) const {
+  const uint64_t bit_begin = slot * static_cast<uint64_t>(state_bits_);
+  const uint64_t bit_end = (slot + count) * static_cast<uint64_t>(state_bits_);
+  const uint64_t first = bit_begin >> 6, last = (bit_end - 1) >> 6;
+  const uint64_t head = ~uint64_t{0} << (bit_begin & 63);
+  const uint64_t tail = ~uint64_t{0} >> (63 - ((bit_end - 1) & 63));
+  if (first == last) return (state_[first] & head & tail) != 0;
+  uint64_t seen = (state_[first] & head) | (state_[last] & tail);
+  for (uint64_t w = first + 1; w < last; ++w) seen |= state_[w];  // vectorized OR-reduction
+  return seen != 0;
+}
+
+template <int kBits>
+void Aggregator::MarkFromChoicesOfWidth(uint64_t slot, const ChoiceIndex* choices, size_t count) {
+  constexpr size_t kPerWord = 64 / kBits;
+  size_t i = 0;
+  for (; i < count && (slot + i) % kPerWord != 0; ++i) SetUnseenState(slot + i, choices[i] + 1u);
+  const size_t words = (count - i) / kPerWord;
+  if constexpr (kBits == 8) {
+    uint8_t* out = reinterpret_cast<uint8_t*>(state_) + slot + i;
+    for (size_t k = 0; k < words * kPerWord; ++k) out[k] = static_cast<uint8_t>(choices[i + k] + 1);
+  } else {
+    PackMarks<kBits>(choices + i, words, state_ + (slot + i) / kPerWord);
+  }
+  for (i += words * kPerWord; i < count; ++i) SetUnseenState(slot + i, choices[i] + 1u);
+}
+
+void Aggregator::MarkFromChoices(uint64_t slot, const ChoiceIndex* choices, size_t count) {
+  switch (state_bits_) {
+    case 2:
+      return MarkFromChoicesOfWidth<2>(slot, choices, count);
+    case 4:
+      return MarkFromChoicesOfWidth<4>(slot, choices, count);
+    default:
+      return MarkFromChoicesOfWidth<8>(slot, choices, count);
+  }
+}
+
+void Aggregator::MarkFromPacked(uint64_t slot, const uint64_t* packed, size_t count, int bits) {
+  if (bits != state_bits_) {
+    thread_local std::vector<ChoiceIndex> choices;
+    choices.resize(count);
+    UnpackChoices(packed, count, bits, /*add=*/0, choices.data());
+    MarkFromChoices(slot, choices.data(), count);
+    return;
+  }
+  // Same width: the packed words are the marks less one per field, shifted into place.
+  const size_t per_word = 64 / static_cast<size_t>(bits);
+  const uint64_t field_mask = (uint64_t{1} << bits) - 1;
+  auto field = [&](size_t i) {
+    const size_t bit = i * static_cast<size_t>(bits);
+    return static_cast<uint32_t>((packed[bit >> 6] >> (bit & 63)) & field_mask);
+  };
+  size_t i = 0;
+  for (; i < count && (slot + i) % per_word != 0; ++i) SetUnseenState(slot + i, field(i) + 1);
+  const size_t words = (count - i) / per_word;
+  const uint64_t ones = bits == 2 ? kFieldOnes<2> : kFieldOnes<4>;
+  const size_t shift = (i * static_cast<size_t>(bits)) & 63;
+  const uint64_t* in = packed + i * static_cast<size_t>(bits) / 64;
+  uint64_t* out = state_ + (slot + i) / per_word;
+  if (shift == 0) {
+    for (size_t k = 0; k < words; ++k) out[k] = in[k] + ones;
+  } else {
+    // Output word k takes the high part of in[k] and the low `shift` bits of in[k + 1],
+    // which holds the word's last records (shift >= bits), so in[k + 1] always exists.
+    for (size_t k = 0; k < words; ++k) {
+      out[k] = ((in[k] >> shift) | (in[k + 1] << (64 - shift))) + ones;
+    }
+  }
+  for (i += words * per_word; i < count; ++i) SetUnseenState(slot + i, field(i) + 1);
+}
+
 template <typename Mark>
 bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, Mark&& mark) {
   const size_t first_stripe = StripeOf(s, begin);
@@ -133,10 +263,10 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
     ClaimStripe(stripe);
     written |= stripe_written_[stripe] != 0;
   }
-  uint8_t* state = state_ + station_base_[s] + begin;
+  const uint64_t slot = station_base_[s] + begin;
   if (!written) {
-    // Never written: every byte is still zero. Mark without reading them.
-    mark(state);
+    // Never written: every field is still zero. Mark without reading them.
+    mark(slot);
     for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
       stripe_written_[stripe] = 1;
       ReleaseStripe(stripe);
@@ -146,22 +276,19 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   // Touch each page of the range for writing first (a locked OR of zero changes nothing;
   // the range is ours while claimed): a first read of fresh memory would map the zero page,
   // and the write after it would fault again and flush the other cores' TLBs.
-  for (size_t i = 0; i < count; i += 4096) __atomic_fetch_or(state + i, 0, __ATOMIC_RELAXED);
-  // One wide OR-reduction: eight bytes per load, vectorized by the compiler.
-  uint64_t seen = 0;
-  const size_t words = count / 8;
-  for (size_t i = 0; i < words; ++i) {
-    uint64_t word;
-    std::memcpy(&word, state + 8 * i, sizeof(word));
-    seen |= word;
+  uint8_t* bytes = reinterpret_cast<uint8_t*>(state_);
+  const uint64_t bits = static_cast<uint64_t>(state_bits_);
+  const uint64_t byte_end = ((slot + count) * bits + 7) / 8;
+  for (uint64_t b = slot * bits / 8; b < byte_end; b += 4096) {
+    __atomic_fetch_or(bytes + b, 0, __ATOMIC_RELAXED);
   }
-  for (size_t i = 8 * words; i < count; ++i) seen |= state[i];
-  if (seen == kUnseen) mark(state);
+  const bool seen = AnyStateSet(slot, count);
+  if (!seen) mark(slot);
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
-    if (seen == kUnseen) stripe_written_[stripe] = 1;
+    if (!seen) stripe_written_[stripe] = 1;
     ReleaseStripe(stripe);
   }
-  return seen == kUnseen;
+  return !seen;
 }
 
 void Aggregator::CountChoices(const ChoiceIndex* choice, size_t n, Local* local) const {
@@ -192,9 +319,8 @@ bool Aggregator::TryAddContiguous(const BatchView& batch, Local* local) {
   ChoiceIndex max_choice = 0;
   for (size_t i = 0; i < n; ++i) max_choice = std::max(max_choice, choice[i]);
   if (mismatch != 0 || max_choice >= num_choices_) return false;
-  if (!MarkUnseenRange(batch.station, first - 1, n, [&](uint8_t* state) {
-        for (size_t i = 0; i < n; ++i) state[i] = static_cast<uint8_t>(choice[i] + 1);
-      })) {
+  if (!MarkUnseenRange(batch.station, first - 1, n,
+                       [&](uint64_t slot) { MarkFromChoices(slot, choice, n); })) {
     return false;
   }
   CountChoices(choice, n, local);
@@ -215,8 +341,8 @@ void Aggregator::AddRun(StationIndex station, uint64_t first, size_t count,
   bool valid = true;
   for (uint32_t value = num_choices_; value < (1u << bits); ++value) valid &= counts[value] == 0;
   if (valid && RunInRange(station, first, count) &&
-      (!exactly_once_ || MarkUnseenRange(station, first - 1, count, [&](uint8_t* state) {
-        UnpackChoices(packed_choices, count, bits, /*add=*/1, state);
+      (!exactly_once_ || MarkUnseenRange(station, first - 1, count, [&](uint64_t slot) {
+        MarkFromPacked(slot, packed_choices, count, bits);
       }))) {
     Local local;
     for (uint32_t c = 0; c < std::min(num_choices_, 1u << bits); ++c) {
@@ -246,8 +372,8 @@ void Aggregator::AddRun(StationIndex station, uint64_t first, size_t count,
   ChoiceIndex max_choice = 0;
   for (size_t i = 0; i < count; ++i) max_choice = std::max(max_choice, choices[i]);
   if (max_choice < num_choices_ && RunInRange(station, first, count) &&
-      (!exactly_once_ || MarkUnseenRange(station, first - 1, count, [&](uint8_t* state) {
-        for (size_t i = 0; i < count; ++i) state[i] = static_cast<uint8_t>(choices[i] + 1);
+      (!exactly_once_ || MarkUnseenRange(station, first - 1, count, [&](uint64_t slot) {
+        MarkFromChoices(slot, choices, count);
       }))) {
     Local local;
     CountChoices(choices, count, &local);
@@ -290,28 +416,30 @@ void Aggregator::AddCountOnly(const BatchView& batch, Local* local) {
   }
 }
 
-void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state,
+void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64_t slot,
                              Local* local) {
-  const uint8_t mark = static_cast<uint8_t>(c + 1);
-  const uint8_t previous = *state;
-  if (previous == kUnseen) {
-    *state = mark;
+  const uint32_t mark = c + 1u;
+  const uint32_t first_copy = StateAt(slot);
+  if (first_copy == 0) {
+    SetUnseenState(slot, mark);
     ++local->histogram[c];
     return;
   }
-  // A later copy: settled in Finish() against the final state of its identity.
+  // A later copy: settled in Finish() by whether its identity is conflicted by then.
   later_copies_.push_back(Identity{s, seq});
-  if (previous != kConflicted && previous != mark) {
-    *state = kConflicted;
-    --local->histogram[previous - 1];
-    ++local->conflicted_identities;
+  if (first_copy != mark) {
+    absl::MutexLock lock(&conflicted_mutex_);
+    if (conflicted_.insert(slot).second) {
+      --local->histogram[first_copy - 1];
+      ++local->conflicted_identities;
+    }
   }
 }
 
 void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
   const StationIndex s = batch.station;
   const uint64_t capacity = election_.stations[s].capacity;
-  uint8_t* station_state = state_ + station_base_[s];
+  const uint64_t station_slot = station_base_[s];
   // Valid records grouped by stripe, so that each stripe is claimed once per batch.
   thread_local std::vector<uint32_t> valid, grouped;
   thread_local std::vector<uint32_t> starts;
@@ -356,7 +484,7 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
       stripe_written_[stripe] = 1;  // CountRecord writes unless the record is a later copy
       claimed = stripe;
     }
-    CountRecord(s, batch.seq[i], batch.choice[i], station_state + batch.seq[i] - 1, local);
+    CountRecord(s, batch.seq[i], batch.choice[i], station_slot + batch.seq[i] - 1, local);
   }
   ReleaseStripe(claimed);
 }
@@ -415,6 +543,11 @@ std::string Aggregator::Snapshot() const {
     PutU64(copy.station, &out);
     PutU64(copy.seq, &out);
   }
+  absl::MutexLock lock(&conflicted_mutex_);
+  std::vector<uint64_t> conflicted(conflicted_.begin(), conflicted_.end());
+  std::sort(conflicted.begin(), conflicted.end());
+  PutU64(conflicted.size(), &out);
+  for (uint64_t slot : conflicted) PutU64(slot, &out);
   if (state_bytes_ > 0) out.append(reinterpret_cast<const char*>(state_), state_bytes_);
   return out;
 }
@@ -446,9 +579,7 @@ absl::Status Aggregator::Restore(absl::string_view in) {
   for (size_t s = 0; s < stations; ++s) GetU64(&in, &value), station_records_[s].store(value);
   uint64_t copies = 0;
   GetU64(&in, &copies);
-  if (copies > in.size() / 16 || in.size() != copies * 16 + state_bytes_) {
-    return bad("later copies and state bytes do not add up");
-  }
+  if (copies > in.size() / 16) return bad("later copies past the end");
   later_copies_.clear();
   for (uint64_t i = 0; i < copies; ++i) {
     uint64_t station = 0, seq = 0;
@@ -459,14 +590,45 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     }
     later_copies_.push_back(Identity{static_cast<StationIndex>(station), seq});
   }
-  for (size_t i = 0; i < state_bytes_; ++i) {
-    const uint8_t mark = static_cast<uint8_t>(in[i]);
-    if (mark > num_choices_ && mark != kConflicted) return bad("an exactly-once byte out of range");
+  uint64_t num_conflicted = 0;
+  if (!GetU64(&in, &num_conflicted) || num_conflicted > in.size() / 8 ||
+      in.size() != num_conflicted * 8 + state_bytes_) {
+    return bad("conflicted identities and state bytes do not add up");
   }
+  std::vector<uint64_t> conflicted(num_conflicted);
+  for (uint64_t& slot : conflicted) GetU64(&in, &slot);
   for (size_t i = 0; i < cells; ++i) {
     if (counted_removed_[i].load() > counted_added_[i].load()) return bad("negative count");
   }
   if (state_bytes_ > 0) std::memcpy(state_, in.data(), state_bytes_);
+  // Every field is unseen or choice + 1, and zero outside each station's serials.
+  for (size_t s = 0; s < stations; ++s) {
+    const uint64_t capacity = election_.stations[s].capacity;
+    const uint64_t end = s + 1 < stations ? station_base_[s + 1] : state_bytes_ * 8 / state_bits_;
+    for (uint64_t slot = station_base_[s]; slot < end; ++slot) {
+      const uint32_t mark = StateAt(slot);
+      if (mark > num_choices_ || (mark != 0 && slot - station_base_[s] >= capacity)) {
+        std::memset(state_, 0, state_bytes_);
+        return bad("an exactly-once field out of range");
+      }
+    }
+  }
+  for (size_t i = 0; i < conflicted.size(); ++i) {
+    const uint64_t slot = conflicted[i];
+    if ((i > 0 && slot <= conflicted[i - 1]) || slot >= state_bytes_ * 8 / state_bits_ ||
+        StateAt(slot) == 0) {
+      std::memset(state_, 0, state_bytes_);
+      return bad("a conflicted identity never seen, or listed twice");
+    }
+  }
+  if (conflicted.size() != conflicted_identities_.load()) {
+    std::memset(state_, 0, state_bytes_);
+    return bad("conflicted identities do not match their count");
+  }
+  {
+    absl::MutexLock lock(&conflicted_mutex_);
+    conflicted_ = absl::flat_hash_set<uint64_t>(conflicted.begin(), conflicted.end());
+  }
   std::fill(stripe_written_.get(), stripe_written_.get() + num_stripes_, 1);
   absl::StatusOr<Tally> tally = BuildTally();
   if (!tally.ok() && !absl::IsOutOfRange(tally.status())) {
@@ -507,10 +669,11 @@ absl::StatusOr<Tally> Aggregator::BuildTally() const {
   uint64_t& conflicts = tally.rejected[static_cast<int>(RejectReason::kConflict)];
   CANVASS_RETURN_IF_ERROR(
       CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed), &conflicts, "conflicts"));
+  absl::MutexLock lock(&conflicted_mutex_);
   for (const Identity& copy : later_copies_) {
-    const uint8_t final_state = state_[station_base_[copy.station] + copy.seq - 1];
-    CANVASS_RETURN_IF_ERROR(CheckedAdd(1, final_state == kConflicted ? &conflicts : &duplicates,
-                                       "duplicates and conflicts"));
+    const bool conflicted = conflicted_.contains(station_base_[copy.station] + copy.seq - 1);
+    CANVASS_RETURN_IF_ERROR(
+        CheckedAdd(1, conflicted ? &conflicts : &duplicates, "duplicates and conflicts"));
   }
   uint64_t records_read = 0;
   for (RejectReason reason : {RejectReason::kUnknownStation, RejectReason::kMalformed}) {

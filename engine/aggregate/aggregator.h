@@ -6,19 +6,24 @@
 //  - Each Add() counts its batch into a local histogram on the calling thread's stack and
 //    flushes it into shared per-station x choice counters with one relaxed atomic add
 //    per (choice, batch): never an atomic per ballot.
-//  - Exactly-once state is one byte per issued ballot serial: 0 = not seen, 1..k = seen
-//    with choice c-1 (all copies so far agree), 0xFF = copies disagree (conflict).
-//  - The state bytes are cut into stripes of 2^14 serials of one station. A batch claims
-//    the stripes it touches (once per batch and stripe, never per ballot) and updates
-//    their bytes with plain loads and stores. Batches from the generator and from files
-//    cover consecutive serials of one stripe, so claims never contend in practice.
+//  - Exactly-once state is one field per issued ballot serial: 0 = not seen, c + 1 = its
+//    first copy chose c. Fields are as narrow as the contest allows: 2 bits for up to 3
+//    choices (the reference election), 4 for up to 15, else 8, packed as cvb packs choice
+//    columns (engine/ballot/packed_choices.h). The state is what a job writes (and the
+//    kernel zeroes) per ballot, so its width sets the cost of exactly-once.
+//  - The fields are cut into stripes of 2^14 serials of one station (station bases are
+//    aligned so that no 64-bit word holds two stripes). A batch claims the stripes it
+//    touches (once per batch and stripe, never per ballot) and updates their fields with
+//    plain loads and stores. Batches from the generator and from files cover consecutive
+//    serials of one stripe, so claims never contend in practice.
 //  - The first copy of an identity is counted at once. A later copy is remembered in a
 //    small side list (records that are not first copies are rare); a copy that disagrees
-//    turns the state to conflict and takes back the first copy's count. Finish() settles
-//    the side list against the final state: a later copy of a conflicted identity is a
-//    `conflict`, of an agreeing one a `duplicate`, and each conflicted identity adds one
-//    more `conflict` for its first copy. The outcome depends only on the multiset of
-//    records, as DESIGN.md requires.
+//    with the first puts the identity in the conflicted set (under a mutex: only
+//    disagreeing copies take it) and, the first time, takes back the first copy's count.
+//    Finish() settles the side list: a later copy of a conflicted identity is a
+//    `conflict`, of another a `duplicate`, and each conflicted identity adds one more
+//    `conflict` for its first copy. The outcome depends only on the multiset of records,
+//    as DESIGN.md requires.
 //
 // Invariants (checked by Finish()):
 //  1. records_read == counted + sum(rejected).
@@ -44,7 +49,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/check.h"
@@ -79,8 +87,9 @@ class Aggregator {
   // first + count - 1 (as uint64_t arithmetic gives them) and whose choices are packed
   // `bits` bits each (1, 2 or 4; see engine/ballot/packed_choices.h), without expanding
   // them: when the whole run is in range, every choice is in the contest and no serial
-  // was seen before, the state bytes are checked with one OR-reduction, written from the
-  // packed words and the choices counted from popcounts of the words. Otherwise the run
+  // was seen before, the state fields are checked with one OR-reduction, written from the
+  // packed words (shifted and added to, when the state has their width) and the choices
+  // counted from popcounts of the words. Otherwise the run
   // is expanded into a batch for Add(). Either way the outcome is exactly that of Add()
   // of the expanded batch. Safe to call from many threads at once.
   // Requires: station is a roster index or kUnknownStation; packed_choices holds
@@ -109,8 +118,10 @@ class Aggregator {
   // DataLoss when the bytes do not fit this election. Requires: no Add() in flight.
   absl::Status Restore(absl::string_view snapshot);
 
-  // Bytes of exactly-once state (one per issued serial).
+  // Bytes of exactly-once state (state_bits() per issued serial, stations aligned).
   uint64_t state_bytes() const { return state_bytes_; }
+  // Bits of exactly-once state per serial: 2, 4 or 8 (see the design above).
+  int state_bits() const { return state_bits_; }
 
  private:
   struct Identity {
@@ -124,15 +135,26 @@ class Aggregator {
   // True when serials first..first+count-1 all lie in 1..capacity of station s.
   bool RunInRange(StationIndex s, uint64_t first, size_t count) const;
   // Claims the stripes of serial indexes [begin, begin + count) of station s; when none of
-  // their state bytes is set, calls mark(state bytes) to set them and returns true; else
-  // changes nothing and returns false.
+  // their state fields is set, calls mark(slot of serial index begin) to set them and
+  // returns true; else changes nothing and returns false.
   template <typename Mark>
   bool MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, Mark&& mark);
+  // State field of a slot (station base + serial index); setting one that is zero.
+  uint32_t StateAt(uint64_t slot) const;
+  void SetUnseenState(uint64_t slot, uint32_t mark);
+  // Whether any field of slots [slot, slot + count) is set.
+  bool AnyStateSet(uint64_t slot, size_t count) const;
+  // Set the zero fields of slots [slot, slot + count) to choice + 1, from a choice column
+  // or a packed one (every choice in the contest).
+  void MarkFromChoices(uint64_t slot, const ChoiceIndex* choices, size_t count);
+  template <int kBits>
+  void MarkFromChoicesOfWidth(uint64_t slot, const ChoiceIndex* choices, size_t count);
+  void MarkFromPacked(uint64_t slot, const uint64_t* packed, size_t count, int bits);
   // Adds the choices of a valid batch to the local histogram.
   void CountChoices(const ChoiceIndex* choice, size_t count, Local* local) const;
   void AddCountOnly(const BatchView& batch, Local* local);
   void AddGeneral(const BatchView& batch, Local* local);
-  void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint8_t* state, Local* local);
+  void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64_t slot, Local* local);
   void Flush(StationIndex s, uint64_t records, const Local& local);
   void ClaimStripe(size_t stripe);
   void ReleaseStripe(size_t stripe);
@@ -143,9 +165,10 @@ class Aggregator {
   const Election& election_;
   const uint32_t num_choices_;
   const bool exactly_once_;
+  const int state_bits_;  // bits per serial: 2, 4 or 8
   uint64_t state_bytes_ = 0;
-  uint8_t* state_ = nullptr;            // exactly-once bytes, all stations back to back
-  std::vector<uint64_t> station_base_;  // offset of station s's bytes in state_
+  uint64_t* state_ = nullptr;           // exactly-once fields, all stations back to back
+  std::vector<uint64_t> station_base_;  // slot of station s's first serial (a multiple of 64)
   std::vector<size_t> stripe_base_;     // index of station s's first stripe
   std::unique_ptr<std::atomic<uint8_t>[]> stripe_claimed_;
   // Per stripe: whether any of its state bytes may be nonzero. Read and written only by
@@ -168,6 +191,9 @@ class Aggregator {
   std::atomic<uint64_t> conflicted_identities_{0};
   std::atomic<bool> overflowed_{false};
   tbb::concurrent_vector<Identity> later_copies_;
+  // Slots of the identities whose copies disagree.
+  mutable absl::Mutex conflicted_mutex_;
+  absl::flat_hash_set<uint64_t> conflicted_ ABSL_GUARDED_BY(conflicted_mutex_);
 
   static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared counters must be lock-free");
   static_assert(std::atomic<uint8_t>::is_always_lock_free, "stripe claims must be lock-free");

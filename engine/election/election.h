@@ -31,7 +31,7 @@ using ChoiceIndex = uint8_t;
 using StationIndex = uint32_t;
 
 // At most 254 choices per contest, so that a choice index and the exactly-once state
-// (one byte per ballot serial, see aggregate/) both fit in a byte.
+// (choice + 1 per ballot serial, at most 8 bits, see aggregate/) both fit in a byte.
 inline constexpr int kMaxChoices = 254;
 
 enum class ChoiceKind : uint8_t { kCandidate, kInvalid, kBlank };

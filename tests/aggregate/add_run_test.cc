@@ -186,7 +186,9 @@ TEST(AddRunTest, EqualsAddOfTheExpandedBatchOnRandomRuns) {
   const std::vector<std::pair<int, std::vector<uint64_t>>> elections = {
       {2, {3 * kStripe + 5, 7, 1}},
       {3, {100000, 5000, 17}},
+      {4, {kStripe + 63, 64, 65}},
       {5, {2 * kStripe, 1, 300}},
+      {15, {3 * kStripe + 1, 2}},
       {16, {70000, 40}},
       {17, {50000, 3}},
       {200, {20000}},

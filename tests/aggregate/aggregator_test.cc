@@ -492,10 +492,113 @@ TEST(AggregatorTest, CounterPastTheLargestFigureIsOutOfRange) {
 // ---------------------------------------------------------------------------------------
 // Exactly-once state size.
 
-TEST(AggregatorTest, StateBytesIsTheSumOfCapacities) {
-  EXPECT_EQ(Aggregator(MakeElection(2, {1})).state_bytes(), 1u);
-  EXPECT_EQ(Aggregator(MakeElection(3, {10, 20, 30, 40})).state_bytes(), 100u);
-  EXPECT_EQ(Aggregator(MakeElection(3, {100000, 1, 16384, 16385})).state_bytes(), 132770u);
+// The state's size: each station's capacity rounded up to 64 serials, at the narrowest
+// width that holds choice + 1 for every choice.
+uint64_t ExpectedStateBytes(const Election& election) {
+  const size_t choices = election.contest().choices.size();
+  const uint64_t bits = choices <= 3 ? 2 : choices <= 15 ? 4 : 8;
+  uint64_t slots = 0;
+  for (const Station& station : election.stations) slots += (station.capacity + 63) / 64 * 64;
+  return slots * bits / 8;
+}
+
+TEST(AggregatorTest, StateIsTheNarrowestFieldPerAlignedSerial) {
+  EXPECT_EQ(Aggregator(MakeElection(2, {1})).state_bytes(), 16u);
+  EXPECT_EQ(Aggregator(MakeElection(3, {10, 20, 30, 40})).state_bytes(), 64u);
+  EXPECT_EQ(Aggregator(MakeElection(3, {100000, 1, 16384, 16385})).state_bytes(), 33232u);
+  EXPECT_EQ(Aggregator(MakeElection(4, {64})).state_bytes(), 32u);
+  EXPECT_EQ(Aggregator(MakeElection(15, {65})).state_bytes(), 64u);
+  EXPECT_EQ(Aggregator(MakeElection(16, {64})).state_bytes(), 64u);
+  EXPECT_EQ(Aggregator(MakeElection(254, {1, 64})).state_bytes(), 128u);
+  for (int choices : {1, 2, 3}) EXPECT_EQ(Aggregator(MakeElection(choices, {1})).state_bits(), 2);
+  for (int choices : {4, 15}) EXPECT_EQ(Aggregator(MakeElection(choices, {1})).state_bits(), 4);
+  for (int choices : {16, 254}) EXPECT_EQ(Aggregator(MakeElection(choices, {1})).state_bits(), 8);
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot and Restore (checkpoints).
+
+// A contiguous batch of serials first..last of station s, all choosing c.
+BallotBatch RunOf(StationIndex s, uint64_t first, uint64_t last, ChoiceIndex c) {
+  BallotBatch batch;
+  batch.station = s;
+  for (uint64_t seq = first; seq <= last; ++seq) {
+    batch.seq.push_back(seq);
+    batch.choice.push_back(c);
+  }
+  return batch;
+}
+
+TEST(AggregatorSnapshotTest, RestoredStateGoesOnExactlyAsTheOriginal) {
+  const Election election = MakeElection(2, {100, 70});  // 2-bit fields; bases 0 and 128
+  const std::vector<BallotBatch> before = {
+      RunOf(0, 1, 50, kA), RunOf(1, 3, 70, kB),
+      MakeBatch(0, {{5, kA}, {7, kB}, {7, kB}, {9, kA}}),  // a duplicate, a conflict twice
+  };
+  const std::vector<BallotBatch> after = {
+      MakeBatch(0, {{7, kA}, {9, kB}, {51, kB}, {1, kA}}),  // the conflict's first choice
+      RunOf(0, 52, 100, kB),
+      RunOf(1, 1, 2, kA),
+      RunOf(1, 60, 61, kA),
+  };
+  Aggregator original(election);
+  for (const BallotBatch& batch : before) original.Add(batch);
+  const std::string snapshot = original.Snapshot();
+  Aggregator restored(election);
+  ASSERT_THAT(restored.Restore(snapshot), IsOk());
+  EXPECT_EQ(restored.Snapshot(), snapshot);
+  for (const BallotBatch& batch : after) {
+    original.Add(batch);
+    restored.Add(batch);
+  }
+  std::vector<BallotBatch> all = before;
+  all.insert(all.end(), after.begin(), after.end());
+  const Tally expected = ReferenceAggregate(election, all);
+  EXPECT_EQ(FinishOk(restored), expected);
+  EXPECT_EQ(FinishOk(original), expected);
+  // Conflicts: every copy of station 0's 7 (4) and 9 (3) and of station 1's 60 and 61 (2
+  // each). Duplicates: the second copies of station 0's 5 and 1.
+  EXPECT_EQ(expected.Rejected(RejectReason::kConflict), 11u);
+  EXPECT_EQ(expected.Rejected(RejectReason::kDuplicate), 2u);
+}
+
+TEST(AggregatorSnapshotTest, RestoreRefusesImpossibleStates) {
+  const Election election = MakeElection(2, {100, 70});
+  Aggregator original(election);
+  original.Add(RunOf(0, 1, 50, kA));
+  original.Add(MakeBatch(0, {{7, kB}}));  // serial 7 (slot 6) conflicted
+  const std::string snapshot = original.Snapshot();
+  const size_t state = snapshot.size() - original.state_bytes();
+  // Sets the 2-bit field of `slot` to `value` in a copy of the snapshot.
+  auto with_field = [&](uint64_t slot, uint8_t value) {
+    std::string bytes = snapshot;
+    const size_t bit = slot * 2;
+    uint8_t& byte = reinterpret_cast<uint8_t&>(bytes[state + bit / 8]);
+    byte = static_cast<uint8_t>((byte & ~(3u << (bit % 8))) | (value << (bit % 8)));
+    return bytes;
+  };
+  {
+    Aggregator fresh(election);
+    ASSERT_THAT(fresh.Restore(with_field(59, 2)), IsOk()) << "serial 60 seen, choice B: possible";
+  }
+  struct Case {
+    std::string what, bytes;
+  };
+  std::string unseen_conflict = snapshot;
+  const uint64_t unseen_slot = 80;
+  std::memcpy(&unseen_conflict[state - 8], &unseen_slot, 8);
+  std::vector<Case> cases = {
+      {"a field past the contest's choices", with_field(59, 3)},
+      {"a field past station 0's capacity (100)", with_field(100, 1)},
+      {"a field past station 1's capacity (70)", with_field(128 + 70, 1)},
+      {"a conflicted identity never seen", unseen_conflict},
+      {"truncated", snapshot.substr(0, snapshot.size() - 1)},
+  };
+  for (const Case& c : cases) {
+    Aggregator fresh(election);
+    EXPECT_THAT(fresh.Restore(c.bytes), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("")))
+        << c.what;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -514,7 +617,8 @@ class RandomCaseBuilder {
   // 2..12 choices; 1..500 stations; one station holds most serials, and most others are
   // tiny.
   Election MakeRandomElection() {
-    const int num_choices = static_cast<int>(Uniform(2, 12));
+    // Every state width: 2 bits (up to 3 choices), 4 (up to 15) and 8.
+    const int num_choices = static_cast<int>(Uniform(0, 3) == 0 ? Uniform(16, 40) : Uniform(2, 15));
     const uint64_t draw = Uniform(0, 9);
     const size_t num_stations = draw < 4   ? Uniform(1, 5)
                                 : draw < 8 ? Uniform(6, 100)
@@ -750,9 +854,7 @@ TEST(AggregatorRandomTest, ParallelEqualsReferenceOnRandomElections) {
     const Tally expected = ReferenceAggregate(election, batches, malformed_records);
     ASSERT_EQ(tally, expected);
     ASSERT_EQ(tally.records_read, tally.TotalCounted() + tally.TotalRejected());
-    uint64_t capacity_sum = 0;
-    for (const Station& station : election.stations) capacity_sum += station.capacity;
-    EXPECT_EQ(Aggregator(election).state_bytes(), capacity_sum);
+    EXPECT_EQ(Aggregator(election).state_bytes(), ExpectedStateBytes(election));
     total_records += tally.records_read;
     for (int r = 0; r < kNumRejectReasons; ++r) total_rejected[r] += tally.rejected[r];
   }
