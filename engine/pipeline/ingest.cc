@@ -38,52 +38,87 @@ namespace canvass {
 namespace fs = std::filesystem;
 namespace {
 
-// A read-only mapping of one input file.
+constexpr size_t kPageBytes = 4096;
+
+// One range of addresses reserved for all the input files of a job, mapped side by side,
+// so that the job unmaps them with one call at its end. Every unmap and every release of
+// pages interrupts the other cores running the job to flush their TLBs (a VM exit each
+// on a virtual machine): one call per file cost more than reading a small file.
+class MappedFolder {
+ public:
+  MappedFolder() = default;
+  MappedFolder(const MappedFolder&) = delete;
+  MappedFolder& operator=(const MappedFolder&) = delete;
+  ~MappedFolder() {
+    if (base_ != nullptr) munmap(base_, bytes_);
+  }
+  // Reserves `bytes` of addresses (no memory is committed).
+  absl::Status Reserve(size_t bytes) {
+    if (bytes == 0) return absl::OkStatus();
+    void* base =
+        mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot reserve ", bytes, " bytes of addresses for the input files"));
+    }
+    base_ = static_cast<uint8_t*>(base);
+    bytes_ = bytes;
+    return absl::OkStatus();
+  }
+  uint8_t* At(size_t offset) const { return base_ + offset; }
+
+ private:
+  uint8_t* base_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// A read-only mapping of one input file, inside its job's MappedFolder.
 class MappedFile {
  public:
-  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path) {
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-    struct stat info;
-    if (fstat(fd, &info) != 0) {
-      close(fd);
-      return absl::NotFoundError(absl::StrCat(path, ": cannot stat file"));
-    }
-    auto file = std::unique_ptr<MappedFile>(new MappedFile);
-    file->size_ = static_cast<size_t>(info.st_size);
-    if (file->size_ > 0) {
-      void* data = mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (data == MAP_FAILED) {
-        close(fd);
-        return absl::DataLossError(absl::StrCat(path, ": cannot map file"));
-      }
-      file->data_ = static_cast<const uint8_t*>(data);
-      madvise(data, file->size_, MADV_SEQUENTIAL);
-    }
-    close(fd);
+  // Maps the open file `fd` (of `size` bytes) at `where`, which the folder reserved for at
+  // least `size` bytes.
+  static absl::StatusOr<MappedFile> Map(const std::string& path, int fd, size_t size,
+                                        uint8_t* where) {
+    MappedFile file;
+    file.size_ = size;
+    if (size == 0) return file;
+    void* data = mmap(where, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+    if (data == MAP_FAILED) return absl::DataLossError(absl::StrCat(path, ": cannot map file"));
+    file.data_ = static_cast<const uint8_t*>(data);
+    madvise(data, size, MADV_SEQUENTIAL);
     return file;
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
   }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   // Drops [begin, end) from this process's resident set (the page cache keeps it), so that
   // reading a file of any size costs bounded memory.
   void Release(size_t begin, size_t end) const {
-    const size_t page = 4096;
-    const size_t first = (begin + page - 1) / page * page;
-    const size_t last = std::min(end, size_) / page * page;
+    const size_t first = (begin + kPageBytes - 1) / kPageBytes * kPageBytes;
+    const size_t last = std::min(end, size_) / kPageBytes * kPageBytes;
     if (data_ != nullptr && last > first) {
       madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
     }
   }
 
  private:
-  MappedFile() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// Pages of finished files the job keeps mapped, to be dropped by the folder's one unmap at
+// the end; once past this, each finished file is released as it finishes. Small next to
+// the memory bound's 256 MiB of headroom (tests/io/memory_test.cc).
+constexpr uint64_t kHeldFinishedBytes = 64u << 20;
+
+// Releases [from, end of file) of a file its task has finished with, unless the job can
+// still hold it (see kHeldFinishedBytes).
+void ReleaseFinished(const MappedFile& mapped, size_t from, std::atomic<uint64_t>* held) {
+  if (from >= mapped.size()) return;
+  const uint64_t bytes = mapped.size() - from;
+  if (held->fetch_add(bytes, std::memory_order_relaxed) + bytes <= kHeldFinishedBytes) return;
+  held->fetch_sub(bytes, std::memory_order_relaxed);
+  mapped.Release(from, mapped.size());
+}
 
 // A streaming XXH3-128, as the manifest writes it (hex, high word first).
 class FileHasher {
@@ -117,7 +152,9 @@ std::string HashMapped(const MappedFile& file) {
 
 struct InputFile {
   std::string path;
-  std::unique_ptr<MappedFile> mapped;
+  std::optional<MappedFile> mapped;
+  size_t reserved_offset = 0, reserved_bytes = 0;  // its place in the MappedFolder
+  struct timespec modified {};                     // when opened
   FileFormat format = FileFormat::kCsv;
   size_t records_begin = 0;  // CSV: after the header
   CvbLayout layout;          // cvb
@@ -165,11 +202,30 @@ absl::Status ExpandPaths(const std::vector<std::string>& paths, std::vector<std:
   return absl::OkStatus();
 }
 
-// Opens and classifies one file. Errors here are fatal whatever --skip-damaged says
-// (missing file, another election, a future version); a file that is not a ballot file
-// or is structurally damaged is recorded as damage instead.
-absl::Status OpenInput(const Election& election, uint64_t fingerprint, InputFile* input) {
-  CANVASS_ASSIGN_OR_RETURN(input->mapped, MappedFile::Open(input->path));
+// Opens, maps (at its place in `folder`) and classifies one file. Errors here are fatal
+// whatever --skip-damaged says (missing file, another election, a future version); a file
+// that is not a ballot file or is structurally damaged is recorded as damage instead.
+absl::Status OpenInput(const Election& election, uint64_t fingerprint, const MappedFolder& folder,
+                       InputFile* input) {
+  const int fd = open(input->path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat(input->path, ": cannot open file"));
+  struct stat info {};
+  if (fstat(fd, &info) != 0) {
+    close(fd);
+    return absl::NotFoundError(absl::StrCat(input->path, ": cannot stat file"));
+  }
+  if (static_cast<uint64_t>(info.st_size) > input->reserved_bytes) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat(input->path, ": grew from ", input->reserved_bytes,
+                                            " to ", info.st_size,
+                                            " bytes while the job was starting"));
+  }
+  input->modified = info.st_mtim;
+  absl::StatusOr<MappedFile> mapped = MappedFile::Map(
+      input->path, fd, static_cast<size_t>(info.st_size), folder.At(input->reserved_offset));
+  close(fd);
+  if (!mapped.ok()) return mapped.status();
+  input->mapped = *mapped;
   const uint8_t* data = input->mapped->data();
   const size_t size = input->mapped->size();
   if (LooksLikeCvb(data, size)) {
@@ -302,7 +358,7 @@ class Progress {
 // parsed, each step starting where the last one's records ended, so that the records are
 // exactly those of one range over the file.
 void RunHashedCsvTask(const InputFile& input, Task* task, Aggregator* aggregator,
-                      CsvRangeParser* parser, Progress* progress) {
+                      CsvRangeParser* parser, Progress* progress, std::atomic<uint64_t>* held) {
   constexpr size_t kStep = 256u << 10;    // hashed, then parsed from cache
   constexpr size_t kRelease = 16u << 20;  // pages dropped together: each drop costs IPIs
   const MappedFile& mapped = *input.mapped;
@@ -340,15 +396,16 @@ void RunHashedCsvTask(const InputFile& input, Task* task, Aggregator* aggregator
   state.csv_end = p;
   if (hashed < size) hasher.Update(data + hashed, size - hashed);
   task->hash_hex = hasher.HexDigest();
-  mapped.Release(released, size);
+  ReleaseFinished(mapped, released, held);
 }
 
 void RunTask(const Election& election, const std::vector<InputFile>& inputs, Task* task,
-             Aggregator* aggregator, CsvRangeParser* parser, Progress* progress) {
+             Aggregator* aggregator, CsvRangeParser* parser, Progress* progress,
+             std::atomic<uint64_t>* held) {
   const InputFile& input = inputs[task->file];
   const MappedFile& mapped = *input.mapped;
   if (task->hash && input.format == FileFormat::kCsv) {
-    RunHashedCsvTask(input, task, aggregator, parser, progress);
+    RunHashedCsvTask(input, task, aggregator, parser, progress, held);
     return;
   }
   if (input.format == FileFormat::kCsv) {
@@ -405,7 +462,7 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
   if (hasher) {
     hasher->Update(mapped.data() + hashed, mapped.size() - hashed);
     task->hash_hex = hasher->HexDigest();
-    mapped.Release(0, mapped.size());
+    ReleaseFinished(mapped, 0, held);
     return;
   }
   // Released once per task, not per block: each release interrupts the other cores to
@@ -440,10 +497,8 @@ uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOpt
       absl::StrCat("canvass-inputs-v2|", options.range_bytes, "|", whole_file_limit, "|",
                    options.skip_damaged, "|", options.exactly_once, "|");
   for (const InputFile& input : inputs) {
-    struct stat info {};
-    stat(input.path.c_str(), &info);
-    absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", info.st_mtim.tv_sec, ".",
-                    info.st_mtim.tv_nsec, "|");
+    absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", input.modified.tv_sec,
+                    ".", input.modified.tv_nsec, "|");
   }
   return XXH3_64bits(identity.data(), identity.size());
 }
@@ -462,7 +517,7 @@ absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path
 // workers finish within about one small task of each other.
 void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
               std::vector<Task>& tasks, size_t first, size_t last, int threads,
-              Aggregator& aggregator, Progress& progress) {
+              Aggregator& aggregator, Progress& progress, std::atomic<uint64_t>& held) {
   tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
     return std::make_unique<CsvRangeParser>(
         election, [&aggregator](const BatchView& batch) { aggregator.Add(batch); });
@@ -480,7 +535,7 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
         [&](int) {
           for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
             RunTask(election, inputs, &tasks[order[i].second], &aggregator, parsers.local().get(),
-                    &progress);
+                    &progress, &held);
           }
         },
         tbb::simple_partitioner());
@@ -508,6 +563,7 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
     for (; next < resume->done.size(); ++next) tasks[next].state = resume->done[next];
   }
   Progress progress(options.progress, total_bytes);
+  std::atomic<uint64_t> held{0};  // see kHeldFinishedBytes
   const bool checkpointing = !options.checkpoint_path.empty();
   while (next < tasks.size()) {
     size_t last = tasks.size();
@@ -519,7 +575,7 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
         bytes += TaskBytes(inputs, tasks[last]);
       }
     }
-    RunEpoch(election, inputs, tasks, next, last, options.threads, aggregator, progress);
+    RunEpoch(election, inputs, tasks, next, last, options.threads, aggregator, progress, held);
     next = last;
     if (checkpointing && next < tasks.size()) {
       Checkpoint checkpoint = identity;
@@ -585,14 +641,33 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs));
   Checkpoint identity;
   identity.election_fingerprint = ElectionFingerprint(election);
+  MappedFolder folder;  // outlives `inputs`, whose mappings lie in it
   std::vector<InputFile> inputs(files.size());
-  // Opened on the job's workers: mapping a file and walking a cvb file's blocks fault in
-  // pages, which one thread alone would do for the whole folder before any reading.
+  // Each file gets a place in one reserved range of addresses (see MappedFolder), sized
+  // from its length now; it is then opened on the job's workers: mapping a file and
+  // walking a cvb file's blocks fault in pages, which one thread alone would do for the
+  // whole folder before any reading.
+  std::vector<int64_t> lengths(files.size(), -1);
+  RunOnWorkers(options.threads, [&] {
+    tbb::parallel_for(size_t{0}, files.size(), [&](size_t f) {
+      struct stat info {};
+      if (stat(files[f].c_str(), &info) == 0) lengths[f] = info.st_size;
+    });
+  });
+  size_t reserved = 0;
+  for (size_t f = 0; f < files.size(); ++f) {
+    inputs[f].path = files[f];
+    if (lengths[f] < 0) return absl::NotFoundError(absl::StrCat(files[f], ": cannot open file"));
+    inputs[f].reserved_offset = reserved;
+    inputs[f].reserved_bytes =
+        (static_cast<size_t>(lengths[f]) + kPageBytes - 1) / kPageBytes * kPageBytes;
+    reserved += inputs[f].reserved_bytes;
+  }
+  CANVASS_RETURN_IF_ERROR(folder.Reserve(reserved));
   std::vector<absl::Status> opened(files.size());
   RunOnWorkers(options.threads, [&] {
     tbb::parallel_for(size_t{0}, files.size(), [&](size_t f) {
-      inputs[f].path = files[f];
-      opened[f] = OpenInput(election, identity.election_fingerprint, &inputs[f]);
+      opened[f] = OpenInput(election, identity.election_fingerprint, folder, &inputs[f]);
     });
   });
   for (size_t f = 0; f < files.size(); ++f) {
