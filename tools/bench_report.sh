@@ -10,7 +10,7 @@
 #   --img DIR   where the PNGs go (default docs/img)
 #
 # Outputs: build/bench-report/{core,scale,counters}.json (Google Benchmark JSON, medians
-# of 3 repetitions) and *.log, bench/peers/results.{md,json}, and the PNGs.
+# of 5 repetitions for core, 3 for the rest) and *.log, bench/peers/results.{md,json}, and the PNGs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -61,8 +61,11 @@ benchmark_flags=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=tr
 # ---- 3. Core engine benchmarks; the scale sweep in its own process ----
 # The sweep reports the process's peak resident memory, which would otherwise include
 # every earlier benchmark's fixtures.
+# Five repetitions in random order: 1- and 2-thread runs of a benchmark interleave, so
+# that the machine's drift (a shared VM) falls on both alike and their ratio holds.
 step "canvass_bench --canvass_scale=$scale (log: $report/core.log)"
 build/release/bench/canvass_bench --canvass_scale="$scale" "${benchmark_flags[@]}" \
+  --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
   --benchmark_filter=-BM_Scale_ --benchmark_out="$report/core.json" | tee "$report/core.log"
 step_done
 step "canvass_bench scale sweep (log: $report/scale.log)"

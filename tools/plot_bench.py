@@ -303,6 +303,7 @@ def PlotCounters(data, out_directory):
 INGEST_FAMILIES = (
     ("BM_Ingest_Csv", "CSV files (file bytes)"),
     ("BM_Ingest_Cvb", "cvb files (file bytes)"),
+    ("BM_Ingest_CvbLarge", "cvb files at 10x the scale (file bytes)"),
     ("BM_EndToEnd_Run", "generate + aggregate, fused (9 bytes per ballot)"),
     ("BM_Aggregate_ExactlyOnce", "aggregate pre-generated batches (9 bytes per ballot)"),
     ("BM_Aggregate_Batches", "aggregate pre-generated batches (9 bytes per ballot)"),

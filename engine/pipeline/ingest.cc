@@ -40,10 +40,15 @@ namespace {
 
 constexpr size_t kPageBytes = 4096;
 
-// One range of addresses reserved for all the input files of a job, mapped side by side,
-// so that the job unmaps them with one call at its end. Every unmap and every release of
-// pages interrupts the other cores running the job to flush their TLBs (a VM exit each
-// on a virtual machine): one call per file cost more than reading a small file.
+// One range of addresses reserved for all the input files of a job, mapped side by side.
+// Every unmap and every release of pages interrupts the other cores running the job to
+// flush their TLBs (a VM exit on each side on a virtual machine): a call per file, or per
+// range read, cost more than reading a small file. So tasks only report the bytes they
+// are done with, and once the job has read kDropEveryBytes since the last drop, the
+// thread that passes the mark drops every page of the folder in one call. The page cache
+// keeps the files; pages a task is still reading fault in again (at most one step each).
+// The process's resident set stays within kDropEveryBytes of input plus each task's step,
+// whatever the folder's size (tests/io/memory_test.cc).
 class MappedFolder {
  public:
   MappedFolder() = default;
@@ -66,10 +71,19 @@ class MappedFolder {
     return absl::OkStatus();
   }
   uint8_t* At(size_t offset) const { return base_ + offset; }
+  // A task is done with `bytes` of some file. Safe from many threads.
+  void Done(uint64_t bytes) const {
+    if (read_.fetch_add(bytes, std::memory_order_relaxed) + bytes < kDropEveryBytes) return;
+    if (read_.exchange(0, std::memory_order_relaxed) >= kDropEveryBytes && base_ != nullptr) {
+      madvise(base_, bytes_, MADV_DONTNEED);
+    }
+  }
 
  private:
+  static constexpr uint64_t kDropEveryBytes = 128u << 20;
   uint8_t* base_ = nullptr;
   size_t bytes_ = 0;
+  mutable std::atomic<uint64_t> read_{0};  // done with since the last drop
 };
 
 // A read-only mapping of one input file, inside its job's MappedFolder.
@@ -78,9 +92,10 @@ class MappedFile {
   // Maps the open file `fd` (of `size` bytes) at `where`, which the folder reserved for at
   // least `size` bytes.
   static absl::StatusOr<MappedFile> Map(const std::string& path, int fd, size_t size,
-                                        uint8_t* where) {
+                                        const MappedFolder* folder, uint8_t* where) {
     MappedFile file;
     file.size_ = size;
+    file.folder_ = folder;
     if (size == 0) return file;
     void* data = mmap(where, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     if (data == MAP_FAILED) return absl::DataLossError(absl::StrCat(path, ": cannot map file"));
@@ -90,35 +105,16 @@ class MappedFile {
   }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
-  // Drops [begin, end) from this process's resident set (the page cache keeps it), so that
-  // reading a file of any size costs bounded memory.
-  void Release(size_t begin, size_t end) const {
-    const size_t first = (begin + kPageBytes - 1) / kPageBytes * kPageBytes;
-    const size_t last = std::min(end, size_) / kPageBytes * kPageBytes;
-    if (data_ != nullptr && last > first) {
-      madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
-    }
+  // The job is done reading [begin, end) (see MappedFolder::Done).
+  void Done(size_t begin, size_t end) const {
+    if (end > begin) folder_->Done(end - begin);
   }
 
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  const MappedFolder* folder_ = nullptr;
 };
-
-// Pages of finished files the job keeps mapped, to be dropped by the folder's one unmap at
-// the end; once past this, each finished file is released as it finishes. Small next to
-// the memory bound's 256 MiB of headroom (tests/io/memory_test.cc).
-constexpr uint64_t kHeldFinishedBytes = 64u << 20;
-
-// Releases [from, end of file) of a file its task has finished with, unless the job can
-// still hold it (see kHeldFinishedBytes).
-void ReleaseFinished(const MappedFile& mapped, size_t from, std::atomic<uint64_t>* held) {
-  if (from >= mapped.size()) return;
-  const uint64_t bytes = mapped.size() - from;
-  if (held->fetch_add(bytes, std::memory_order_relaxed) + bytes <= kHeldFinishedBytes) return;
-  held->fetch_sub(bytes, std::memory_order_relaxed);
-  mapped.Release(from, mapped.size());
-}
 
 // A streaming XXH3-128, as the manifest writes it (hex, high word first).
 class FileHasher {
@@ -137,7 +133,7 @@ class FileHasher {
   XXH3_state_t* state_;
 };
 
-// XXH3-128 of a mapped file, as hex, read in 8 MiB steps released as they go so that
+// XXH3-128 of a mapped file, as hex, read in 8 MiB steps reported done as they go so that
 // hashing a large folder stays within the memory bound (and copies nothing).
 std::string HashMapped(const MappedFile& file) {
   FileHasher hasher;
@@ -145,7 +141,7 @@ std::string HashMapped(const MappedFile& file) {
   for (size_t offset = 0; offset < file.size(); offset += kStep) {
     const size_t length = std::min(kStep, file.size() - offset);
     hasher.Update(file.data() + offset, length);
-    file.Release(offset, offset + length);
+    file.Done(offset, offset + length);
   }
   return hasher.HexDigest();
 }
@@ -221,8 +217,9 @@ absl::Status OpenInput(const Election& election, uint64_t fingerprint, const Map
                                             " bytes while the job was starting"));
   }
   input->modified = info.st_mtim;
-  absl::StatusOr<MappedFile> mapped = MappedFile::Map(
-      input->path, fd, static_cast<size_t>(info.st_size), folder.At(input->reserved_offset));
+  absl::StatusOr<MappedFile> mapped =
+      MappedFile::Map(input->path, fd, static_cast<size_t>(info.st_size), &folder,
+                      folder.At(input->reserved_offset));
   close(fd);
   if (!mapped.ok()) return mapped.status();
   input->mapped = *mapped;
@@ -358,15 +355,14 @@ class Progress {
 // parsed, each step starting where the last one's records ended, so that the records are
 // exactly those of one range over the file.
 void RunHashedCsvTask(const InputFile& input, Task* task, Aggregator* aggregator,
-                      CsvRangeParser* parser, Progress* progress, std::atomic<uint64_t>* held) {
-  constexpr size_t kStep = 256u << 10;    // hashed, then parsed from cache
-  constexpr size_t kRelease = 16u << 20;  // pages dropped together: each drop costs IPIs
+                      CsvRangeParser* parser, Progress* progress) {
+  constexpr size_t kStep = 256u << 10;  // hashed, then parsed from cache
   const MappedFile& mapped = *input.mapped;
   const uint8_t* data = mapped.data();
   const size_t size = mapped.size();
   FileHasher hasher;
   hasher.Update(data, task->begin);  // the header
-  size_t hashed = task->begin, released = 0, p = task->begin;
+  size_t hashed = task->begin, done = 0, p = task->begin;
   IngestTaskState& state = task->state;
   state.csv_begin = p;
   do {
@@ -387,25 +383,22 @@ void RunHashedCsvTask(const InputFile& input, Task* task, Aggregator* aggregator
     aggregator->AddMalformed(csv.malformed);
     progress->Add(csv.end - p, csv.records);
     p = csv.end;
-    if (p - released >= kRelease) {
-      mapped.Release(released, p);
-      released = p;
-    }
+    mapped.Done(done, p);
+    done = p;
   } while (p < size);
   parser->Flush();
   state.csv_end = p;
   if (hashed < size) hasher.Update(data + hashed, size - hashed);
   task->hash_hex = hasher.HexDigest();
-  ReleaseFinished(mapped, released, held);
+  mapped.Done(done, size);
 }
 
 void RunTask(const Election& election, const std::vector<InputFile>& inputs, Task* task,
-             Aggregator* aggregator, CsvRangeParser* parser, Progress* progress,
-             std::atomic<uint64_t>* held) {
+             Aggregator* aggregator, CsvRangeParser* parser, Progress* progress) {
   const InputFile& input = inputs[task->file];
   const MappedFile& mapped = *input.mapped;
   if (task->hash && input.format == FileFormat::kCsv) {
-    RunHashedCsvTask(input, task, aggregator, parser, progress, held);
+    RunHashedCsvTask(input, task, aggregator, parser, progress);
     return;
   }
   if (input.format == FileFormat::kCsv) {
@@ -421,7 +414,7 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
     state.malformed_lines = std::move(csv.malformed_lines);
     aggregator->AddMalformed(csv.malformed);
     progress->Add(csv.end - csv.begin, csv.records);
-    mapped.Release(task->begin, csv.end);
+    mapped.Done(task->begin, csv.end);
     return;
   }
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
@@ -462,14 +455,12 @@ void RunTask(const Election& election, const std::vector<InputFile>& inputs, Tas
   if (hasher) {
     hasher->Update(mapped.data() + hashed, mapped.size() - hashed);
     task->hash_hex = hasher->HexDigest();
-    ReleaseFinished(mapped, 0, held);
+    mapped.Done(0, mapped.size());
     return;
   }
-  // Released once per task, not per block: each release interrupts the other cores to
-  // flush their TLBs, which cost more than the blocks' reading at 2 threads.
   if (task->begin < task->end) {
     const CvbBlockRef last = input.layout.blocks[task->end - 1];
-    mapped.Release(input.layout.blocks[task->begin].offset, last.offset + last.bytes);
+    mapped.Done(input.layout.blocks[task->begin].offset, last.offset + last.bytes);
   }
 }
 
@@ -517,7 +508,7 @@ absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path
 // workers finish within about one small task of each other.
 void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
               std::vector<Task>& tasks, size_t first, size_t last, int threads,
-              Aggregator& aggregator, Progress& progress, std::atomic<uint64_t>& held) {
+              Aggregator& aggregator, Progress& progress) {
   tbb::enumerable_thread_specific<std::unique_ptr<CsvRangeParser>> parsers([&] {
     return std::make_unique<CsvRangeParser>(
         election, [&aggregator](const BatchView& batch) { aggregator.Add(batch); });
@@ -535,7 +526,7 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
         [&](int) {
           for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
             RunTask(election, inputs, &tasks[order[i].second], &aggregator, parsers.local().get(),
-                    &progress, &held);
+                    &progress);
           }
         },
         tbb::simple_partitioner());
@@ -563,7 +554,6 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
     for (; next < resume->done.size(); ++next) tasks[next].state = resume->done[next];
   }
   Progress progress(options.progress, total_bytes);
-  std::atomic<uint64_t> held{0};  // see kHeldFinishedBytes
   const bool checkpointing = !options.checkpoint_path.empty();
   while (next < tasks.size()) {
     size_t last = tasks.size();
@@ -575,7 +565,7 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
         bytes += TaskBytes(inputs, tasks[last]);
       }
     }
-    RunEpoch(election, inputs, tasks, next, last, options.threads, aggregator, progress, held);
+    RunEpoch(election, inputs, tasks, next, last, options.threads, aggregator, progress);
     next = last;
     if (checkpointing && next < tasks.size()) {
       Checkpoint checkpoint = identity;
