@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/check.h"
 #include "engine/base/checked_math.h"
@@ -428,7 +427,7 @@ void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64
   // A later copy: settled in Finish() by whether its identity is conflicted by then.
   later_copies_.push_back(Identity{s, seq});
   if (first_copy != mark) {
-    absl::MutexLock lock(&conflicted_mutex_);
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
     if (conflicted_.insert(slot).second) {
       --local->histogram[first_copy - 1];
       ++local->conflicted_identities;
@@ -543,7 +542,7 @@ std::string Aggregator::Snapshot() const {
     PutU64(copy.station, &out);
     PutU64(copy.seq, &out);
   }
-  absl::MutexLock lock(&conflicted_mutex_);
+  std::lock_guard<std::mutex> lock(conflicted_mutex_);
   std::vector<uint64_t> conflicted(conflicted_.begin(), conflicted_.end());
   std::sort(conflicted.begin(), conflicted.end());
   PutU64(conflicted.size(), &out);
@@ -626,7 +625,7 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     return bad("conflicted identities do not match their count");
   }
   {
-    absl::MutexLock lock(&conflicted_mutex_);
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
     conflicted_ = absl::flat_hash_set<uint64_t>(conflicted.begin(), conflicted.end());
   }
   std::fill(stripe_written_.get(), stripe_written_.get() + num_stripes_, 1);
@@ -669,7 +668,7 @@ absl::StatusOr<Tally> Aggregator::BuildTally() const {
   uint64_t& conflicts = tally.rejected[static_cast<int>(RejectReason::kConflict)];
   CANVASS_RETURN_IF_ERROR(
       CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed), &conflicts, "conflicts"));
-  absl::MutexLock lock(&conflicted_mutex_);
+  std::lock_guard<std::mutex> lock(conflicted_mutex_);
   for (const Identity& copy : later_copies_) {
     const bool conflicted = conflicted_.contains(station_base_[copy.station] + copy.seq - 1);
     CANVASS_RETURN_IF_ERROR(

@@ -46,13 +46,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/check.h"
@@ -191,9 +190,10 @@ class Aggregator {
   std::atomic<uint64_t> conflicted_identities_{0};
   std::atomic<bool> overflowed_{false};
   tbb::concurrent_vector<Identity> later_copies_;
-  // Slots of the identities whose copies disagree.
-  mutable absl::Mutex conflicted_mutex_;
-  absl::flat_hash_set<uint64_t> conflicted_ ABSL_GUARDED_BY(conflicted_mutex_);
+  // Slots of the identities whose copies disagree, under conflicted_mutex_ (a std::mutex:
+  // ThreadSanitizer sees pthread mutexes, not an uninstrumented absl::Mutex).
+  mutable std::mutex conflicted_mutex_;
+  absl::flat_hash_set<uint64_t> conflicted_;
 
   static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared counters must be lock-free");
   static_assert(std::atomic<uint8_t>::is_always_lock_free, "stripe claims must be lock-free");
