@@ -189,6 +189,23 @@ TEST(FolderThreadsTest, OneThreadMeansNoWorkerInAnyPartOfTheJob) {
 
 // ---- Range-parallel reading of one CSV file ----
 
+// The reference reading: one thread, each file one range, hashed in the manifest's own pass.
+IngestOptions OneRange() {
+  IngestOptions options;
+  options.threads = 1;
+  options.range_bytes = size_t{1} << 30;
+  options.whole_file_bytes = 0;
+  return options;
+}
+
+// Each file of a manifest folder one task, hashed as it is read.
+IngestOptions HashedWholeFiles(int threads) {
+  IngestOptions options;
+  options.threads = threads;
+  options.whole_file_bytes = UINT64_MAX;
+  return options;
+}
+
 // Everything a reading of a folder reports but the manifest check.
 void ExpectSameReading(const IngestResult& actual, const IngestResult& expected) {
   EXPECT_EQ(actual.tally, expected.tally);
@@ -219,11 +236,7 @@ TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange
   absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 8);
   ASSERT_THAT(election, IsOk());
 
-  IngestOptions one_range;
-  one_range.threads = 1;
-  one_range.range_bytes = size_t{1} << 30;
-  one_range.whole_file_bytes = 0;
-  absl::StatusOr<IngestResult> whole = IngestFiles(*election, {folder}, one_range);
+  absl::StatusOr<IngestResult> whole = IngestFiles(*election, {folder}, OneRange());
   ASSERT_THAT(whole, IsOk());
   ASSERT_TRUE(whole->manifest.has_value());
   ASSERT_TRUE(whole->manifest->predicted.has_value());
@@ -241,10 +254,8 @@ TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange
   EXPECT_TRUE(ranged->findings.empty());
 
   for (int threads : {1, 2}) {
-    IngestOptions hashed;
-    hashed.threads = threads;
-    hashed.whole_file_bytes = UINT64_MAX;
-    absl::StatusOr<IngestResult> fused = IngestFiles(*election, {folder}, hashed);
+    absl::StatusOr<IngestResult> fused =
+        IngestFiles(*election, {folder}, HashedWholeFiles(threads));
     ASSERT_THAT(fused, IsOk());
     ExpectSameReading(*fused, *whole);
     EXPECT_TRUE(fused->findings.empty()) << "a hash taken while parsing differs from the file's";
@@ -334,16 +345,9 @@ TEST(FolderRangeTest, HashingStepsMeetExactly) {
     }
   }
   WriteFileBytes(largest, bytes);
-  // Where a step may end: every line break, wherever the reading cuts.
-  IngestOptions one_range;
-  one_range.threads = 1;
-  one_range.range_bytes = size_t{1} << 30;
-  one_range.whole_file_bytes = 0;
-  absl::StatusOr<IngestResult> reference = IngestFiles(*election, {folder}, one_range);
+  absl::StatusOr<IngestResult> reference = IngestFiles(*election, {folder}, OneRange());
   ASSERT_THAT(reference, IsOk());
-  IngestOptions hashed;
-  hashed.threads = 2;
-  hashed.whole_file_bytes = UINT64_MAX;
+  const IngestOptions hashed = HashedWholeFiles(2);
   absl::StatusOr<IngestResult> fused = IngestFiles(*election, {folder}, hashed);
   ASSERT_THAT(fused, IsOk());
   ExpectSameReading(*fused, *reference);
