@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/xxhash.h"
 
 namespace canvass {
@@ -139,6 +140,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view byte
   if (fsync(fd) != 0 || close(fd) != 0) {
     return absl::DataLossError(absl::StrCat(temporary, ": fsync failed"));
   }
+  MaybeCrashAt(CrashPoint::kBeforeRename);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     return absl::DataLossError(absl::StrCat(path, ": rename failed"));
   }

@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/check.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/xxhash.h"
 #include "engine/io/csv_format.h"
@@ -527,6 +528,7 @@ void RunEpoch(const Election& election, const std::vector<InputFile>& inputs,
           for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
             RunTask(election, inputs, &tasks[order[i].second], &aggregator, parsers.local().get(),
                     &progress);
+            MaybeCrashAt(CrashPoint::kRangeDone);
           }
         },
         tbb::simple_partitioner());
@@ -573,6 +575,7 @@ absl::Status RunTasks(const Election& election, const std::vector<InputFile>& in
       checkpoint.aggregator = aggregator.Snapshot();
       CANVASS_RETURN_IF_ERROR(
           WriteFileAtomically(options.checkpoint_path, EncodeCheckpoint(checkpoint)));
+      MaybeCrashAt(CrashPoint::kCheckpointWritten);
     }
   }
   return absl::OkStatus();

@@ -43,10 +43,13 @@ inline std::string Describe(const RunResult& result) {
                       "\n--- stderr ---\n", result.err.substr(0, 4000));
 }
 
-// Runs `program` with `args` (no shell, no PATH search), stdin from /dev/null. Both pipes
-// are drained with poll() so that a child writing a lot to one stream never blocks on the
-// other. A failure to start the child is a test failure and yields exit_code -1.
-inline RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
+// Runs `program` with `args` (no shell, no PATH search), stdin from /dev/null, in this
+// process's environment plus `extra_env` ("NAME=value" entries, which win over inherited
+// ones of the same name). Both pipes are drained with poll() so that a child writing a lot
+// to one stream never blocks on the other. A failure to start the child is a test failure
+// and yields exit_code -1.
+inline RunResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                            const std::vector<std::string>& extra_env = {}) {
   RunResult result;
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -65,9 +68,21 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
   for (std::string& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  std::vector<std::string> env_strings = extra_env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string inherited(*entry);
+    const std::string name = inherited.substr(0, inherited.find('=') + 1);
+    bool overridden = false;
+    for (const std::string& extra : extra_env) overridden |= extra.rfind(name, 0) == 0;
+    if (!overridden) env_strings.push_back(inherited);
+  }
+  std::vector<char*> envp;
+  for (std::string& entry : env_strings) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
   pid_t pid = 0;
   const int spawn_error =
-      posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+      posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -121,8 +136,9 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
 
 #ifdef CANVASS_BINARY
 // Runs the real canvass binary with `args`.
-inline RunResult RunCanvass(const std::vector<std::string>& args) {
-  return RunProgram(CANVASS_BINARY, args);
+inline RunResult RunCanvass(const std::vector<std::string>& args,
+                            const std::vector<std::string>& extra_env = {}) {
+  return RunProgram(CANVASS_BINARY, args, extra_env);
 }
 #endif  // CANVASS_BINARY
 
