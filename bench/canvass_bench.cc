@@ -7,6 +7,7 @@
 // ctest runs every benchmark once at scale 1 so none can rot.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -326,6 +328,92 @@ void IngestBenchmark(benchmark::State& state, FileFormat format, uint64_t scale 
 // CSV with full validation and exactly-once, page cache to tally (manifest hashing included).
 void BM_Ingest_Csv(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCsv); }
 BENCHMARK(BM_Ingest_Csv)->Apply(IngestArgs);
+
+// ---- One CSV file of every row: in station order, and shuffled line by line ----
+//
+// The same rows twice: station after station (the order the generator writes), and with
+// the lines shuffled by a fixed seed, so that the station changes on almost every line,
+// the way a central scanner or a live feed delivers records. The reader must be fast on
+// both; the shuffled figure is never quoted without the sorted one of the same run.
+
+struct OneFileFixture {
+  std::string sorted, shuffled;
+  uint64_t ballots = 0, bytes = 0;
+};
+
+const OneFileFixture& OneFile() {
+  static const OneFileFixture fixture = [] {
+    const FileFixture& files = Files(FileFormat::kCsv);
+    std::vector<std::filesystem::path> paths;
+    for (const auto& entry : std::filesystem::directory_iterator(files.directory)) {
+      if (entry.path().extension() == ".csv") paths.push_back(entry.path());
+    }
+    std::sort(paths.begin(), paths.end());  // station order
+    std::vector<std::string> lines;
+    for (const std::filesystem::path& path : paths) {
+      std::ifstream in(path, std::ios::binary);
+      std::string line;
+      std::getline(in, line);  // the header
+      while (std::getline(in, line)) lines.push_back(std::move(line));
+    }
+    OneFileFixture out;
+    const std::filesystem::path parent = std::filesystem::path(files.directory).parent_path();
+    out.sorted = (parent / "sorted.csv").string();
+    out.shuffled = (parent / "shuffled.csv").string();
+    auto write = [&](const std::string& path) {
+      std::ofstream file(path, std::ios::binary);
+      file << kCsvHeader << "\n";
+      for (const std::string& line : lines) file << line << "\n";
+    };
+    write(out.sorted);
+    std::mt19937_64 random(20240707);
+    std::shuffle(lines.begin(), lines.end(), random);
+    write(out.shuffled);
+    out.ballots = lines.size();
+    out.bytes = std::filesystem::file_size(out.sorted);
+    return out;
+  }();
+  return fixture;
+}
+
+void OneFileBenchmark(benchmark::State& state, bool shuffled) {
+  const OneFileFixture& file = OneFile();
+  const Fixture& base = Fixture::Get();
+  IngestOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  const std::vector<std::string> paths = {shuffled ? file.shuffled : file.sorted};
+  if (!IngestFiles(base.election, paths, options).ok()) {  // untimed, as IngestBenchmark
+    state.SkipWithError("warm-up job failed");
+    return;
+  }
+  for (auto _ : state) {
+    IngestResult result = IngestFiles(base.election, paths, options).value();
+    if (!base.TallyIsCalibrated(result.tally) || !result.findings.empty()) {
+      state.SkipWithError("ingest tally wrong");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * file.ballots));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * file.bytes));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
+// Exactly-once, one file of every row in station order.
+void BM_Ingest_Csv_OneFileSorted(benchmark::State& state) { OneFileBenchmark(state, false); }
+BENCHMARK(BM_Ingest_Csv_OneFileSorted)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Exactly-once, the same rows with the lines shuffled (stations interleaved).
+void BM_Ingest_Csv_Interleaved(benchmark::State& state) { OneFileBenchmark(state, true); }
+BENCHMARK(BM_Ingest_Csv_Interleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // cvb: checksummed columnar blocks, page cache to tally.
 void BM_Ingest_Cvb(benchmark::State& state) { IngestBenchmark(state, FileFormat::kCvb); }

@@ -318,14 +318,57 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fa
       break;
     }
   }
-  if (!code_table_words_.empty()) {
+  // The perfect hash for stations: keys are the roster's ids of up to 7 bytes with their
+  // ','. The table has at least four slots a key; of the multipliers tried, the one that
+  // leaves the fewest keys out wins (a key that shares its slot with an earlier one is
+  // left out: its lines take the general path, slower but the same outcome).
+  std::vector<std::pair<uint64_t, StationIndex>> station_keys;
+  for (size_t s = 0; s < election.stations.size(); ++s) {
+    const std::string& id = election.stations[s].id;
+    if (id.empty() || id.size() > 7 || id.find_first_of(",\"\r\n") != std::string::npos) continue;
+    uint64_t word = 0, mask = 0;
+    PackWord(id + ",", &word, &mask);
+    station_keys.emplace_back(word, static_cast<StationIndex>(s));
+  }
+  if (!station_keys.empty()) {
+    int bits = 4;
+    while (bits < 16 && (size_t{1} << bits) < 4 * station_keys.size()) ++bits;
+    const size_t slots = size_t{1} << bits;
+    const uint64_t attempts =
+        std::clamp<uint64_t>((uint64_t{1} << 22) / station_keys.size(), 8, 512);
+    std::vector<uint64_t> words(slots);
+    std::vector<StationIndex> indexes(slots);
+    size_t best_left_out = station_keys.size() + 1;
+    for (uint64_t attempt = 1; attempt <= attempts && best_left_out > 0; ++attempt) {
+      const uint64_t candidate = Mix64(attempt + 0x5354) | 1;
+      std::fill(words.begin(), words.end(), 0);
+      size_t left_out = 0;
+      for (const auto& [word, station] : station_keys) {
+        const size_t slot = (word * candidate) >> (64 - bits);
+        if (words[slot] != 0) {
+          ++left_out;
+          continue;
+        }
+        words[slot] = word;
+        indexes[slot] = station;
+      }
+      if (left_out < best_left_out) {
+        best_left_out = left_out;
+        station_table_words_ = words;
+        station_table_indexes_ = indexes;
+        station_multiplier_ = candidate;
+        station_shift_ = 64 - bits;
+      }
+    }
+    station_fill_.assign(election.stations.size(), 0);
+  }
+  if (!code_table_words_.empty() && !station_table_words_.empty()) {
     structural_.reset(new uint16_t[kChunkBytes + kIndexSlack]);
   }
 }
 
 void CsvRangeParser::SetCurrentStation(StationIndex station) {
   last_batch_ = &BatchFor(station);
-  current_station_ = station;
   station_length_ = 0;
   if (station == kUnknownStation) {
     last_station_id_ = "";
@@ -374,10 +417,43 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
 }
 
 void CsvRangeParser::FlushStaging() {
-  if (staged_ > 0) {
-    sink_(BatchView{staging_station_, staged_seq_.get(), staged_choice_.get(), staged_});
-  }
+  const size_t n = staged_;
   staged_ = 0;
+  if (n == 0) return;
+  const StationIndex* const stations = staged_station_.get();
+  const StationIndex first = stations[0];
+  StationIndex differ = 0;
+  for (size_t i = 0; i < n; ++i) differ |= stations[i] ^ first;  // vectorized
+  if (differ == 0) {  // one station (a station-sorted file): handed on as it is
+    sink_(BatchView{first, staged_seq_.get(), staged_choice_.get(), n});
+    return;
+  }
+  // Stations interleaved: a counting sort into one station-homogeneous group per station,
+  // in the order the stations first appear. Costs O(records), whatever the roster's size.
+  std::vector<StationIndex>& present = present_stations_;
+  present.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (station_fill_[stations[i]]++ == 0) present.push_back(stations[i]);
+  }
+  uint32_t offset = 0;
+  for (StationIndex station : present) {
+    const uint32_t count = station_fill_[station];
+    station_fill_[station] = offset;  // now where the station's next record goes
+    offset += count;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t to = station_fill_[stations[i]]++;
+    grouped_seq_[to] = staged_seq_[i];
+    grouped_choice_[to] = staged_choice_[i];
+  }
+  uint32_t begin = 0;
+  for (StationIndex station : present) {
+    const uint32_t end = station_fill_[station];
+    sink_(
+        BatchView{station, grouped_seq_.get() + begin, grouped_choice_.get() + begin, end - begin});
+    station_fill_[station] = 0;
+    begin = end;
+  }
 }
 
 #if defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX512DQ__)
@@ -390,7 +466,11 @@ namespace {
 // and returns true only when all eight lines are plain; otherwise stores nothing.
 struct LineGroupConstants {
   __m512i comma1_lanes, comma2_lanes, break_lanes;  // permutations of the 24 entries
-  __m512i station_word, station_mask, comma_at, line_limit;
+  __m512i line_limit;
+  __m512i station_multiplier;  // the station table's perfect hash
+  int station_shift;
+  const uint64_t* station_words;
+  const StationIndex* station_indexes;
   __m512i multiplier, choices;
   __m512i words_low, words_high;  // the table's words when it has 8 or 16 slots
   int shift;
@@ -435,7 +515,8 @@ inline bool StoreCodes(const LineGroupConstants& c, __m512i key, __m512i seq, __
 
 inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
                            const uint16_t* entries, uint32_t start, uint64_t* seq_out,
-                           ChoiceIndex* choice_out, uint32_t* next_start) {
+                           ChoiceIndex* choice_out, StationIndex* station_out,
+                           uint32_t* next_start) {
   const __m512i raw = _mm512_loadu_si512(entries);
   const __mmask32 lane_words = 0x11111111;  // the low 16 bits of each 64-bit lane
   const __m512i comma1 = _mm512_maskz_permutexvar_epi16(lane_words, c.comma1_lanes, raw);
@@ -451,16 +532,29 @@ inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
   // Line starts: `start`, then each line break + 1.
   const __m512i starts = _mm512_add_epi64(
       _mm512_alignr_epi64(n, _mm512_set1_epi64(static_cast<int64_t>(start) - 1), 7), one);
-  bad |= _mm512_cmpneq_epi64_mask(a, _mm512_add_epi64(starts, c.comma_at)) |
+  // The station's id and its ',': 2 to 8 bytes, looked up in the station table.
+  const __m512i station_length = _mm512_sub_epi64(_mm512_add_epi64(a, one), starts);
+  bad |= _mm512_cmpgt_epu64_mask(_mm512_sub_epi64(station_length, _mm512_set1_epi64(2)),
+                                 _mm512_set1_epi64(6)) |
          _mm512_cmpge_epu64_mask(starts, c.line_limit);
   const __m512i digits = _mm512_sub_epi64(_mm512_sub_epi64(b, a), one);
   const __m512i code_length = _mm512_sub_epi64(n, b);  // code + line break
   bad |= _mm512_cmpgt_epu64_mask(_mm512_sub_epi64(digits, one), _mm512_set1_epi64(15)) |
          _mm512_cmpgt_epu64_mask(code_length, _mm512_set1_epi64(8));
   const auto* base = reinterpret_cast<const long long*>(chunk);
-  const __m512i station = _mm512_i64gather_epi64(starts, base, 1);
-  bad |= _mm512_test_epi64_mask(_mm512_xor_si512(station, c.station_word), c.station_mask);
   const __m512i eight = _mm512_set1_epi64(8);
+  const __m512i station_key = _mm512_and_si512(
+      _mm512_i64gather_epi64(starts, base, 1),
+      _mm512_srlv_epi64(
+          _mm512_set1_epi64(-1),
+          _mm512_sub_epi64(_mm512_set1_epi64(64),
+                           _mm512_slli_epi64(_mm512_min_epu64(station_length, eight), 3))));
+  // Every slot lies inside the table, whatever the lane holds: the shift bounds it.
+  const __m512i station_slot =
+      _mm512_srli_epi64(_mm512_mullo_epi64(station_key, c.station_multiplier), c.station_shift);
+  bad |= _mm512_cmpneq_epi64_mask(
+      _mm512_i64gather_epi64(station_slot, reinterpret_cast<const long long*>(c.station_words), 8),
+      station_key);
   const __m512i low_words = _mm512_i64gather_epi64(_mm512_sub_epi64(b, eight), base, 1);
   const __m512i low_digits = _mm512_min_epu64(_mm512_max_epu64(digits, one), eight);
   __m512i seq = ConvertDigitLanes(low_words, low_digits, &bad, 0xFF);
@@ -481,6 +575,8 @@ inline bool ParseLineGroup(const LineGroupConstants& c, const uint8_t* chunk,
       _mm512_srlv_epi64(_mm512_set1_epi64(-1),
                         _mm512_sub_epi64(_mm512_set1_epi64(64), _mm512_slli_epi64(key_bytes, 3))));
   if (!StoreCodes(c, key, seq, bad, seq_out, choice_out)) return false;
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(station_out),
+                      _mm512_i64gather_epi32(station_slot, c.station_indexes, 4));
   *next_start = static_cast<uint32_t>(entries[23] >> 1) + 1;
   return true;
 }
@@ -588,19 +684,18 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
   // Every load below stays inside the data: chunks end 16 bytes before it, and a line
   // reads at most 8 bytes past its second comma (which lies below its line break), and
   // at most 16 bytes before that comma (which lies after the line's start, p >= 16).
-  if (station_length_ == 0 || code_table_words_.empty() || p < 16 || size < 16 + kBlockBytes) {
+  if (station_table_words_.empty() || code_table_words_.empty() || p < 16 ||
+      size < 16 + kBlockBytes) {
     return p;
   }
-  if (current_station_ != staging_station_) {
-    FlushStaging();
-    staging_station_ = current_station_;
-  }
-  const uint64_t station_word = station_word_, station_mask = station_mask_;
-  const uint32_t comma_at = static_cast<uint32_t>(station_length_ - 1);
   const uint64_t* const table_words = code_table_words_.data();
   const ChoiceIndex* const table_choices = code_table_choices_.data();
   const uint64_t multiplier = code_multiplier_;
   const int shift = code_shift_;
+  const uint64_t* const station_words = station_table_words_.data();
+  const StationIndex* const station_indexes = station_table_indexes_.data();
+  const uint64_t station_multiplier = station_multiplier_;
+  const int station_shift = station_shift_;
   uint16_t* const index = structural_.get();
   const size_t data_end = size - 16;
 #if defined(CANVASS_CSV_VECTOR_LINES)
@@ -616,9 +711,10 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
     group.comma1_lanes = _mm512_loadu_si512(comma1);
     group.comma2_lanes = _mm512_loadu_si512(comma2);
     group.break_lanes = _mm512_loadu_si512(breaks);
-    group.station_word = _mm512_set1_epi64(static_cast<int64_t>(station_word));
-    group.station_mask = _mm512_set1_epi64(static_cast<int64_t>(station_mask));
-    group.comma_at = _mm512_set1_epi64(comma_at);
+    group.station_multiplier = _mm512_set1_epi64(static_cast<int64_t>(station_multiplier));
+    group.station_shift = station_shift;
+    group.station_words = station_words;
+    group.station_indexes = station_indexes;
     group.multiplier = _mm512_set1_epi64(static_cast<int64_t>(multiplier));
     ChoiceIndex choices[64] = {};
     uint64_t words[16] = {};
@@ -633,16 +729,19 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
 #endif
   uint64_t parsed = 0;
 #if defined(CANVASS_CSV_VECTOR_LINES)
-  // The layout (serial digits, code bytes) of the last line of the last structural chunk
-  // when it ended cleanly: the next chunk first tries it as a fixed layout.
+  // The layout (station, serial digits, code bytes) of the last line of the last
+  // structural pass when it ended cleanly: the next pass first tries it as a fixed layout.
   uint32_t try_digits = 0, try_code = 0;
+  StationIndex try_station = kUnknownStation, layout_station = kUnknownStation;
   FixedLayout layout;
 #endif
   while (p < range_end) {
 #if defined(CANVASS_CSV_VECTOR_LINES)
     if (try_digits != 0) {
-      if (layout.digits != try_digits || layout.code != try_code || layout.length == 0) {
-        BuildFixedLayout(last_station_id_, try_digits, try_code, &layout);
+      if (layout.digits != try_digits || layout.code != try_code || layout.length == 0 ||
+          layout_station != try_station) {
+        BuildFixedLayout(election_.stations[try_station].id, try_digits, try_code, &layout);
+        layout_station = try_station;
       }
       try_digits = 0;
       const size_t length = layout.length;
@@ -653,6 +752,7 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
                              staged_choice_.get() + staged_)) {
           break;
         }
+        std::fill_n(staged_station_.get() + staged_, 8, layout_station);
         staged_ += 8;
         parsed += 8;
         p += 8 * length;
@@ -660,23 +760,40 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
       if (p >= range_end) break;
     }
 #endif
-    const size_t blocks = std::min(kChunkBytes, data_end - std::min(p, data_end)) / kBlockBytes;
-    if (blocks == 0) break;
-    const uint8_t* const chunk = data + p;
-    const size_t count = BuildStructuralIndex(chunk, blocks, index);
-    const uint32_t line_limit = static_cast<uint32_t>(std::min(range_end - p, kChunkBytes));
+    // The structural index of the chunk that holds `p`: kept from the last pass while p
+    // stays inside it, so that a line the general parser takes (a quoted field, a long id)
+    // costs that line alone, not a new index of the chunk for every such line.
+    const bool fresh =
+        indexed_chunk_ == nullptr || p < indexed_begin_ || p >= indexed_begin_ + indexed_bytes_;
+    if (fresh) {
+      const size_t blocks = std::min(kChunkBytes, data_end - std::min(p, data_end)) / kBlockBytes;
+      if (blocks == 0) break;
+      indexed_chunk_ = data + p;
+      indexed_begin_ = p;
+      indexed_bytes_ = blocks * kBlockBytes;
+      indexed_count_ = BuildStructuralIndex(indexed_chunk_, blocks, index);
+    }
+    const uint8_t* const chunk = indexed_chunk_;
+    const size_t count = indexed_count_;
+    const uint32_t first_start = static_cast<uint32_t>(p - indexed_begin_);
+    // Entries are in offset order: the first one at or after the line start.
+    const size_t first_k = static_cast<size_t>(
+        std::lower_bound(index, index + count, static_cast<uint16_t>(2 * first_start)) - index);
+    const uint32_t line_limit =
+        static_cast<uint32_t>(std::min(range_end - indexed_begin_, indexed_bytes_));
     // Each plain line is exactly three entries: the comma after the station, the comma
     // after the serial, the line break. Everything is checked before one branch; the
     // first line that is not plain (or starts at range_end) ends the run.
-    uint32_t start = 0;
-    size_t k = 0;
+    uint32_t start = first_start;
+    size_t k = first_k;
 #if defined(CANVASS_CSV_VECTOR_LINES)
     if (vector_lines) {
       group.line_limit = _mm512_set1_epi64(line_limit);
       while (k + 24 <= count) {
         if (staged_ + 8 > kDefaultBatchSize) FlushStaging();
         if (!ParseLineGroup(group, chunk, index + k, start, staged_seq_.get() + staged_,
-                            staged_choice_.get() + staged_, &start)) {
+                            staged_choice_.get() + staged_, staged_station_.get() + staged_,
+                            &start)) {
           break;  // the scalar loop below takes these lines, up to the one not plain
         }
         staged_ += 8;
@@ -687,12 +804,18 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
     for (; k + 3 <= count; k += 3) {
       const uint32_t comma1 = index[k], comma2 = index[k + 1], line_break = index[k + 2];
       const uint32_t a = comma1 >> 1, b = comma2 >> 1, n = line_break >> 1;
-      const uint32_t digits = b - a - 1;   // 1..16 on the fast path
-      const uint32_t code_length = n - b;  // code + line break: 2..8
+      const uint32_t digits = b - a - 1;              // 1..16 on the fast path
+      const uint32_t code_length = n - b;             // code + line break: 2..8
+      const uint32_t station_length = a + 1 - start;  // id + ',': 2..8
       uint64_t bad =
-          ((Load8(chunk + start) ^ station_word) & station_mask) | (a ^ (start + comma_at)) |
-          ((comma1 | comma2 | ~line_break) & 1) | static_cast<uint64_t>(digits - 1 >= 16) |
-          static_cast<uint64_t>(code_length > 8) | static_cast<uint64_t>(start >= line_limit);
+          ((comma1 | comma2 | ~line_break) & 1) | static_cast<uint64_t>(station_length - 2 > 6) |
+          static_cast<uint64_t>(digits - 1 >= 16) | static_cast<uint64_t>(code_length > 8) |
+          static_cast<uint64_t>(start >= line_limit);
+      const uint32_t station_bytes = std::min<uint32_t>(station_length, 8);
+      const uint64_t station_key =
+          Load8(chunk + start) & (~uint64_t{0} >> (64 - 8 * station_bytes));
+      const size_t station_slot = (station_key * station_multiplier) >> station_shift;
+      bad |= station_words[station_slot] ^ station_key;
       const uint32_t low_digits = std::clamp<uint32_t>(digits, 1, 8);
       uint64_t seq = ConvertDigits(Load8(chunk + b - 8), low_digits, &bad);
       if (digits > 8) {
@@ -707,18 +830,23 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
       if (staged_ == kDefaultBatchSize) FlushStaging();
       staged_seq_[staged_] = seq;
       staged_choice_[staged_] = table_choices[slot];
+      staged_station_[staged_] = station_indexes[station_slot];
       ++staged_;
       start = n + 1;
     }
-    parsed += k / 3;
-    p += start;
-    // Stopped on a line that is not plain, or no whole line fits in the chunk.
-    if (k + 3 <= count || start == 0) break;
+    parsed += (k - first_k) / 3;
+    p = indexed_begin_ + start;
+    // Stopped on a line that is not plain (the caller's general parser takes it).
+    if (k + 3 <= count) break;
+    // Ran out of entries: the line at `start` does not end inside this chunk.
+    indexed_chunk_ = nullptr;
+    if (start == first_start && fresh) break;  // longer than a whole chunk
 #if defined(CANVASS_CSV_VECTOR_LINES)
-    if (vector_lines && k >= 3) {
+    if (vector_lines && k >= first_k + 3 && staged_ > 0) {
       const uint32_t b = index[k - 2] >> 1;
       try_digits = b - (index[k - 3] >> 1) - 1;
       try_code = (index[k - 1] >> 1) - b;
+      try_station = staged_station_[staged_ - 1];
     }
 #endif
   }
@@ -800,9 +928,9 @@ size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, b
       }
       field.quoted = true;
       if (text) field.text = *text;
+      // A line ends with LF or CRLF; a CR alone, even as the file's last byte, is not one.
       const bool at_end = p == size || data[p] == ',' || data[p] == '\n' ||
-                          (data[p] == '\r' && p + 1 < size && data[p + 1] == '\n') ||
-                          (data[p] == '\r' && p + 1 == size);
+                          (data[p] == '\r' && p + 1 < size && data[p + 1] == '\n');
       if (!at_end) {
         *malformed = true;
         return SkipToLineEnd(data, size, p, line_breaks);
@@ -815,8 +943,8 @@ size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, b
         ++q;
       }
       field.text = absl::string_view(reinterpret_cast<const char*>(data + p), q - p);
-      if ((q == size || data[q] == '\n') && absl::EndsWith(field.text, "\r")) {
-        field.text.remove_suffix(1);  // CRLF line end
+      if (q < size && data[q] == '\n' && absl::EndsWith(field.text, "\r")) {
+        field.text.remove_suffix(1);  // CRLF line end (a CR at the end of the file is data)
       }
       p = q;
     }
@@ -845,6 +973,7 @@ size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, b
 CsvRangeResult CsvRangeParser::Parse(const uint8_t* data, size_t size, size_t range_begin,
                                      size_t range_end, bool first_range) {
   CsvRangeResult result;
+  indexed_chunk_ = nullptr;  // the index of another call's data is never reused
   size_t p = range_begin;
   if (!first_range) {
     // The first record starts after the first line break at or after range_begin - 1.

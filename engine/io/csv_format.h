@@ -111,7 +111,6 @@ class CsvRangeParser {
   // The current station's "id," as a masked little-endian word (ids of up to 7 bytes).
   uint64_t station_word_ = 0, station_mask_ = 0;
   size_t station_length_ = 0;  // 0: no fast path for the current station
-  StationIndex current_station_ = kUnknownStation;
   // Choice codes of up to 7 bytes followed by '\n', as masked words, in contest order.
   struct CodeWord {
     uint64_t word, mask;
@@ -130,12 +129,27 @@ class CsvRangeParser {
   int code_shift_ = 64;
   // The structural index of one chunk: offsets from the chunk's start.
   std::unique_ptr<uint16_t[]> structural_;
-  // Plain records of the current station, handed to the sink without going through a
-  // BallotBatch (the common case: a file of one station).
-  StationIndex staging_station_ = kUnknownStation;
+  // The roster's ids (with their ',') in a perfect hash table: slot (word *
+  // station_multiplier_) >> station_shift_; empty slots hold word 0. Empty: no fast path.
+  std::vector<uint64_t> station_table_words_;
+  std::vector<StationIndex> station_table_indexes_;
+  uint64_t station_multiplier_ = 0;
+  int station_shift_ = 64;
+  // The structural index of the chunk at data[indexed_begin_, + indexed_bytes_), kept
+  // across the lines the general parser takes; null: none (reset by every Parse()).
+  const uint8_t* indexed_chunk_ = nullptr;
+  size_t indexed_begin_ = 0, indexed_bytes_ = 0, indexed_count_ = 0;
+  // Plain records in the order read, stations interleaved or not, handed to the sink
+  // without going through a BallotBatch: as they are when they share one station (a
+  // station-sorted file), else grouped by station with a counting sort (FlushStaging).
   size_t staged_ = 0;
   std::unique_ptr<uint64_t[]> staged_seq_{new uint64_t[kDefaultBatchSize]};
   std::unique_ptr<ChoiceIndex[]> staged_choice_{new ChoiceIndex[kDefaultBatchSize]};
+  std::unique_ptr<StationIndex[]> staged_station_{new StationIndex[kDefaultBatchSize]};
+  std::unique_ptr<uint64_t[]> grouped_seq_{new uint64_t[kDefaultBatchSize]};
+  std::unique_ptr<ChoiceIndex[]> grouped_choice_{new ChoiceIndex[kDefaultBatchSize]};
+  std::vector<uint32_t> station_fill_;  // per roster station; all 0 between flushes
+  std::vector<StationIndex> present_stations_;
 };
 
 }  // namespace canvass

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/election/election.h"
 #include "engine/io/csv_format.h"
@@ -162,8 +163,10 @@ void AppendBrokenLine(int kind, std::mt19937_64& rng, const Election& election,
   ++out.records;
 }
 
-Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines,
-                    double break_rate) {
+// `switch_rate`: the chance that a line's station is drawn anew (1: stations interleaved
+// line by line, as a central scanner or a live feed delivers them; small: station runs).
+Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines, double break_rate,
+                    double switch_rate) {
   Expected out;
   out.text = "station,seq,choice\n";
   out.first_record = out.text.size();
@@ -174,7 +177,9 @@ Expected RandomFile(std::mt19937_64& rng, const Election& election, size_t lines
   uint64_t line = 0;
   std::uniform_real_distribution<double> unit(0, 1);
   for (size_t i = 0; i < lines; ++i, ++line) {
-    if (unit(rng) < 0.0005) station = static_cast<StationIndex>(rng() % election.stations.size());
+    if (unit(rng) < switch_rate) {
+      station = static_cast<StationIndex>(rng() % election.stations.size());
+    }
     if (unit(rng) < 0.001) digits = 1 + static_cast<int>(rng() % 16);
     const std::string& id = election.stations[station].id;
     uint64_t low = 1;
@@ -260,7 +265,8 @@ void ExpectSameOutcome(const Election& election, const Expected& file, size_t ra
 
 struct Shape {
   int stations, choices;
-  size_t min_length, max_length;
+  size_t min_length, max_length;  // of station ids and choice codes
+  double switch_rate = 0.0005;    // as RandomFile's
 };
 
 class CsvParserTest : public ::testing::TestWithParam<Shape> {};
@@ -273,7 +279,8 @@ TEST_P(CsvParserTest, RandomFilesParseToTheOutcomeDecidedWhenWritten) {
     const Election election =
         RandomElection(rng, shape.stations, shape.choices, shape.min_length, shape.max_length);
     static constexpr double kBreakRates[] = {0.0, 0.0005, 0.01, 0.2};
-    const Expected file = RandomFile(rng, election, 2000 + rng() % 30000, kBreakRates[round % 4]);
+    const Expected file =
+        RandomFile(rng, election, 2000 + rng() % 30000, kBreakRates[round % 4], shape.switch_rate);
     ExpectSameOutcome(election, file, 0);
     ExpectSameOutcome(election, file, 1 + rng() % 100000);
     ExpectSameOutcome(election, file, 64);
@@ -287,6 +294,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CsvParserTest,
                                            Shape{5, 7, 1, 7}, Shape{4, 12, 2, 5},
                                            Shape{6, 30, 1, 6}, Shape{3, 200, 2, 4},
                                            Shape{2, 5, 6, 10}, Shape{2, 3, 8, 9}));
+
+// Stations interleaved line by line or in short runs, rosters of every size the station
+// table handles (up to thousands of ids, where some ids share a slot and take the general
+// path), ids and codes of varying lengths.
+INSTANTIATE_TEST_SUITE_P(Interleaved, CsvParserTest,
+                         ::testing::Values(Shape{138, 3, 3, 5, 1.0}, Shape{40, 4, 1, 7, 0.3},
+                                           Shape{1500, 3, 4, 7, 1.0}, Shape{5, 30, 1, 6, 0.05},
+                                           Shape{60, 3, 5, 9, 1.0}));
 
 // Long runs of lines of one length take the fixed-layout path (after a first chunk read
 // through the structural index); every kind of broken line, at every position of a group
@@ -336,6 +351,49 @@ TEST(CsvParserFixedRunTest, EveryBrokenLineAtEveryPositionOfARun) {
   }
 }
 
+// A line ends with LF or CRLF (docs/FORMAT.md): a CR that is the file's last byte is part
+// of the last field, so "A\r" is an unknown code and a closing quote followed by it is a
+// malformed record; with or without the fast paths.
+TEST(CsvParserEndOfFileTest, ALoneCrAtTheEndIsDataNotALineEnd) {
+  absl::StatusOr<Election> election = ParseElection(
+      R"({"id": "e", "title": "t", "source": "s", "choices": [{"code": "A", "name": "a",
+          "kind": "candidate"}], "roster": "r.csv", "synthetic_roster": true})",
+      "election.json", "station,country,capacity\nS,XX,10\n", "r.csv");
+  ASSERT_TRUE(election.ok()) << election.status();
+  struct Case {
+    std::string last_line;
+    uint64_t malformed;
+    ChoiceIndex choice;  // of the one record emitted, when not malformed
+  };
+  for (const Case& c :
+       {Case{"S,2,A\r", 0, kUnknownChoice}, Case{"S,2,\"A\"\r", 1, 0}, Case{"S,2,A\r\n", 0, 0},
+        Case{"S,2,\"A\"\r\n", 0, 0}, Case{"S,2,A", 0, 0}}) {
+    for (bool fast_paths : {true, false}) {
+      SCOPED_TRACE(absl::StrCat(absl::CEscape(c.last_line), fast_paths ? " fast" : " general"));
+      const std::string text = "station,seq,choice\nS,1,A\n" + c.last_line;
+      std::vector<Record> emitted;
+      CsvRangeParser parser(
+          *election,
+          [&](const BatchView& batch) {
+            for (size_t i = 0; i < batch.size(); ++i) {
+              emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
+            }
+          },
+          fast_paths);
+      const auto* data = reinterpret_cast<const uint8_t*>(text.data());
+      const CsvRangeResult result = parser.Parse(data, text.size(), 19, text.size(), true);
+      parser.Flush();
+      EXPECT_EQ(result.records, 2u);
+      EXPECT_EQ(result.malformed, c.malformed);
+      std::sort(emitted.begin(), emitted.end());
+      std::vector<Record> expected = {Record(0, 1, 0)};
+      if (c.malformed == 0) expected.emplace_back(0, 2, c.choice);
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(emitted, expected);
+    }
+  }
+}
+
 // Valid files with random bytes overwritten by the bytes that matter to the fast paths
 // (separators, line breaks, quotes, CR, digits, NUL): whatever the fast paths make of
 // them must be exactly what the general RFC 4180 parser alone makes of them.
@@ -344,8 +402,11 @@ TEST(CsvParserOracleTest, MutatedFilesParseAsTheGeneralParserAlone) {
   static constexpr char kBytes[] = {',', '\n', '"', '\r', '0', '9', 'A', '\0', ' ', ';'};
   for (int round = 0; round < 40; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
-    const Election election = RandomElection(rng, 2, 3, 2, 5);
-    Expected file = RandomFile(rng, election, 3000 + rng() % 5000, 0.001);
+    // Odd rounds: thirty stations interleaved line by line.
+    const bool interleaved = round % 2 == 1;
+    const Election election = RandomElection(rng, interleaved ? 30 : 2, 3, 2, 5);
+    Expected file =
+        RandomFile(rng, election, 3000 + rng() % 5000, 0.001, interleaved ? 1.0 : 0.0005);
     const size_t mutations = 1 + rng() % 40;
     for (size_t m = 0; m < mutations; ++m) {
       const size_t at = file.first_record + rng() % (file.text.size() - file.first_record);
