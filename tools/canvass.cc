@@ -1,10 +1,13 @@
 // canvass: the command-line front end. Parses flags (CLI11), loads the election, runs a
 // pipeline and prints a report. Exit codes follow diff(1): 0 match, 1 mismatch, 2 usage
 // or input error (the message names the file, field or flag and what was expected).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -75,6 +78,18 @@ CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* va
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "canvass: %s\n", std::string(status.message()).c_str());
   return kExitInputError;
+}
+
+// Everything written to stdout reached it: a full disk, /dev/full or a closed stdout is
+// exit 2 with the system's reason, never an exit code that reads as a verdict.
+int CheckStdout(int exit_code) {
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int error = errno != 0 ? errno : EIO;
+    std::fprintf(stderr, "canvass: cannot write report: %s\n", std::strerror(error));
+    return kExitInputError;
+  }
+  return exit_code;
 }
 
 void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance) {
@@ -356,7 +371,28 @@ int StressCommand(const StressFlags& flags) {
   return summary.failed == 0 ? kExitMatch : kExitMismatch;
 }
 
+// Opens /dev/null on any of descriptors 0, 1 and 2 that the caller closed, so that no file
+// the job opens takes their place (a report written into a checkpoint). Returns false when
+// stdout was among them: there is nowhere to put the report.
+bool StandardDescriptorsOpen() {
+  bool stdout_open = true;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == 1) stdout_open = false;
+    const int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      dup2(opened, fd);
+      close(opened);
+    }
+  }
+  return stdout_open;
+}
+
 int Main(int argc, char** argv) {
+  if (!StandardDescriptorsOpen()) {
+    std::fprintf(stderr, "canvass: cannot write report: standard output is closed\n");
+    return kExitInputError;
+  }
   CLI::App app(
       "Canvass: exact, parallel ballot aggregation and reconciliation against reported "
       "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
@@ -444,11 +480,11 @@ int Main(int argc, char** argv) {
     app.exit(error);
     return kExitInputError;
   }
-  if (run->parsed()) return RunCommand(run_flags);
-  if (stress->parsed()) return StressCommand(stress_flags);
-  if (generate->parsed()) return GenerateCommand(generate_flags);
-  if (app.got_subcommand("aggregate")) return FilesCommand(aggregate_flags, false);
-  if (app.got_subcommand("reconcile")) return FilesCommand(reconcile_flags, true);
+  if (run->parsed()) return CheckStdout(RunCommand(run_flags));
+  if (stress->parsed()) return CheckStdout(StressCommand(stress_flags));
+  if (generate->parsed()) return CheckStdout(GenerateCommand(generate_flags));
+  if (app.got_subcommand("aggregate")) return CheckStdout(FilesCommand(aggregate_flags, false));
+  if (app.got_subcommand("reconcile")) return CheckStdout(FilesCommand(reconcile_flags, true));
   return kExitInputError;
 }
 

@@ -78,9 +78,50 @@ std::string SignedGrouped(int64_t value) {
   return absl::StrCat(value < 0 ? "-" : "+", Grouped(magnitude));
 }
 
+// A byte string as the text report shows it: control bytes escaped as \n, \r, \t or
+// \xHH, and the C1 controls in their UTF-8 form as \uHHHH, so that no id, title or file
+// name can start a line of its own (a bare "MATCH"), move the cursor or recolour the
+// terminal. Every other byte is shown as it is.
+std::string Shown(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    if (byte == '\n') {
+      out += "\\n";
+    } else if (byte == '\r') {
+      out += "\\r";
+    } else if (byte == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7F) {
+      absl::StrAppend(&out, absl::StrFormat("\\x%02X", byte));
+    } else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      absl::StrAppend(&out, absl::StrFormat("\\u%04X", next));
+      ++i;
+    } else {
+      out.push_back(static_cast<char>(byte));
+    }
+  }
+  return out;
+}
+
+// A field of the CSV report, quoted as RFC 4180 asks when it holds a separator, a quote or
+// a line break (quotes doubled inside).
+std::string CsvField(absl::string_view text) {
+  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 std::string LeadText(const Contest& contest, const Lead& lead) {
   if (!lead.leader) return "none (no candidates)";
-  return absl::StrCat(contest.choices[*lead.leader].code, " by ", Grouped(lead.margin));
+  return absl::StrCat(Shown(contest.choices[*lead.leader].code), " by ", Grouped(lead.margin));
 }
 
 // ---- JSON ----
@@ -220,7 +261,9 @@ std::string RenderJson(const ReportInput& input) {
     }
     report[input.breakdown == Breakdown::kStation ? "stations" : "countries"] = std::move(rows);
   }
-  return report.dump(2) + "\n";
+  // Strings that are not UTF-8 (a file name or roster id in another encoding) are carried
+  // with U+FFFD in place of each invalid byte, never an exception (docs/REPORT.md).
+  return report.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 // ---- CSV ----
@@ -239,16 +282,17 @@ std::string RenderCsv(const ReportInput& input) {
       if (line.reported) reported = absl::StrCat(*line.reported);
       if (line.delta) delta = absl::StrCat(*line.delta);
     }
-    absl::StrAppend(&out, "national,", input.election->id, ",",
-                    is_cast ? "cast" : contest.choices[c].code, ",",
+    absl::StrAppend(&out, "national,", CsvField(input.election->id), ",",
+                    is_cast ? "cast" : CsvField(contest.choices[c].code), ",",
                     is_cast ? tally.TotalCounted() : totals[c], ",", reported, ",", delta, "\n");
   }
   const absl::string_view scope = input.breakdown == Breakdown::kStation ? "station" : "country";
   for (const BreakdownRow& row : BuildRows(*input.election, tally, input.breakdown)) {
     for (size_t c = 0; c <= contest.choices.size(); ++c) {
       const bool is_cast = c == contest.choices.size();
-      absl::StrAppend(&out, scope, ",", row.id, ",", is_cast ? "cast" : contest.choices[c].code,
-                      ",", is_cast ? row.cast : row.counted[c], ",,\n");
+      absl::StrAppend(&out, scope, ",", CsvField(row.id), ",",
+                      is_cast ? "cast" : CsvField(contest.choices[c].code), ",",
+                      is_cast ? row.cast : row.counted[c], ",,\n");
     }
   }
   return out;
@@ -262,7 +306,7 @@ void AppendChoiceTable(const ReportInput& input, std::string* out) {
   const Reconciliation* rec = input.reconciliation;
   size_t name_width = 4;
   for (const Choice& choice : contest.choices) {
-    name_width = std::max(name_width, choice.code.size() + 2 + choice.name.size());
+    name_width = std::max(name_width, Shown(choice.code).size() + 2 + Shown(choice.name).size());
   }
   const std::vector<uint64_t> totals = tally.ChoiceTotals();
   absl::StrAppend(out, absl::StrFormat("  %-*s %15s", name_width, "choice", "counted"));
@@ -270,8 +314,9 @@ void AppendChoiceTable(const ReportInput& input, std::string* out) {
   absl::StrAppend(out, "\n");
   for (size_t c = 0; c <= contest.choices.size(); ++c) {
     const bool is_cast = c == contest.choices.size();
-    std::string label =
-        is_cast ? "cast" : absl::StrCat(contest.choices[c].code, "  ", contest.choices[c].name);
+    std::string label = is_cast ? "cast"
+                                : absl::StrCat(Shown(contest.choices[c].code), "  ",
+                                               Shown(contest.choices[c].name));
     absl::StrAppend(out, absl::StrFormat("  %-*s %15s", name_width, label,
                                          Grouped(is_cast ? tally.TotalCounted() : totals[c])));
     if (rec) {
@@ -318,14 +363,14 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
                   damaged ? absl::StrCat(", ", damaged, " damaged") : "", "\n");
   for (const FileOutcome& file : ingest.files) {
     if (file.damage.empty()) continue;
-    absl::StrAppend(out, "  DAMAGED    ", file.damage, "; read ", Grouped(file.records),
+    absl::StrAppend(out, "  DAMAGED    ", Shown(file.damage), "; read ", Grouped(file.records),
                     " records, lost ", Lost(file), "\n");
   }
   if (!ingest.malformed.empty()) {
     absl::StrAppend(out, "  malformed  first ", ingest.malformed.size(), ":\n");
     for (const MalformedExample& example : ingest.malformed) {
       absl::StrAppend(
-          out, "             ", example.file,
+          out, "             ", Shown(example.file),
           example.byte ? absl::StrCat("@", *example.byte) : absl::StrCat(":", example.line), "\n");
     }
   }
@@ -333,8 +378,8 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
     absl::StrAppend(out, "  manifest   ", ingest.manifest->files.size(), " files expected, ",
                     ingest.findings.size(), " findings\n");
     for (const ManifestFinding& finding : ingest.findings) {
-      absl::StrAppend(out, "  FINDING    ", finding.file, ": ", finding.finding, " (",
-                      finding.detail, ")\n");
+      absl::StrAppend(out, "  FINDING    ", Shown(finding.file), ": ", Shown(finding.finding), " (",
+                      Shown(finding.detail), ")\n");
     }
   }
 }
@@ -348,11 +393,12 @@ void AppendBreakdown(const ReportInput& input, std::string* out) {
   absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", by_station ? "station" : "country",
                                        by_station ? "country" : "stns"));
   for (const Choice& choice : contest.choices)
-    absl::StrAppend(out, absl::StrFormat(" %13s", choice.code));
+    absl::StrAppend(out, absl::StrFormat(" %13s", Shown(choice.code)));
   absl::StrAppend(out, absl::StrFormat(" %13s\n", "cast"));
   for (const BreakdownRow& row : rows) {
-    absl::StrAppend(out, absl::StrFormat("  %-12s %-7s", row.id,
-                                         by_station ? row.country : absl::StrCat(row.stations)));
+    absl::StrAppend(out,
+                    absl::StrFormat("  %-12s %-7s", Shown(row.id),
+                                    by_station ? Shown(row.country) : absl::StrCat(row.stations)));
     for (uint64_t figure : row.counted)
       absl::StrAppend(out, absl::StrFormat(" %13s", Grouped(figure)));
     absl::StrAppend(out, absl::StrFormat(" %13s\n", Grouped(row.cast)));
@@ -382,7 +428,7 @@ void AppendGroundTruth(const ReportInput& input, std::string* out) {
   const std::vector<uint64_t> expected_totals = predicted.ChoiceTotals();
   const std::vector<uint64_t> actual_totals = tally.ChoiceTotals();
   for (size_t c = 0; c < contest.choices.size(); ++c) {
-    row(contest.choices[c].code, expected_totals[c], actual_totals[c]);
+    row(Shown(contest.choices[c].code), expected_totals[c], actual_totals[c]);
   }
   row("records read", predicted.records_read, tally.records_read);
   row("counted", predicted.TotalCounted(), tally.TotalCounted());
@@ -398,9 +444,11 @@ void AppendGroundTruth(const ReportInput& input, std::string* out) {
 
 std::string RenderText(const ReportInput& input) {
   const Election& election = *input.election;
-  std::string out = absl::StrCat("Canvass ", input.command, ": ", election.title, "\n  election   ",
-                                 election.id, "\n");
-  if (!election.source.empty()) absl::StrAppend(&out, "  source     ", election.source, "\n");
+  std::string out = absl::StrCat("Canvass ", input.command, ": ", Shown(election.title),
+                                 "\n  election   ", Shown(election.id), "\n");
+  if (!election.source.empty()) {
+    absl::StrAppend(&out, "  source     ", Shown(election.source), "\n");
+  }
   if (IsSynthetic(input)) absl::StrAppend(&out, "  SYNTHETIC  ", kSyntheticNote, "\n");
   if (input.generation) {
     absl::StrAppend(&out, "  generated  seed ", input.generation->seed, ", scale ",

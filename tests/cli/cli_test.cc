@@ -1,5 +1,6 @@
 // End-to-end tests of the `canvass` command line: runs the real binary as a child process
 // and checks its output, exit codes and error messages against the DESIGN.md contract.
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/run_canvass.h"
+#include "tests/testing/temp_dir.h"
 
 namespace canvass {
 namespace {
@@ -29,7 +31,9 @@ using ::canvass::testing::kExitInputError;
 using ::canvass::testing::kExitMatch;
 using ::canvass::testing::kExitMismatch;
 using ::canvass::testing::RunCanvass;
+using ::canvass::testing::RunProgram;
 using ::canvass::testing::RunResult;
+using ::canvass::testing::TempDir;
 using ::nlohmann::json;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
@@ -518,6 +522,74 @@ class ElectionDirectoryTest : public ::testing::Test {
  private:
   std::vector<std::filesystem::path> directories_;
 };
+
+// ---- Any bytes in ids, titles and file names reach every report safely ----
+
+TEST_F(ElectionDirectoryTest, ControlBytesInIdsAndTitlesAreEscapedInTheTextReport) {
+  // An id with a line break and "MATCH" in it, a title that would turn the terminal red.
+  const std::filesystem::path directory = MakeReferenceCopy(
+      [](std::string* text) {
+        Replace(text, R"("id": "ir-2024-runoff-overseas")", R"("id": "x\nMATCH")");
+        Replace(text, R"("title": "Iran)", R"("title": "\u001b[31mIran)");
+      },
+      [](std::string*) {});
+  const RunResult result = RunOn(directory, {"--faults", "drop=0.01"});
+  ASSERT_EQ(result.exit_code, kExitMismatch) << Describe(result);
+  const std::vector<std::string> lines = absl::StrSplit(result.out, '\n');
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "MATCH"), 0) << result.out;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "MISMATCH"), 1) << result.out;
+  EXPECT_THAT(result.out, HasSubstr("  election   x\\nMATCH\n"));
+  EXPECT_THAT(result.out, HasSubstr("Canvass run: \\x1B[31mIran presidential"));
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
+}
+
+TEST_F(ElectionDirectoryTest, BytesThatAreNotUtf8AreCarriedIntoJson) {
+  const std::filesystem::path directory = MakeReferenceCopyWithRoster("AE-01,",
+                                                                      "AE\xff"
+                                                                      "01,");
+  const RunResult result = RunOn(directory, {"--format", "json", "--by", "station"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const json report = ParseJson(result);
+  const std::string replaced =
+      "AE\xef\xbf\xbd"
+      "01";  // U+FFFD for the 0xFF byte
+  EXPECT_EQ(report["stations"][0]["station"].get<std::string>(), replaced);
+}
+
+TEST_F(ElectionDirectoryTest, CsvReportQuotesFieldsAsRfc4180Asks) {
+  const std::filesystem::path directory =
+      MakeReferenceCopyWithJson(R"("id": "ir-2024-runoff-overseas")", R"("id": "a,\"b")");
+  const RunResult result = RunOn(directory, {"--format", "csv"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  EXPECT_THAT(result.out, HasSubstr("\nnational,\"a,\"\"b\",JAL,50206,50206,0\n"));
+}
+
+TEST(CliOutputTest, FileNamesThatAreNotUtf8AreCarriedIntoJson) {
+  TempDir directory;
+  WriteFile(directory.path() / "a\xff.csv", "station,seq,choice\nAE-01,1,JAL\n");
+  const RunResult result = RunCanvass({"aggregate", directory.path().string(), "--format", "json"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const json report = ParseJson(result);
+  ASSERT_EQ(report["inputs"]["paths"].size(), 1u);
+  EXPECT_THAT(report["inputs"]["paths"][0].get<std::string>(), HasSubstr("a\xef\xbf\xbd.csv"));
+  EXPECT_EQ(report["totals"]["JAL"], 1);
+}
+
+// A report that cannot be written is exit 2 with the system's reason, never a verdict.
+TEST(CliOutputTest, AReportThatCannotBeWrittenIsAnInputError) {
+  for (const std::string& redirect : {std::string("> /dev/full"), std::string(">&-")}) {
+    SCOPED_TRACE(redirect);
+    for (const std::string& command :
+         {std::string("run --format json"), std::string("run"), std::string("stress --rounds 2")}) {
+      const RunResult result = RunProgram(
+          "/bin/sh", {"-c", absl::StrCat("exec ", CANVASS_BINARY, " ", command, " ", redirect)});
+      EXPECT_EQ(result.exit_code, kExitInputError) << command << ": " << Describe(result);
+      EXPECT_THAT(result.err,
+                  HasSubstr(redirect == ">&-" ? "cannot write report: standard output is closed"
+                                              : "cannot write report: No space left on device"));
+    }
+  }
+}
 
 TEST_F(ElectionDirectoryTest, UnmodifiedCopyOfTheReferenceMatchesTheEmbeddedElection) {
   const std::filesystem::path directory =
