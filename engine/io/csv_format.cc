@@ -421,11 +421,18 @@ void CsvRangeParser::FlushStaging() {
   staged_ = 0;
   if (n == 0) return;
   const StationIndex* const stations = staged_station_.get();
-  const StationIndex first = stations[0];
-  StationIndex differ = 0;
-  for (size_t i = 0; i < n; ++i) differ |= stations[i] ^ first;  // vectorized
-  if (differ == 0) {  // one station (a station-sorted file): handed on as it is
-    sink_(BatchView{first, staged_seq_.get(), staged_choice_.get(), n});
+  size_t changes = 0;
+  for (size_t i = 1; i < n; ++i) changes += stations[i] != stations[i - 1];  // vectorized
+  if (changes < n / 64) {
+    // Long runs of one station (station-sorted files, a range across two of them): each
+    // run is handed on where it lies, without a copy.
+    size_t begin = 0;
+    for (size_t i = 1; i <= n; ++i) {
+      if (i < n && stations[i] == stations[begin]) continue;
+      sink_(BatchView{stations[begin], staged_seq_.get() + begin, staged_choice_.get() + begin,
+                      i - begin});
+      begin = i;
+    }
     return;
   }
   // Stations interleaved: a counting sort into one station-homogeneous group per station,
@@ -786,6 +793,9 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
     // first line that is not plain (or starts at range_end) ends the run.
     uint32_t start = first_start;
     size_t k = first_k;
+    // The last station key looked up and found, and its station (0: none yet).
+    uint64_t run_key = 0;
+    StationIndex run_station = kUnknownStation;
 #if defined(CANVASS_CSV_VECTOR_LINES)
     if (vector_lines) {
       group.line_limit = _mm512_set1_epi64(line_limit);
@@ -814,8 +824,15 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
       const uint32_t station_bytes = std::min<uint32_t>(station_length, 8);
       const uint64_t station_key =
           Load8(chunk + start) & (~uint64_t{0} >> (64 - 8 * station_bytes));
-      const size_t station_slot = (station_key * station_multiplier) >> station_shift;
-      bad |= station_words[station_slot] ^ station_key;
+      // The previous line's station again (a station's own file, a run of one station):
+      // no table lookup. Predictable both ways: it rarely changes in a sorted file and
+      // almost always in an interleaved one.
+      if (station_key != run_key) {
+        const size_t station_slot = (station_key * station_multiplier) >> station_shift;
+        bad |= station_words[station_slot] ^ station_key;
+        run_key = station_key;
+        run_station = station_indexes[station_slot];
+      }
       const uint32_t low_digits = std::clamp<uint32_t>(digits, 1, 8);
       uint64_t seq = ConvertDigits(Load8(chunk + b - 8), low_digits, &bad);
       if (digits > 8) {
@@ -830,7 +847,7 @@ size_t CsvRangeParser::ParsePlainRun(const uint8_t* data, size_t size, size_t p,
       if (staged_ == kDefaultBatchSize) FlushStaging();
       staged_seq_[staged_] = seq;
       staged_choice_[staged_] = table_choices[slot];
-      staged_station_[staged_] = station_indexes[station_slot];
+      staged_station_[staged_] = run_station;
       ++staged_;
       start = n + 1;
     }
