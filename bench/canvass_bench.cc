@@ -25,7 +25,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
-#include "engine/io/csv_format.h"
+#include "engine/io/csv/csv_format.h"
 #include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/synth/generator.h"

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/kernel.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/election.h"
 #include "engine/pipeline/files.h"
@@ -30,6 +31,7 @@
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/generator.h"
 #include "nlohmann/json.hpp"
+#include "tools/build_info.h"
 
 namespace canvass {
 namespace {
@@ -388,9 +390,26 @@ bool StandardDescriptorsOpen() {
   return stdout_open;
 }
 
+// The text of `canvass --version`: the build, and the kernel this process runs.
+std::string VersionText() {
+  std::vector<std::string> supported;
+  for (Kernel kernel : SupportedKernels()) supported.emplace_back(KernelName(kernel));
+  return absl::StrCat("canvass ", kBuildInfoVersion, " (revision ", kBuildInfoRevision,
+                      ")\nkernel: ", KernelName(ActiveKernel()), " (this CPU can run ",
+                      absl::StrJoin(supported, ", "),
+                      "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nbuild: ", kBuildInfoType,
+                      ", ", kBuildInfoCompiler, ", flags: ", kBuildInfoFlags);
+}
+
 int Main(int argc, char** argv) {
   if (!StandardDescriptorsOpen()) {
     std::fprintf(stderr, "canvass: cannot write report: standard output is closed\n");
+    return kExitInputError;
+  }
+  // A kernel forced by CANVASS_KERNEL that this CPU cannot run is refused before any
+  // work (the engine would otherwise fall back to the best kernel without a word).
+  if (absl::StatusOr<Kernel> kernel = KernelFromEnvironment(); !kernel.ok()) {
+    std::fprintf(stderr, "canvass: %s\n", std::string(kernel.status().message()).c_str());
     return kExitInputError;
   }
   CLI::App app(
@@ -398,6 +417,8 @@ int Main(int argc, char** argv) {
       "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
       "canvass");
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText(),
+                       "Print the version, the git revision, the kernel in use and the build");
   // A word that is not a subcommand is named in the error (CLI11 would only say that a
   // subcommand is required).
   app.allow_extras(false);
@@ -476,6 +497,8 @@ int Main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
   } catch (const CLI::ParseError& error) {
     app.exit(error);
     return kExitInputError;

@@ -5,11 +5,12 @@
 #include <bit>
 #include <cstring>
 
-#if defined(__BMI2__)
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #endif
 
 #include "engine/base/check.h"
+#include "engine/base/kernel.h"
 
 namespace canvass {
 namespace {
@@ -20,9 +21,11 @@ constexpr uint64_t kFieldLowBits = kBits == 1   ? ~uint64_t{0}
                                    : kBits == 2 ? 0x5555555555555555u
                                                 : 0x1111111111111111u;
 
-// subset_counts[s] += number of fields whose bits include every bit of `s` (s > 0).
+// subset_counts[s] = number of fields whose bits include every bit of `s` (s > 0).
+// Always inlined, so that in a tier's wrapper below the popcounts become instructions.
 template <int kBits>
-void CountBitSubsets(const uint64_t* words, size_t num_words, int64_t* subset_counts) {
+[[gnu::always_inline]] inline void CountBitSubsets(const uint64_t* words, size_t num_words,
+                                                   int64_t* subset_counts) {
   constexpr int kSubsets = 1 << kBits;
   uint64_t counts[kSubsets] = {};
   for (size_t i = 0; i < num_words; ++i) {
@@ -34,17 +37,56 @@ void CountBitSubsets(const uint64_t* words, size_t num_words, int64_t* subset_co
       for (int b = 0; b < kBits; ++b) {
         if ((s >> b) & 1) fields &= planes[b];
       }
-      counts[s] += static_cast<uint64_t>(std::popcount(fields));
+      counts[s] += static_cast<uint64_t>(__builtin_popcountll(fields));
     }
   }
   for (int s = 1; s < kSubsets; ++s) subset_counts[s] = static_cast<int64_t>(counts[s]);
 }
 
+#if defined(CANVASS_X86_KERNELS)
+CANVASS_TARGET_REGION(CANVASS_AVX2_TARGET)
 template <int kBits>
-void CountWidth(const uint64_t* words, size_t count, uint64_t* value_counts) {
+void CountBitSubsetsAvx2(const uint64_t* words, size_t num_words, int64_t* subset_counts) {
+  CountBitSubsets<kBits>(words, num_words, subset_counts);
+}
+
+// Whole words of `words` to bytes of out, eight records a bit deposit; returns how many
+// records it wrote (a multiple of 64 / kBits).
+template <int kBits>
+size_t UnpackWordsBmi2(const uint64_t* words, size_t count, uint8_t add, uint8_t* out) {
+  constexpr uint64_t kFieldInEachByte = kBits == 1   ? 0x0101010101010101u
+                                        : kBits == 2 ? 0x0303030303030303u
+                                                     : 0x0F0F0F0F0F0F0F0Fu;
+  constexpr int kChunkBits = 8 * kBits;
+  const uint64_t add_each = add * 0x0101010101010101u;
+  const size_t whole_words = count * kBits / 64;
+  for (size_t w = 0; w < whole_words; ++w) {
+    const uint64_t word = words[w];
+    for (int chunk = 0; chunk < 64 / kChunkBits; ++chunk) {
+      const uint64_t fields = (word >> (chunk * kChunkBits)) & ((uint64_t{1} << kChunkBits) - 1);
+      const uint64_t bytes = _pdep_u64(fields, kFieldInEachByte) + add_each;
+      std::memcpy(out + w * (64 / kBits) + chunk * 8, &bytes, 8);
+    }
+  }
+  return whole_words * (64 / kBits);
+}
+CANVASS_UNTARGET_REGION
+#endif
+
+template <int kBits>
+void CountWidth(const uint64_t* words, size_t count, uint64_t* value_counts, Kernel kernel) {
   constexpr int kValues = 1 << kBits;
   int64_t subset_counts[kValues] = {};
-  CountBitSubsets<kBits>(words, PackedWords(count, kBits), subset_counts);
+  const size_t num_words = PackedWords(count, kBits);
+#if defined(CANVASS_X86_KERNELS)
+  if (kernel != Kernel::kPortable) {
+    CountBitSubsetsAvx2<kBits>(words, num_words, subset_counts);
+  } else {
+    CountBitSubsets<kBits>(words, num_words, subset_counts);
+  }
+#else
+  CountBitSubsets<kBits>(words, num_words, subset_counts);
+#endif
   // Padding fields are zero, so they take part in no nonempty subset; the empty subset
   // holds every record.
   subset_counts[0] = static_cast<int64_t>(count);
@@ -83,28 +125,15 @@ const std::array<std::array<uint64_t, 256>, 2>& ExpansionTables() {
 }
 
 template <int kBits>
-void UnpackWidth(const uint64_t* words, size_t count, uint8_t add, uint8_t* out) {
+void UnpackWidth(const uint64_t* words, size_t count, uint8_t add, uint8_t* out, Kernel kernel) {
   constexpr size_t kPerByte = 8 / kBits;
-#if defined(__BMI2__)
-  // Eight records at a time: one bit deposit spreads 8 * kBits bits over eight bytes.
-  constexpr uint64_t kFieldInEachByte = kBits == 1   ? 0x0101010101010101u
-                                        : kBits == 2 ? 0x0303030303030303u
-                                                     : 0x0F0F0F0F0F0F0F0Fu;
-  constexpr int kChunkBits = 8 * kBits;
-  const uint64_t add_each = add * 0x0101010101010101u;
-  const size_t whole_words = count * kBits / 64;
-  for (size_t w = 0; w < whole_words; ++w) {
-    const uint64_t word = words[w];
-    for (int chunk = 0; chunk < 64 / kChunkBits; ++chunk) {
-      const uint64_t fields = (word >> (chunk * kChunkBits)) & ((uint64_t{1} << kChunkBits) - 1);
-      const uint64_t bytes = _pdep_u64(fields, kFieldInEachByte) + add_each;
-      std::memcpy(out + w * (64 / kBits) + chunk * 8, &bytes, 8);
-    }
+#if defined(CANVASS_X86_KERNELS)
+  if (kernel != Kernel::kPortable) {
+    const size_t done = UnpackWordsBmi2<kBits>(words, count, add, out);
+    words += done * kBits / 64;
+    out += done;
+    count -= done;
   }
-  const size_t done = whole_words * (64 / kBits);
-  words += whole_words;
-  out += done;
-  count -= done;
 #endif
   const std::array<uint64_t, 256>& table = ExpansionTables<kBits>()[add];
   const uint8_t* in = reinterpret_cast<const uint8_t*>(words);
@@ -130,14 +159,15 @@ void PackChoices(const uint8_t* values, size_t count, int bits, uint64_t* words)
 }
 
 void CountPackedChoices(const uint64_t* words, size_t count, int bits,
-                        uint64_t counts[kMaxPackedValues]) {
+                        uint64_t counts[kMaxPackedValues], Kernel kernel) {
+  CANVASS_CHECK(KernelSupported(kernel));
   switch (bits) {
     case 1:
-      return CountWidth<1>(words, count, counts);
+      return CountWidth<1>(words, count, counts, kernel);
     case 2:
-      return CountWidth<2>(words, count, counts);
+      return CountWidth<2>(words, count, counts, kernel);
     case 4:
-      return CountWidth<4>(words, count, counts);
+      return CountWidth<4>(words, count, counts, kernel);
   }
   CANVASS_CHECK(IsPackedWidth(bits));
 }
@@ -148,15 +178,17 @@ bool PackedPaddingIsZero(const uint64_t* words, size_t count, int bits) {
   return (words[PackedWords(count, bits) - 1] >> used_bits) == 0;
 }
 
-void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out) {
+void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out,
+                   Kernel kernel) {
   CANVASS_CHECK(add <= 1);
+  CANVASS_CHECK(KernelSupported(kernel));
   switch (bits) {
     case 1:
-      return UnpackWidth<1>(words, count, add, out);
+      return UnpackWidth<1>(words, count, add, out, kernel);
     case 2:
-      return UnpackWidth<2>(words, count, add, out);
+      return UnpackWidth<2>(words, count, add, out, kernel);
     case 4:
-      return UnpackWidth<4>(words, count, add, out);
+      return UnpackWidth<4>(words, count, add, out, kernel);
   }
   CANVASS_CHECK(IsPackedWidth(bits));
 }

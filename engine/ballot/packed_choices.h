@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/base/kernel.h"
+
 namespace canvass {
 
 // The most values a packed column can hold: 2^4.
@@ -38,16 +40,18 @@ void PackChoices(const uint8_t* values, size_t count, int bits, uint64_t* words)
 // entries of `counts` are left alone). One pass over the words: popcounts of the bit
 // planes and of their intersections, turned into per-value counts by inclusion-exclusion,
 // so the cost does not grow with the number of values. Requires: IsPackedWidth(bits), and
-// the bits after the last record are zero.
+// the bits after the last record are zero. `kernel` picks the instruction-set tier (the
+// popcounts are instructions from avx2 on); every tier gives the same counts.
 void CountPackedChoices(const uint64_t* words, size_t count, int bits,
-                        uint64_t counts[kMaxPackedValues]);
+                        uint64_t counts[kMaxPackedValues], Kernel kernel = ActiveKernel());
 
 // True when every bit after record `count` in the last word is zero.
 bool PackedPaddingIsZero(const uint64_t* words, size_t count, int bits);
 
 // out[i] = value of record i + `add` (add is 0 or 1), for i < count.
-// Requires: IsPackedWidth(bits), add <= 1.
-void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out);
+// Requires: IsPackedWidth(bits), add <= 1. From avx2 on, eight records a bit deposit.
+void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out,
+                   Kernel kernel = ActiveKernel());
 
 }  // namespace canvass
 

@@ -15,7 +15,7 @@
 #include "engine/aggregate/aggregator.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
-#include "engine/io/cvb_format.h"
+#include "engine/io/cvb/cvb_format.h"
 #include "engine/io/manifest.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/generator.h"

@@ -38,30 +38,34 @@ TEST(PackedChoicesTest, WidthsAndWords) {
   EXPECT_EQ(PackedWords(17, 4), 2u);
 }
 
-// Fast path equals reference path: every width, lengths around word edges, every value mix.
+// Fast path equals reference path: every width, lengths around word edges, every value mix,
+// in every kernel this CPU can run (engine/base/kernel.h).
 TEST(PackedChoicesTest, CountAndUnpackEqualPlainLoops) {
   std::mt19937_64 rng(7);
-  for (int bits : {1, 2, 4}) {
-    for (size_t count : {0, 1, 2, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 127, 1000, 65536}) {
-      for (uint32_t limit : {1u, 2u, 3u, 1u << bits}) {
-        if (limit > (1u << bits)) continue;
-        std::vector<uint8_t> values(count);
-        for (uint8_t& value : values) value = static_cast<uint8_t>(rng() % limit);
-        std::vector<uint64_t> words(PackedWords(count, bits) + 1, 0);
-        PackChoices(values.data(), count, bits, words.data());
-        uint64_t counts[kMaxPackedValues] = {};
-        CountPackedChoices(words.data(), count, bits, counts);
-        uint64_t expected[kMaxPackedValues] = {};
-        for (uint8_t value : values) ++expected[value];
-        for (int v = 0; v < (1 << bits); ++v) {
-          EXPECT_EQ(counts[v], expected[v]) << bits << " bits, " << count << " values, v " << v;
-        }
-        for (uint8_t add : {0, 1}) {
-          std::vector<uint8_t> out(count + 8, 0xEE);
-          UnpackChoices(words.data(), count, bits, add, out.data());
-          for (size_t i = 0; i < count; ++i) ASSERT_EQ(out[i], values[i] + add) << i;
-          for (size_t i = count; i < count + 8; ++i)
-            ASSERT_EQ(out[i], 0xEE) << "wrote past the end";
+  for (Kernel kernel : SupportedKernels()) {
+    SCOPED_TRACE(KernelName(kernel));
+    for (int bits : {1, 2, 4}) {
+      for (size_t count : {0, 1, 2, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 127, 1000, 65536}) {
+        for (uint32_t limit : {1u, 2u, 3u, 1u << bits}) {
+          if (limit > (1u << bits)) continue;
+          std::vector<uint8_t> values(count);
+          for (uint8_t& value : values) value = static_cast<uint8_t>(rng() % limit);
+          std::vector<uint64_t> words(PackedWords(count, bits) + 1, 0);
+          PackChoices(values.data(), count, bits, words.data());
+          uint64_t counts[kMaxPackedValues] = {};
+          CountPackedChoices(words.data(), count, bits, counts, kernel);
+          uint64_t expected[kMaxPackedValues] = {};
+          for (uint8_t value : values) ++expected[value];
+          for (int v = 0; v < (1 << bits); ++v) {
+            EXPECT_EQ(counts[v], expected[v]) << bits << " bits, " << count << " values, v " << v;
+          }
+          for (uint8_t add : {0, 1}) {
+            std::vector<uint8_t> out(count + 8, 0xEE);
+            UnpackChoices(words.data(), count, bits, add, out.data(), kernel);
+            for (size_t i = 0; i < count; ++i) ASSERT_EQ(out[i], values[i] + add) << i;
+            for (size_t i = count; i < count + 8; ++i)
+              ASSERT_EQ(out[i], 0xEE) << "wrote past the end";
+          }
         }
       }
     }

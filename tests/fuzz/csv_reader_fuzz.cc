@@ -1,16 +1,20 @@
 // libFuzzer target: the ballot CSV reader, whole-file and range-parallel, on arbitrary bytes.
-// Checks, beyond "no crash": the fast paths' tally equals the general parser's alone,
-// conservation (records = counted + rejected), and that cutting
-// the file into ranges gives the same tally as reading it in one range whenever the ranges
-// meet (the condition under which the ingest pipeline trusts them).
+// Checks, beyond "no crash": the fast paths of every kernel this CPU can run
+// (engine/base/kernel.h) give the tally of the general parser alone, conservation
+// (records = counted + rejected), and that cutting the file into ranges gives the same
+// tally as reading it in one range whenever the ranges meet (the condition under which the
+// ingest pipeline trusts them). tools/fuzz.sh adds seeds longer than one parse chunk
+// (write_fuzz_seeds), so that the structural index, the line groups and the fixed-layout
+// runs are all reached.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
-#include "engine/io/csv_format.h"
+#include "engine/io/csv/csv_format.h"
 
 namespace {
 
@@ -26,11 +30,12 @@ const canvass::Election& TinyElection() {
 }
 
 canvass::Tally Read(const uint8_t* data, size_t size, size_t header_end, size_t range,
-                    bool fast_paths = true) {
+                    bool fast_paths, canvass::Kernel kernel) {
   const canvass::Election& election = TinyElection();
   canvass::Aggregator aggregator(election);
   canvass::CsvRangeParser parser(
-      election, [&](const canvass::BatchView& batch) { aggregator.Add(batch); }, fast_paths);
+      election, [&](const canvass::BatchView& batch) { aggregator.Add(batch); }, fast_paths,
+      kernel);
   uint64_t records = 0, malformed = 0, previous_end = header_end;
   bool ranges_meet = true;
   for (size_t begin = header_end; begin < size || begin == header_end; begin += range) {
@@ -56,11 +61,19 @@ canvass::Tally Read(const uint8_t* data, size_t size, size_t header_end, size_t 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto header = canvass::CheckCsvHeader("fuzz.csv", data, size);
   if (!header.ok()) return 0;
-  canvass::Tally whole = Read(data, size, *header, size + 1);
-  // The fast paths must give what the general parser alone gives.
-  canvass::Tally oracle = Read(data, size, *header, size + 1, /*fast_paths=*/false);
-  if (!(whole == oracle)) std::abort();
-  canvass::Tally ranged = Read(data, size, *header, 7);
-  if (ranged.records_read != UINT64_MAX && !(whole == ranged)) std::abort();
+  static const std::vector<canvass::Kernel> kernels = canvass::SupportedKernels();
+  const canvass::Tally oracle =
+      Read(data, size, *header, size + 1, /*fast_paths=*/false, canvass::Kernel::kPortable);
+  // Every kernel's fast paths must give what the general parser alone gives.
+  for (canvass::Kernel kernel : kernels) {
+    const canvass::Tally whole = Read(data, size, *header, size + 1, true, kernel);
+    if (!(whole == oracle)) std::abort();
+  }
+  // Small inputs in ranges of 7 bytes (every cut a line can have); longer ones in ranges
+  // that grow with them, so that a long input costs a few scans, not one per 7 bytes.
+  const size_t range = size < 1024 ? 7 : 61 + size / 16;
+  const canvass::Tally ranged =
+      Read(data, size, *header, range, /*fast_paths=*/true, kernels.back());
+  if (ranged.records_read != UINT64_MAX && !(oracle == ranged)) std::abort();
   return 0;
 }

@@ -1,20 +1,66 @@
 // Writes valid seed inputs for the binary fuzz targets (a cvb file and a checkpoint for
-// the fuzz election), which a fuzzer could hardly find on its own behind checksums.
-// Usage: write_fuzz_seeds CVB_DIR CHECKPOINT_DIR
+// the fuzz election), which a fuzzer could hardly find on its own behind checksums, and
+// ballot CSVs longer than one parse chunk (8 KiB) in the shapes that reach each of the CSV
+// reader's paths: station-sorted lines of one length (fixed-layout groups), stations
+// interleaved line by line with serials of every length (line groups and the scalar
+// structural loop), CRLF, and runs broken by quoted and malformed lines.
+// Usage: write_fuzz_seeds CVB_DIR CHECKPOINT_DIR CSV_DIR
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
-#include "engine/io/cvb_format.h"
+#include "engine/io/cvb/cvb_format.h"
 #include "engine/pipeline/checkpoint.h"
 
+namespace {
+
+// The CSV seeds, for the csv_reader target's election (stations S1 and S2; codes A, B and
+// INV). A fixed linear congruential sequence keeps them the same on every run.
+void WriteCsvSeeds(const std::string& dir) {
+  uint64_t state = 20240705;
+  auto next = [&state](uint64_t bound) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % bound;
+  };
+  static const char* const kCodes[] = {"A", "B", "INV"};
+  const std::string header = "station,seq,choice\n";
+  std::string sorted = header, interleaved = header, crlf = header, broken = header;
+  for (uint64_t i = 0; i < 1600; ++i) {
+    // One line length: serials of five digits and one-byte codes.
+    sorted += "S1," + std::to_string(10000 + i) + "," + kCodes[next(2)] + "\n";
+    // Serials of 1 to 16 digits, stations and codes at random.
+    uint64_t serial = 1 + next(9);
+    for (uint64_t d = next(16); d > 0; --d) serial = serial * 10 + next(10);
+    interleaved += std::string(next(2) == 0 ? "S1," : "S2,") + std::to_string(serial) + "," +
+                   kCodes[next(3)] + "\n";
+    crlf += "S2," + std::to_string(1 + i) + "," + kCodes[next(3)] + (next(4) == 0 ? "\n" : "\r\n");
+    switch (next(64)) {
+      case 0:
+        broken += "\"S1\"," + std::to_string(i) + ",A\n";  // quoted: the general parser
+        break;
+      case 1:
+        broken += "S1,," + std::string(kCodes[next(3)]) + "\n";  // malformed: empty serial
+        break;
+      default:
+        broken += "S1," + std::to_string(100 + i) + "," + kCodes[next(3)] + "\n";
+    }
+  }
+  std::ofstream(dir + "/long_sorted.csv", std::ios::binary) << sorted;
+  std::ofstream(dir + "/long_interleaved.csv", std::ios::binary) << interleaved;
+  std::ofstream(dir + "/long_crlf.csv", std::ios::binary) << crlf;
+  std::ofstream(dir + "/long_broken.csv", std::ios::binary) << broken;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: write_fuzz_seeds CVB_DIR CHECKPOINT_DIR\n");
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: write_fuzz_seeds CVB_DIR CHECKPOINT_DIR CSV_DIR\n");
     return 2;
   }
+  WriteCsvSeeds(argv[3]);
   auto election = canvass::ParseElection(
       R"({"id":"fuzz","title":"t","choices":[{"code":"A"},{"code":"B"}],"roster":"r.csv"})",
       "election.json", "station,country,capacity\nS1,AA,10\nS2,BB,5\n", "r.csv");

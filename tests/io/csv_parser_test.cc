@@ -16,8 +16,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
-#include "engine/io/csv_format.h"
+#include "engine/io/csv/csv_format.h"
 #include "gtest/gtest.h"
 #include "tests/testing/sanitizers.h"
 
@@ -210,7 +211,7 @@ struct Parsed {
 // Parses `file` cut into ranges of about `range_bytes` (0: one range), as the ingest
 // pipeline does, checking that consecutive ranges meet.
 Parsed ParseInRanges(const Election& election, const Expected& file, size_t range_bytes,
-                     bool fast_paths = true) {
+                     bool fast_paths = true, Kernel kernel = ActiveKernel()) {
   Parsed parsed;
   CsvRangeParser parser(
       election,
@@ -219,7 +220,7 @@ Parsed ParseInRanges(const Election& election, const Expected& file, size_t rang
           parsed.emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
         }
       },
-      fast_paths);
+      fast_paths, kernel);
   const auto* data = reinterpret_cast<const uint8_t*>(file.text.data());
   const size_t size = file.text.size();
   size_t begin = file.first_record;
@@ -244,24 +245,36 @@ Parsed ParseInRanges(const Election& election, const Expected& file, size_t rang
   return parsed;
 }
 
+// Every kernel this CPU can run (engine/base/kernel.h) must give the outcome decided when
+// the file was written.
 void ExpectSameOutcome(const Election& election, const Expected& file, size_t range_bytes) {
-  SCOPED_TRACE(absl::StrCat("range_bytes=", range_bytes, " bytes=", file.text.size()));
-  Parsed parsed = ParseInRanges(election, file, range_bytes);
-  EXPECT_TRUE(parsed.ranges_met);  // no quoted field spans lines in these files
-  EXPECT_EQ(parsed.records, file.records);
-  // Each range lists at most 20 examples; with one range they are the first 20.
-  std::vector<uint64_t> expected_lines = file.malformed_lines;
-  if (range_bytes == 0 && expected_lines.size() > CsvRangeResult::kMaxMalformedExamples) {
-    expected_lines.resize(CsvRangeResult::kMaxMalformedExamples);
+  for (Kernel kernel : SupportedKernels()) {
+    SCOPED_TRACE(absl::StrCat("kernel ", KernelName(kernel), " range_bytes=", range_bytes,
+                              " bytes=", file.text.size()));
+    Parsed parsed = ParseInRanges(election, file, range_bytes, /*fast_paths=*/true, kernel);
+    EXPECT_TRUE(parsed.ranges_met);  // no quoted field spans lines in these files
+    EXPECT_EQ(parsed.records, file.records);
+    // Each range lists at most 20 examples; with one range they are the first 20.
+    std::vector<uint64_t> expected_lines = file.malformed_lines;
+    if (range_bytes == 0 && expected_lines.size() > CsvRangeResult::kMaxMalformedExamples) {
+      expected_lines.resize(CsvRangeResult::kMaxMalformedExamples);
+    }
+    if (range_bytes == 0 || file.malformed_lines.size() <= CsvRangeResult::kMaxMalformedExamples) {
+      EXPECT_EQ(parsed.malformed_lines, expected_lines);
+    }
+    std::vector<Record> expected = file.emitted;
+    std::sort(expected.begin(), expected.end());
+    std::sort(parsed.emitted.begin(), parsed.emitted.end());
+    EXPECT_EQ(parsed.emitted.size(), expected.size());
+    EXPECT_TRUE(parsed.emitted == expected) << "the emitted records differ";
   }
-  if (range_bytes == 0 || file.malformed_lines.size() <= CsvRangeResult::kMaxMalformedExamples) {
-    EXPECT_EQ(parsed.malformed_lines, expected_lines);
-  }
-  std::vector<Record> expected = file.emitted;
-  std::sort(expected.begin(), expected.end());
-  std::sort(parsed.emitted.begin(), parsed.emitted.end());
-  EXPECT_EQ(parsed.emitted.size(), expected.size());
-  EXPECT_TRUE(parsed.emitted == expected) << "the emitted records differ";
+}
+
+// The general parser alone and the fast paths of every kernel this CPU can run.
+std::vector<std::pair<bool, Kernel>> ReadersToCompare() {
+  std::vector<std::pair<bool, Kernel>> readers = {{false, Kernel::kPortable}};
+  for (Kernel kernel : SupportedKernels()) readers.emplace_back(true, kernel);
+  return readers;
 }
 
 struct Shape {
@@ -372,8 +385,9 @@ TEST(CsvParserEndOfFileTest, ALoneCrAtTheEndIsDataNotALineEnd) {
   for (const Case& c :
        {Case{"S,2,A\r", 0, kUnknownChoice}, Case{"S,2,\"A\"\r", 1, 0}, Case{"S,2,A\r\n", 0, 0},
         Case{"S,2,\"A\"\r\n", 0, 0}, Case{"S,2,A", 0, 0}}) {
-    for (bool fast_paths : {true, false}) {
-      SCOPED_TRACE(absl::StrCat(absl::CEscape(c.last_line), fast_paths ? " fast" : " general"));
+    for (const auto& [fast_paths, kernel] : ReadersToCompare()) {
+      SCOPED_TRACE(absl::StrCat(absl::CEscape(c.last_line), " ",
+                                fast_paths ? KernelName(kernel) : "general"));
       const std::string text = "station,seq,choice\nS,1,A\n" + c.last_line;
       std::vector<Record> emitted;
       CsvRangeParser parser(
@@ -383,7 +397,7 @@ TEST(CsvParserEndOfFileTest, ALoneCrAtTheEndIsDataNotALineEnd) {
               emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
             }
           },
-          fast_paths);
+          fast_paths, kernel);
       const auto* data = reinterpret_cast<const uint8_t*>(text.data());
       const CsvRangeResult result = parser.Parse(data, text.size(), 19, text.size(), true);
       parser.Flush();
@@ -418,20 +432,23 @@ TEST(CsvParserOracleTest, MutatedFilesParseAsTheGeneralParserAlone) {
       file.text[at] = kBytes[rng() % sizeof(kBytes)];
     }
     const Parsed oracle = ParseInRanges(election, file, 0, /*fast_paths=*/false);
-    for (size_t range_bytes : {size_t{0}, size_t{4096}, size_t{1 + rng() % 3000}}) {
-      SCOPED_TRACE(absl::StrCat("range_bytes ", range_bytes));
-      Parsed fast = ParseInRanges(election, file, range_bytes);
-      // A quote may now open a field that spans a cut: the pipeline reads such a file
-      // again as one range, which range_bytes 0 checks.
-      if (!fast.ranges_met) continue;
-      EXPECT_EQ(fast.records, oracle.records);
-      if (range_bytes == 0) {
-        EXPECT_EQ(fast.malformed_lines, oracle.malformed_lines);
+    const size_t random_range = 1 + rng() % 3000;
+    for (Kernel kernel : SupportedKernels()) {
+      for (size_t range_bytes : {size_t{0}, size_t{4096}, random_range}) {
+        SCOPED_TRACE(absl::StrCat("kernel ", KernelName(kernel), " range_bytes ", range_bytes));
+        Parsed fast = ParseInRanges(election, file, range_bytes, /*fast_paths=*/true, kernel);
+        // A quote may now open a field that spans a cut: the pipeline reads such a file
+        // again as one range, which range_bytes 0 checks.
+        if (!fast.ranges_met) continue;
+        EXPECT_EQ(fast.records, oracle.records);
+        if (range_bytes == 0) {
+          EXPECT_EQ(fast.malformed_lines, oracle.malformed_lines);
+        }
+        std::vector<Record> expected = oracle.emitted;
+        std::sort(expected.begin(), expected.end());
+        std::sort(fast.emitted.begin(), fast.emitted.end());
+        EXPECT_TRUE(fast.emitted == expected) << "the emitted records differ";
       }
-      std::vector<Record> expected = oracle.emitted;
-      std::sort(expected.begin(), expected.end());
-      std::sort(fast.emitted.begin(), fast.emitted.end());
-      EXPECT_TRUE(fast.emitted == expected) << "the emitted records differ";
     }
   }
 }

@@ -1,6 +1,6 @@
 // Unit tests of the cvb codec: the writer's choice of encodings, round trips of every
 // encoding of version 2, version 1 compatibility and the version gate.
-#include "engine/io/cvb_format.h"
+#include "engine/io/cvb/cvb_format.h"
 
 #include <cstdint>
 #include <cstring>

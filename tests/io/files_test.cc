@@ -23,7 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "engine/election/election.h"
-#include "engine/io/cvb_format.h"
+#include "engine/io/cvb/cvb_format.h"
 #include "engine/synth/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -5,8 +5,8 @@
 //
 // Writing appends to a std::string; reading works on a byte span (a mapped file).
 // Everything here is a pure function of its arguments: safe from many threads at once.
-#ifndef CANVASS_ENGINE_IO_CVB_FORMAT_H_
-#define CANVASS_ENGINE_IO_CVB_FORMAT_H_
+#ifndef CANVASS_ENGINE_IO_CVB_CVB_FORMAT_H_
+#define CANVASS_ENGINE_IO_CVB_CVB_FORMAT_H_
 
 #include <cstdint>
 #include <optional>
@@ -151,4 +151,4 @@ absl::Status DecodeCvbBlock(absl::string_view file_name, const uint8_t* data, Cv
 
 }  // namespace canvass
 
-#endif  // CANVASS_ENGINE_IO_CVB_FORMAT_H_
+#endif  // CANVASS_ENGINE_IO_CVB_CVB_FORMAT_H_

@@ -10,8 +10,8 @@
 // assuming no quoted field spans them; the caller checks that consecutive ranges meet
 // (CsvRangeResult::end of one == begin of the next) and otherwise reads the file in one
 // range. Thread safety: a CsvRangeParser is used by one thread at a time.
-#ifndef CANVASS_ENGINE_IO_CSV_FORMAT_H_
-#define CANVASS_ENGINE_IO_CSV_FORMAT_H_
+#ifndef CANVASS_ENGINE_IO_CSV_CSV_FORMAT_H_
+#define CANVASS_ENGINE_IO_CSV_CSV_FORMAT_H_
 
 #include <cstdint>
 #include <functional>
@@ -23,7 +23,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/ballot/batch.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
+#include "engine/io/csv/plain_run.h"
 
 namespace canvass {
 
@@ -65,7 +67,12 @@ class CsvRangeParser {
 
   // The election must outlive the parser. `fast_paths` false reads every record with the
   // general RFC 4180 parser alone: the oracle the fast paths are tested and fuzzed against.
-  CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths = true);
+  // `kernel` is the instruction-set tier of the fast path (engine/base/kernel.h); it must
+  // be supported by the CPU. Every tier gives the same records and the same rejections.
+  CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths = true,
+                 Kernel kernel = ActiveKernel());
+  CsvRangeParser(const CsvRangeParser&) = delete;
+  CsvRangeParser& operator=(const CsvRangeParser&) = delete;
 
   // Parses the records that start in [range_begin, range_end) of data[0, size); when
   // `range_begin` is a known record start (the first range), pass first_range = true.
@@ -87,14 +94,6 @@ class CsvRangeParser {
   // previous record with a short code: parsed with word compares and no branches on
   // quoting. Returns the offset after the line, or 0 to take the general path.
   size_t TryParsePlainRecord(const uint8_t* data, size_t size, size_t p);
-  // Parses plain records from `p` while they last and start before `range_end`, into the
-  // staging columns; returns where it stopped and adds the records parsed to *records.
-  // Two stages per chunk of the data, in the style of simdjson: a vector scan writes the
-  // offsets of every ',' and '\n' (the structural index), then each line is checked and
-  // converted from its three offsets alone, so that lines do not wait on one another.
-  size_t ParsePlainRun(const uint8_t* data, size_t size, size_t p, size_t range_end,
-                       uint64_t* records);
-  void FlushStaging();
   // Matches the choice code (with its '\n') at `data` against the contest's short codes:
   // returns the choice index + 1 and sets *length, or returns 0.
   uint32_t MatchCode(const uint8_t* data, uint32_t* length) const;
@@ -118,40 +117,11 @@ class CsvRangeParser {
     ChoiceIndex choice;
   };
   std::vector<CodeWord> code_words_;
-  // The same codes, each followed by "\n" and (when it fits) by "\r\n", as masked words
-  // in a perfect hash table: slot (word * code_multiplier_) >> code_shift_. Empty slots
-  // hold word 0, which no code can be (every key ends in a line break).
-  // Slots in two columns, so that a vector of lanes can look both up at once (a table of
-  // 64 slots fits one vector register of choices).
-  std::vector<uint64_t> code_table_words_;  // empty: no perfect hash found, no fast path
-  std::vector<ChoiceIndex> code_table_choices_;
-  uint64_t code_multiplier_ = 0;
-  int code_shift_ = 64;
-  // The structural index of one chunk: offsets from the chunk's start.
-  std::unique_ptr<uint16_t[]> structural_;
-  // The roster's ids (with their ',') in a perfect hash table: slot (word *
-  // station_multiplier_) >> station_shift_; empty slots hold word 0. Empty: no fast path.
-  std::vector<uint64_t> station_table_words_;
-  std::vector<StationIndex> station_table_indexes_;
-  uint64_t station_multiplier_ = 0;
-  int station_shift_ = 64;
-  // The structural index of the chunk at data[indexed_begin_, + indexed_bytes_), kept
-  // across the lines the general parser takes; null: none (reset by every Parse()).
-  const uint8_t* indexed_chunk_ = nullptr;
-  size_t indexed_begin_ = 0, indexed_bytes_ = 0, indexed_count_ = 0;
-  // Plain records in the order read, stations interleaved or not, handed to the sink
-  // without going through a BallotBatch: as they are when they share one station (a
-  // station-sorted file), else grouped by station with a counting sort (FlushStaging).
-  size_t staged_ = 0;
-  std::unique_ptr<uint64_t[]> staged_seq_{new uint64_t[kDefaultBatchSize]};
-  std::unique_ptr<ChoiceIndex[]> staged_choice_{new ChoiceIndex[kDefaultBatchSize]};
-  std::unique_ptr<StationIndex[]> staged_station_{new StationIndex[kDefaultBatchSize]};
-  std::unique_ptr<uint64_t[]> grouped_seq_{new uint64_t[kDefaultBatchSize]};
-  std::unique_ptr<ChoiceIndex[]> grouped_choice_{new ChoiceIndex[kDefaultBatchSize]};
-  std::vector<uint32_t> station_fill_;  // per roster station; all 0 between flushes
-  std::vector<StationIndex> present_stations_;
+  // The fast path over runs of plain lines, and the tier that runs it.
+  csv_internal::PlainRunState plain_;
+  csv_internal::PlainRunKernel plain_run_ = nullptr;
 };
 
 }  // namespace canvass
 
-#endif  // CANVASS_ENGINE_IO_CSV_FORMAT_H_
+#endif  // CANVASS_ENGINE_IO_CSV_CSV_FORMAT_H_

@@ -1,5 +1,5 @@
 // Encoding and decoding of cvb files (see docs/FORMAT.md for the grammar).
-#include "engine/io/cvb_format.h"
+#include "engine/io/cvb/cvb_format.h"
 
 #include <algorithm>
 #include <bit>
