@@ -33,7 +33,7 @@ constexpr uint64_t kFieldOnes = kBits == 2   ? 0x5555555555555555u
 
 // Eight bytes, each below 2^kBits, gathered into 8 * kBits bits (byte i to field i).
 template <int kBits>
-inline uint64_t GatherFields(uint64_t x) {
+[[gnu::always_inline]] inline uint64_t GatherFields(uint64_t x) {
   static_assert(kBits == 2 || kBits == 4);
   if constexpr (kBits == 2) {
     x = (x | (x >> 6)) & 0x000F000F000F000Fu;
@@ -49,7 +49,8 @@ inline uint64_t GatherFields(uint64_t x) {
 // out[j] = the words of fields choice + 1 for the 64 / kBits * words choices, which are
 // each below 2^kBits - 1.
 template <int kBits>
-void PackMarks(const ChoiceIndex* choices, size_t words, uint64_t* out) {
+[[gnu::always_inline]] inline void PackMarks(const ChoiceIndex* choices, size_t words,
+                                             uint64_t* out) {
   constexpr int kChunks = 8 / kBits;  // eight-byte chunks per output word
   for (size_t j = 0; j < words; ++j) {
     uint64_t word = 0;
@@ -84,6 +85,7 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
     : election_(election),
       num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
       exactly_once_(options.exactly_once),
+      kernel_(options.kernel),
       state_bits_(StateBitsFor(num_choices_)) {
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
@@ -187,9 +189,15 @@ bool Aggregator::AnyStateSet(uint64_t slot, size_t count) const {
   const uint64_t head = ~uint64_t{0} << (bit_begin & 63);
   const uint64_t tail = ~uint64_t{0} >> (63 - ((bit_end - 1) & 63));
   if (first == last) return (state_[first] & head & tail) != 0;
-  uint64_t seen = (state_[first] & head) | (state_[last] & tail);
-  for (uint64_t w = first + 1; w < last; ++w) seen |= state_[w];  // vectorized OR-reduction
-  return seen != 0;
+  const uint64_t seen = RunForKernel(
+      kernel_,
+      [](const uint64_t* words, uint64_t begin, uint64_t end) CANVASS_KERNEL_BODY {
+        uint64_t any = 0;
+        for (uint64_t w = begin; w < end; ++w) any |= words[w];  // vectorized OR-reduction
+        return any;
+      },
+      static_cast<const uint64_t*>(state_), first + 1, last);
+  return (seen | (state_[first] & head) | (state_[last] & tail)) != 0;
 }
 
 template <int kBits>
@@ -199,10 +207,18 @@ void Aggregator::MarkFromChoicesOfWidth(uint64_t slot, const ChoiceIndex* choice
   for (; i < count && (slot + i) % kPerWord != 0; ++i) SetUnseenState(slot + i, choices[i] + 1u);
   const size_t words = (count - i) / kPerWord;
   if constexpr (kBits == 8) {
-    uint8_t* out = reinterpret_cast<uint8_t*>(state_) + slot + i;
-    for (size_t k = 0; k < words * kPerWord; ++k) out[k] = static_cast<uint8_t>(choices[i + k] + 1);
+    RunForKernel(
+        kernel_,
+        [](uint8_t* out, const ChoiceIndex* in, size_t n) CANVASS_KERNEL_BODY {
+          for (size_t k = 0; k < n; ++k) out[k] = static_cast<uint8_t>(in[k] + 1);
+        },
+        reinterpret_cast<uint8_t*>(state_) + slot + i, choices + i, words * kPerWord);
   } else {
-    PackMarks<kBits>(choices + i, words, state_ + (slot + i) / kPerWord);
+    RunForKernel(
+        kernel_,
+        [](const ChoiceIndex* in, size_t n, uint64_t* out)
+            CANVASS_KERNEL_BODY { PackMarks<kBits>(in, n, out); },
+        choices + i, words, state_ + (slot + i) / kPerWord);
   }
   for (i += words * kPerWord; i < count; ++i) SetUnseenState(slot + i, choices[i] + 1u);
 }
@@ -240,15 +256,22 @@ void Aggregator::MarkFromPacked(uint64_t slot, const uint64_t* packed, size_t co
   const size_t shift = (i * static_cast<size_t>(bits)) & 63;
   const uint64_t* in = packed + i * static_cast<size_t>(bits) / 64;
   uint64_t* out = state_ + (slot + i) / per_word;
-  if (shift == 0) {
-    for (size_t k = 0; k < words; ++k) out[k] = in[k] + ones;
-  } else {
-    // Output word k takes the high part of in[k] and the low `shift` bits of in[k + 1],
-    // which holds the word's last records (shift >= bits), so in[k + 1] always exists.
-    for (size_t k = 0; k < words; ++k) {
-      out[k] = ((in[k] >> shift) | (in[k + 1] << (64 - shift))) + ones;
-    }
-  }
+  RunForKernel(
+      kernel_,
+      [](uint64_t* to, const uint64_t* from, size_t n, size_t by, uint64_t add)
+          CANVASS_KERNEL_BODY {
+            if (by == 0) {
+              for (size_t k = 0; k < n; ++k) to[k] = from[k] + add;
+            } else {
+              // Output word k takes the high part of from[k] and the low `by` bits of
+              // from[k + 1], which holds the word's last records (by >= bits), so from[k + 1]
+              // always exists.
+              for (size_t k = 0; k < n; ++k) {
+                to[k] = ((from[k] >> by) | (from[k + 1] << (64 - by))) + add;
+              }
+            }
+          },
+      out, in, words, shift, ones);
   for (i += words * per_word; i < count; ++i) SetUnseenState(slot + i, field(i) + 1);
 }
 
@@ -292,11 +315,17 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
 
 void Aggregator::CountChoices(const ChoiceIndex* choice, size_t n, Local* local) const {
   if (num_choices_ <= 16) {
-    for (uint32_t c = 0; c < num_choices_; ++c) {
-      uint32_t count = 0;
-      for (size_t i = 0; i < n; ++i) count += (choice[i] == c);
-      local->histogram[c] += count;
-    }
+    RunForKernel(
+        kernel_,
+        [](const ChoiceIndex* in, size_t size, uint32_t choices, int64_t* histogram)
+            CANVASS_KERNEL_BODY {
+              for (uint32_t c = 0; c < choices; ++c) {
+                uint32_t count = 0;
+                for (size_t i = 0; i < size; ++i) count += (in[i] == c);
+                histogram[c] += count;
+              }
+            },
+        choice, n, num_choices_, local->histogram);
   } else {
     for (size_t i = 0; i < n; ++i) ++local->histogram[choice[i]];
   }
@@ -313,11 +342,18 @@ bool Aggregator::TryAddContiguous(const BatchView& batch, Local* local) {
   if (!RunInRange(batch.station, first, n)) return false;
   // Two single-width reductions, so the compiler vectorizes both (one loop mixing the
   // 8-byte serials and 1-byte choices stayed scalar).
-  uint64_t mismatch = 0;
-  for (size_t i = 0; i < n; ++i) mismatch |= seq[i] ^ (first + i);
-  ChoiceIndex max_choice = 0;
-  for (size_t i = 0; i < n; ++i) max_choice = std::max(max_choice, choice[i]);
-  if (mismatch != 0 || max_choice >= num_choices_) return false;
+  const bool plain = RunForKernel(
+      kernel_,
+      [](const uint64_t* serials, const ChoiceIndex* choices, size_t size, uint64_t from,
+         uint32_t num_choices) CANVASS_KERNEL_BODY {
+        uint64_t mismatch = 0;
+        for (size_t i = 0; i < size; ++i) mismatch |= serials[i] ^ (from + i);
+        ChoiceIndex max_choice = 0;
+        for (size_t i = 0; i < size; ++i) max_choice = std::max(max_choice, choices[i]);
+        return mismatch == 0 && max_choice < num_choices;
+      },
+      seq, choice, n, first, num_choices_);
+  if (!plain) return false;
   if (!MarkUnseenRange(batch.station, first - 1, n,
                        [&](uint64_t slot) { MarkFromChoices(slot, choice, n); })) {
     return false;
@@ -368,8 +404,14 @@ void Aggregator::AddRun(StationIndex station, uint64_t first, size_t count,
     return;
   }
   CANVASS_CHECK(station < election_.stations.size());
-  ChoiceIndex max_choice = 0;
-  for (size_t i = 0; i < count; ++i) max_choice = std::max(max_choice, choices[i]);
+  const ChoiceIndex max_choice = RunForKernel(
+      kernel_,
+      [](const ChoiceIndex* in, size_t size) CANVASS_KERNEL_BODY {
+        ChoiceIndex max = 0;
+        for (size_t i = 0; i < size; ++i) max = std::max(max, in[i]);
+        return max;
+      },
+      choices, count);
   if (max_choice < num_choices_ && RunInRange(station, first, count) &&
       (!exactly_once_ || MarkUnseenRange(station, first - 1, count, [&](uint64_t slot) {
         MarkFromChoices(slot, choices, count);
@@ -388,20 +430,23 @@ void Aggregator::AddRun(StationIndex station, uint64_t first, size_t count,
 void Aggregator::AddCountOnly(const BatchView& batch, Local* local) {
   const uint64_t capacity = election_.stations[batch.station].capacity;
   const size_t n = batch.size();
-  uint64_t min_seq = UINT64_MAX, max_seq = 0;
-  ChoiceIndex max_choice = 0;
-  // Single-width reductions, which the compiler vectorizes (see TryAddContiguous).
-  for (size_t i = 0; i < n; ++i) {
-    min_seq = std::min(min_seq, batch.seq[i]);
-    max_seq = std::max(max_seq, batch.seq[i]);
-  }
-  for (size_t i = 0; i < n; ++i) max_choice = std::max(max_choice, batch.choice[i]);
-  if (min_seq >= 1 && max_seq <= capacity && max_choice < num_choices_ && num_choices_ <= 16) {
-    for (uint32_t c = 0; c < num_choices_; ++c) {
-      uint32_t count = 0;
-      for (size_t i = 0; i < n; ++i) count += (batch.choice[i] == c);
-      local->histogram[c] += count;
-    }
+  const bool plain = RunForKernel(
+      kernel_,
+      [](const uint64_t* serials, const ChoiceIndex* choices, size_t size, uint64_t limit,
+         uint32_t num_choices) CANVASS_KERNEL_BODY {
+        uint64_t min_seq = UINT64_MAX, max_seq = 0;
+        ChoiceIndex max_choice = 0;
+        // Single-width reductions, which the compiler vectorizes (see TryAddContiguous).
+        for (size_t i = 0; i < size; ++i) {
+          min_seq = std::min(min_seq, serials[i]);
+          max_seq = std::max(max_seq, serials[i]);
+        }
+        for (size_t i = 0; i < size; ++i) max_choice = std::max(max_choice, choices[i]);
+        return min_seq >= 1 && max_seq <= limit && max_choice < num_choices && num_choices <= 16;
+      },
+      batch.seq, batch.choice, n, capacity, num_choices_);
+  if (plain) {
+    CountChoices(batch.choice, n, local);
     return;
   }
   for (size_t i = 0; i < n; ++i) {

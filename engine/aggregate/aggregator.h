@@ -55,6 +55,7 @@
 #include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/check.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
 #include "tbb/concurrent_vector.h"
 
@@ -64,6 +65,9 @@ struct AggregatorOptions {
   // Off: count-only mode for benchmarks, where every well-formed, in-range record is
   // counted (no identity rules, no exactly-once state, no duplicate or conflict).
   bool exactly_once = true;
+  // The instruction-set tier of the counting loops (engine/base/kernel.h); every tier
+  // gives the same tally and the same state.
+  Kernel kernel = ActiveKernel();
 };
 
 class Aggregator {
@@ -164,6 +168,7 @@ class Aggregator {
   const Election& election_;
   const uint32_t num_choices_;
   const bool exactly_once_;
+  const Kernel kernel_;
   const int state_bits_;  // bits per serial: 2, 4 or 8
   uint64_t state_bytes_ = 0;
   uint64_t* state_ = nullptr;           // exactly-once fields, all stations back to back

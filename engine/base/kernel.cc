@@ -21,10 +21,9 @@ bool CpuHasAvx2() {
 
 bool CpuHasAvx512() {
   __builtin_cpu_init();
-  return CpuHasAvx2() && __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
-         __builtin_cpu_supports("avx512vbmi2");
+  return CpuHasAvx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2");
 }
 #endif
 
@@ -96,10 +95,10 @@ absl::StatusOr<Kernel> KernelFromEnvironment() {
   }
   if (!KernelSupported(*kernel)) {
     std::string supported;
-    for (Kernel k : SupportedKernels()) absl::StrAppend(&supported, supported.empty() ? "" : ", ", KernelName(k));
-    return absl::InvalidArgumentError(absl::StrCat("CANVASS_KERNEL=", value,
-                                                   ": this CPU cannot run it (it can run ",
-                                                   supported, ")"));
+    for (Kernel k : SupportedKernels())
+      absl::StrAppend(&supported, supported.empty() ? "" : ", ", KernelName(k));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CANVASS_KERNEL=", value, ": this CPU cannot run it (it can run ", supported, ")"));
   }
   return *kernel;
 }

@@ -1,22 +1,15 @@
-// xxHash compiled into each caller (XXH_INLINE_ALL), so that XXH3 uses the widest vector
-// instructions the build targets (AVX-512 when CANVASS_NATIVE is on) rather than the
-// baseline SSE2 of the shared library: the manifest hash reads every input byte.
+// xxHash, from Debian's shared library. On x86-64 every XXH3 call goes through the
+// library's own run-time dispatcher (xxh_x86dispatch.h), which picks the scalar, SSE2,
+// AVX2 or AVX-512 loop from the CPU once, as the engine picks its kernels
+// (engine/base/kernel.h): the binary stays portable and the manifest hash, which reads
+// every input byte, still runs on the widest vectors the machine has. (CANVASS_KERNEL
+// does not reach into the library: its choice is always the CPU's best.)
 #ifndef CANVASS_ENGINE_BASE_XXHASH_H_
 #define CANVASS_ENGINE_BASE_XXHASH_H_
 
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-// GCC 12's AVX-512 headers start some intrinsics from a deliberately undefined vector,
-// which -Wuninitialized reports wherever XXH3 inlines them (fixed in GCC 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <xxhash.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xxh_x86dispatch.h>
 #endif
 
 #endif  // CANVASS_ENGINE_BASE_XXHASH_H_

@@ -152,7 +152,12 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
   batch->choice.resize(size);
   uint64_t* seq = batch->seq.data();
   ChoiceIndex* choice = batch->choice.data();
-  for (uint32_t p = 0; p < size; ++p) seq[p] = unit.first_seq + p;
+  RunForKernel(
+      options_.kernel,
+      [](uint64_t* out, uint32_t n, uint64_t first) CANVASS_KERNEL_BODY {
+        for (uint32_t p = 0; p < n; ++p) out[p] = first + p;
+      },
+      seq, size, unit.first_seq);
 
   // Thresholds: a position whose permuted value y is >= threshold[j] carries a choice
   // after j. Choices with no ballots in the unit give repeated thresholds, as they must.
@@ -181,19 +186,25 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
     const uint16_t a2 = static_cast<uint16_t>(permutation.addend[2]);
     const uint16_t mask = static_cast<uint16_t>(permutation.mask);
     const uint16_t shift = static_cast<uint16_t>(permutation.shift);
-    for (uint32_t p = 0; p < size; ++p) {
-      uint16_t x = static_cast<uint16_t>(p);
-      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m0) & mask;
-      x = static_cast<uint16_t>(x ^ (x >> shift));
-      x = static_cast<uint16_t>(x + a0) & mask;
-      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m1) & mask;
-      x = static_cast<uint16_t>(x ^ (x >> shift));
-      x = static_cast<uint16_t>(x + a1) & mask;
-      x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m2) & mask;
-      x = static_cast<uint16_t>(x ^ (x >> shift));
-      x = static_cast<uint16_t>(x + a2) & mask;
-      y[p] = x;
-    }
+    RunForKernel(
+        options_.kernel,
+        [](uint16_t* out, uint32_t n, uint16_t m0, uint16_t m1, uint16_t m2, uint16_t a0,
+           uint16_t a1, uint16_t a2, uint16_t mask, uint16_t shift) CANVASS_KERNEL_BODY {
+          for (uint32_t p = 0; p < n; ++p) {
+            uint16_t x = static_cast<uint16_t>(p);
+            x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m0) & mask;
+            x = static_cast<uint16_t>(x ^ (x >> shift));
+            x = static_cast<uint16_t>(x + a0) & mask;
+            x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m1) & mask;
+            x = static_cast<uint16_t>(x ^ (x >> shift));
+            x = static_cast<uint16_t>(x + a1) & mask;
+            x = static_cast<uint16_t>(static_cast<uint32_t>(x) * m2) & mask;
+            x = static_cast<uint16_t>(x ^ (x >> shift));
+            x = static_cast<uint16_t>(x + a2) & mask;
+            out[p] = x;
+          }
+        },
+        y, size, m0, m1, m2, a0, a1, a2, mask, shift);
   } else {
     // Partial unit: cycle-walk the permutation of [0, 2^bits) down to [0, size).
     for (uint32_t p = 0; p < size; ++p) {
@@ -202,14 +213,21 @@ void CalibratedStreams::Generate(size_t unit_index, BallotBatch* batch) const {
       y[p] = static_cast<uint16_t>(x);
     }
   }
-  std::fill(choice, choice + size, ChoiceIndex{0});
-  for (uint32_t j = 0; j < num_thresholds; ++j) {
-    const uint32_t threshold = thresholds[j];
-    if (threshold >= size) break;  // no position reaches it, nor any later one
-    const uint16_t t = static_cast<uint16_t>(threshold);
-    for (uint32_t p = 0; p < size; ++p)
-      choice[p] = static_cast<ChoiceIndex>(choice[p] + (y[p] >= t));
-  }
+  RunForKernel(
+      options_.kernel,
+      [](ChoiceIndex* out, const uint16_t* permuted_at, uint32_t n, const uint32_t* limits,
+         uint32_t num_limits) CANVASS_KERNEL_BODY {
+        std::fill(out, out + n, ChoiceIndex{0});
+        for (uint32_t j = 0; j < num_limits; ++j) {
+          const uint32_t threshold = limits[j];
+          if (threshold >= n) break;  // no position reaches it, nor any later one
+          const uint16_t t = static_cast<uint16_t>(threshold);
+          for (uint32_t p = 0; p < n; ++p) {
+            out[p] = static_cast<ChoiceIndex>(out[p] + (permuted_at[p] >= t));
+          }
+        }
+      },
+      choice, y, size, thresholds, num_thresholds);
 }
 
 }  // namespace canvass

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/ballot/batch.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
 
 namespace canvass {
@@ -42,6 +43,9 @@ struct GeneratorOptions {
   uint64_t seed = 1;
   // Records per unit (= per batch): a power of two in [2^4, 2^16].
   uint32_t batch_size = kDefaultBatchSize;
+  // The instruction-set tier of the generating loops (engine/base/kernel.h); every tier
+  // generates the same batches.
+  Kernel kernel = ActiveKernel();
 };
 
 // Returns `election` with every reported figure and every station capacity multiplied by

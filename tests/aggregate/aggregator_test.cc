@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -19,6 +20,7 @@
 #include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/kernel.h"
 #include "engine/election/election.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -862,6 +864,46 @@ TEST(AggregatorRandomTest, ParallelEqualsReferenceOnRandomElections) {
   EXPECT_GT(total_records, 1000000u);
   for (int r = 0; r < kNumRejectReasons; ++r) {
     EXPECT_GT(total_rejected[r], 500u) << RejectReasonName(static_cast<RejectReason>(r));
+  }
+}
+
+// The counting loops are compiled per kernel (engine/base/kernel.h): every kernel the CPU
+// can run gives the portable kernel's tally and exactly-once state, batch for batch.
+TEST(AggregatorRandomTest, EveryKernelGivesTheSameTallyAndState) {
+  RandomCaseBuilder builder(20241130);
+  for (int round = 0; round < 40; ++round) {
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    SCOPED_TRACE(absl::StrCat("round ", round, ", ", election.contest().choices.size(),
+                              " choices, ", batches.size(), " batches"));
+    std::optional<Tally> portable_tally;
+    std::string portable_state;
+    for (Kernel kernel : SupportedKernels()) {
+      SCOPED_TRACE(KernelName(kernel));
+      for (bool exactly_once : {true, false}) {
+        AggregatorOptions options;
+        options.kernel = kernel;
+        options.exactly_once = exactly_once;
+        Aggregator aggregator(election, options);
+        for (const BallotBatch& batch : batches) aggregator.Add(batch);
+        const std::string state = aggregator.Snapshot();
+        const Tally tally = FinishOk(aggregator);
+        if (!exactly_once) {
+          // Count-only: every in-range record with a known choice is counted.
+          EXPECT_EQ(tally.records_read, tally.TotalCounted() + tally.TotalRejected());
+          continue;
+        }
+        if (kernel == Kernel::kPortable) {
+          portable_tally = tally;
+          portable_state = state;
+          EXPECT_EQ(tally, ReferenceAggregate(election, batches, 0));
+          continue;
+        }
+        ASSERT_TRUE(portable_tally.has_value());
+        EXPECT_EQ(tally, *portable_tally);
+        EXPECT_TRUE(state == portable_state) << "the exactly-once states differ";
+      }
+    }
   }
 }
 

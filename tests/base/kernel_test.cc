@@ -90,7 +90,8 @@ TEST(KernelTest, VariableNamingNoKernelOrAnUnsupportedOneIsAnError) {
     ScopedKernelVariable variable(name.c_str());
     absl::StatusOr<Kernel> forced = KernelFromEnvironment();
     ASSERT_FALSE(forced.ok());
-    EXPECT_THAT(forced.status().message(), HasSubstr("this CPU cannot run it (it can run portable"));
+    EXPECT_THAT(forced.status().message(),
+                HasSubstr("this CPU cannot run it (it can run portable"));
   }
 }
 

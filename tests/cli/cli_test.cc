@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -15,8 +16,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "engine/base/kernel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -1068,6 +1071,91 @@ TEST(CliStressTest, HelpExitsZeroAndNamesEveryFlag) {
   ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
   EXPECT_THAT(result.out, AllOf(HasSubstr("--rounds"), HasSubstr("--seed"), HasSubstr("--threads"),
                                 HasSubstr("--replay")));
+}
+
+// `--version` names the version, the revision, the kernel in use and what the CPU can run.
+TEST(CliKernelTest, VersionNamesTheKernelInUse) {
+  const RunResult result = RunCanvass({"--version"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << result.out;
+  EXPECT_THAT(lines[0], ::testing::StartsWith("canvass 0.1.0 (revision "));
+  std::vector<std::string> supported;
+  for (Kernel kernel : SupportedKernels()) supported.emplace_back(KernelName(kernel));
+  EXPECT_EQ(lines[1], absl::StrCat("kernel: ", supported.back(), " (this CPU can run ",
+                                   absl::StrJoin(supported, ", "),
+                                   "; CANVASS_KERNEL=portable|avx2|avx512 forces one)"));
+  EXPECT_THAT(lines[2], ::testing::StartsWith("build: "));
+  for (const std::string& name : supported) {
+    const RunResult forced = RunCanvass({"--version"}, {"CANVASS_KERNEL=" + name});
+    ASSERT_EQ(forced.exit_code, kExitMatch) << Describe(forced);
+    EXPECT_THAT(forced.out, HasSubstr(absl::StrCat("\nkernel: ", name, " (")));
+  }
+}
+
+TEST(CliKernelTest, AKernelThatIsNotOneOrThatTheCpuLacksIsRefusedBeforeAnyWork) {
+  RunResult result = RunCanvass({"run"}, {"CANVASS_KERNEL=sse9"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_EQ(result.err,
+            "canvass: CANVASS_KERNEL=sse9: not a kernel (expected portable, avx2 or avx512)\n");
+  EXPECT_EQ(result.out, "");
+  for (Kernel kernel : {Kernel::kAvx2, Kernel::kAvx512}) {
+    if (KernelSupported(kernel)) continue;  // this CPU runs it (the test below uses it)
+    result = RunCanvass({"run"}, {absl::StrCat("CANVASS_KERNEL=", KernelName(kernel))});
+    EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+    EXPECT_THAT(result.err, HasSubstr("this CPU cannot run it (it can run portable"));
+    EXPECT_EQ(result.out, "");
+  }
+}
+
+// Every kernel the CPU can run gives byte-identical reports: on generated CSV and cvb
+// folders with record faults and damaged files, and on one CSV whose lines (stations
+// interleaved) are shuffled.
+TEST(CliKernelTest, EveryKernelGivesTheSameReport) {
+  TempDir temp;
+  const std::string dir = temp.path().string();
+  for (const char* format : {"csv", "cvb"}) {
+    const RunResult generated = RunCanvass(
+        {"generate", "--out", dir + "/" + format, "--format", format, "--scale", "2", "--seed",
+         "17", "--faults", "dup=0.01,conflict=0.002,corrupt=0.002,unknown_choice=0.001",
+         "--file-faults", "truncate=0.05,flip=0.05"});
+    ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+  }
+  // The CSV files' rows in one file, shuffled (a seeded shuffle: the same file every run).
+  std::vector<std::string> rows;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/csv")) {
+    if (entry.path().extension() != ".csv") continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) rows.push_back(line);
+  }
+  std::sort(rows.begin(), rows.end());  // directory order is not fixed; the shuffle's input is
+  std::shuffle(rows.begin(), rows.end(), std::mt19937(20240707));
+  ASSERT_GT(rows.size(), 170000u);
+  std::filesystem::create_directory(dir + "/shuffled");
+  {
+    std::ofstream out(dir + "/shuffled/all.csv", std::ios::binary);
+    out << "station,seq,choice\n";
+    for (const std::string& row : rows) out << row << "\n";
+  }
+  for (const char* folder : {"csv", "cvb", "shuffled"}) {
+    SCOPED_TRACE(folder);
+    std::string first_report;
+    for (Kernel kernel : SupportedKernels()) {
+      SCOPED_TRACE(KernelName(kernel));
+      const RunResult result = RunCanvass({"reconcile", dir + "/" + folder, "--scale", "2",
+                                           "--skip-damaged", "--format", "json", "--by", "station"},
+                                          {absl::StrCat("CANVASS_KERNEL=", KernelName(kernel))});
+      ASSERT_TRUE(result.exit_code == kExitMatch || result.exit_code == kExitMismatch)
+          << Describe(result);
+      if (first_report.empty()) {
+        first_report = result.out;
+        continue;
+      }
+      EXPECT_TRUE(result.out == first_report) << "the reports differ";
+    }
+  }
 }
 
 }  // namespace

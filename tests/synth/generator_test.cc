@@ -569,5 +569,29 @@ TEST(UniformityTest, FirstAndSecondHalvesHaveTheSameShares) {
   }
 }
 
+// The generating loops are compiled per kernel (engine/base/kernel.h): every kernel the
+// CPU can run generates the portable kernel's batches, full and partial units alike.
+TEST(DeterminismTest, EveryKernelGeneratesTheSameBatches) {
+  for (uint32_t batch_size : {16u, 1024u, 65536u}) {
+    SCOPED_TRACE(absl::StrCat("batch size ", batch_size));
+    GeneratorOptions options;
+    options.seed = 5;
+    options.batch_size = batch_size;
+    options.kernel = Kernel::kPortable;
+    const std::vector<BallotBatch> portable = GenerateAll(PlanOrDie(ReferenceElection(), options));
+    for (Kernel kernel : SupportedKernels()) {
+      SCOPED_TRACE(KernelName(kernel));
+      options.kernel = kernel;
+      const std::vector<BallotBatch> batches = GenerateAll(PlanOrDie(ReferenceElection(), options));
+      ASSERT_EQ(batches.size(), portable.size());
+      for (size_t u = 0; u < batches.size(); ++u) {
+        ASSERT_EQ(batches[u].station, portable[u].station) << "unit " << u;
+        ASSERT_EQ(batches[u].seq, portable[u].seq) << "unit " << u;
+        ASSERT_EQ(batches[u].choice, portable[u].choice) << "unit " << u;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace canvass

@@ -36,7 +36,7 @@ void PlainRunState::FlushStaging() {
     for (size_t i = 1; i <= n; ++i) {
       if (i < n && stations[i] == stations[begin]) continue;
       (*sink)(BatchView{stations[begin], staged_seq.get() + begin, staged_choice.get() + begin,
-                      i - begin});
+                        i - begin});
       begin = i;
     }
     return;
@@ -68,6 +68,5 @@ void PlainRunState::FlushStaging() {
     begin = end;
   }
 }
-
 
 }  // namespace canvass::csv_internal

@@ -79,8 +79,8 @@ struct PlainRunState {
   void FlushStaging();
 };
 
-using PlainRunKernel = size_t (*)(PlainRunState& state, const uint8_t* data, size_t size,
-                                  size_t p, size_t range_end, uint64_t* records);
+using PlainRunKernel = size_t (*)(PlainRunState& state, const uint8_t* data, size_t size, size_t p,
+                                  size_t range_end, uint64_t* records);
 
 // The kernel of a tier; the tier must be supported (KernelSupported).
 PlainRunKernel PlainRunFor(Kernel kernel);
