@@ -281,7 +281,7 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   input.election = &*scaled;
   input.tally = &ingest->tally;
   input.breakdown = breakdown;
-  input.ingest = &*ingest;
+  input.inputs = &*ingest;
   std::optional<Reconciliation> reconciliation;
   if (reconcile) {
     reconciliation = Reconcile(*scaled, ingest->tally, ReconcileOptions{flags.report.tolerance});
@@ -289,9 +289,9 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   }
   const Manifest* manifest = ingest->manifest ? &*ingest->manifest : nullptr;
   if (manifest) input.generation = GenerationInfo{manifest->seed, manifest->scale};
-  if (manifest && manifest->faults.Any() && manifest->predicted) {
-    input.faults = &manifest->faults;
-    input.fired = &manifest->fired;
+  if (manifest && ingest->faults.Any() && manifest->predicted) {
+    input.faults = &ingest->faults;
+    input.fired = &ingest->fired;
     input.predicted = &*manifest->predicted;
   }
   std::fputs(RenderReport(input, *format).c_str(), stdout);

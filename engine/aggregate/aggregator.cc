@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/ballot/packed_choices.h"
+#include "engine/base/bytes.h"
 #include "engine/base/check.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/status_macros.h"
@@ -552,16 +553,8 @@ void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {
 
 namespace {
 
-void PutU64(uint64_t value, std::string* out) {
-  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
-}
-
-bool GetU64(absl::string_view* in, uint64_t* value) {
-  if (in->size() < sizeof(*value)) return false;
-  std::memcpy(value, in->data(), sizeof(*value));
-  in->remove_prefix(sizeof(*value));
-  return true;
-}
+void PutU64(uint64_t value, std::string* out) { PutLittleEndian(value, out); }
+bool GetU64(absl::string_view* in, uint64_t* value) { return ConsumeLittleEndian(in, value); }
 
 }  // namespace
 

@@ -15,15 +15,15 @@ namespace {
 constexpr std::string_view kNames[] = {"range", "before-rename", "checkpoint"};
 
 struct Plan {
-  int point = -1;  // index into kNames; -1: no kill point
+  int point = -1;  // index into kNames; -1: no point
   uint64_t nth = 0;
   std::atomic<uint64_t> reached{0};
 };
 
-Plan* ParsePlan() {
-  static Plan plan;
-  const char* value = std::getenv("CANVASS_CRASH_AT");
-  if (value == nullptr || *value == '\0') return &plan;
+// The plan of one variable: CANVASS_CRASH_AT or CANVASS_STOP_AT.
+void ParsePlan(const char* variable, Plan* plan) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return;
   const std::string_view text(value);
   const size_t colon = text.rfind(':');
   if (colon != std::string_view::npos) {
@@ -34,25 +34,37 @@ Plan* ParsePlan() {
     for (int i = 0; i < static_cast<int>(std::size(kNames)); ++i) {
       if (name == kNames[i] && error == std::errc() && end == count.data() + count.size() &&
           nth > 0) {
-        plan.point = i;
-        plan.nth = nth;
-        return &plan;
+        plan->point = i;
+        plan->nth = nth;
+        return;
       }
     }
   }
   std::fprintf(stderr,
-               "canvass: CANVASS_CRASH_AT=%s ignored: expected range:N, before-rename:N or "
+               "canvass: %s=%s ignored: expected range:N, before-rename:N or "
                "checkpoint:N with N >= 1\n",
-               value);
-  return &plan;
+               variable, value);
+}
+
+struct Plans {
+  Plan crash, stop;
+  Plans() {
+    ParsePlan("CANVASS_CRASH_AT", &crash);
+    ParsePlan("CANVASS_STOP_AT", &stop);
+  }
+};
+
+bool Reached(Plan& plan, CrashPoint point) {
+  if (__builtin_expect(plan.point != static_cast<int>(point), 1)) return false;
+  return plan.reached.fetch_add(1, std::memory_order_relaxed) + 1 == plan.nth;
 }
 
 }  // namespace
 
 void MaybeCrashAt(CrashPoint point) {
-  static Plan* const plan = ParsePlan();
-  if (__builtin_expect(plan->point != static_cast<int>(point), 1)) return;
-  if (plan->reached.fetch_add(1, std::memory_order_relaxed) + 1 == plan->nth) raise(SIGKILL);
+  static Plans* const plans = new Plans();
+  if (Reached(plans->stop, point)) raise(SIGSTOP);
+  if (Reached(plans->crash, point)) raise(SIGKILL);
 }
 
 }  // namespace canvass

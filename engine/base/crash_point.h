@@ -9,8 +9,12 @@
 //                      not yet renamed it over the target (a checkpoint left half-way)
 //   checkpoint         a checkpoint has been written and renamed into place
 //
-// Without the variable (the only case outside tests) MaybeCrashAt costs one relaxed load of
-// a flag. A value that does not parse is reported on stderr once and ignored. Thread-safe:
+// CANVASS_STOP_AT=<point>:<n> does the same with SIGSTOP instead: the process stops there
+// until it is sent SIGCONT, so that a test can change the world at a known point of the
+// job (truncate an input the job has mapped, for one) and let it go on.
+//
+// Without the variables (the only case outside tests) MaybeCrashAt costs one relaxed load
+// of a flag. A value that does not parse is reported on stderr once and ignored. Thread-safe:
 // points may be reached from any worker; exactly one of them raises the signal.
 #ifndef CANVASS_ENGINE_BASE_CRASH_POINT_H_
 #define CANVASS_ENGINE_BASE_CRASH_POINT_H_

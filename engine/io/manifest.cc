@@ -1,26 +1,17 @@
-// manifest.json writing, parsing and file hashing.
+// manifest.json writing and parsing.
 #include "engine/io/manifest.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
-#include "engine/base/xxhash.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::string Hex128(XXH128_hash_t hash) {
-  return absl::StrFormat("%016x%016x", hash.high64, hash.low64);
-}
 
 absl::Status Bad(const std::string& path, absl::string_view what) {
   return absl::DataLossError(absl::StrCat(path, ": ", what));
@@ -57,33 +48,6 @@ absl::StatusOr<Tally> TallyFromJson(const std::string& path, const Json& json,
 
 }  // namespace
 
-std::string HashBytes(absl::string_view bytes) {
-  return Hex128(XXH3_128bits(bytes.data(), bytes.size()));
-}
-
-absl::StatusOr<std::string> HashFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  std::vector<char> buffer(1 << 20);
-  absl::Status status;
-  while (true) {
-    const ssize_t got = read(fd, buffer.data(), buffer.size());
-    if (got < 0) {
-      status = absl::DataLossError(absl::StrCat(path, ": read error"));
-      break;
-    }
-    if (got == 0) break;
-    XXH3_128bits_update(state, buffer.data(), static_cast<size_t>(got));
-  }
-  close(fd);
-  const XXH128_hash_t hash = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  if (!status.ok()) return status;
-  return Hex128(hash);
-}
-
 std::string ManifestToJson(const Manifest& manifest, const Election& election) {
   Json files = Json::array();
   for (const ManifestFile& file : manifest.files) {
@@ -94,16 +58,14 @@ std::string ManifestToJson(const Manifest& manifest, const Election& election) {
                      {"xxh3_128", file.xxh3_128}});
   }
   Json fired = Json::object();
-  for (int f = 0; f < kNumFaults; ++f) {
-    fired[std::string(FaultName(static_cast<Fault>(f)))] = manifest.fired.fired[f];
-  }
+  for (const auto& [name, count] : manifest.fired) fired[name] = count;
   Json root = {{"manifest_version", 1},
                {"election", manifest.election},
                {"election_fingerprint", absl::StrFormat("%016x", manifest.election_fingerprint)},
                {"format", manifest.format},
                {"seed", manifest.seed},
                {"scale", manifest.scale},
-               {"faults", manifest.faults.ToString()},
+               {"faults", manifest.faults},
                {"fired", std::move(fired)},
                {"files", std::move(files)}};
   if (manifest.predicted) root["predicted"] = TallyToJson(*manifest.predicted);
@@ -131,12 +93,9 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_vie
     manifest.scale = root.at("scale").get<uint64_t>();
     std::string fingerprint = root.at("election_fingerprint").get<std::string>();
     manifest.election_fingerprint = std::stoull(fingerprint, nullptr, 16);
-    absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(root.at("faults").get<std::string>());
-    if (!faults.ok()) return Bad(path, absl::StrCat("field 'faults': ", faults.status().message()));
-    manifest.faults = *faults;
-    for (int f = 0; f < kNumFaults; ++f) {
-      manifest.fired.fired[f] =
-          root.at("fired").at(std::string(FaultName(static_cast<Fault>(f)))).get<uint64_t>();
+    manifest.faults = root.at("faults").get<std::string>();
+    for (const auto& [name, count] : root.at("fired").items()) {
+      manifest.fired.emplace_back(name, count.get<uint64_t>());
     }
     for (const Json& entry : root.at("files")) {
       manifest.files.push_back(

@@ -9,12 +9,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
-#include "engine/synth/fault_plan.h"
 
 namespace canvass {
 
@@ -34,8 +34,11 @@ struct Manifest {
   std::string format;  // "csv" or "cvb"
   uint64_t seed = 0;
   uint64_t scale = 1;
-  FaultPlan faults;
-  FaultCounts fired;
+  // The generator's fault plan as its spec string (synth/fault_plan.h parses it), and how
+  // often each fault fired, by fault name in the file's order. The ingest stage checks both
+  // against the faults it knows; this layer only carries them.
+  std::string faults;
+  std::vector<std::pair<std::string, uint64_t>> fired;
   std::vector<ManifestFile> files;
   std::optional<Tally> predicted;  // ground truth for the records as written
 };
@@ -45,10 +48,6 @@ std::string ManifestToJson(const Manifest& manifest, const Election& election);
 // `election` (another election, another shape).
 absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_view text,
                                        const Election& election);
-
-// XXH3-128 of a whole file as 32 hex digits, read in bounded chunks. NotFound / DataLoss.
-absl::StatusOr<std::string> HashFile(const std::string& path);
-std::string HashBytes(absl::string_view bytes);
 
 }  // namespace canvass
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/bytes.h"
 #include "engine/base/crash_point.h"
 #include "engine/base/xxhash.h"
 
@@ -16,9 +17,7 @@ namespace {
 
 constexpr char kMagic[8] = {'C', 'V', 'C', 'K', 'P', 'T', 0, 1};
 
-void Put(uint64_t value, std::string* out) {
-  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
-}
+void Put(uint64_t value, std::string* out) { PutLittleEndian(value, out); }
 void PutBytes(absl::string_view bytes, std::string* out) {
   Put(bytes.size(), out);
   out->append(bytes.data(), bytes.size());
@@ -27,12 +26,7 @@ void PutBytes(absl::string_view bytes, std::string* out) {
 class Reader {
  public:
   explicit Reader(absl::string_view in) : in_(in) {}
-  bool Get(uint64_t* value) {
-    if (in_.size() < 8) return false;
-    std::memcpy(value, in_.data(), 8);
-    in_.remove_prefix(8);
-    return true;
-  }
+  bool Get(uint64_t* value) { return ConsumeLittleEndian(&in_, value); }
   bool GetBytes(std::string* bytes) {
     uint64_t size = 0;
     if (!Get(&size) || size > in_.size()) return false;

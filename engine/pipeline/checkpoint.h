@@ -5,6 +5,9 @@
 //
 // The encoding is little-endian, framed by a magic number, a length and an XXH3-64 of
 // the body: a torn, truncated or corrupted checkpoint is DataLoss, never a wrong total.
+//
+// Thread safety: encoding and decoding are pure functions; one job writes its checkpoint
+// file from one thread at a time (the ingest stage serializes its epochs).
 #ifndef CANVASS_ENGINE_PIPELINE_CHECKPOINT_H_
 #define CANVASS_ENGINE_PIPELINE_CHECKPOINT_H_
 

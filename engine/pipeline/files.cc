@@ -25,6 +25,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/bytes.h"
 #include "engine/base/check.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/xxhash.h"
@@ -178,7 +179,7 @@ class FileWriter {
       XXH3_freeState(file.hash);
       file.hash = nullptr;
       listed.push_back({fs::path(file.path).filename().string(), file.station, file.records,
-                        file.bytes, absl::StrFormat("%016x%016x", hash.high64, hash.low64)});
+                        file.bytes, Hex128(hash.high64, hash.low64)});
     }
     std::sort(listed.begin(), listed.end(),
               [](const ManifestFile& a, const ManifestFile& b) { return a.file < b.file; });
@@ -386,10 +387,14 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
   manifest.format = options.format == FileFormat::kCsv ? "csv" : "cvb";
   manifest.seed = options.seed;
   manifest.scale = options.scale;
-  manifest.faults = options.faults;
+  manifest.faults = options.faults.ToString();
   Tally predicted(num_stations, num_choices);
   for (const Tally& truth : truths) predicted.Merge(truth);
-  for (const FaultCounts& counts : fired) manifest.fired.Merge(counts);
+  FaultCounts all_fired;
+  for (const FaultCounts& counts : fired) all_fired.Merge(counts);
+  for (int f = 0; f < kNumFaults; ++f) {
+    manifest.fired.emplace_back(FaultName(static_cast<Fault>(f)), all_fired.fired[f]);
+  }
   manifest.predicted = std::move(predicted);
   CANVASS_ASSIGN_OR_RETURN(manifest.files, writer.Close());
   for (const ManifestFile& file : manifest.files) result.bytes_written += file.bytes;

@@ -2,6 +2,11 @@
 // file per station plus manifest.json; `canvass aggregate` / `reconcile` read ballot
 // files (CSV and cvb, files and folders) in parallel across and within files into an
 // Aggregator with bounded memory, locating every damage.
+//
+// Thread safety: GenerateFiles and IngestFiles each run one job on their own oneTBB
+// workers and return when it is done; AggregateCvbBlock may be called from many threads
+// at once (the aggregator is thread-safe). Jobs over different paths may run at once;
+// two jobs writing the same folder or checkpoint may not.
 #ifndef CANVASS_ENGINE_PIPELINE_FILES_H_
 #define CANVASS_ENGINE_PIPELINE_FILES_H_
 
@@ -16,13 +21,12 @@
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/io/cvb/cvb_format.h"
+#include "engine/io/inputs.h"
 #include "engine/io/manifest.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/generator.h"
 
 namespace canvass {
-
-enum class FileFormat { kCsv, kCvb };
 
 // Byte-level damage `generate` can do to the files after writing them (the manifest keeps
 // the intended content): per file, probabilities to truncate it at a random byte, to
@@ -79,36 +83,14 @@ struct IngestOptions {
   uint64_t checkpoint_every_bytes = 64u << 20;
 };
 
-struct FileOutcome {
-  std::string path;
-  FileFormat format = FileFormat::kCsv;
-  uint64_t bytes = 0;
-  uint64_t records = 0;  // records read (malformed included)
-  uint64_t malformed = 0;
-  std::optional<uint64_t> declared;  // records the file (trailer) or manifest declares
-  std::string damage;                // empty when intact; else "byte N: what"
-};
-
-struct MalformedExample {
-  std::string file;
-  uint64_t line = 0;             // 1-based line (CSV) ...
-  std::optional<uint64_t> byte;  // ... or byte offset of the block (cvb)
-};
-
-struct ManifestFinding {
-  std::string file;
-  std::string
-      finding;  // "missing", "extra", "size_mismatch", "hash_mismatch", "record_count_mismatch"
-  std::string detail;
-};
-
-struct IngestResult {
+// What a job read (its files, malformed examples, manifest findings: io/inputs.h), its
+// tally, the folder's manifest, and the fault plan and fired counts the manifest records
+// (checked against the faults this build knows).
+struct IngestResult : InputsSummary {
   Tally tally;
-  std::vector<FileOutcome> files;           // in input order
-  std::vector<MalformedExample> malformed;  // the first 20, in file and line order
-  uint64_t bytes_read = 0;
   std::optional<Manifest> manifest;  // when a folder held manifest.json
-  std::vector<ManifestFinding> findings;
+  FaultPlan faults;                  // the manifest's (none without one)
+  FaultCounts fired;
 };
 
 // Counts one verified cvb block (not its damaged records) into `aggregator` the cheapest

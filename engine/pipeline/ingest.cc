@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/bytes.h"
 #include "engine/base/check.h"
 #include "engine/base/crash_point.h"
 #include "engine/base/status_macros.h"
@@ -30,6 +31,7 @@
 #include "engine/pipeline/checkpoint.h"
 #include "engine/pipeline/files.h"
 #include "engine/pipeline/pipeline.h"
+#include "engine/pipeline/truncation_guard.h"
 #include "tbb/enumerable_thread_specific.h"
 #include "tbb/global_control.h"
 #include "tbb/parallel_for.h"
@@ -127,7 +129,7 @@ class FileHasher {
   void Update(const uint8_t* data, size_t size) { XXH3_128bits_update(state_, data, size); }
   std::string HexDigest() const {
     const XXH128_hash_t hash = XXH3_128bits_digest(state_);
-    return absl::StrFormat("%016x%016x", hash.high64, hash.low64);
+    return Hex128(hash.high64, hash.low64);
   }
 
  private:
@@ -663,6 +665,14 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
       opened[f] = OpenInput(election, identity.election_fingerprint, folder, &inputs[f]);
     });
   });
+  // From here on a file another process truncates while the job reads it is exit 2
+  // naming the file, not a death by SIGBUS (truncation_guard.h).
+  std::vector<MappedRange> mapped_ranges;
+  for (const InputFile& input : inputs) {
+    if (input.mapped)
+      mapped_ranges.push_back({input.mapped->data(), input.mapped->size(), input.path});
+  }
+  const TruncationGuard truncation_guard(std::move(mapped_ranges));
   for (size_t f = 0; f < files.size(); ++f) {
     CANVASS_RETURN_IF_ERROR(opened[f]);  // the first failure in file order, as before
     inputs[f].sequential = sequential->count(files[f]) > 0;
@@ -770,6 +780,27 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
   std::stringstream text;
   text << in.rdbuf();
   CANVASS_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(path, text.str(), election));
+  // The manifest layer carries the fault plan as text and the fired counts by name; they
+  // are checked here against the faults this build knows.
+  absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(manifest.faults);
+  if (!faults.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": field 'faults': ", faults.status().message()));
+  }
+  FaultCounts fired;
+  for (int f = 0; f < kNumFaults; ++f) {
+    const absl::string_view name = FaultName(static_cast<Fault>(f));
+    auto it = std::find_if(manifest.fired.begin(), manifest.fired.end(),
+                           [&](const auto& entry) { return entry.first == name; });
+    if (it == manifest.fired.end()) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": field 'fired': no count for fault '", name, "'"));
+    }
+    fired.fired[f] = it->second;
+  }
+  if (manifest.fired.size() != static_cast<size_t>(kNumFaults)) {
+    return absl::DataLossError(absl::StrCat(path, ": field 'fired': expected the ", kNumFaults,
+                                            " faults, got ", manifest.fired.size(), " counts"));
+  }
   std::map<std::string, size_t> present;  // file name -> input index
   for (size_t f = 0; f < inputs.size(); ++f) {
     if (fs::path(inputs[f].path).parent_path() == fs::path(directory)) {
@@ -821,7 +852,10 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
   for (const auto& [name, index] : present) {
     if (!listed.count(name)) result->findings.push_back({name, "extra", "not in the manifest"});
   }
+  result->manifest_files = manifest.files.size();
   result->manifest = std::move(manifest);
+  result->faults = *faults;
+  result->fired = fired;
   return absl::OkStatus();
 }
 

@@ -1,6 +1,9 @@
 // Pipelines that wire the stages together for the command line, the tests and the
 // benchmarks: generate calibrated streams on oneTBB workers and feed them straight into
 // the aggregator, batch by batch, so no run ever holds all of its records.
+//
+// Thread safety: each function runs one job on its own oneTBB workers and returns when
+// the job is done; separate jobs may run from separate threads (they share no state).
 #ifndef CANVASS_ENGINE_PIPELINE_PIPELINE_H_
 #define CANVASS_ENGINE_PIPELINE_PIPELINE_H_
 

@@ -191,7 +191,7 @@ std::string Lost(const FileOutcome& file) {
   return absl::StrCat(*file.declared > file.records ? *file.declared - file.records : 0);
 }
 
-void AddInputsJson(const IngestResult& ingest, Json* report) {
+void AddInputsJson(const InputsSummary& ingest, Json* report) {
   Json paths = Json::array();
   for (const FileOutcome& file : ingest.files) paths.push_back(file.path);
   (*report)["inputs"] = {
@@ -213,13 +213,13 @@ void AddInputsJson(const IngestResult& ingest, Json* report) {
     damaged.push_back(std::move(entry));
   }
   (*report)["damaged_files"] = std::move(damaged);
-  if (ingest.manifest) {
+  if (ingest.manifest_files) {
     Json findings = Json::array();
     for (const ManifestFinding& finding : ingest.findings) {
       findings.push_back(
           {{"file", finding.file}, {"finding", finding.finding}, {"detail", finding.detail}});
     }
-    (*report)["manifest"] = {{"files_expected", ingest.manifest->files.size()},
+    (*report)["manifest"] = {{"files_expected", *ingest.manifest_files},
                              {"findings", std::move(findings)}};
   }
 }
@@ -243,7 +243,7 @@ std::string RenderJson(const ReportInput& input) {
   report["totals"] = FiguresJson(contest, tally.ChoiceTotals(), tally.TotalCounted());
   if (input.reconciliation) AddReconciliationJson(input, &report);
   if (input.predicted) AddGroundTruthJson(input, &report);
-  if (input.ingest) AddInputsJson(*input.ingest, &report);
+  if (input.inputs) AddInputsJson(*input.inputs, &report);
   if (input.breakdown != Breakdown::kNone) {
     Json rows = Json::array();
     for (const BreakdownRow& row : BuildRows(election, tally, input.breakdown)) {
@@ -355,7 +355,7 @@ void AppendReconciliation(const ReportInput& input, std::string* out) {
   if (rec.tolerance > 0) absl::StrAppend(out, "  tolerance  ", Grouped(rec.tolerance), "\n");
 }
 
-void AppendInputs(const IngestResult& ingest, std::string* out) {
+void AppendInputs(const InputsSummary& ingest, std::string* out) {
   uint64_t damaged = 0;
   for (const FileOutcome& file : ingest.files) damaged += !file.damage.empty();
   absl::StrAppend(out, "\n  inputs     ", ingest.files.size(), " files, ",
@@ -374,8 +374,8 @@ void AppendInputs(const IngestResult& ingest, std::string* out) {
           example.byte ? absl::StrCat("@", *example.byte) : absl::StrCat(":", example.line), "\n");
     }
   }
-  if (ingest.manifest) {
-    absl::StrAppend(out, "  manifest   ", ingest.manifest->files.size(), " files expected, ",
+  if (ingest.manifest_files) {
+    absl::StrAppend(out, "  manifest   ", *ingest.manifest_files, " files expected, ",
                     ingest.findings.size(), " findings\n");
     for (const ManifestFinding& finding : ingest.findings) {
       absl::StrAppend(out, "  FINDING    ", Shown(finding.file), ": ", Shown(finding.finding), " (",
@@ -459,7 +459,7 @@ std::string RenderText(const ReportInput& input) {
   AppendRecords(*input.tally, &out);
   if (input.reconciliation) AppendReconciliation(input, &out);
   if (input.predicted) AppendGroundTruth(input, &out);
-  if (input.ingest) AppendInputs(*input.ingest, &out);
+  if (input.inputs) AppendInputs(*input.inputs, &out);
   if (input.breakdown != Breakdown::kNone) AppendBreakdown(input, &out);
   if (input.reconciliation) {
     absl::StrAppend(&out, "\n", input.reconciliation->match ? "MATCH" : "MISMATCH", "\n");

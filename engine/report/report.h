@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
-#include "engine/pipeline/files.h"
+#include "engine/io/inputs.h"
 #include "engine/reconcile/reconciler.h"
 #include "engine/synth/fault_plan.h"
 
@@ -44,7 +44,7 @@ struct ReportInput {
   const FaultCounts* fired = nullptr;
   const Tally* predicted = nullptr;
   // For file input (`aggregate`, `reconcile`): what was read, damage, manifest findings.
-  const IngestResult* ingest = nullptr;
+  const InputsSummary* inputs = nullptr;
 };
 
 // Requires: input.election and input.tally are set and belong together.

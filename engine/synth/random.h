@@ -6,17 +6,9 @@
 #include <cmath>
 #include <cstdint>
 
-namespace canvass {
+#include "engine/base/bytes.h"  // Mix64
 
-// SplitMix64's finalizer: a bijective 64-bit mixer with good avalanche.
-constexpr uint64_t Mix64(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
+namespace canvass {
 
 // A 64-bit value keyed by the seed and up to three counters.
 constexpr uint64_t KeyedRandom(uint64_t seed, uint64_t a, uint64_t b = 0, uint64_t c = 0) {

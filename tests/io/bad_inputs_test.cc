@@ -1,8 +1,14 @@
 // The bad-input catalogue: every file under tests/data/bad_inputs/, and cvb files damaged
 // here at every byte, read by the real `canvass aggregate` (and IngestFiles in-process)
 // against tests/data/tiny_election, each outcome asserted exactly per DESIGN.md.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -1056,6 +1062,49 @@ TEST(CsvFuzzRegressionTest, LongDigitRunAtTheEndOfTheDataIsMalformed) {
   EXPECT_EQ(result.malformed, 1u);
   EXPECT_EQ(counted, 1u);
   EXPECT_EQ(result.malformed_lines, std::vector<uint64_t>({1}));
+}
+
+// ---- An input changed by another process while the job reads it ----
+
+// The job stops itself after its first range (CANVASS_STOP_AT, a point of its own
+// progress), the test truncates the file the job has mapped, and the job goes on: the next
+// range touches pages past the file's new end (SIGBUS), which must be exit 2 naming the
+// file, with nothing on stdout, not a death by signal.
+TEST(ChangedWhileReadTest, AnInputTruncatedWhileMappedIsExitTwoNamingTheFile) {
+  TempDir temp;
+  const std::string path = temp.File("big.csv");
+  std::string csv = "station,seq,choice\n";
+  for (uint64_t seq = 1; csv.size() < (uint64_t{6} << 20); ++seq) {
+    absl::StrAppend(&csv, "AE-01,", seq, seq % 2 == 0 ? ",JAL\n" : ",PEZ\n");
+  }
+  WriteFileBytes(path, csv);
+  const std::string out_path = temp.File("stdout"), err_path = temp.File("stderr");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+    setenv("CANVASS_STOP_AT", "range:1", 1);
+    execl(CANVASS_BINARY, CANVASS_BINARY, "aggregate", path.c_str(), "--threads", "1", "--quiet",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+  ASSERT_TRUE(WIFSTOPPED(status)) << "the job did not stop at its first range (status " << status
+                                  << ")";
+  ASSERT_EQ(truncate(path.c_str(), 4096), 0) << std::strerror(errno);
+  ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the job died of signal "
+                                 << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), kExitInputError);
+  EXPECT_EQ(ReadFileBytes(out_path), "");
+  EXPECT_EQ(ReadFileBytes(err_path),
+            absl::StrCat("canvass: ", path,
+                         ": changed while being read (the file was truncated or shortened "
+                         "while mapped); no report was printed\n"));
 }
 
 }  // namespace

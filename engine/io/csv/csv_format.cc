@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/bytes.h"
 
 namespace canvass {
 namespace {
@@ -133,12 +134,6 @@ int ParseShortSerial(const uint8_t* data, uint64_t* value) {
             (((digits >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
            32;
   return length;
-}
-
-uint64_t Mix64(uint64_t x) {  // splitmix64's finalizer: multiplier candidates
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
 }
 
 }  // namespace

@@ -8,25 +8,22 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/ballot/packed_choices.h"
+#include "engine/base/bytes.h"
 #include "engine/base/check.h"
 #include "engine/base/xxhash.h"
 
 namespace canvass {
 namespace {
 
-// The format is little-endian; so is every machine Canvass builds on (checked below).
-static_assert(std::endian::native == std::endian::little, "cvb assumes a little-endian host");
-
+// The format is little-endian (engine/base/bytes.h).
 template <typename T>
 void Put(T value, std::string* out) {
-  out->append(reinterpret_cast<const char*>(&value), sizeof(T));
+  PutLittleEndian(value, out);
 }
 
 template <typename T>
 T Get(const uint8_t* data) {
-  T value;
-  std::memcpy(&value, data, sizeof(T));
-  return value;
+  return LoadLittleEndian<T>(data);
 }
 
 size_t Padding(uint32_t records) { return (8 - records % 8) % 8; }

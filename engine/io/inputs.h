@@ -1,0 +1,53 @@
+// What reading a set of ballot files found, as plain values: each file's outcome, the
+// first malformed records with their places, and what a folder's manifest check found.
+// The ingest stage (engine/pipeline/files.h) produces them; reports (engine/report) and
+// front ends read them without depending on the stage that produced them.
+//
+// Plain values: no synchronization of their own.
+#ifndef CANVASS_ENGINE_IO_INPUTS_H_
+#define CANVASS_ENGINE_IO_INPUTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace canvass {
+
+enum class FileFormat { kCsv, kCvb };
+
+struct FileOutcome {
+  std::string path;
+  FileFormat format = FileFormat::kCsv;
+  uint64_t bytes = 0;
+  uint64_t records = 0;  // records read (malformed included)
+  uint64_t malformed = 0;
+  std::optional<uint64_t> declared;  // records the file (trailer) or manifest declares
+  std::string damage;                // empty when intact; else "byte N: what"
+};
+
+struct MalformedExample {
+  std::string file;
+  uint64_t line = 0;             // 1-based line (CSV) ...
+  std::optional<uint64_t> byte;  // ... or byte offset of the block (cvb)
+};
+
+struct ManifestFinding {
+  std::string file;
+  // "missing", "extra", "size_mismatch", "hash_mismatch", "record_count_mismatch"
+  std::string finding;
+  std::string detail;
+};
+
+// Everything a report says about the inputs of a job.
+struct InputsSummary {
+  std::vector<FileOutcome> files;           // in input order
+  std::vector<MalformedExample> malformed;  // the first 20, in file and line order
+  uint64_t bytes_read = 0;
+  std::optional<uint64_t> manifest_files;  // files a folder's manifest lists, when it had one
+  std::vector<ManifestFinding> findings;
+};
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_IO_INPUTS_H_
