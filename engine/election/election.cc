@@ -30,6 +30,12 @@ std::string Describe(const Json& value) {
   return absl::StrCat(value.type_name(), " ", text);
 }
 
+// The election's fingerprint (ElectionFingerprint) separates its id, codes and station ids
+// with NUL bytes, so none of them may hold one: "t\0A" with codes [B] would fingerprint
+// like "t" with codes [A, B].
+constexpr char kNulMessage[] =
+    "must not contain a NUL byte (the election fingerprint separates fields with it)";
+
 // Reads string `key` of `object`; `field` is its full path for messages ("choices[0].code").
 absl::StatusOr<std::string> RequireString(const Json& object, absl::string_view file,
                                           const std::string& field, bool allow_empty) {
@@ -103,6 +109,9 @@ absl::Status ParseChoices(const Json& root, absl::string_view file, Contest* con
     CANVASS_ASSIGN_OR_RETURN(choice.kind, ParseKind(entry, file, field));
     if (choice.code.find_first_of(",\"\r\n") != std::string::npos) {
       return FieldError(file, field + ".code", "must not contain a comma, quote or line break");
+    }
+    if (choice.code.find('\0') != std::string::npos) {
+      return FieldError(file, field + ".code", kNulMessage);
     }
     auto [where, inserted] =
         contest->choice_index_.emplace(choice.code, static_cast<ChoiceIndex>(i));
@@ -197,6 +206,10 @@ absl::Status ParseRoster(absl::string_view text, absl::string_view file, Electio
       return absl::InvalidArgumentError(
           absl::StrCat(file, ":", line_number, ": station and country must not be empty"));
     }
+    if (station.id.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, ":", line_number, ": column 'station': ", kNulMessage));
+    }
     CANVASS_ASSIGN_OR_RETURN(station.capacity,
                              ParseRosterNumber(fields[2], file, line_number, "capacity"));
     if (station.capacity == 0) {
@@ -245,10 +258,16 @@ absl::Status CheckCapacities(const Election& election, absl::string_view roster_
         roster_name, ": capacities too small for the reported figures: ", capacity_sum,
         " ballot serials issued in all, but ", contest.reported->cast, " ballots reported cast"));
   }
-  if (weight_sum == 0 && contest.reported->cast > 0) {
+  // Any nonzero figure (cast, or a choice's, consistent with cast or not) needs a weight
+  // to split by; with all figures 0 every station's share is 0, whatever the weights.
+  bool any_figure = contest.reported->cast > 0;
+  for (const std::optional<uint64_t>& figure : contest.reported->choices) {
+    any_figure |= figure.value_or(0) > 0;
+  }
+  if (weight_sum == 0 && any_figure) {
     return absl::InvalidArgumentError(
         absl::StrCat(roster_name,
-                     ": every station has weight 0; cannot split the reported "
+                     ": every station has weight 0 (column weight); cannot split the reported "
                      "figures across stations"));
   }
   std::vector<uint64_t> ballots(election.stations.size(), 0);
@@ -274,6 +293,9 @@ absl::Status ParseHeader(const Json& root, absl::string_view file, Election* ele
         absl::StrCat(file, ": expected a JSON object at the top level, got ", root.type_name()));
   }
   CANVASS_ASSIGN_OR_RETURN(election->id, RequireString(root, file, "id", false));
+  if (election->id.find('\0') != std::string::npos) {
+    return FieldError(file, "id", kNulMessage);
+  }
   CANVASS_ASSIGN_OR_RETURN(election->title, RequireString(root, file, "title", true));
   if (root.contains("source")) {
     CANVASS_ASSIGN_OR_RETURN(election->source, RequireString(root, file, "source", true));

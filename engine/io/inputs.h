@@ -39,6 +39,19 @@ struct ManifestFinding {
   std::string detail;
 };
 
+// A folder entry that was not read, and why ("a folder (folders are not read
+// recursively)", "not a regular file", "a link to nothing", "not a .csv or .cvb file").
+struct SkippedInput {
+  std::string path;
+  std::string reason;
+};
+
+// A path that names a file already given (the same device and inode): read once.
+struct RepeatedInput {
+  std::string path;
+  std::string same_as;  // the path it was first given as
+};
+
 // Everything a report says about the inputs of a job.
 struct InputsSummary {
   std::vector<FileOutcome> files;           // in input order
@@ -46,6 +59,8 @@ struct InputsSummary {
   uint64_t bytes_read = 0;
   std::optional<uint64_t> manifest_files;  // files a folder's manifest lists, when it had one
   std::vector<ManifestFinding> findings;
+  std::vector<SkippedInput> skipped;    // folder entries not read, in folder and name order
+  std::vector<RepeatedInput> repeated;  // paths of files given more than once
 };
 
 }  // namespace canvass

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -20,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/bytes.h"
 #include "engine/base/check.h"
@@ -175,8 +177,35 @@ struct Task {
   IngestTaskState state;
 };
 
+// A ballot file's name ends in .csv or .cvb, in any case (A.CSV, b.Cvb).
+bool HasBallotSuffix(const std::string& name) {
+  if (name.size() < 4) return false;
+  std::string suffix = name.substr(name.size() - 4);
+  for (char& c : suffix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return suffix == ".csv" || suffix == ".cvb";
+}
+
+// PATH... as the files to read: a file as given; a folder's regular files named *.csv or
+// *.cvb (any case), sorted by name, not recursing. Every other entry of a folder but its
+// manifest is listed in *skipped with the reason; a file given again (the same device and
+// inode, under any path) is read once and listed in *repeated. NotFound for a path that
+// does not exist; InvalidArgument for a folder that cannot be listed (with the system's
+// reason) and when no file is left to read.
 absl::Status ExpandPaths(const std::vector<std::string>& paths, std::vector<std::string>* files,
-                         std::vector<std::string>* manifest_dirs) {
+                         std::vector<std::string>* manifest_dirs,
+                         std::vector<SkippedInput>* skipped, std::vector<RepeatedInput>* repeated) {
+  std::map<std::pair<dev_t, ino_t>, std::string> first_path;
+  auto add_file = [&](const std::string& path) {
+    struct stat info {};
+    if (stat(path.c_str(), &info) == 0) {
+      auto [it, inserted] = first_path.emplace(std::make_pair(info.st_dev, info.st_ino), path);
+      if (!inserted) {
+        repeated->push_back({path, it->second});
+        return;
+      }
+    }
+    files->push_back(path);  // a file that cannot be read is named when it is opened
+  };
   for (const std::string& path : paths) {
     std::error_code error;
     const fs::file_status status = fs::status(path, error);
@@ -184,19 +213,48 @@ absl::Status ExpandPaths(const std::vector<std::string>& paths, std::vector<std:
       return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
     }
     if (!fs::is_directory(status)) {
-      files->push_back(path);
+      add_file(path);
       continue;
     }
     std::vector<std::string> found;
-    for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
-      const std::string extension = entry.path().extension().string();
-      if (entry.is_regular_file() && (extension == ".csv" || extension == ".cvb")) {
+    std::vector<SkippedInput> not_read;
+    fs::directory_iterator entries(path, error);
+    for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
+      const fs::directory_entry& entry = *entries;
+      const std::string name = entry.path().filename().string();
+      std::error_code entry_error;
+      const fs::file_status entry_status = entry.status(entry_error);
+      if (name == kManifestFileName) continue;
+      if (entry_error || !fs::exists(entry_status)) {
+        not_read.push_back({entry.path().string(), "a link to nothing"});
+      } else if (fs::is_directory(entry_status)) {
+        not_read.push_back({entry.path().string(), "a folder (folders are not read recursively)"});
+      } else if (!fs::is_regular_file(entry_status)) {
+        not_read.push_back({entry.path().string(), "not a regular file"});
+      } else if (!HasBallotSuffix(name)) {
+        not_read.push_back({entry.path().string(), "not a .csv or .cvb file"});
+      } else {
         found.push_back(entry.path().string());
       }
     }
+    if (error) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": cannot list the folder: ", error.message()));
+    }
     std::sort(found.begin(), found.end());
-    files->insert(files->end(), found.begin(), found.end());
-    if (fs::exists(fs::path(path) / kManifestFileName)) manifest_dirs->push_back(path);
+    std::sort(not_read.begin(), not_read.end(),
+              [](const SkippedInput& a, const SkippedInput& b) { return a.path < b.path; });
+    for (const std::string& file : found) add_file(file);
+    skipped->insert(skipped->end(), not_read.begin(), not_read.end());
+    if (fs::exists(fs::path(path) / kManifestFileName, error)) manifest_dirs->push_back(path);
+  }
+  if (files->empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no ballot files to read in ", absl::StrJoin(paths, ", "),
+        skipped->empty()
+            ? ""
+            : absl::StrCat(" (", skipped->size(), " entries skipped: ", (*skipped)[0].path, ": ",
+                           (*skipped)[0].reason, skipped->size() > 1 ? ", ..." : "", ")")));
   }
   return absl::OkStatus();
 }
@@ -633,7 +691,9 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
                                              const std::optional<Checkpoint>& resume,
                                              std::set<std::string>* sequential) {
   std::vector<std::string> files, manifest_dirs;
-  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs));
+  std::vector<SkippedInput> skipped;
+  std::vector<RepeatedInput> repeated;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &files, &manifest_dirs, &skipped, &repeated));
   Checkpoint identity;
   identity.election_fingerprint = ElectionFingerprint(election);
   MappedFolder folder;  // outlives `inputs`, whose mappings lie in it
@@ -701,6 +761,8 @@ absl::StatusOr<IngestResult> IngestFilesOnce(const Election& election,
   }
   if (retry) return IngestResult{};
   IngestResult result;
+  result.skipped = std::move(skipped);
+  result.repeated = std::move(repeated);
   CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
   CollectOutcomes(inputs, tasks, &result);
   if (!options.skip_damaged) {

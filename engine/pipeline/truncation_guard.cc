@@ -35,8 +35,8 @@ void OnSigbus(int signal, siginfo_t* info, void* /*context*/) {
       if (address < entry.begin || address >= entry.end) continue;
       size_t written = 0;
       while (written < entry.message.size()) {
-        const ssize_t n = write(STDERR_FILENO, entry.message.data() + written,
-                                entry.message.size() - written);
+        const ssize_t n =
+            write(STDERR_FILENO, entry.message.data() + written, entry.message.size() - written);
         if (n <= 0) break;
         written += static_cast<size_t>(n);
       }

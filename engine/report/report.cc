@@ -196,6 +196,22 @@ void AddInputsJson(const InputsSummary& ingest, Json* report) {
   for (const FileOutcome& file : ingest.files) paths.push_back(file.path);
   (*report)["inputs"] = {
       {"files", ingest.files.size()}, {"bytes", ingest.bytes_read}, {"paths", std::move(paths)}};
+  // Present only when something was skipped or given twice, so that other reports keep
+  // their exact shape.
+  if (!ingest.skipped.empty()) {
+    Json skipped = Json::array();
+    for (const SkippedInput& entry : ingest.skipped) {
+      skipped.push_back({{"path", entry.path}, {"reason", entry.reason}});
+    }
+    (*report)["inputs"]["skipped"] = std::move(skipped);
+  }
+  if (!ingest.repeated.empty()) {
+    Json repeated = Json::array();
+    for (const RepeatedInput& entry : ingest.repeated) {
+      repeated.push_back({{"path", entry.path}, {"same_as", entry.same_as}});
+    }
+    (*report)["inputs"]["read_once"] = std::move(repeated);
+  }
   Json examples = Json::array();
   for (const MalformedExample& example : ingest.malformed) {
     examples.push_back(example.byte ? absl::StrCat(example.file, "@", *example.byte)
@@ -361,6 +377,13 @@ void AppendInputs(const InputsSummary& ingest, std::string* out) {
   absl::StrAppend(out, "\n  inputs     ", ingest.files.size(), " files, ",
                   Grouped(ingest.bytes_read), " bytes",
                   damaged ? absl::StrCat(", ", damaged, " damaged") : "", "\n");
+  for (const SkippedInput& entry : ingest.skipped) {
+    absl::StrAppend(out, "  skipped    ", Shown(entry.path), ": ", Shown(entry.reason), "\n");
+  }
+  for (const RepeatedInput& entry : ingest.repeated) {
+    absl::StrAppend(out, "  read once  ", Shown(entry.path), ": the same file as ",
+                    Shown(entry.same_as), "\n");
+  }
   for (const FileOutcome& file : ingest.files) {
     if (file.damage.empty()) continue;
     absl::StrAppend(out, "  DAMAGED    ", Shown(file.damage), "; read ", Grouped(file.records),

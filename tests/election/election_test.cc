@@ -414,6 +414,47 @@ TEST(RosterTest, WeightColumnIsRead) {
   EXPECT_EQ(election->stations[2].weight, 2u);
 }
 
+// Weights split the reported figures; with every weight 0 there is nothing to split by.
+// A loader error naming the roster and the column, for any nonzero figure (a choice's
+// figure when cast is 0 too: such figures are inconsistent, not impossible), never an
+// abort; with every figure 0 nothing needs splitting and the election loads.
+TEST(RosterTest, AllWeightsZeroIsAnErrorWhenAnyFigureIsNonzero) {
+  const std::string zero_weights =
+      "station,country,capacity,weight\nS1,FR,60,0\nS2,DE,50,0\nS3,FR,40,0\n";
+  const std::string expected =
+      "roster.csv: every station has weight 0 (column weight); cannot split the reported "
+      "figures across stations";
+  EXPECT_THAT(ParseRoster(zero_weights), StatusIs(kInvalidArgument, expected));
+  Json cast_zero = ValidElectionJson();
+  cast_zero["reported"]["cast"] = 0;
+  cast_zero["reported"]["choices"] = {{"AAA", 0}, {"BBB", 7}, {"INV", 0}};
+  EXPECT_THAT(Parse(cast_zero, zero_weights), StatusIs(kInvalidArgument, expected));
+  Json all_zero = ValidElectionJson();
+  all_zero["reported"]["cast"] = 0;
+  all_zero["reported"]["choices"] = {{"AAA", 0}, {"BBB", 0}, {"INV", 0}};
+  absl::StatusOr<Election> election = Parse(all_zero, zero_weights);
+  ASSERT_THAT(election, IsOk());
+  EXPECT_EQ(election->stations[1].weight, 0u);
+}
+
+// NUL separates the fields of the election fingerprint, so an id, a code or a station id
+// holding one would make two different elections fingerprint alike: each is refused,
+// named by file and field (or line and column).
+TEST(ElectionParseTest, NulBytesInFingerprintedFieldsAreRefused) {
+  constexpr char kNul[] =
+      "must not contain a NUL byte (the election fingerprint separates fields with it)";
+  Json id = ValidElectionJson();
+  id["id"] = std::string("t\0A", 3);
+  EXPECT_THAT(Parse(id), StatusIs(kInvalidArgument, HasSubstr(absl::StrCat("field 'id': ", kNul))));
+  Json code = ValidElectionJson();
+  code["choices"][1]["code"] = std::string("B\0B", 3);
+  EXPECT_THAT(Parse(code), StatusIs(kInvalidArgument,
+                                    HasSubstr(absl::StrCat("field 'choices[1].code': ", kNul))));
+  static constexpr char kRoster[] = "station,country,capacity\nS1,FR,60\nS\0002,DE,50\nS3,FR,40\n";
+  EXPECT_THAT(ParseRoster(std::string(kRoster, sizeof(kRoster) - 1)),
+              StatusIs(kInvalidArgument, absl::StrCat("roster.csv:3: column 'station': ", kNul)));
+}
+
 TEST(RosterTest, CrlfAndByteOrderMarkAreAccepted) {
   absl::StatusOr<Election> election = ParseRoster(
       "\xEF\xBB\xBFstation,country,capacity\r\n"

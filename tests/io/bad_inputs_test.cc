@@ -3,6 +3,7 @@
 // against tests/data/tiny_election, each outcome asserted exactly per DESIGN.md.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1105,6 +1106,88 @@ TEST(ChangedWhileReadTest, AnInputTruncatedWhileMappedIsExitTwoNamingTheFile) {
             absl::StrCat("canvass: ", path,
                          ": changed while being read (the file was truncated or shortened "
                          "while mapped); no report was printed\n"));
+}
+
+// ---- What a folder holds besides ballot files, and the same file given twice ----
+
+// Ballot files are *.csv and *.cvb in any case; every other entry of a folder (but its
+// manifest) is listed as skipped with the reason, not read, and not silently dropped.
+TEST(FolderRulesTest, SuffixesInAnyCaseAreReadAndEveryOtherEntryIsListed) {
+  ASSERT_THAT(TinyElection(), IsOk());
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  std::filesystem::create_directories(folder + "/sub");
+  WriteFileBytes(folder + "/A.CSV", "station,seq,choice\nS1,1,A\nS1,2,B\n");
+  WriteFileBytes(folder + "/b.Csv", "station,seq,choice\nS2,1,A\n");
+  WriteFileBytes(folder + "/notes.txt", "not ballots\n");
+  ASSERT_EQ(mkfifo((folder + "/pipe.csv").c_str(), 0644), 0) << std::strerror(errno);
+  std::filesystem::create_symlink(temp.File("nowhere.csv"), folder + "/gone.csv");
+  absl::StatusOr<IngestResult> ingest = IngestFiles(*TinyElection(), {folder}, IngestOptions{});
+  ASSERT_THAT(ingest, IsOk());
+  ASSERT_EQ(ingest->files.size(), 2u);
+  EXPECT_EQ(ingest->files[0].path, folder + "/A.CSV");
+  EXPECT_EQ(ingest->files[1].path, folder + "/b.Csv");
+  EXPECT_EQ(ingest->tally.records_read, 3u);
+  std::vector<std::string> skipped;
+  for (const SkippedInput& entry : ingest->skipped) {
+    skipped.push_back(absl::StrCat(entry.path, ": ", entry.reason));
+  }
+  EXPECT_THAT(skipped, ElementsAre(folder + "/gone.csv: a link to nothing",
+                                   folder + "/notes.txt: not a .csv or .cvb file",
+                                   folder + "/pipe.csv: not a regular file",
+                                   folder + "/sub: a folder (folders are not read recursively)"));
+  // The report lists them.
+  const RunResult text = RunCanvass({"aggregate", "--election", TinyElectionDir(), folder});
+  ASSERT_EQ(text.exit_code, kExitMatch) << Describe(text);
+  EXPECT_THAT(text.out,
+              HasSubstr(absl::StrCat("  skipped    ", folder,
+                                     "/sub: a folder (folders are not read recursively)\n")));
+}
+
+// A job that finds nothing to read is an input error, not "0 files" and exit 0.
+TEST(FolderRulesTest, NoBallotFileAtAllIsExitTwo) {
+  TempDir temp;
+  const std::string folder = temp.File("empty");
+  std::filesystem::create_directories(folder + "/sub");
+  const RunResult result = RunCanvass({"aggregate", "--election", TinyElectionDir(), folder});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(
+      result.err,
+      HasSubstr(absl::StrCat("no ballot files to read in ", folder, " (1 entries skipped: ", folder,
+                             "/sub: a folder (folders are not read recursively))")));
+}
+
+// The same file under several paths (twice, through its folder, through another spelling
+// of its path) is read once, and the report says so: no record becomes a duplicate of
+// itself.
+TEST(RepeatedInputTest, TheSameFileGivenTwiceIsReadOnce) {
+  ASSERT_THAT(TinyElection(), IsOk());
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  std::filesystem::create_directories(folder);
+  const std::string path = folder + "/a.csv";
+  WriteFileBytes(path, "station,seq,choice\nS1,1,A\nS1,2,B\nS2,1,A\n");
+  const std::string other_spelling = folder + "/../ballots/./a.csv";
+  absl::StatusOr<IngestResult> ingest =
+      IngestFiles(*TinyElection(), {path, path, folder, other_spelling}, IngestOptions{});
+  ASSERT_THAT(ingest, IsOk());
+  ASSERT_EQ(ingest->files.size(), 1u);
+  EXPECT_EQ(ingest->tally.records_read, 3u);
+  EXPECT_EQ(ingest->tally.Rejected(RejectReason::kDuplicate), 0u);
+  std::vector<std::string> repeated;
+  for (const RepeatedInput& entry : ingest->repeated) {
+    repeated.push_back(absl::StrCat(entry.path, " = ", entry.same_as));
+  }
+  EXPECT_THAT(repeated,
+              ElementsAre(path + " = " + path, path + " = " + path, other_spelling + " = " + path));
+  const RunResult json = Aggregate({path, path});
+  ASSERT_EQ(json.exit_code, kExitMatch) << Describe(json);
+  const Json report = Json::parse(json.out);
+  EXPECT_EQ(report["inputs"]["files"], 1);
+  EXPECT_EQ(
+      report["inputs"]["read_once"],
+      Json::parse(absl::StrCat(R"([{"path": ")", path, R"(", "same_as": ")", path, R"("}])")));
 }
 
 }  // namespace

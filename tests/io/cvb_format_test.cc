@@ -255,5 +255,65 @@ TEST(CvbVersionTest, AVersionOneBlockInAVersionTwoFileIsStructuralDamage) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("t.cvb: byte 32: expected a block")));
 }
 
+// The header fields the grammar fixes, under a header checksum that matches: header_bytes
+// must be 32 and reserved 0, else the file is damaged at that byte. A block may declare at
+// most kCvbMaxBlockRecords malformed records (they are counted, not stored).
+TEST(CvbGrammarTest, FixedHeaderFieldsAndTheMalformedBoundAreEnforced) {
+  const Election election = MakeElection(3);
+  const CvbFile file(election, {Batch(0, {1, 2}, {0, 1})}, 0);
+  auto scan = [&](std::vector<uint8_t> bytes, bool rehash_header) {
+    if (rehash_header) {
+      const uint64_t checksum = XXH3_64bits(bytes.data(), 24);
+      std::memcpy(bytes.data() + 24, &checksum, 8);
+    }
+    std::vector<uint64_t> aligned((bytes.size() + 7) / 8);
+    std::memcpy(aligned.data(), bytes.data(), bytes.size());
+    return ScanCvb("t.cvb", reinterpret_cast<const uint8_t*>(aligned.data()), bytes.size(),
+                   ElectionFingerprint(election));
+  };
+  const std::vector<uint8_t> valid(file.data(), file.data() + file.size());
+  ASSERT_THAT(scan(valid, false), IsOk());
+  EXPECT_THAT(scan(valid, false)->damage, IsOk());
+  {
+    std::vector<uint8_t> bytes = valid;
+    const uint16_t header_bytes = 40;
+    std::memcpy(bytes.data() + 10, &header_bytes, 2);
+    absl::StatusOr<CvbLayout> layout = scan(bytes, true);
+    ASSERT_THAT(layout, IsOk());
+    EXPECT_THAT(layout->damage,
+                StatusIs(absl::StatusCode::kDataLoss,
+                         "t.cvb: byte 10: header_bytes is 40; the cvb grammar fixes it at 32"));
+  }
+  {
+    std::vector<uint8_t> bytes = valid;
+    const uint32_t reserved = 7;
+    std::memcpy(bytes.data() + 12, &reserved, 4);
+    absl::StatusOr<CvbLayout> layout = scan(bytes, true);
+    ASSERT_THAT(layout, IsOk());
+    EXPECT_THAT(
+        layout->damage,
+        StatusIs(absl::StatusCode::kDataLoss,
+                 "t.cvb: byte 12: reserved header field is 7; the cvb grammar fixes it at 0"));
+  }
+  for (uint32_t malformed : {kCvbMaxBlockRecords, kCvbMaxBlockRecords + 1, UINT32_MAX}) {
+    SCOPED_TRACE(malformed);
+    std::string bytes;
+    AppendCvbHeader(ElectionFingerprint(election), &bytes);
+    AppendCvbBlock(Batch(0, {}, {}), malformed, 3, &bytes);
+    AppendCvbTrailer(1, malformed, &bytes);
+    absl::StatusOr<CvbLayout> layout =
+        scan(std::vector<uint8_t>(bytes.begin(), bytes.end()), false);
+    ASSERT_THAT(layout, IsOk());
+    if (malformed <= kCvbMaxBlockRecords) {
+      EXPECT_THAT(layout->damage, IsOk());
+      EXPECT_EQ(layout->declared_records, malformed);
+    } else {
+      EXPECT_THAT(layout->damage, StatusIs(absl::StatusCode::kDataLoss,
+                                           absl::StrCat("t.cvb: byte 44: block malformed count ",
+                                                        malformed, " exceeds 65536")));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace canvass

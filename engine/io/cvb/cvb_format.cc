@@ -203,6 +203,15 @@ std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, 
                  absl::StrCat("block record count ", count, " exceeds ", kCvbMaxBlockRecords));
       return std::nullopt;
     }
+    // Damaged records are counted, not stored; a block accounts for at most one batch of
+    // records read, so that a 32-byte block cannot claim billions of them.
+    const uint32_t malformed = Get<uint32_t>(data + offset + 12);
+    if (malformed > kCvbMaxBlockRecords) {
+      layout->damage = Damage(
+          file, offset + 12,
+          absl::StrCat("block malformed count ", malformed, " exceeds ", kCvbMaxBlockRecords));
+      return std::nullopt;
+    }
     const size_t bytes = v1 ? CvbBlockBytesV1(count) : Get<uint32_t>(data + offset + 16);
     if (bytes % 8 != 0 || bytes < header_bytes + 8 || bytes > kCvbMaxBlockBytes) {
       layout->damage = Damage(file, offset + 16,
@@ -217,7 +226,7 @@ std::optional<uint64_t> ScanBlocks(absl::string_view file, const uint8_t* data, 
       return std::nullopt;
     }
     layout->blocks.push_back({offset, count, static_cast<uint32_t>(bytes)});
-    *records += count + Get<uint32_t>(data + offset + 12);
+    *records += count + malformed;
     offset += bytes;
   }
 }
@@ -246,6 +255,20 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
                                                    kCvbOldestVersion, " to ", kCvbVersion));
   }
   layout.version = version;
+  // Fields the grammar fixes (docs/FORMAT.md): a header that sums right but holds other
+  // values was not written by a cvb writer of these versions.
+  if (Get<uint16_t>(data + 10) != kCvbHeaderBytes) {
+    layout.damage = Damage(file, 10,
+                           absl::StrCat("header_bytes is ", Get<uint16_t>(data + 10),
+                                        "; the cvb grammar fixes it at ", kCvbHeaderBytes));
+    return layout;
+  }
+  if (Get<uint32_t>(data + 12) != 0) {
+    layout.damage = Damage(file, 12,
+                           absl::StrCat("reserved header field is ", Get<uint32_t>(data + 12),
+                                        "; the cvb grammar fixes it at 0"));
+    return layout;
+  }
   if (Get<uint64_t>(data + 16) != fingerprint) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ": byte 16: election fingerprint ", absl::Hex(Get<uint64_t>(data + 16)),
