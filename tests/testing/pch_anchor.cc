@@ -1,0 +1,1 @@
+// Compiles tests/testing/pch.h into the precompiled header the test suites reuse.
