@@ -6,6 +6,10 @@
 #   tsan        the concurrency tests (the filter in the tsan test preset) and a
 #               `canvass stress` run under ThreadSanitizer, against a TSan-built oneTBB
 #               (tools/build-tbb-tsan.sh; Debian's libtbb gives false reports).
+# Then the release build's end-to-end suites (label e2e: they only start `canvass`
+# processes) run once more against this preset's instrumented `canvass`
+# (CANVASS_BINARY_UNDER_TEST; test presets asan-ubsan-e2e and tsan-e2e), so that they are
+# compiled once for all three builds; the release targets they need are built here.
 # The first sanitizer report ends the program with a nonzero status, so the test (or the
 # stress run) fails; child `canvass` processes inherit the same options. Safe to run again.
 # CANVASS_SANITIZE_STRESS_ROUNDS sets the stress run's length (default 1000, about 15 s under
@@ -33,11 +37,19 @@ if [[ "$preset" == tsan ]]; then
   # CI's build time for tests that are not concurrent.
   cmake --build --preset tsan --target canvass canvass_aggregate_test canvass_synth_test \
       canvass_faulty_streams_test canvass_stress_round_test canvass_canary_test \
-      canvass_cli_test canvass_files_test canvass_bad_inputs_test canvass_checkpoint_test
+      canvass_ingest_test
+  e2e_targets=(canvass_cli_test canvass_checkpoint_test)
 else
   cmake --build --preset "$preset"
+  e2e_targets=(canvass_cli_test canvass_bad_inputs_test canvass_files_test canvass_checkpoint_test)
 fi
 ctest --preset "$preset"
+
+echo "sanitize: the release build's end-to-end suites against build/$preset/tools/canvass"
+bash tools/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target canvass "${e2e_targets[@]}"
+ctest --preset "$preset-e2e"
 
 rounds="${CANVASS_SANITIZE_STRESS_ROUNDS:-1000}"
 if ((rounds > 0)); then

@@ -584,8 +584,9 @@ TEST(CliOutputTest, AReportThatCannotBeWrittenIsAnInputError) {
     SCOPED_TRACE(redirect);
     for (const std::string& command :
          {std::string("run --format json"), std::string("run"), std::string("stress --rounds 2")}) {
-      const RunResult result = RunProgram(
-          "/bin/sh", {"-c", absl::StrCat("exec ", CANVASS_BINARY, " ", command, " ", redirect)});
+      const RunResult result =
+          RunProgram("/bin/sh", {"-c", absl::StrCat("exec ", ::canvass::testing::CanvassBinary(),
+                                                    " ", command, " ", redirect)});
       EXPECT_EQ(result.exit_code, kExitInputError) << command << ": " << Describe(result);
       EXPECT_THAT(result.err,
                   HasSubstr(redirect == ">&-" ? "cannot write report: standard output is closed"

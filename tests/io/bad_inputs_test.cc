@@ -32,6 +32,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/csv_builder.h"
 #include "tests/testing/run_canvass.h"
 #include "tests/testing/sanitizers.h"
 #include "tests/testing/status_matchers.h"
@@ -393,25 +394,7 @@ TEST(MalformedExamplesTest, FirstTwentyInFileAndLineOrderAcrossFiles) {
 
 // ---- Long lines, written at test time ----
 
-// Appends `record` (its own line breaks included) and returns the 1-based line it starts on.
-class CsvBuilder {
- public:
-  CsvBuilder() : text_("station,seq,choice\n") {}
-  uint64_t Add(absl::string_view record) {
-    const uint64_t line = next_line_;
-    text_.append(record.data(), record.size());
-    next_line_ += std::count(record.begin(), record.end(), '\n');
-    return line;
-  }
-  void AddMalformed(absl::string_view record) { malformed_lines_.push_back(Add(record)); }
-  const std::string& text() const { return text_; }
-  const std::vector<uint64_t>& malformed_lines() const { return malformed_lines_; }
-
- private:
-  std::string text_;
-  uint64_t next_line_ = 2;
-  std::vector<uint64_t> malformed_lines_;
-};
+using ::canvass::testing::CsvBuilder;
 
 // One mebibyte in a station, a serial, a choice and a quoted field of 1,024 lines.
 CsvBuilder LongLines() {
@@ -457,76 +440,6 @@ TEST(LongLineTest, MebibyteFieldsAreRecordsLikeAnyOther) {
     std::vector<uint64_t> lines;
     for (const MalformedExample& example : ingest->malformed) lines.push_back(example.line);
     EXPECT_EQ(lines, csv.malformed_lines()) << range_bytes;
-  }
-}
-
-// ---- Line numbers do not depend on how a file is cut into ranges ----
-
-// About 400 records: plain, CRLF, blank lines, quoted line breaks, 60 malformed.
-CsvBuilder MixedRecords() {
-  CsvBuilder csv;
-  for (int i = 0; i < 400; ++i) {
-    const std::string seq = absl::StrCat(i % 12 + 1);
-    switch (i % 10) {
-      case 0:
-        csv.AddMalformed(absl::StrCat("S1,x", i, ",A\n"));
-        break;
-      case 1:
-        csv.Add(absl::StrCat("S2,", seq, ",B\r\n"));
-        break;
-      case 2:
-        csv.Add("\n");
-        break;
-      case 3:
-        csv.Add(absl::StrCat("\"S\n", i, "\",", seq, ",A\n"));  // unknown station
-        break;
-      case 4:
-        csv.AddMalformed(absl::StrCat("\"S1\",\"1\n", i, "\",A\n"));  // a serial with a break
-        break;
-      case 5:
-        csv.Add("\r\n");
-        break;
-      case 6:
-        csv.Add(absl::StrCat("S3,", seq, ",INV\n"));
-        break;
-      case 7:
-        csv.Add(absl::StrCat("\"S1\",", seq, ",\"A\"\n"));
-        break;
-      default:
-        csv.Add(absl::StrCat("S1,", seq, ",", i % 3 == 0 ? "A" : "B", "\n"));
-        break;
-    }
-  }
-  return csv;
-}
-
-TEST(CsvRangeTest, LineNumbersAndTallyAreTheSameForEveryRangeSize) {
-  ASSERT_THAT(TinyElection(), IsOk());
-  const CsvBuilder csv = MixedRecords();
-  ASSERT_EQ(csv.malformed_lines().size(), 80u);
-  TempDir temp;
-  const std::string path = temp.File("mixed.csv");
-  WriteFileBytes(path, csv.text());
-  const std::vector<uint64_t> first_twenty(csv.malformed_lines().begin(),
-                                           csv.malformed_lines().begin() + 20);
-  IngestOptions whole;
-  whole.range_bytes = size_t{1} << 30;
-  absl::StatusOr<IngestResult> reference = IngestFiles(*TinyElection(), {path}, whole);
-  ASSERT_THAT(reference, IsOk());
-  EXPECT_EQ(reference->tally.records_read, 320u);
-  EXPECT_EQ(reference->tally.Rejected(RejectReason::kMalformed), 80u);
-  for (size_t range_bytes : {1, 2, 3, 5, 8, 13, 31, 64, 100, 4096}) {
-    for (int threads : {1, 2}) {
-      IngestOptions options;
-      options.range_bytes = range_bytes;
-      options.threads = threads;
-      absl::StatusOr<IngestResult> ingest = IngestFiles(*TinyElection(), {path}, options);
-      ASSERT_THAT(ingest, IsOk());
-      EXPECT_EQ(ingest->tally, reference->tally) << range_bytes << " bytes, " << threads;
-      std::vector<uint64_t> lines;
-      for (const MalformedExample& example : ingest->malformed) lines.push_back(example.line);
-      EXPECT_EQ(lines, first_twenty) << range_bytes << " bytes, " << threads << " threads";
-    }
   }
 }
 
@@ -1034,37 +947,6 @@ INSTANTIATE_TEST_SUITE_P(Versions, CvbDamageTest, ::testing::Values(1, 2),
                            return absl::StrCat("V", info.param);
                          });
 
-}  // namespace
-}  // namespace canvass
-
-namespace canvass {
-namespace {
-
-// Found by the CSV reader fuzzer: a serial of more than 19 digits running to the end of
-// the data made the plain-record fast path read past the end of the buffer (ASan: heap
-// overflow). The record must be malformed, and nothing read out of bounds.
-TEST(CsvFuzzRegressionTest, LongDigitRunAtTheEndOfTheDataIsMalformed) {
-  absl::StatusOr<Election> election =
-      ParseElection(R"({"id":"fuzz","title":"t","choices":[{"code":"A"}],"roster":"r.csv"})",
-                    "election.json", "station,country,capacity\nS1,AA,10\n", "r.csv");
-  ASSERT_TRUE(election.ok());
-  const std::string text = "station,seq,choice\nS1,1,A\nS1," + std::string(60, '3') + "1";
-  // An exact-size heap copy, so that ASan sees any read past the end.
-  std::unique_ptr<uint8_t[]> data(new uint8_t[text.size()]);
-  std::memcpy(data.get(), text.data(), text.size());
-  uint64_t counted = 0;
-  CsvRangeParser parser(*election, [&](const BatchView& batch) { counted += batch.size(); });
-  const absl::StatusOr<size_t> header = CheckCsvHeader("fuzz.csv", data.get(), text.size());
-  ASSERT_TRUE(header.ok());
-  const CsvRangeResult result =
-      parser.Parse(data.get(), text.size(), *header, text.size(), /*first_range=*/true);
-  parser.Flush();
-  EXPECT_EQ(result.records, 2u);
-  EXPECT_EQ(result.malformed, 1u);
-  EXPECT_EQ(counted, 1u);
-  EXPECT_EQ(result.malformed_lines, std::vector<uint64_t>({1}));
-}
-
 // ---- An input changed by another process while the job reads it ----
 
 // The job stops itself after its first range (CANVASS_STOP_AT, a point of its own
@@ -1087,8 +969,8 @@ TEST(ChangedWhileReadTest, AnInputTruncatedWhileMappedIsExitTwoNamingTheFile) {
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
     setenv("CANVASS_STOP_AT", "range:1", 1);
-    execl(CANVASS_BINARY, CANVASS_BINARY, "aggregate", path.c_str(), "--threads", "1", "--quiet",
-          static_cast<char*>(nullptr));
+    execl(::canvass::testing::CanvassBinary(), ::canvass::testing::CanvassBinary(), "aggregate",
+          path.c_str(), "--threads", "1", "--quiet", static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;

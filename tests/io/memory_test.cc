@@ -80,8 +80,9 @@ TEST(MemoryTest, AggregatingMoreThan256MiBOfCsvStaysWithinStatePlus256MiB) {
   }
   ASSERT_GT(input_bytes, kHeadroomBytes) << "the input must not fit in the headroom";
 
-  const RunResult timed = RunProgram(
-      kTimeProgram, {"-v", CANVASS_BINARY, "aggregate", "--quiet", "--format", "json", folder});
+  const RunResult timed =
+      RunProgram(kTimeProgram, {"-v", ::canvass::testing::CanvassBinary(), "aggregate", "--quiet",
+                                "--format", "json", folder});
   ASSERT_EQ(timed.exit_code, 0) << Describe(timed);
   const nlohmann::json report = nlohmann::json::parse(timed.out, nullptr, false);
   ASSERT_TRUE(report.is_object()) << Describe(timed);

@@ -108,7 +108,7 @@ constexpr int kKilled = 128 + SIGKILL;
 // Starts the job without waiting for it, stdout to `stdout_path`, stderr discarded.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path) {
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(CANVASS_BINARY));
+  argv.push_back(const_cast<char*>(::canvass::testing::CanvassBinary()));
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
@@ -117,7 +117,9 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& stdout_path
                                    0644);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = 0;
-  if (posix_spawn(&pid, CANVASS_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  if (posix_spawn(&pid, ::canvass::testing::CanvassBinary(), &actions, nullptr, argv.data(),
+                  environ) != 0)
+    pid = -1;
   posix_spawn_file_actions_destroy(&actions);
   return pid;
 }

@@ -2,7 +2,8 @@
 // tests, capturing stdout, stderr and the exit status separately.
 //
 // Header-only. RunCanvass needs the including target to define CANVASS_BINARY (the path of
-// the built binary, e.g. "$<TARGET_FILE:canvass>"); RunProgram works without it. Each call
+// the built binary, e.g. "$<TARGET_FILE:canvass>"), which the environment variable
+// CANVASS_BINARY_UNDER_TEST overrides; RunProgram works without it. Each call
 // is independent: safe from one test thread at a time (GoogleTest runs tests serially).
 #ifndef CANVASS_TESTS_TESTING_RUN_CANVASS_H_
 #define CANVASS_TESTS_TESTING_RUN_CANVASS_H_
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -135,10 +137,19 @@ inline RunResult RunProgram(const std::string& program, const std::vector<std::s
 }
 
 #ifdef CANVASS_BINARY
+// The `canvass` binary under test: CANVASS_BINARY_UNDER_TEST when set and not empty, else
+// the one built beside this suite. CI runs the end-to-end suites (label e2e) of the
+// release build once more against the ASan + UBSan and the TSan builds' binaries this way
+// (CMakePresets.json: asan-ubsan-e2e, tsan-e2e), instead of compiling them three times.
+inline const char* CanvassBinary() {
+  const char* under_test = std::getenv("CANVASS_BINARY_UNDER_TEST");
+  return under_test != nullptr && under_test[0] != '\0' ? under_test : CANVASS_BINARY;
+}
+
 // Runs the real canvass binary with `args`.
 inline RunResult RunCanvass(const std::vector<std::string>& args,
                             const std::vector<std::string>& extra_env = {}) {
-  return RunProgram(CANVASS_BINARY, args, extra_env);
+  return RunProgram(CanvassBinary(), args, extra_env);
 }
 #endif  // CANVASS_BINARY
 
