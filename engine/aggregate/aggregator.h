@@ -53,6 +53,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "engine/ballot/batch.h"
+#include "engine/ballot/sink.h"
 #include "engine/ballot/tally.h"
 #include "engine/base/check.h"
 #include "engine/base/kernel.h"
@@ -70,7 +71,7 @@ struct AggregatorOptions {
   Kernel kernel = ActiveKernel();
 };
 
-class Aggregator {
+class Aggregator final : public BallotSink {
  public:
   // Serials per stripe of exactly-once state.
   static constexpr int kStripeBits = 14;
@@ -81,7 +82,7 @@ class Aggregator {
   Aggregator& operator=(const Aggregator&) = delete;
 
   // Counts one batch. Safe to call from many threads at once.
-  void Add(const BatchView& batch);
+  void Add(const BatchView& batch) override;
   void Add(const BallotBatch& batch) {
     CANVASS_CHECK(batch.seq.size() == batch.choice.size());
     Add(batch.View());
@@ -98,12 +99,13 @@ class Aggregator {
   // Requires: station is a roster index or kUnknownStation; packed_choices holds
   // PackedWords(count, bits) words whose bits after the last record are zero.
   void AddRun(StationIndex station, uint64_t first, size_t count, const uint64_t* packed_choices,
-              int bits);
+              int bits) override;
   // The same with one choice byte per record (kUnknownChoice or any index past the last
   // choice is an unknown choice, as in Add()).
-  void AddRun(StationIndex station, uint64_t first, size_t count, const ChoiceIndex* choices);
+  void AddRun(StationIndex station, uint64_t first, size_t count,
+              const ChoiceIndex* choices) override;
   // Accounts `records` that a reader could not parse. Safe from many threads.
-  void AddMalformed(uint64_t records);
+  void AddMalformed(uint64_t records) override;
 
   // Starts the counters from `prior` (a tally of earlier input, e.g. a checkpoint).
   // Requires: called before any Add(); prior is shaped for this election.

@@ -1,6 +1,6 @@
 // What reading a set of ballot files found, as plain values: each file's outcome, the
 // first malformed records with their places, and what a folder's manifest check found.
-// The ingest stage (engine/pipeline/files.h) produces them; reports (engine/report) and
+// The ingest stage (engine/ingest/ingest.h) produces them; reports (engine/report) and
 // front ends read them without depending on the stage that produced them.
 //
 // Plain values: no synchronization of their own.
@@ -14,11 +14,9 @@
 
 namespace canvass {
 
-enum class FileFormat { kCsv, kCvb };
-
 struct FileOutcome {
   std::string path;
-  FileFormat format = FileFormat::kCsv;
+  std::string format;  // its input format's name: "csv", "cvb"
   uint64_t bytes = 0;
   uint64_t records = 0;  // records read (malformed included)
   uint64_t malformed = 0;

@@ -14,11 +14,6 @@
 
 namespace canvass {
 
-int ResolveThreads(int threads) {
-  if (threads > 0) return threads;
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
                                        int threads, AggregatorOptions options) {
   Aggregator aggregator(election, options);

@@ -14,12 +14,11 @@
 #include "absl/status/statusor.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/ballot/tally.h"
+#include "engine/base/workers.h"
 #include "engine/election/election.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/faulty_streams.h"
 #include "engine/synth/generator.h"
-#include "tbb/global_control.h"
-#include "tbb/task_arena.h"
 
 namespace canvass {
 
@@ -60,26 +59,6 @@ absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const Fau
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
                                        const std::vector<BallotBatch>& batches, uint64_t malformed,
                                        int threads);
-
-// Number of worker threads `threads` stands for (0: all hardware threads).
-int ResolveThreads(int threads);
-
-// Runs `body` on exactly `threads` workers (0: all hardware threads). oneTBB caps its
-// workers at the core count unless told otherwise, so an oversubscribed run (e.g.
-// --threads 8 on 2 cores) raises the limit too; only when needed, because with several
-// controls alive oneTBB applies the smallest, and one here must never lower a limit that
-// a caller (such as the stress driver) raised.
-template <typename Body>
-void RunOnWorkers(int threads, Body&& body) {
-  const int workers = ResolveThreads(threads);
-  std::optional<tbb::global_control> allow;
-  if (tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) <
-      static_cast<size_t>(workers)) {
-    allow.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(workers));
-  }
-  tbb::task_arena arena(workers);
-  arena.execute(body);
-}
 
 }  // namespace canvass
 

@@ -8,7 +8,7 @@
 
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
-#include "engine/pipeline/checkpoint.h"
+#include "engine/ingest/checkpoint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const canvass::Election* election = [] {

@@ -9,7 +9,7 @@
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
 #include "engine/io/cvb/cvb_format.h"
-#include "engine/pipeline/files.h"
+#include "engine/io/cvb/cvb_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const canvass::Election* election = [] {

@@ -11,8 +11,8 @@
 
 #include "engine/aggregate/aggregator.h"
 #include "engine/election/election.h"
+#include "engine/ingest/checkpoint.h"
 #include "engine/io/cvb/cvb_format.h"
-#include "engine/pipeline/checkpoint.h"
 
 namespace {
 

@@ -1,8 +1,6 @@
 // Folders of ballot files end to end: `canvass generate` then `canvass reconcile` reports
 // what `canvass run` reports for the same seed and faults, for any thread count and range
 // size, and the manifest check finds every missing, extra and damaged file.
-#include "engine/pipeline/files.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -23,7 +21,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "engine/election/election.h"
+#include "engine/ingest/ingest.h"
 #include "engine/io/cvb/cvb_format.h"
+#include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

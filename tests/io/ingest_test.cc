@@ -4,6 +4,8 @@
 // no worker. Built in every preset, so that ASan, UBSan and TSan see these paths; the
 // end-to-end suites (label e2e) only start processes and run once, against each build's
 // `canvass` (CANVASS_BINARY_UNDER_TEST).
+#include "engine/ingest/ingest.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -20,7 +22,7 @@
 #include "engine/ballot/batch.h"
 #include "engine/election/election.h"
 #include "engine/io/csv/csv_format.h"
-#include "engine/pipeline/files.h"
+#include "engine/synth/generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tbb/task_scheduler_observer.h"

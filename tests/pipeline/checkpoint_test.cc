@@ -1,7 +1,7 @@
 // Checkpoint and resume: the codec (round trip, torn, corrupt) and the real thing: a
 // `canvass reconcile --checkpoint` process killed with SIGKILL at many points of its own
 // progress, resumed, and compared byte for byte with an uninterrupted run.
-#include "engine/pipeline/checkpoint.h"
+#include "engine/ingest/checkpoint.h"
 
 #include <fcntl.h>
 #include <signal.h>

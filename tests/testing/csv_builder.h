@@ -32,7 +32,6 @@ class CsvBuilder {
   std::vector<uint64_t> malformed_lines_;
 };
 
-
 }  // namespace canvass::testing
 
 #endif  // CANVASS_TESTS_TESTING_CSV_BUILDER_H_

@@ -1,5 +1,6 @@
-// File pipelines: generating ballot files and reading them back (see files.h).
-#include "engine/pipeline/files.h"
+// `canvass generate`: calibrated streams written as ballot files, damaged on request
+// (file_generator.h).
+#include "engine/synth/file_generator.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -24,14 +25,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "engine/aggregate/aggregator.h"
 #include "engine/base/bytes.h"
 #include "engine/base/check.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/workers.h"
 #include "engine/base/xxhash.h"
 #include "engine/io/csv/csv_format.h"
 #include "engine/io/cvb/cvb_format.h"
-#include "engine/pipeline/pipeline.h"
+#include "engine/io/input_format.h"
 #include "engine/synth/faulty_streams.h"
 #include "engine/synth/random.h"
 #include "tbb/enumerable_thread_specific.h"
@@ -48,11 +49,6 @@ constexpr uint64_t kFileFaultStream = 8;
 
 absl::string_view FormatExtension(FileFormat format) {
   return format == FileFormat::kCsv ? ".csv" : ".cvb";
-}
-
-bool IsBallotFileName(const fs::path& path) {
-  const std::string extension = path.extension().string();
-  return extension == ".csv" || extension == ".cvb";
 }
 
 // A file name for a station id: characters outside [A-Za-z0-9._-] become '_'.
@@ -341,7 +337,8 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
         absl::StrCat("--out ", options.out_directory, ": cannot create the folder"));
   }
   for (const fs::directory_entry& entry : fs::directory_iterator(options.out_directory)) {
-    if (IsBallotFileName(entry.path()) || entry.path().filename() == kManifestFileName) {
+    if (HasInputSuffix(entry.path().filename().string()) ||
+        entry.path().filename() == kManifestFileName) {
       return absl::InvalidArgumentError(
           absl::StrCat("--out ", options.out_directory, ": already holds ballot files (",
                        entry.path().filename().string(), "); choose an empty folder"));

@@ -1,5 +1,5 @@
 // SIGBUS on a mapped input file becomes exit 2 naming the file (see truncation_guard.h).
-#include "engine/pipeline/truncation_guard.h"
+#include "engine/ingest/truncation_guard.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -12,8 +12,8 @@
 //
 // Thread safety: guards may be created and destroyed from any thread, several at once
 // (up to kMaxGuards jobs in one process); the handler only reads what a guard published.
-#ifndef CANVASS_ENGINE_PIPELINE_TRUNCATION_GUARD_H_
-#define CANVASS_ENGINE_PIPELINE_TRUNCATION_GUARD_H_
+#ifndef CANVASS_ENGINE_INGEST_TRUNCATION_GUARD_H_
+#define CANVASS_ENGINE_INGEST_TRUNCATION_GUARD_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -49,4 +49,4 @@ class TruncationGuard {
 
 }  // namespace canvass
 
-#endif  // CANVASS_ENGINE_PIPELINE_TRUNCATION_GUARD_H_
+#endif  // CANVASS_ENGINE_INGEST_TRUNCATION_GUARD_H_

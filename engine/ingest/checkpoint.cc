@@ -1,5 +1,5 @@
 // Checkpoint encoding, decoding and atomic writing.
-#include "engine/pipeline/checkpoint.h"
+#include "engine/ingest/checkpoint.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -50,13 +50,13 @@ std::string EncodeCheckpoint(const Checkpoint& checkpoint) {
   Put(checkpoint.sequential_files.size(), &body);
   for (const std::string& file : checkpoint.sequential_files) PutBytes(file, &body);
   Put(checkpoint.done.size(), &body);
-  for (const IngestTaskState& task : checkpoint.done) {
-    for (uint64_t value : {task.csv_begin, task.csv_end, task.line_breaks, task.records,
-                           task.malformed, task.damage_offset}) {
+  for (const RangeReading& task : checkpoint.done) {
+    for (uint64_t value : {task.begin, task.end, task.line_breaks, task.records, task.malformed,
+                           task.damage_offset}) {
       Put(value, &body);
     }
-    Put(task.malformed_lines.size(), &body);
-    for (uint64_t line : task.malformed_lines) Put(line, &body);
+    Put(task.malformed_at.size(), &body);
+    for (uint64_t line : task.malformed_at) Put(line, &body);
     PutBytes(task.damage, &body);
   }
   PutBytes(checkpoint.aggregator, &body);
@@ -101,15 +101,15 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
     return bad("header fields");
   }
   checkpoint.done.resize(done);
-  for (IngestTaskState& task : checkpoint.done) {
+  for (RangeReading& task : checkpoint.done) {
     uint64_t lines = 0;
-    if (!in.Get(&task.csv_begin) || !in.Get(&task.csv_end) || !in.Get(&task.line_breaks) ||
+    if (!in.Get(&task.begin) || !in.Get(&task.end) || !in.Get(&task.line_breaks) ||
         !in.Get(&task.records) || !in.Get(&task.malformed) || !in.Get(&task.damage_offset) ||
         !in.Get(&lines) || lines > 20) {
       return bad("task fields");
     }
-    task.malformed_lines.resize(lines);
-    for (uint64_t& line : task.malformed_lines) {
+    task.malformed_at.resize(lines);
+    for (uint64_t& line : task.malformed_at) {
       if (!in.Get(&line)) return bad("task fields");
     }
     if (!in.GetBytes(&task.damage)) return bad("task fields");
