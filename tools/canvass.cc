@@ -16,10 +16,10 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/decimal.h"
 #include "engine/base/kernel.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/election.h"
@@ -57,21 +57,22 @@ struct RunFlags {
 };
 
 // CLI11 2.1 reads unsigned numbers with strtoull (base 0), which takes "-1" as 2^64 - 1
-// and "010" as octal; every count on this command line is plain decimal instead.
+// and "010" as octal; every count on this command line is plain decimal instead
+// (ParseDecimalUint64).
 CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* value,
                         const std::string& help, uint64_t low, uint64_t high) {
   return command
       ->add_option_function<std::string>(
           name,
           [=](const std::string& text) {
-            uint64_t parsed = 0;
-            const bool digits = !text.empty() && text.size() <= 20 &&
-                                text.find_first_not_of("0123456789") == std::string::npos;
-            if (!digits || !absl::SimpleAtoi(text, &parsed) || parsed < low || parsed > high) {
+            // These flags have always refused more than 20 characters, leading zeros or not.
+            const std::optional<uint64_t> parsed =
+                text.size() <= 20 ? ParseDecimalUint64(text) : std::nullopt;
+            if (!parsed || *parsed < low || *parsed > high) {
               throw CLI::ValidationError(name, absl::StrCat("expected a decimal integer in ", low,
                                                             "..", high, ", got \"", text, "\""));
             }
-            *value = parsed;
+            *value = *parsed;
           },
           help)
       ->default_str(absl::StrCat(*value));
@@ -111,13 +112,12 @@ void AddThreads(CLI::App* command, int* threads) {
   command->add_option_function<std::string>(
       "--threads",
       [threads](const std::string& text) {
-        int parsed = 0;
-        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-            !absl::SimpleAtoi(text, &parsed) || parsed < 1 || parsed > 1024) {
+        const std::optional<uint64_t> parsed = ParseDecimalUint64(text);
+        if (!parsed || *parsed < 1 || *parsed > 1024) {
           throw CLI::ValidationError("--threads",
                                      absl::StrCat("expected 1..1024, got \"", text, "\""));
         }
-        *threads = parsed;
+        *threads = static_cast<int>(*parsed);
       },
       "Worker threads (default: all hardware threads)");
 }
@@ -310,13 +310,12 @@ void AddFilesCommand(CLI::App* app, const std::string& name, const std::string& 
   command->add_option_function<std::string>(
       "--scale",
       [flags](const std::string& text) {
-        uint64_t value = 0;
-        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-            !absl::SimpleAtoi(text, &value) || value < 1) {
+        const std::optional<uint64_t> value = ParseDecimalUint64(text);
+        if (!value || *value < 1) {
           throw CLI::ValidationError(
               "--scale", absl::StrCat("expected a decimal integer >= 1, got \"", text, "\""));
         }
-        flags->scale = value;
+        flags->scale = *value;
       },
       "The election at scale K (default: the folder manifest's scale, else 1)");
   AddThreads(command, &flags->threads);
@@ -476,13 +475,12 @@ int Main(int argc, char** argv) {
   stress->add_option_function<std::string>(
       "--replay",
       [&](const std::string& text) {
-        uint64_t seed = 0;
-        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
-            !absl::SimpleAtoi(text, &seed)) {
+        const std::optional<uint64_t> seed = ParseDecimalUint64(text);
+        if (!seed) {
           throw CLI::ValidationError("--replay",
                                      absl::StrCat("expected a round seed, got \"", text, "\""));
         }
-        stress_flags.replay = seed;
+        stress_flags.replay = *seed;
       },
       "Run the round with this seed alone (as printed by a failing run), with a full diff");
   std::vector<std::string> names;

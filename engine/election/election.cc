@@ -6,12 +6,12 @@
 #include <limits>
 #include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/base/apportion.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/decimal.h"
 #include "engine/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -158,15 +158,13 @@ absl::Status ParseReported(const Json& root, absl::string_view file, Contest* co
 
 absl::StatusOr<uint64_t> ParseRosterNumber(absl::string_view text, absl::string_view file,
                                            size_t line, absl::string_view column) {
-  uint64_t value = 0;
-  bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(),
-                                                  [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits_only || !absl::SimpleAtoi(text, &value) || value > kMaxFigure) {
+  const std::optional<uint64_t> value = ParseDecimalUint64(text);
+  if (!value || *value > kMaxFigure) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ":", line, ": column '", column,
                      "': expected a non-negative integer below 2^63, got \"", text, "\""));
   }
-  return value;
+  return *value;
 }
 
 absl::Status ParseRoster(absl::string_view text, absl::string_view file, Election* election) {
