@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/decimal.h"
+#include "engine/base/file_util.h"
 #include "engine/base/kernel.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/election.h"
@@ -236,14 +237,12 @@ struct FilesFlags {
 absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     const std::string manifest = path + "/" + kManifestFileName;
-    std::FILE* file = std::fopen(manifest.c_str(), "rb");
-    if (file == nullptr) continue;
-    std::string text;
-    char buffer[65536];
-    size_t got;
-    while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, got);
-    std::fclose(file);
-    nlohmann::json root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    // A path without a manifest (a ballot file, a folder without one) gives no scale; one
+    // that is there but cannot be read is an error naming it and the system's reason.
+    absl::StatusOr<std::string> text = ReadFileToString(manifest);
+    if (absl::IsNotFound(text.status())) continue;
+    if (!text.ok()) return text.status();
+    nlohmann::json root = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded() || !root.contains("scale") || !root["scale"].is_number_unsigned()) {
       return absl::DataLossError(absl::StrCat(manifest, ": field 'scale': missing or not a count"));
     }

@@ -2,9 +2,7 @@
 #include "engine/election/election.h"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -12,6 +10,7 @@
 #include "engine/base/apportion.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/decimal.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -324,15 +323,6 @@ absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view file) {
   }
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return buffer.str();
-}
-
 }  // namespace
 
 absl::string_view ChoiceKindName(ChoiceKind kind) {
@@ -406,7 +396,7 @@ absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string
 
 absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
   std::string json_path = directory + "/election.json";
-  CANVASS_ASSIGN_OR_RETURN(std::string json_text, ReadWholeFile(json_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string json_text, ReadFileToString(json_path));
   CANVASS_ASSIGN_OR_RETURN(Json root, ParseJson(json_text, json_path));
   Election header;
   std::string roster_file;
@@ -417,7 +407,7 @@ absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
                                    roster_file, "\""));
   }
   std::string roster_path = directory + "/" + roster_file;
-  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadWholeFile(roster_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadFileToString(roster_path));
   return ParseElection(json_text, json_path, roster_text, roster_path);
 }
 
