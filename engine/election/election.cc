@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/base/apportion.h"
+#include "engine/base/check.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/decimal.h"
 #include "engine/base/file_util.h"
@@ -92,6 +94,7 @@ absl::Status ParseChoices(const Json& root, absl::string_view file, Contest* con
     return FieldError(file, "choices",
                       absl::StrCat("at most ", kMaxChoices, " choices, got ", it->size()));
   }
+  absl::flat_hash_set<std::string> codes;
   for (size_t i = 0; i < it->size(); ++i) {
     const Json& entry = (*it)[i];
     std::string field = absl::StrCat("choices[", i, "]");
@@ -112,14 +115,14 @@ absl::Status ParseChoices(const Json& root, absl::string_view file, Contest* con
     if (choice.code.find('\0') != std::string::npos) {
       return FieldError(file, field + ".code", kNulMessage);
     }
-    auto [where, inserted] =
-        contest->choice_index_.emplace(choice.code, static_cast<ChoiceIndex>(i));
-    if (!inserted) {
+    if (!codes.insert(choice.code).second) {
       return FieldError(file, field + ".code",
                         absl::StrCat("duplicate choice code \"", choice.code, "\""));
     }
     contest->choices.push_back(std::move(choice));
   }
+  // ParseReported looks the reported codes up next.
+  contest->BuildIndex();
   return absl::OkStatus();
 }
 
@@ -352,6 +355,14 @@ std::optional<ChoiceIndex> Contest::FindChoice(absl::string_view code) const {
   return it->second;
 }
 
+void Contest::BuildIndex() {
+  CANVASS_CHECK(choices.size() <= static_cast<size_t>(kMaxChoices));
+  choice_index_.clear();
+  for (size_t c = 0; c < choices.size(); ++c) {
+    choice_index_.emplace(choices[c].code, static_cast<ChoiceIndex>(c));
+  }
+}
+
 std::optional<StationIndex> Election::FindStation(absl::string_view id) const {
   auto it = station_index_.find(id);
   if (it == station_index_.end()) return std::nullopt;
@@ -359,6 +370,7 @@ std::optional<StationIndex> Election::FindStation(absl::string_view id) const {
 }
 
 void Election::BuildIndexes() {
+  for (Contest& contest : contests) contest.BuildIndex();
   station_index_.clear();
   countries.clear();
   for (StationIndex s = 0; s < stations.size(); ++s) {
