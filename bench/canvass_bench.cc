@@ -24,6 +24,7 @@
 
 #include "benchmark/benchmark.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/decimal.h"
 #include "engine/election/election.h"
 #include "engine/ingest/ingest.h"
 #include "engine/io/csv/csv_format.h"
@@ -521,7 +522,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     constexpr const char* kScaleFlag = "--canvass_scale=";
     if (std::strncmp(argv[i], kScaleFlag, std::strlen(kScaleFlag)) == 0) {
-      canvass::g_scale = std::strtoull(argv[i] + std::strlen(kScaleFlag), nullptr, 10);
+      // A text that is not a plain decimal count falls back to 1, as 0 does.
+      canvass::g_scale = canvass::ParseDecimalUint64(argv[i] + std::strlen(kScaleFlag)).value_or(0);
       if (canvass::g_scale == 0) canvass::g_scale = 1;
     } else {
       args.push_back(argv[i]);

@@ -29,6 +29,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/base/apportion.h"
 #include "engine/base/check.h"
+#include "engine/base/decimal.h"
 #include "engine/election/election.h"
 #include "tbb/blocked_range.h"
 #include "tbb/combinable.h"
@@ -539,7 +540,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     constexpr const char* kBallotsFlag = "--canvass_ballots=";
     if (std::strncmp(argv[i], kBallotsFlag, std::strlen(kBallotsFlag)) == 0) {
-      canvass::g_ballots = std::strtoull(argv[i] + std::strlen(kBallotsFlag), nullptr, 10);
+      // A text that is not a plain decimal count falls back to 1, as 0 does.
+      canvass::g_ballots =
+          canvass::ParseDecimalUint64(argv[i] + std::strlen(kBallotsFlag)).value_or(0);
       if (canvass::g_ballots == 0) canvass::g_ballots = 1;
     } else {
       args.push_back(argv[i]);

@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "engine/base/decimal.h"
 
 namespace canvass {
 namespace {
@@ -29,13 +32,12 @@ void ParsePlan(const char* variable, Plan* plan) {
   if (colon != std::string_view::npos) {
     const std::string_view name = text.substr(0, colon);
     const std::string_view count = text.substr(colon + 1);
-    uint64_t nth = 0;
-    const auto [end, error] = std::from_chars(count.data(), count.data() + count.size(), nth);
+    const std::optional<uint64_t> nth =
+        ParseDecimalUint64(absl::string_view(count.data(), count.size()));
     for (int i = 0; i < static_cast<int>(std::size(kNames)); ++i) {
-      if (name == kNames[i] && error == std::errc() && end == count.data() + count.size() &&
-          nth > 0) {
+      if (name == kNames[i] && nth && *nth > 0) {
         plan->point = i;
-        plan->nth = nth;
+        plan->nth = *nth;
         return;
       }
     }

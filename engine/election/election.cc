@@ -2,16 +2,17 @@
 #include "engine/election/election.h"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
-#include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "engine/base/apportion.h"
+#include "engine/base/check.h"
 #include "engine/base/checked_math.h"
+#include "engine/base/decimal.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -93,6 +94,7 @@ absl::Status ParseChoices(const Json& root, absl::string_view file, Contest* con
     return FieldError(file, "choices",
                       absl::StrCat("at most ", kMaxChoices, " choices, got ", it->size()));
   }
+  absl::flat_hash_set<std::string> codes;
   for (size_t i = 0; i < it->size(); ++i) {
     const Json& entry = (*it)[i];
     std::string field = absl::StrCat("choices[", i, "]");
@@ -113,14 +115,14 @@ absl::Status ParseChoices(const Json& root, absl::string_view file, Contest* con
     if (choice.code.find('\0') != std::string::npos) {
       return FieldError(file, field + ".code", kNulMessage);
     }
-    auto [where, inserted] =
-        contest->choice_index_.emplace(choice.code, static_cast<ChoiceIndex>(i));
-    if (!inserted) {
+    if (!codes.insert(choice.code).second) {
       return FieldError(file, field + ".code",
                         absl::StrCat("duplicate choice code \"", choice.code, "\""));
     }
     contest->choices.push_back(std::move(choice));
   }
+  // ParseReported looks the reported codes up next.
+  contest->BuildIndex();
   return absl::OkStatus();
 }
 
@@ -158,15 +160,13 @@ absl::Status ParseReported(const Json& root, absl::string_view file, Contest* co
 
 absl::StatusOr<uint64_t> ParseRosterNumber(absl::string_view text, absl::string_view file,
                                            size_t line, absl::string_view column) {
-  uint64_t value = 0;
-  bool digits_only = !text.empty() && std::all_of(text.begin(), text.end(),
-                                                  [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits_only || !absl::SimpleAtoi(text, &value) || value > kMaxFigure) {
+  const std::optional<uint64_t> value = ParseDecimalUint64(text);
+  if (!value || *value > kMaxFigure) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ":", line, ": column '", column,
                      "': expected a non-negative integer below 2^63, got \"", text, "\""));
   }
-  return value;
+  return *value;
 }
 
 absl::Status ParseRoster(absl::string_view text, absl::string_view file, Election* election) {
@@ -326,15 +326,6 @@ absl::StatusOr<Json> ParseJson(absl::string_view text, absl::string_view file) {
   }
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return buffer.str();
-}
-
 }  // namespace
 
 absl::string_view ChoiceKindName(ChoiceKind kind) {
@@ -364,6 +355,14 @@ std::optional<ChoiceIndex> Contest::FindChoice(absl::string_view code) const {
   return it->second;
 }
 
+void Contest::BuildIndex() {
+  CANVASS_CHECK(choices.size() <= static_cast<size_t>(kMaxChoices));
+  choice_index_.clear();
+  for (size_t c = 0; c < choices.size(); ++c) {
+    choice_index_.emplace(choices[c].code, static_cast<ChoiceIndex>(c));
+  }
+}
+
 std::optional<StationIndex> Election::FindStation(absl::string_view id) const {
   auto it = station_index_.find(id);
   if (it == station_index_.end()) return std::nullopt;
@@ -371,6 +370,7 @@ std::optional<StationIndex> Election::FindStation(absl::string_view id) const {
 }
 
 void Election::BuildIndexes() {
+  for (Contest& contest : contests) contest.BuildIndex();
   station_index_.clear();
   countries.clear();
   for (StationIndex s = 0; s < stations.size(); ++s) {
@@ -408,7 +408,7 @@ absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string
 
 absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
   std::string json_path = directory + "/election.json";
-  CANVASS_ASSIGN_OR_RETURN(std::string json_text, ReadWholeFile(json_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string json_text, ReadFileToString(json_path));
   CANVASS_ASSIGN_OR_RETURN(Json root, ParseJson(json_text, json_path));
   Election header;
   std::string roster_file;
@@ -419,7 +419,7 @@ absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
                                    roster_file, "\""));
   }
   std::string roster_path = directory + "/" + roster_file;
-  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadWholeFile(roster_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadFileToString(roster_path));
   return ParseElection(json_text, json_path, roster_text, roster_path);
 }
 

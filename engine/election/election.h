@@ -59,10 +59,16 @@ struct Contest {
   std::vector<Choice> choices;  // in ballot order
   std::optional<ReportedFigures> reported;
 
-  // Index of `code` in `choices`, or nullopt.
+  // Index of `code` in `choices`, or nullopt. Answers from the index BuildIndex made.
   std::optional<ChoiceIndex> FindChoice(absl::string_view code) const;
 
-  absl::flat_hash_map<std::string, ChoiceIndex> choice_index_;  // filled by the loader
+  // (Re)builds the code lookup from `choices`: call it once the choices are set or changed
+  // (Election::BuildIndexes does, for every contest). When codes repeat, the first wins.
+  // Requires: choices.size() <= kMaxChoices.
+  void BuildIndex();
+
+ private:
+  absl::flat_hash_map<std::string, ChoiceIndex> choice_index_;
 };
 
 struct Station {
@@ -90,7 +96,8 @@ class Election {
   // Index of station `s`'s country in `countries`.
   uint32_t CountryOf(StationIndex s) const { return station_country_[s]; }
 
-  // Builds the lookup indexes; the loader calls it once the fields are set.
+  // Builds the lookup indexes, the contests' (Contest::BuildIndex) among them; the loader
+  // calls it once the fields are set, and so must any code that builds or edits an Election.
   void BuildIndexes();
 
  private:

@@ -58,8 +58,7 @@ EpochRunner::EpochRunner(const Election& election, const std::vector<InputFile>&
 
 void EpochRunner::RunEpoch(std::vector<Task>& tasks, size_t first, size_t last,
                            Progress& progress) {
-  tbb::enumerable_thread_specific<Readers> readers(
-      [] { return Readers(InputFormats().size()); });
+  tbb::enumerable_thread_specific<Readers> readers([] { return Readers(InputFormats().size()); });
   std::vector<std::pair<uint64_t, size_t>> order;  // (bytes, task)
   order.reserve(last - first);
   for (size_t t = first; t < last; ++t) order.emplace_back(TaskBytes(tasks[t]), t);

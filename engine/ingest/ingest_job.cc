@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
 #include "engine/base/xxhash.h"
@@ -122,7 +121,8 @@ std::vector<Task> PlanTasks(const std::vector<InputFile>& inputs, size_t range_b
     const bool hashed = input.hash_wanted && input.mapped->size() <= whole_file_limit;
     for (const InputRange& range :
          input.opened->PlanRanges(range_bytes, /*whole=*/input.sequential || hashed)) {
-      tasks.push_back(Task{.file = f, .range = range, .hash = hashed, .hash_hex = {}, .reading = {}});
+      tasks.push_back(
+          Task{.file = f, .range = range, .hash = hashed, .hash_hex = {}, .reading = {}});
     }
   }
   return tasks;
@@ -162,7 +162,8 @@ void CollectOutcomes(const std::vector<InputFile>& inputs, const std::vector<Tas
     FileOutcome& outcome = result->files[task.file];
     outcome.records += task.reading.records;
     outcome.malformed += task.reading.malformed;
-    if (!task.reading.damage.empty() && outcome.damage.empty()) outcome.damage = task.reading.damage;
+    if (!task.reading.damage.empty() && outcome.damage.empty())
+      outcome.damage = task.reading.damage;
     const bool by_line = input.format->location_kind() == LocationKind::kLine;
     if (task.range.first) line = input.opened->FirstRecordLine();
     for (uint64_t at : task.reading.malformed_at) {
@@ -203,10 +204,8 @@ absl::Status FirstDamage(const std::vector<InputFile>& inputs, const IngestResul
 absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path) {
   std::error_code error;
   if (path.empty() || !fs::exists(path, error)) return std::optional<Checkpoint>();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes.str()));
+  CANVASS_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
+  CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes));
   return std::optional<Checkpoint>(std::move(checkpoint));
 }
 
@@ -224,8 +223,8 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   MappedFolder folder;  // outlives `inputs`, whose mappings lie in it
   std::vector<InputFile> inputs(expanded.files.size());
   for (size_t f = 0; f < inputs.size(); ++f) inputs[f].path = expanded.files[f];
-  absl::Status opened = OpenInputs(election_, identity.election_fingerprint, options_.threads,
-                                   &folder, &inputs);
+  absl::Status opened =
+      OpenInputs(election_, identity.election_fingerprint, options_.threads, &folder, &inputs);
   // From here on a file another process truncates while the job reads it is exit 2
   // naming the file, not a death by SIGBUS (truncation_guard.h).
   std::vector<MappedRange> mapped_ranges;
@@ -257,8 +256,7 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   // Ranges must meet exactly; otherwise the file is read again as one range.
   bool retry = false;
   for (size_t t = 0; t + 1 < tasks.size(); ++t) {
-    if (tasks[t].file == tasks[t + 1].file &&
-        tasks[t].reading.end != tasks[t + 1].reading.begin) {
+    if (tasks[t].file == tasks[t + 1].file && tasks[t].reading.end != tasks[t + 1].reading.begin) {
       retry |= sequential_.insert(inputs[tasks[t].file].path).second;
     }
   }
@@ -284,7 +282,8 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
   // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
   // file where one does is read again as a single range, from scratch, so nothing is
   // counted twice. A resumed job starts with the files its checkpoint read that way.
-  if (resume_) sequential_.insert(resume_->sequential_files.begin(), resume_->sequential_files.end());
+  if (resume_)
+    sequential_.insert(resume_->sequential_files.begin(), resume_->sequential_files.end());
   while (true) {
     CANVASS_ASSIGN_OR_RETURN(std::optional<IngestResult> result, ReadOnce());
     if (!options_.checkpoint_path.empty()) {

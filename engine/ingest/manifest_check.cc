@@ -3,12 +3,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/io/manifest.h"
 #include "tbb/parallel_for.h"
@@ -21,10 +20,8 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
                             const std::vector<InputFile>& inputs, IngestResult* result) {
   const std::vector<FileOutcome>& outcomes = result->files;  // not resized below
   const std::string path = (fs::path(directory) / kManifestFileName).string();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  CANVASS_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(path, text.str(), election));
+  CANVASS_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  CANVASS_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(path, text, election));
   // The manifest layer carries the fault plan as text and the fired counts by name; they
   // are checked here against the faults this build knows.
   absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(manifest.faults);

@@ -93,10 +93,10 @@ absl::Status ExpandPaths(const std::vector<std::string>& paths, ExpandedPaths* e
     const std::vector<SkippedInput>& skipped = expanded->skipped;
     return absl::InvalidArgumentError(absl::StrCat(
         "no ballot files to read in ", absl::StrJoin(paths, ", "),
-        skipped.empty() ? ""
-                        : absl::StrCat(" (", skipped.size(), " entries skipped: ", skipped[0].path,
-                                       ": ", skipped[0].reason, skipped.size() > 1 ? ", ..." : "",
-                                       ")")));
+        skipped.empty()
+            ? ""
+            : absl::StrCat(" (", skipped.size(), " entries skipped: ", skipped[0].path, ": ",
+                           skipped[0].reason, skipped.size() > 1 ? ", ..." : "", ")")));
   }
   return absl::OkStatus();
 }

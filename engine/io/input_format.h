@@ -123,10 +123,9 @@ class InputFormat {
   // whatever --skip-damaged says (another election's file, a future version); damage
   // that only loses records is the OpenedInput's damage() instead.
   // Requires: `election` outlives the returned input.
-  virtual absl::StatusOr<std::unique_ptr<OpenedInput>> Open(const std::string& path,
-                                                            const uint8_t* data, size_t size,
-                                                            const Election& election,
-                                                            uint64_t election_fingerprint) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<OpenedInput>> Open(
+      const std::string& path, const uint8_t* data, size_t size, const Election& election,
+      uint64_t election_fingerprint) const = 0;
   // Scratch for one worker whose ranges of this format put their ballots in `sink`.
   // Requires: `election` and `sink` outlive the reader.
   virtual std::unique_ptr<RangeReader> NewReader(const Election& election,

@@ -53,7 +53,6 @@ Election DrawElection(RoundRandom& random, uint64_t seed) {
   for (uint32_t c = 0; c < num_choices; ++c) {
     Choice choice{absl::StrCat("C", c), absl::StrCat("choice ", c), ChoiceKind::kCandidate};
     if (c + 1 == num_choices && random.Below(2) == 0) choice.kind = ChoiceKind::kInvalid;
-    contest.choice_index_.emplace(choice.code, static_cast<ChoiceIndex>(c));
     contest.choices.push_back(std::move(choice));
   }
   // Reported figures: a cast total split over the choices by random shares.

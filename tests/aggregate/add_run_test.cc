@@ -15,6 +15,7 @@
 #include "engine/ballot/packed_choices.h"
 #include "engine/election/election.h"
 #include "gtest/gtest.h"
+#include "tests/testing/elections.h"
 #include "tests/testing/sanitizers.h"
 #include "tests/testing/status_matchers.h"
 
@@ -26,17 +27,12 @@ using ::canvass::testing::IsOk;
 constexpr uint64_t kStripe = uint64_t{1} << Aggregator::kStripeBits;
 constexpr uint64_t kMaxSerial = UINT64_MAX;
 
+// Choices C0..C{num_choices-1} and stations S0..S{n-1} in one country, with these capacities.
 Election MakeElection(int num_choices, const std::vector<uint64_t>& capacities) {
-  std::string json = R"({"id": "run-test", "title": "t", "roster": "r.csv", "choices": [)";
-  for (int c = 0; c < num_choices; ++c)
-    absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
-  json += "]}";
-  std::string roster = "station,country,capacity\n";
-  for (size_t s = 0; s < capacities.size(); ++s)
-    absl::StrAppend(&roster, "S", s, ",AA,", capacities[s], "\n");
-  absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "r.csv");
-  EXPECT_THAT(election, IsOk());
-  return *std::move(election);
+  return testing::ElectionBuilder("run-test", "t")
+      .AddChoices(num_choices)
+      .AddStations(capacities, {"AA"})
+      .Build();
 }
 
 // One run as AddRun receives it, and the batch it stands for.

@@ -29,6 +29,7 @@
 #include "tbb/parallel_for.h"
 #include "tbb/task_arena.h"
 #include "tests/testing/batches.h"
+#include "tests/testing/elections.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canvass {
@@ -64,21 +65,13 @@ Rejections MakeRejections(std::initializer_list<std::pair<RejectReason, uint64_t
 }
 
 // An election with choices C0..C{num_choices-1}, stations S0..S{n-1} with the given
-// capacities and no reported figures, built through the real loader.
+// capacities (in countries AA, BB, AA, ...) and no reported figures, built through the real
+// loader.
 Election MakeElection(int num_choices, const std::vector<uint64_t>& capacities) {
-  std::string json = R"({"id": "agg-test", "title": "aggregator test", "roster": "r.csv",)"
-                     R"( "choices": [)";
-  for (int c = 0; c < num_choices; ++c) {
-    absl::StrAppend(&json, c == 0 ? "" : ", ", R"({"code": "C)", c, R"("})");
-  }
-  json += "]}";
-  std::string roster = "station,country,capacity\n";
-  for (size_t s = 0; s < capacities.size(); ++s) {
-    absl::StrAppend(&roster, "S", s, ",", (s % 2 == 0 ? "AA" : "BB"), ",", capacities[s], "\n");
-  }
-  absl::StatusOr<Election> election = ParseElection(json, "election.json", roster, "r.csv");
-  EXPECT_THAT(election, IsOk());
-  return *std::move(election);
+  return testing::ElectionBuilder("agg-test", "aggregator test")
+      .AddChoices(num_choices)
+      .AddStations(capacities, {"AA", "BB"})
+      .Build();
 }
 
 // Serials first..first+count-1 of `station`, choice given by `choice_of(seq)`.

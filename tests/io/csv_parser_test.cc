@@ -342,11 +342,7 @@ TEST(CsvParserFixedRunTest, EveryBrokenLineAtEveryPositionOfARun) {
     for (Choice& choice : same_codes.contests[0].choices) {
       choice.code = RandomToken(rng, layout.code_length);
     }
-    same_codes.contests[0].choice_index_.clear();
-    for (size_t c = 0; c < same_codes.contests[0].choices.size(); ++c) {
-      same_codes.contests[0].choice_index_.emplace(same_codes.contests[0].choices[c].code,
-                                                   static_cast<ChoiceIndex>(c));
-    }
+    same_codes.BuildIndexes();
     for (int kind = 0; kind < kBrokenKinds; ++kind) {
       // Under a sanitizer positions 0, 3, ..., 15: both halves of a window, every lane class.
       for (int position = 0; position < 16;

@@ -15,6 +15,7 @@
 #include "engine/election/election.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/elections.h"
 #include "tests/testing/status_matchers.h"
 #include "xxhash.h"
 
@@ -29,14 +30,10 @@ constexpr uint64_t kMaxSerial = UINT64_MAX;
 
 // An election of `num_choices` choices and two stations.
 Election MakeElection(int num_choices) {
-  std::string json = R"({"id": "cvb-test", "title": "t", "roster": "r.csv", "choices": [)";
-  for (int c = 0; c < num_choices; ++c)
-    absl::StrAppend(&json, c ? ", " : "", R"({"code": "C)", c, R"("})");
-  json += "]}";
-  absl::StatusOr<Election> election = ParseElection(
-      json, "election.json", "station,country,capacity\nS0,AA,100000\nS1,BB,5\n", "r.csv");
-  EXPECT_THAT(election, IsOk());
-  return *std::move(election);
+  return testing::ElectionBuilder("cvb-test", "t")
+      .AddChoices(num_choices)
+      .AddStations({100000, 5}, {"AA", "BB"})
+      .Build();
 }
 
 BallotBatch Batch(StationIndex station, std::vector<uint64_t> seq,

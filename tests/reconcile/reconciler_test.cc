@@ -5,44 +5,37 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/elections.h"
 
 namespace canvass {
 namespace {
 
-using canvass::testing::IsOk;
+using ReportedChoices = std::vector<std::pair<std::string, uint64_t>>;
 
-// Three stations with room for any figure used below.
-constexpr char kRoster[] =
-    "station,country,capacity\n"
-    "S1,FR,1000\n"
-    "S2,DE,1000\n"
-    "S3,FR,1000\n";
-
-// An election with choices AAA and BBB (candidates) and INV of kind `third_kind`, and the
-// given reported figures; `reported_choices` is the JSON body of reported.choices.
-Election MakeElection(const std::string& reported_choices, uint64_t reported_cast,
+// An election with choices AAA and BBB (candidates) and INV of kind `third_kind`, the given
+// reported figures (a code left out of `reported_choices` is not reported), and three
+// stations, S1 and S3 in FR and S2 in DE, with room for any figure used below.
+Election MakeElection(const ReportedChoices& reported_choices, uint64_t reported_cast,
                       const std::string& third_kind = "invalid") {
-  const std::string json = absl::StrCat(
-      R"({"id": "reconcile-test", "title": "Reconcile test", "roster": "roster.csv",
-          "choices": [{"code": "AAA", "kind": "candidate"},
-                      {"code": "BBB", "kind": "candidate"},
-                      {"code": "INV", "kind": ")",
-      third_kind, R"("}],
-          "reported": {"cast": )",
-      reported_cast, R"(, "choices": {)", reported_choices, "}}}");
-  absl::StatusOr<Election> election = ParseElection(json, "election.json", kRoster, "roster.csv");
-  EXPECT_THAT(election, IsOk());
-  return *std::move(election);
+  return testing::ElectionBuilder("reconcile-test", "Reconcile test")
+      .AddChoice("AAA", "candidate")
+      .AddChoice("BBB", "candidate")
+      .AddChoice("INV", third_kind)
+      .Reported(reported_cast, reported_choices)
+      .AddStation("S1", "FR", 1000)
+      .AddStation("S2", "DE", 1000)
+      .AddStation("S3", "FR", 1000)
+      .Build();
 }
 
 // Reported AAA 60, BBB 30, INV 10, cast 100: consistent, AAA leads by 30.
-Election StandardElection() { return MakeElection(R"("AAA": 60, "BBB": 30, "INV": 10)", 100); }
+Election StandardElection() { return MakeElection({{"AAA", 60}, {"BBB", 30}, {"INV", 10}}, 100); }
 
 // A tally with counted[s][c] ballots; every counted ballot is also a record read at its
 // station, and `rejected` records (unattributed to a station) are added to records_read.
@@ -142,7 +135,7 @@ TEST(ReconcileTest, AbsoluteDeltaSumAddsMagnitudesNotSignedDeltas) {
 
 TEST(ReconcileTest, MatchingChoicesButDifferentCastIsAMismatch) {
   // Reported figures that do not add up: 60 + 30 + 10 = 100, but cast says 101.
-  const Election election = MakeElection(R"("AAA": 60, "BBB": 30, "INV": 10)", 101);
+  const Election election = MakeElection({{"AAA", 60}, {"BBB", 30}, {"INV", 10}}, 101);
   const Reconciliation result = ReconcileWith(election, ExactTally());
   EXPECT_FALSE(result.reported_consistent);
   ExpectLine(result.choices[0], 60, 60, 0);
@@ -155,7 +148,7 @@ TEST(ReconcileTest, MatchingChoicesButDifferentCastIsAMismatch) {
 
 TEST(ReconcileTest, InconsistentReportedFiguresStillReconcilePerChoice) {
   // Cast 99 below the sum of choices (100); AAA counted one short of its figure.
-  const Election election = MakeElection(R"("AAA": 60, "BBB": 30, "INV": 10)", 99);
+  const Election election = MakeElection({{"AAA", 60}, {"BBB", 30}, {"INV", 10}}, 99);
   const Reconciliation result =
       ReconcileWith(election, MakeTally({{19, 10, 4}, {20, 10, 3}, {20, 10, 3}}));
   EXPECT_FALSE(result.reported_consistent);
@@ -168,7 +161,7 @@ TEST(ReconcileTest, InconsistentReportedFiguresStillReconcilePerChoice) {
 }
 
 TEST(ReconcileTest, UnreportedChoiceHasNoDeltaAndDoesNotDecideTheVerdict) {
-  const Election election = MakeElection(R"("AAA": 60, "BBB": 30)", 100);
+  const Election election = MakeElection({{"AAA", 60}, {"BBB", 30}}, 100);
   const Reconciliation result = ReconcileWith(election, ExactTally());
   EXPECT_FALSE(result.reported_consistent);
   EXPECT_EQ(result.choices[2].counted, 10u);
@@ -193,7 +186,7 @@ TEST(ReconcileTest, LeaderChangePutsOutcomeAtRisk) {
 TEST(ReconcileTest, LeaderChangeAloneIsEnough) {
   // BBB is not reported, so its surplus adds nothing to the delta sum: only the change of
   // leader can put the outcome at risk here. Reported lead: AAA by 60 (BBB counts as 0).
-  const Election election = MakeElection(R"("AAA": 60, "INV": 10)", 100);
+  const Election election = MakeElection({{"AAA", 60}, {"INV", 10}}, 100);
   const Reconciliation result =
       ReconcileWith(election, MakeTally({{20, 30, 4}, {20, 30, 3}, {20, 10, 3}}));
   EXPECT_EQ(result.reported_lead.leader, std::optional<ChoiceIndex>(0));
@@ -262,7 +255,7 @@ TEST(ReconcileTest, EveryRejectReasonCountsTowardRisk) {
 }
 
 TEST(ReconcileTest, InvalidChoiceNeverLeads) {
-  const Election election = MakeElection(R"("AAA": 60, "BBB": 30, "INV": 1000)", 1090);
+  const Election election = MakeElection({{"AAA", 60}, {"BBB", 30}, {"INV", 1000}}, 1090);
   const Reconciliation result =
       ReconcileWith(election, MakeTally({{20, 10, 400}, {20, 10, 300}, {20, 10, 300}}));
   EXPECT_TRUE(result.match);
@@ -274,7 +267,7 @@ TEST(ReconcileTest, InvalidChoiceNeverLeads) {
 }
 
 TEST(ReconcileTest, BlankChoiceNeverLeads) {
-  const Election election = MakeElection(R"("AAA": 30, "BBB": 60, "INV": 1000)", 1090, "blank");
+  const Election election = MakeElection({{"AAA", 30}, {"BBB", 60}, {"INV", 1000}}, 1090, "blank");
   const Reconciliation result =
       ReconcileWith(election, MakeTally({{10, 20, 400}, {10, 20, 300}, {10, 20, 300}}));
   EXPECT_EQ(result.reported_lead.leader, std::optional<ChoiceIndex>(1));
@@ -284,7 +277,7 @@ TEST(ReconcileTest, BlankChoiceNeverLeads) {
 }
 
 TEST(ReconcileTest, TieHasZeroMarginAndIsAlwaysAtRisk) {
-  const Election election = MakeElection(R"("AAA": 45, "BBB": 45, "INV": 10)", 100);
+  const Election election = MakeElection({{"AAA", 45}, {"BBB", 45}, {"INV", 10}}, 100);
   const Reconciliation result =
       ReconcileWith(election, MakeTally({{15, 15, 4}, {15, 15, 3}, {15, 15, 3}}));
   EXPECT_TRUE(result.match);

@@ -11,12 +11,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/elections.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canvass {
 namespace {
 
-using canvass::testing::IsOk;
 using canvass::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::EndsWith;
@@ -28,24 +28,17 @@ using Json = nlohmann::json;
 // The reference figures on a three-station roster in two countries (S1 and S3 in FR,
 // S2 in DE), with room for the reported figures.
 Election MakeElection(bool synthetic_roster) {
-  const std::string json = std::string(R"({
-    "id": "report-test",
-    "title": "Report test",
-    "source": "unit test",
-    "choices": [
-      {"code": "JAL", "name": "Saeed Jalili", "kind": "candidate"},
-      {"code": "PEZ", "name": "Masoud Pezeshkian", "kind": "candidate"},
-      {"code": "INV", "name": "invalid", "kind": "invalid"}
-    ],
-    "reported": {"cast": 88325, "choices": {"JAL": 50206, "PEZ": 36169, "INV": 1950}},
-    "roster": "roster.csv",
-    "synthetic_roster": )") +
-                           (synthetic_roster ? "true" : "false") + "}";
-  absl::StatusOr<Election> election = ParseElection(
-      json, "election.json", "station,country,capacity\nS1,FR,50000\nS2,DE,30000\nS3,FR,20000\n",
-      "roster.csv");
-  EXPECT_THAT(election, IsOk());
-  return *std::move(election);
+  return testing::ElectionBuilder("report-test", "Report test")
+      .Source("unit test")
+      .AddChoice("JAL", "candidate", "Saeed Jalili")
+      .AddChoice("PEZ", "candidate", "Masoud Pezeshkian")
+      .AddChoice("INV", "invalid", "invalid")
+      .Reported(88325, {{"JAL", 50206}, {"PEZ", 36169}, {"INV", 1950}})
+      .AddStation("S1", "FR", 50000)
+      .AddStation("S2", "DE", 30000)
+      .AddStation("S3", "FR", 20000)
+      .SyntheticRoster(synthetic_roster)
+      .Build();
 }
 
 // Counted per station (JAL, PEZ, INV):

@@ -506,7 +506,6 @@ TEST(PlanTest, ShareAboveCapacityIsRejectedByPlanAsByTheLoader) {
   Contest contest;
   contest.id = "hand-built";
   contest.choices.push_back(Choice{"X", "X", ChoiceKind::kCandidate});
-  contest.choice_index_.emplace("X", 0);
   contest.reported = ReportedFigures{3, {3}};
   election.contests.push_back(std::move(contest));
   election.stations.push_back(Station{"A", "AA", 1, 1});

@@ -45,8 +45,7 @@ class CsvInput : public OpenedInput {
     std::vector<InputRange> ranges;
     if (!damage_.ok()) return ranges;
     const uint64_t step = whole ? size_ + 1 : std::max<uint64_t>(range_bytes, 1);
-    for (uint64_t begin = records_begin_; begin < size_ || begin == records_begin_;
-         begin += step) {
+    for (uint64_t begin = records_begin_; begin < size_ || begin == records_begin_; begin += step) {
       ranges.push_back({begin, std::min<uint64_t>(size_, begin + step), begin == records_begin_});
       if (begin >= size_) break;
     }

@@ -43,16 +43,16 @@ class CvbInput : public OpenedInput {
         bytes += blocks[last].bytes;
         ++last;
       }
-      const uint64_t end = last < blocks.size() ? blocks[last].offset
-                                                : blocks.back().offset + blocks.back().bytes;
+      const uint64_t end =
+          last < blocks.size() ? blocks[last].offset : blocks.back().offset + blocks.back().bytes;
       ranges.push_back({blocks[first].offset, end, first == 0});
       first = last;
     }
     return ranges;
   }
 
-  void ReadRange(const InputRange& range, RangeReader&, FileHasher* hasher,
-                 RangeContext& context, RangeReading* reading) const override {
+  void ReadRange(const InputRange& range, RangeReader&, FileHasher* hasher, RangeContext& context,
+                 RangeReading* reading) const override {
     const std::vector<CvbBlockRef>& blocks = layout_.blocks;
     auto starts_before = [](const CvbBlockRef& block, uint64_t at) { return block.offset < at; };
     const auto first = std::lower_bound(blocks.begin(), blocks.end(), range.begin, starts_before);

@@ -1,0 +1,29 @@
+// Whole-file reads for the small files a job reads at once (election.json, a roster, a folder
+// manifest), with errors that name the path and the system's reason. Ballot files are not
+// read this way: ingest maps them and reads them in ranges.
+//
+// Safe to call from many threads at once (each call opens its own descriptor).
+//
+// Usage:
+//   absl::StatusOr<std::string> text = canvass::ReadFileToString(directory + "/election.json");
+//   if (!text.ok()) return text.status();  // "DIR/election.json: cannot open file: ..."
+#ifndef CANVASS_ENGINE_BASE_FILE_UTIL_H_
+#define CANVASS_ENGINE_BASE_FILE_UTIL_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace canvass {
+
+// The bytes of file `path`, all of them. Errors, each message starting "PATH: " and ending
+// with strerror's reason:
+//   NotFound          the path, or a folder on it, does not exist ("cannot open file")
+//   PermissionDenied  the file may not be opened for reading ("cannot open file")
+//   InvalidArgument   any other reason the path cannot be opened, or it is a folder
+//   DataLoss          reading failed part-way ("read error")
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_BASE_FILE_UTIL_H_

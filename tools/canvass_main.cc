@@ -1,0 +1,134 @@
+// canvass: the command-line front end. Parses flags (CLI11), loads the election, runs a
+// pipeline and prints a report. Exit codes follow diff(1): 0 match, 1 mismatch, 2 usage
+// or input error (the message names the file, field or flag and what was expected).
+// This file holds main, the top-level app, --version and the dispatch; each subcommand
+// lives in its own command_*.cc (commands.h).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/base/kernel.h"
+#include "tools/build_info.h"
+#include "tools/commands.h"
+#include "tools/flags.h"
+
+namespace canvass::cli {
+namespace {
+
+// Everything written to stdout reached it: a full disk, /dev/full or a closed stdout is
+// exit 2 with the system's reason, never an exit code that reads as a verdict.
+int CheckStdout(int exit_code) {
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    const int error = errno != 0 ? errno : EIO;
+    std::fprintf(stderr, "canvass: cannot write report: %s\n", std::strerror(error));
+    return kExitInputError;
+  }
+  return exit_code;
+}
+
+// Opens /dev/null on any of descriptors 0, 1 and 2 that the caller closed, so that no file
+// the job opens takes their place (a report written into a checkpoint). Returns false when
+// stdout was among them: there is nowhere to put the report.
+bool StandardDescriptorsOpen() {
+  bool stdout_open = true;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == 1) stdout_open = false;
+    const int opened = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      dup2(opened, fd);
+      close(opened);
+    }
+  }
+  return stdout_open;
+}
+
+// The text of `canvass --version`: the build, and the kernel this process runs.
+std::string VersionText() {
+  std::vector<std::string> supported;
+  for (Kernel kernel : SupportedKernels()) supported.emplace_back(KernelName(kernel));
+  return absl::StrCat("canvass ", kBuildInfoVersion, " (revision ", kBuildInfoRevision,
+                      ")\nkernel: ", KernelName(ActiveKernel()), " (this CPU can run ",
+                      absl::StrJoin(supported, ", "),
+                      "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nbuild: ", kBuildInfoType,
+                      ", ", kBuildInfoCompiler, ", flags: ", kBuildInfoFlags);
+}
+
+// False, after naming it and the commands on stderr, when the first word is neither a
+// flag nor a subcommand (CLI11 would only say that a subcommand is required).
+bool KnownCommand(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    std::fprintf(stderr, "canvass: unknown command \"%s\"; expected one of: %s\n", argv[1],
+                 absl::StrJoin(names, ", ").c_str());
+    return false;
+  }
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  if (!StandardDescriptorsOpen()) {
+    std::fprintf(stderr, "canvass: cannot write report: standard output is closed\n");
+    return kExitInputError;
+  }
+  // A kernel forced by CANVASS_KERNEL that this CPU cannot run is refused before any
+  // work (the engine would otherwise fall back to the best kernel without a word).
+  if (absl::StatusOr<Kernel> kernel = KernelFromEnvironment(); !kernel.ok()) {
+    std::fprintf(stderr, "canvass: %s\n", std::string(kernel.status().message()).c_str());
+    return kExitInputError;
+  }
+  CLI::App app(
+      "Canvass: exact, parallel ballot aggregation and reconciliation against reported "
+      "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
+      "canvass");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText(),
+                       "Print the version, the git revision, the kernel in use and the build");
+  // A word that is not a subcommand is named in the error (KnownCommand).
+  app.allow_extras(false);
+  // Registered in the order --help lists them.
+  RunFlags run_flags;
+  CLI::App* run = AddRunCommand(&app, &run_flags);
+  GenerateFlags generate_flags;
+  CLI::App* generate = AddGenerateCommand(&app, &generate_flags);
+  FilesFlags aggregate_flags, reconcile_flags;
+  CLI::App* aggregate = AddAggregateCommand(&app, &aggregate_flags);
+  CLI::App* reconcile = AddReconcileCommand(&app, &reconcile_flags);
+  StressFlags stress_flags;
+  CLI::App* stress = AddStressCommand(&app, &stress_flags);
+  if (!KnownCommand(app, argc, argv)) return kExitInputError;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {
+    app.exit(error);
+    return kExitInputError;
+  }
+  if (run->parsed()) return CheckStdout(RunCommand(run_flags));
+  if (stress->parsed()) return CheckStdout(StressCommand(stress_flags));
+  if (generate->parsed()) return CheckStdout(GenerateCommand(generate_flags));
+  if (aggregate->parsed()) return CheckStdout(AggregateCommand(aggregate_flags));
+  if (reconcile->parsed()) return CheckStdout(ReconcileCommand(reconcile_flags));
+  return kExitInputError;
+}
+
+}  // namespace
+}  // namespace canvass::cli
+
+int main(int argc, char** argv) { return canvass::cli::Main(argc, argv); }

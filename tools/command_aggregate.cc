@@ -1,0 +1,144 @@
+// canvass aggregate and canvass reconcile: read ballot files (CSV or cvb, or folders of them)
+// and print the tally; reconcile also checks it against the reported figures and the folder
+// manifests (commands.h). The two share everything but the verdict.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "engine/base/decimal.h"
+#include "engine/base/file_util.h"
+#include "engine/ingest/ingest.h"
+#include "engine/io/manifest.h"
+#include "engine/reconcile/reconciler.h"
+#include "engine/report/report.h"
+#include "engine/synth/file_generator.h"
+#include "engine/synth/generator.h"
+#include "nlohmann/json.hpp"
+#include "tools/commands.h"
+
+namespace canvass::cli {
+namespace {
+
+// The scale a folder's manifest was generated at, when one of the paths has a manifest.
+absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    const std::string manifest = path + "/" + kManifestFileName;
+    // A path without a manifest (a ballot file, a folder without one) gives no scale; one
+    // that is there but cannot be read is an error naming it and the system's reason.
+    absl::StatusOr<std::string> text = ReadFileToString(manifest);
+    if (absl::IsNotFound(text.status())) continue;
+    if (!text.ok()) return text.status();
+    nlohmann::json root = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (root.is_discarded() || !root.contains("scale") || !root["scale"].is_number_unsigned()) {
+      return absl::DataLossError(absl::StrCat(manifest, ": field 'scale': missing or not a count"));
+    }
+    return root["scale"].get<uint64_t>();
+  }
+  return 1;
+}
+
+int FilesCommand(const FilesFlags& flags, bool reconcile) {
+  absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
+  if (!setup.ok()) return Fail(setup.status());
+  const ReportFormat* format = &setup->format;
+  const Breakdown breakdown = setup->breakdown;
+  const Election* election = &*setup->election;
+  absl::StatusOr<uint64_t> scale = flags.scale ? *flags.scale : ManifestScale(flags.paths);
+  if (!scale.ok()) return Fail(scale.status());
+  absl::StatusOr<Election> scaled = ScaleElection(*election, *scale);
+  if (!scaled.ok()) return Fail(scaled.status());
+  if (reconcile && !scaled->contest().reported) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("election ", scaled->id,
+                     ": no reported figures to reconcile against (election.json "
+                     "field 'reported')")));
+  }
+  IngestOptions options;
+  options.threads = flags.threads;
+  options.skip_damaged = flags.skip_damaged;
+  options.progress = !flags.quiet && isatty(STDERR_FILENO);
+  options.checkpoint_path = flags.checkpoint;
+  options.checkpoint_every_bytes = flags.checkpoint_every_mib << 20;
+  absl::StatusOr<IngestResult> ingest = IngestFiles(*scaled, flags.paths, options);
+  if (!ingest.ok()) return Fail(ingest.status());
+  ReportInput input;
+  input.command = reconcile ? "reconcile" : "aggregate";
+  input.election = &*scaled;
+  input.tally = &ingest->tally;
+  input.breakdown = breakdown;
+  input.inputs = &*ingest;
+  std::optional<Reconciliation> reconciliation;
+  if (reconcile) {
+    reconciliation = Reconcile(*scaled, ingest->tally, ReconcileOptions{flags.report.tolerance});
+    input.reconciliation = &*reconciliation;
+  }
+  const Manifest* manifest = ingest->manifest ? &*ingest->manifest : nullptr;
+  if (manifest) input.generation = GenerationInfo{manifest->seed, manifest->scale};
+  if (manifest && ingest->faults.Any() && manifest->predicted) {
+    input.faults = &ingest->faults;
+    input.fired = &ingest->fired;
+    input.predicted = &*manifest->predicted;
+  }
+  std::fputs(RenderReport(input, *format).c_str(), stdout);
+  if (!reconcile) return kExitMatch;
+  const bool truth_holds = !input.predicted || *input.predicted == ingest->tally;
+  return reconciliation->match && truth_holds && ingest->findings.empty() ? kExitMatch
+                                                                          : kExitMismatch;
+}
+
+CLI::App* AddFilesCommand(CLI::App* app, const std::string& name, const std::string& help,
+                          FilesFlags* flags, bool reconcile) {
+  CLI::App* command = app->add_subcommand(name, help);
+  AddReportFlags(command, &flags->report, /*with_tolerance=*/reconcile);
+  command->add_option("PATH", flags->paths, "Ballot files (CSV or cvb) or folders of them")
+      ->required();
+  command->add_option_function<std::string>(
+      "--scale",
+      [flags](const std::string& text) {
+        const std::optional<uint64_t> value = ParseDecimalUint64(text);
+        if (!value || *value < 1) {
+          throw CLI::ValidationError(
+              "--scale", absl::StrCat("expected a decimal integer >= 1, got \"", text, "\""));
+        }
+        flags->scale = *value;
+      },
+      "The election at scale K (default: the folder manifest's scale, else 1)");
+  AddThreads(command, &flags->threads);
+  command->add_flag("--skip-damaged", flags->skip_damaged,
+                    "Account damaged files (records declared minus read) and go on, instead of "
+                    "stopping with exit 2");
+  command->add_flag("--quiet", flags->quiet, "No progress on stderr");
+  command->add_option("--checkpoint", flags->checkpoint,
+                      "Save the job's state to FILE as it goes (atomically) and resume from it "
+                      "if it exists; removed when the job completes");
+  AddDecimal(command, "--checkpoint-every", &flags->checkpoint_every_mib,
+             "MiB of input between checkpoints", 1, 1 << 20);
+  return command;
+}
+
+}  // namespace
+
+CLI::App* AddAggregateCommand(CLI::App* app, FilesFlags* flags) {
+  return AddFilesCommand(app, "aggregate", "Read ballot files and print the tally", flags,
+                         /*reconcile=*/false);
+}
+
+int AggregateCommand(const FilesFlags& flags) { return FilesCommand(flags, /*reconcile=*/false); }
+
+CLI::App* AddReconcileCommand(CLI::App* app, FilesFlags* flags) {
+  return AddFilesCommand(app, "reconcile",
+                         "Read ballot files, reconcile the tally against the reported figures "
+                         "and check folder manifests",
+                         flags, /*reconcile=*/true);
+}
+
+int ReconcileCommand(const FilesFlags& flags) { return FilesCommand(flags, /*reconcile=*/true); }
+
+}  // namespace canvass::cli

@@ -1,0 +1,68 @@
+// The canvass subcommands, one pair of functions each: Add*Command registers the subcommand
+// and its flags on the top-level app and returns it, with CLI11 writing what it parses into
+// *flags (which must outlive the parse); *Command then runs the parsed command, prints its
+// output and returns its exit code (flags.h). Front end only, on its one thread.
+//
+// Usage (tools/canvass_main.cc):
+//   RunFlags run_flags;
+//   CLI::App* run = AddRunCommand(&app, &run_flags);
+//   app.parse(argc, argv);
+//   if (run->parsed()) return RunCommand(run_flags);
+#ifndef CANVASS_TOOLS_COMMANDS_H_
+#define CANVASS_TOOLS_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "tools/flags.h"
+
+namespace canvass::cli {
+
+// canvass run (command_run.cc): the calibrated streams generated, aggregated and
+// reconciled in memory.
+CLI::App* AddRunCommand(CLI::App* app, RunFlags* flags);
+int RunCommand(const RunFlags& flags);
+
+// canvass generate (command_generate.cc): the calibrated streams written as files.
+struct GenerateFlags {
+  RunFlags run;
+  std::string out;
+  std::string format = "csv";
+  std::string file_faults;
+};
+CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags);
+int GenerateCommand(const GenerateFlags& flags);
+
+// canvass aggregate and canvass reconcile (command_aggregate.cc): ballot files read and
+// tallied, and for reconcile checked against the reported figures and folder manifests.
+struct FilesFlags {
+  ReportFlags report;
+  std::vector<std::string> paths;
+  std::optional<uint64_t> scale;
+  int threads = 0;
+  bool skip_damaged = false;
+  bool quiet = false;
+  std::string checkpoint;
+  uint64_t checkpoint_every_mib = 64;
+};
+CLI::App* AddAggregateCommand(CLI::App* app, FilesFlags* flags);
+int AggregateCommand(const FilesFlags& flags);
+CLI::App* AddReconcileCommand(CLI::App* app, FilesFlags* flags);
+int ReconcileCommand(const FilesFlags& flags);
+
+// canvass stress (command_stress.cc): seeded rounds of random elections with faults.
+struct StressFlags {
+  uint64_t rounds = 1000;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::optional<uint64_t> replay;
+};
+CLI::App* AddStressCommand(CLI::App* app, StressFlags* flags);
+int StressCommand(const StressFlags& flags);
+
+}  // namespace canvass::cli
+
+#endif  // CANVASS_TOOLS_COMMANDS_H_

@@ -1,0 +1,71 @@
+// What the canvass subcommands share: exit codes, the flag structs and flag helpers more than
+// one command registers, and the first steps of a reporting command (format, breakdown,
+// election). Used by the front end only, on its one thread.
+#ifndef CANVASS_TOOLS_FLAGS_H_
+#define CANVASS_TOOLS_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/election/election.h"
+#include "engine/report/report.h"
+
+namespace canvass::cli {
+
+// Exit codes follow diff(1).
+inline constexpr int kExitMatch = 0;
+inline constexpr int kExitMismatch = 1;
+inline constexpr int kExitInputError = 2;
+
+// Flags shared by the reporting commands.
+struct ReportFlags {
+  std::string election_directory;  // empty: the embedded reference election
+  std::string format = "text";
+  std::string by;
+  uint64_t tolerance = 0;
+};
+
+// The flags of `canvass run`; `canvass generate` takes the same generator flags.
+struct RunFlags {
+  ReportFlags report;
+  uint64_t scale = 1;
+  uint64_t seed = 1;
+  int threads = 0;
+  std::string faults;
+};
+
+// Adds option `name` to `command`: a plain decimal count in low..high stored in *value,
+// whose current value is the default shown in --help. Anything else is a usage error
+// naming the flag, the range and the text. *value must outlive the parse.
+CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* value,
+                        const std::string& help, uint64_t low, uint64_t high);
+
+// Adds --threads (1..1024) to `command`; *threads stays 0 (all hardware threads) when the
+// flag is not given.
+void AddThreads(CLI::App* command, int* threads);
+
+// Adds --election, --format and --by, and --tolerance when `with_tolerance`.
+void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance);
+
+// Prints "canvass: MESSAGE" on stderr; returns kExitInputError.
+int Fail(const absl::Status& status);
+
+// The election in `directory`, or the embedded reference election when it is empty.
+absl::StatusOr<Election> LoadElection(const std::string& directory);
+
+// What every reporting command needs first: the format, the breakdown, the election.
+struct ReportSetup {
+  ReportFormat format = ReportFormat::kText;
+  Breakdown breakdown = Breakdown::kNone;
+  absl::StatusOr<Election> election;
+};
+
+// Parses --format and --by, then loads the election; the first error wins.
+absl::StatusOr<ReportSetup> PrepareReport(const ReportFlags& flags);
+
+}  // namespace canvass::cli
+
+#endif  // CANVASS_TOOLS_FLAGS_H_
