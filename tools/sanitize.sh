@@ -41,7 +41,8 @@ if [[ "$preset" == tsan ]]; then
   e2e_targets=(canvass_cli_test canvass_checkpoint_test)
 else
   cmake --build --preset "$preset"
-  e2e_targets=(canvass_cli_test canvass_bad_inputs_test canvass_files_test canvass_checkpoint_test)
+  e2e_targets=(canvass_cli_test canvass_os_boundary_test canvass_bad_inputs_test canvass_files_test
+                canvass_checkpoint_test)
 fi
 ctest --preset "$preset"
 

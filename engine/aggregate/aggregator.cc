@@ -88,6 +88,8 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
       exactly_once_(options.exactly_once),
       kernel_(options.kernel),
       state_bits_(StateBitsFor(num_choices_)) {
+  // The kernel is checked once here, not in every packed-choice call of the hot path.
+  CANVASS_CHECK(KernelSupported(kernel_));
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
   stripe_base_.resize(num_stations);

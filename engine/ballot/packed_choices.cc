@@ -175,7 +175,6 @@ void PackChoices(const uint8_t* values, size_t count, int bits, uint64_t* words)
 
 void CountPackedChoices(const uint64_t* words, size_t count, int bits,
                         uint64_t counts[kMaxPackedValues], Kernel kernel) {
-  CANVASS_CHECK(KernelSupported(kernel));
   switch (bits) {
     case 1:
       return CountWidth<1>(words, count, counts, kernel);
@@ -196,7 +195,6 @@ bool PackedPaddingIsZero(const uint64_t* words, size_t count, int bits) {
 void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out,
                    Kernel kernel) {
   CANVASS_CHECK(add <= 1);
-  CANVASS_CHECK(KernelSupported(kernel));
   switch (bits) {
     case 1:
       return UnpackWidth<1>(words, count, add, out, kernel);

@@ -42,6 +42,8 @@ void PackChoices(const uint8_t* values, size_t count, int bits, uint64_t* words)
 // so the cost does not grow with the number of values. Requires: IsPackedWidth(bits), and
 // the bits after the last record are zero. `kernel` picks the instruction-set tier (the
 // popcounts are instructions from avx2 on); every tier gives the same counts.
+// Requires: KernelSupported(kernel), checked once where the caller chose the kernel (the
+// Aggregator's constructor; ActiveKernel() always is), not per call on the hot path.
 void CountPackedChoices(const uint64_t* words, size_t count, int bits,
                         uint64_t counts[kMaxPackedValues], Kernel kernel = ActiveKernel());
 
@@ -49,7 +51,8 @@ void CountPackedChoices(const uint64_t* words, size_t count, int bits,
 bool PackedPaddingIsZero(const uint64_t* words, size_t count, int bits);
 
 // out[i] = value of record i + `add` (add is 0 or 1), for i < count.
-// Requires: IsPackedWidth(bits), add <= 1. From avx2 on, eight records a bit deposit.
+// Requires: IsPackedWidth(bits), add <= 1, KernelSupported(kernel). From avx2 on, eight
+// records a bit deposit.
 void UnpackChoices(const uint64_t* words, size_t count, int bits, uint8_t add, uint8_t* out,
                    Kernel kernel = ActiveKernel());
 

@@ -1,4 +1,5 @@
-// Whole-file reads with errors that name the path and the system's reason (file_util.h).
+// Whole-file reads and atomic writes, with errors that name the path and the system's
+// reason (file_util.h).
 #include "engine/base/file_util.h"
 
 #include <fcntl.h>
@@ -6,10 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/crash_point.h"
 
 namespace canvass {
 namespace {
@@ -32,6 +35,28 @@ absl::Status ReadError(const std::string& path, int error) {
   const std::string message = absl::StrCat(path, ": read error: ", std::strerror(error));
   if (error == EISDIR) return absl::InvalidArgumentError(message);
   return absl::DataLossError(message);
+}
+
+// Writes all of `bytes` to `fd`; false with errno set when the system refuses.
+bool WriteAll(int fd, absl::string_view bytes) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    written += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// The folder holding `path`, for fsync after a rename.
+std::string FolderOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -61,6 +86,44 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   }
   close(fd);
   return bytes;
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
+  const std::string temporary = path + ".tmp";
+  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int error = errno;
+    const std::string message = absl::StrCat(temporary, ": cannot create: ", std::strerror(error));
+    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
+    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
+    return absl::DataLossError(message);
+  }
+  // Every failure below removes the temporary file, so nothing half-written is left.
+  auto fail = [&](absl::string_view what, int error) {
+    close(fd);
+    unlink(temporary.c_str());
+    return absl::DataLossError(absl::StrCat(temporary, ": ", what, ": ", std::strerror(error)));
+  };
+  if (!WriteAll(fd, bytes)) return fail("cannot write", errno);
+  if (fsync(fd) != 0) return fail("fsync failed", errno);
+  if (close(fd) != 0) {
+    const int error = errno;
+    unlink(temporary.c_str());
+    return absl::DataLossError(absl::StrCat(temporary, ": close failed: ", std::strerror(error)));
+  }
+  MaybeCrashAt(CrashPoint::kBeforeRename);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    unlink(temporary.c_str());
+    return absl::DataLossError(
+        absl::StrCat(path, ": cannot rename ", temporary, " over it: ", std::strerror(error)));
+  }
+  const int folder = open(FolderOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder >= 0) {
+    fsync(folder);
+    close(folder);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace canvass

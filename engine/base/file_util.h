@@ -1,6 +1,7 @@
 // Whole-file reads for the small files a job reads at once (election.json, a roster, a folder
-// manifest), with errors that name the path and the system's reason. Ballot files are not
-// read this way: ingest maps them and reads them in ranges.
+// manifest), and atomic whole-file writes (a checkpoint, a manifest), with errors that name
+// the path and the system's reason. Ballot files are not read this way: ingest maps them
+// and reads them in ranges.
 //
 // Safe to call from many threads at once (each call opens its own descriptor).
 //
@@ -12,7 +13,9 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace canvass {
 
@@ -23,6 +26,13 @@ namespace canvass {
 //   InvalidArgument   any other reason the path cannot be opened, or it is a folder
 //   DataLoss          reading failed part-way ("read error")
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// Writes `bytes` to `path` so that `path` is either its old content or all of `bytes`, never
+// a part: PATH.tmp is written, fsynced and renamed over PATH, then the folder is fsynced.
+// On any failure PATH.tmp is removed and the error (DataLoss; NotFound or PermissionDenied
+// when PATH.tmp cannot be created) names the file and the system's reason, e.g.
+// "out/manifest.json.tmp: cannot write: No space left on device".
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
 
 }  // namespace canvass
 

@@ -36,7 +36,7 @@ absl::StatusOr<Kernel> KernelFromEnvironment();
 
 // The kernel the engine uses: KernelFromEnvironment() once per process, or the best
 // supported kernel when the variable is invalid (front ends report that and exit before
-// any work: see tools/canvass.cc).
+// any work: see tools/canvass_main.cc).
 Kernel ActiveKernel();
 
 }  // namespace canvass

@@ -118,34 +118,4 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
   return checkpoint;
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
-  const std::string temporary = path + ".tmp";
-  const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat(temporary, ": cannot create"));
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n <= 0) {
-      close(fd);
-      return absl::DataLossError(absl::StrCat(temporary, ": write failed"));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    return absl::DataLossError(absl::StrCat(temporary, ": fsync failed"));
-  }
-  MaybeCrashAt(CrashPoint::kBeforeRename);
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    return absl::DataLossError(absl::StrCat(path, ": rename failed"));
-  }
-  std::filesystem::path directory = std::filesystem::path(path).parent_path();
-  if (directory.empty()) directory = ".";
-  const int dir = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync(dir);
-    close(dir);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace canvass

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/base/file_util.h"
 #include "engine/io/input_format.h"
 
 namespace canvass {
@@ -36,9 +37,6 @@ struct Checkpoint {
 std::string EncodeCheckpoint(const Checkpoint& checkpoint);
 // DataLoss naming `name` for anything that is not an intact checkpoint.
 absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes);
-
-// Writes `bytes` to `path` atomically: PATH.tmp, fsync, rename, fsync of the folder.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
 
 }  // namespace canvass
 

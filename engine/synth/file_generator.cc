@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +29,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/base/bytes.h"
 #include "engine/base/check.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
 #include "engine/base/xxhash.h"
@@ -71,8 +74,11 @@ std::string UnusedCode(std::string code, Lookup&& taken) {
 
 // One output file being written: buffered, hashed as it grows.
 struct OutputFile {
-  std::string path;
-  std::string station;  // "" for unrouted records
+  std::string path;     // its name once complete
+  std::string partial;  // where it is written until then: PATH.partial
+  bool opened = false;
+  bool complete = false;  // renamed to `path`
+  std::string station;    // "" for unrouted records
   std::string buffer;
   uint64_t records = 0;
   uint64_t bytes = 0;
@@ -171,15 +177,31 @@ class FileWriter {
         Write(file, trailer);
       }
       CANVASS_RETURN_IF_ERROR(Spill(file));
+      CANVASS_RETURN_IF_ERROR(Sync(file));
       const XXH128_hash_t hash = XXH3_128bits_digest(file.hash);
       XXH3_freeState(file.hash);
       file.hash = nullptr;
       listed.push_back({fs::path(file.path).filename().string(), file.station, file.records,
                         file.bytes, Hex128(hash.high64, hash.low64)});
     }
+    // Only once every file is whole on disk are they given their names.
+    for (OutputFile& file : files_) {
+      if (file.opened) CANVASS_RETURN_IF_ERROR(Rename(file));
+    }
     std::sort(listed.begin(), listed.end(),
               [](const ManifestFile& a, const ManifestFile& b) { return a.file < b.file; });
     return listed;
+  }
+
+  // After a failure: removes every file still being written, so that nothing in the folder
+  // looks like a complete ballot file.
+  void Abandon() {
+    for (OutputFile& file : files_) {
+      if (!file.opened) continue;
+      unlink((file.complete ? file.path : file.partial).c_str());
+      if (file.hash != nullptr) XXH3_freeState(file.hash);
+      file.hash = nullptr;
+    }
   }
 
  private:
@@ -199,6 +221,8 @@ class FileWriter {
                  (unrouted ? absl::StrCat("_unrouted", FormatExtension(options_.format))
                            : FileNameFor(file.station, options_.format)))
                     .string();
+    file.partial = file.path + ".partial";
+    file.opened = true;
     file.hash = XXH3_createState();
     XXH3_128bits_reset(file.hash);
     std::string header;
@@ -218,12 +242,42 @@ class FileWriter {
   }
 
   absl::Status Spill(OutputFile& file) {
-    std::FILE* out = std::fopen(file.path.c_str(), "ab");
-    if (out == nullptr) return absl::NotFoundError(absl::StrCat(file.path, ": cannot write"));
+    std::FILE* out = std::fopen(file.partial.c_str(), "ab");
+    if (out == nullptr) {
+      return absl::DataLossError(
+          absl::StrCat(file.partial, ": cannot create: ", std::strerror(errno)));
+    }
+    errno = 0;
     const size_t written = std::fwrite(file.buffer.data(), 1, file.buffer.size(), out);
-    const bool ok = std::fclose(out) == 0 && written == file.buffer.size();
+    int error = written == file.buffer.size() ? 0 : errno;
+    if (std::fclose(out) != 0 && error == 0) error = errno;
     file.buffer.clear();
-    if (!ok) return absl::DataLossError(absl::StrCat(file.path, ": write failed"));
+    if (error != 0) {
+      return absl::DataLossError(
+          absl::StrCat(file.partial, ": cannot write: ", std::strerror(error)));
+    }
+    return absl::OkStatus();
+  }
+
+  // The file is whole: on disk before it gets its name.
+  absl::Status Sync(OutputFile& file) {
+    const int fd = open(file.partial.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+      const int error = errno;
+      if (fd >= 0) close(fd);
+      return absl::DataLossError(
+          absl::StrCat(file.partial, ": fsync failed: ", std::strerror(error)));
+    }
+    close(fd);
+    return absl::OkStatus();
+  }
+
+  absl::Status Rename(OutputFile& file) {
+    if (std::rename(file.partial.c_str(), file.path.c_str()) != 0) {
+      return absl::DataLossError(absl::StrCat(file.path, ": cannot rename ", file.partial,
+                                              " over it: ", std::strerror(errno)));
+    }
+    file.complete = true;
     return absl::OkStatus();
   }
 
@@ -234,6 +288,22 @@ class FileWriter {
   std::string unknown_choice_;
 };
 
+// Flips bit `bit` of byte `offset` of the file at `path`, in place.
+absl::Status FlipBit(const std::string& path, uint64_t offset, int bit) {
+  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  uint8_t value = 0;
+  const off_t at = static_cast<off_t>(offset);
+  bool ok = fd >= 0 && pread(fd, &value, 1, at) == 1;
+  value = static_cast<uint8_t>(value ^ (1u << bit));
+  ok = ok && pwrite(fd, &value, 1, at) == 1;
+  const int error = errno;
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    return absl::DataLossError(absl::StrCat(path, ": cannot flip a bit: ", std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DamageFiles(const GenerateOptions& options, const Manifest& manifest,
                          const Election& election, std::vector<std::string>* log) {
   const FileFaultPlan& plan = options.file_faults;
@@ -241,28 +311,28 @@ absl::Status DamageFiles(const GenerateOptions& options, const Manifest& manifes
     const std::string path = (fs::path(options.out_directory) / manifest.files[i].file).string();
     const uint64_t bits = KeyedRandom(options.seed, kFileFaultStream, i);
     const uint64_t size = manifest.files[i].bytes;
+    std::error_code error;
+    auto failed = [&](absl::string_view what) {
+      return absl::DataLossError(absl::StrCat(path, ": cannot ", what, ": ", error.message()));
+    };
     if (UnitOpen(Mix64(bits + 1)) < plan.missing) {
-      fs::remove(path);
+      if (!fs::remove(path, error) || error) return failed("delete");
       log->push_back(absl::StrCat(manifest.files[i].file, ": deleted"));
       continue;
     }
     if (size > 0 && UnitOpen(Mix64(bits + 2)) < plan.truncate) {
       const uint64_t keep = Mix64(bits + 3) % size;
-      fs::resize_file(path, keep);
+      fs::resize_file(path, keep, error);
+      if (error) return failed("truncate");
       log->push_back(
           absl::StrCat(manifest.files[i].file, ": truncated to ", keep, " of ", size, " bytes"));
     }
     if (size > 0 && UnitOpen(Mix64(bits + 4)) < plan.flip) {
-      const uint64_t current = fs::file_size(path);
+      const uint64_t current = fs::file_size(path, error);
+      if (error) return failed("measure");
       if (current == 0) continue;
       const uint64_t byte = Mix64(bits + 5) % current;
-      std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-      file.seekg(static_cast<std::streamoff>(byte));
-      char value = 0;
-      file.read(&value, 1);
-      value = static_cast<char>(value ^ (1 << (Mix64(bits + 6) % 8)));
-      file.seekp(static_cast<std::streamoff>(byte));
-      file.write(&value, 1);
+      CANVASS_RETURN_IF_ERROR(FlipBit(path, byte, static_cast<int>(Mix64(bits + 6) % 8)));
       log->push_back(absl::StrCat(manifest.files[i].file, ": bit flipped at byte ", byte));
     }
   }
@@ -284,7 +354,8 @@ absl::Status DamageFiles(const GenerateOptions& options, const Manifest& manifes
         AppendCsvRecord(election.stations[0].id, seq, election.contest().choices[0].code, &bytes);
       }
     }
-    std::ofstream(fs::path(options.out_directory) / name, std::ios::binary) << bytes;
+    CANVASS_RETURN_IF_ERROR(
+        WriteFileAtomically((fs::path(options.out_directory) / name).string(), bytes));
     log->push_back(absl::StrCat(name, ": extra file written"));
   }
   return absl::OkStatus();
@@ -332,17 +403,24 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
                                              const GenerateOptions& options) {
   std::error_code error;
   fs::create_directories(options.out_directory, error);
-  if (error || !fs::is_directory(options.out_directory)) {
+  if (error || !fs::is_directory(options.out_directory, error)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--out ", options.out_directory, ": cannot create the folder"));
+        absl::StrCat("--out ", options.out_directory, ": cannot create the folder",
+                     error ? absl::StrCat(": ", error.message()) : ": a file is in the way"));
   }
-  for (const fs::directory_entry& entry : fs::directory_iterator(options.out_directory)) {
+  fs::directory_iterator entries(options.out_directory, error);
+  for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
+    const fs::directory_entry& entry = *entries;
     if (HasInputSuffix(entry.path().filename().string()) ||
         entry.path().filename() == kManifestFileName) {
       return absl::InvalidArgumentError(
           absl::StrCat("--out ", options.out_directory, ": already holds ballot files (",
                        entry.path().filename().string(), "); choose an empty folder"));
     }
+  }
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat("--out ", options.out_directory,
+                                                   ": cannot list the folder: ", error.message()));
   }
   FaultyStreams faulty(scaled, streams, options.faults, options.seed);
   FileWriter writer(scaled, options);
@@ -376,7 +454,10 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
                                                   if (status.ok()) status = writer.Append(item);
                                                 }));
   });
-  CANVASS_RETURN_IF_ERROR(status);
+  if (!status.ok()) {
+    writer.Abandon();
+    return status;
+  }
   GenerateResult result;
   Manifest& manifest = result.manifest;
   manifest.election = scaled.id;
@@ -393,11 +474,23 @@ absl::StatusOr<GenerateResult> GenerateFiles(const Election& scaled,
     manifest.fired.emplace_back(FaultName(static_cast<Fault>(f)), all_fired.fired[f]);
   }
   manifest.predicted = std::move(predicted);
-  CANVASS_ASSIGN_OR_RETURN(manifest.files, writer.Close());
+  absl::StatusOr<std::vector<ManifestFile>> listed = writer.Close();
+  if (!listed.ok()) {
+    writer.Abandon();
+    return listed.status();
+  }
+  manifest.files = *std::move(listed);
   for (const ManifestFile& file : manifest.files) result.bytes_written += file.bytes;
   result.files_written = manifest.files.size();
-  std::ofstream(fs::path(options.out_directory) / kManifestFileName)
-      << ManifestToJson(manifest, scaled);
+  // The manifest last, atomically: a folder with a manifest is a complete folder. Without
+  // one, the files written are removed too: a failed `generate` leaves nothing to read.
+  absl::Status manifest_written =
+      WriteFileAtomically((fs::path(options.out_directory) / kManifestFileName).string(),
+                          ManifestToJson(manifest, scaled));
+  if (!manifest_written.ok()) {
+    writer.Abandon();
+    return manifest_written;
+  }
   CANVASS_RETURN_IF_ERROR(DamageFiles(options, manifest, scaled, &result.damaged_files));
   return result;
 }

@@ -419,15 +419,4 @@ void ExpandCvbBlock(const CvbBlockView& view, BallotBatch* batch) {
   }
 }
 
-absl::Status DecodeCvbBlock(absl::string_view file, const uint8_t* data, CvbBlockRef block,
-                            uint32_t num_stations, uint32_t num_choices, BallotBatch* batch,
-                            uint32_t* malformed) {
-  CvbBlockView view;
-  absl::Status status = VerifyCvbBlock(file, data, block, num_stations, num_choices, &view);
-  if (!status.ok()) return status;
-  ExpandCvbBlock(view, batch);
-  *malformed = view.malformed;
-  return absl::OkStatus();
-}
-
 }  // namespace canvass

@@ -144,11 +144,6 @@ absl::Status VerifyCvbBlock(absl::string_view file_name, const uint8_t* data, Cv
 // Expands a verified block into `batch` (serials and one choice byte per record).
 void ExpandCvbBlock(const CvbBlockView& view, BallotBatch* batch);
 
-// VerifyCvbBlock, then ExpandCvbBlock; `*malformed` receives the damaged-record count.
-absl::Status DecodeCvbBlock(absl::string_view file_name, const uint8_t* data, CvbBlockRef block,
-                            uint32_t num_stations, uint32_t num_choices, BallotBatch* batch,
-                            uint32_t* malformed);
-
 }  // namespace canvass
 
 #endif  // CANVASS_ENGINE_IO_CVB_CVB_FORMAT_H_
