@@ -32,7 +32,7 @@ absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
     const std::string manifest = path + "/" + kManifestFileName;
     // A path without a manifest (a ballot file, a folder without one) gives no scale; one
     // that is there but cannot be read is an error naming it and the system's reason.
-    absl::StatusOr<std::string> text = ReadFileToString(manifest);
+    absl::StatusOr<std::string> text = ReadFileToString(manifest, kMaxManifestBytes);
     if (absl::IsNotFound(text.status())) continue;
     if (!text.ok()) return text.status();
     nlohmann::json root = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);

@@ -61,7 +61,7 @@ std::string FolderOf(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, uint64_t max_bytes) {
   int fd;
   do {
     fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -69,7 +69,8 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   if (fd < 0) return OpenError(path, errno);
   std::string bytes;
   struct stat info;
-  if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {
+  if (fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0 &&
+      static_cast<uint64_t>(info.st_size) <= max_bytes) {
     bytes.reserve(static_cast<size_t>(info.st_size));
   }
   char buffer[65536];
@@ -83,9 +84,19 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
       return ReadError(path, error);
     }
     bytes.append(buffer, static_cast<size_t>(got));
+    if (bytes.size() > max_bytes) {
+      close(fd);
+      return absl::OutOfRangeError(absl::StrCat(path, ": more than ", max_bytes,
+                                                " bytes, the most this kind of file may ",
+                                                "hold (docs/FORMAT.md); is it the file meant?"));
+    }
   }
   close(fd);
   return bytes;
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  return ReadFileToString(path, UINT64_MAX);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {

@@ -11,6 +11,7 @@
 #ifndef CANVASS_ENGINE_BASE_FILE_UTIL_H_
 #define CANVASS_ENGINE_BASE_FILE_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -26,6 +27,10 @@ namespace canvass {
 //   InvalidArgument   any other reason the path cannot be opened, or it is a folder
 //   DataLoss          reading failed part-way ("read error")
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+// The same, refusing a file of more than `max_bytes` (OutOfRange: "PATH: more than N
+// bytes, ..."), after reading at most max_bytes + 1: /dev/zero or a runaway file given as
+// an election.json costs a bounded read, not all of memory.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, uint64_t max_bytes);
 
 // Writes `bytes` to `path` so that `path` is either its old content or all of `bytes`, never
 // a part: PATH.tmp is written, fsynced and renamed over PATH, then the folder is fsynced.

@@ -408,7 +408,8 @@ absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string
 
 absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
   std::string json_path = directory + "/election.json";
-  CANVASS_ASSIGN_OR_RETURN(std::string json_text, ReadFileToString(json_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string json_text,
+                           ReadFileToString(json_path, kMaxElectionJsonBytes));
   CANVASS_ASSIGN_OR_RETURN(Json root, ParseJson(json_text, json_path));
   Election header;
   std::string roster_file;
@@ -419,7 +420,7 @@ absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
                                    roster_file, "\""));
   }
   std::string roster_path = directory + "/" + roster_file;
-  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadFileToString(roster_path));
+  CANVASS_ASSIGN_OR_RETURN(std::string roster_text, ReadFileToString(roster_path, kMaxRosterBytes));
   return ParseElection(json_text, json_path, roster_text, roster_path);
 }
 

@@ -111,6 +111,12 @@ class Election {
 // line, and what was expected.
 absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory);
 
+// The largest election.json and roster the loader reads (OutOfRange past them, docs/FORMAT.md):
+// far above any real election's (a roster of a million stations is about 40 MB), and low
+// enough that /dev/zero or a runaway file is refused after a bounded read.
+inline constexpr uint64_t kMaxElectionJsonBytes = uint64_t{16} << 20;
+inline constexpr uint64_t kMaxRosterBytes = uint64_t{256} << 20;
+
 // Same checks over in-memory text; `json_name` and `roster_name` label error messages.
 absl::StatusOr<Election> ParseElection(absl::string_view json_text, absl::string_view json_name,
                                        absl::string_view roster_text,

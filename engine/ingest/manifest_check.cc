@@ -20,7 +20,7 @@ absl::Status VerifyManifest(const Election& election, const std::string& directo
                             const std::vector<InputFile>& inputs, IngestResult* result) {
   const std::vector<FileOutcome>& outcomes = result->files;  // not resized below
   const std::string path = (fs::path(directory) / kManifestFileName).string();
-  CANVASS_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path));
+  CANVASS_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(path, kMaxManifestBytes));
   CANVASS_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(path, text, election));
   // The manifest layer carries the fault plan as text and the fired counts by name; they
   // are checked here against the faults this build knows.

@@ -19,6 +19,8 @@
 namespace canvass {
 
 inline constexpr char kManifestFileName[] = "manifest.json";
+// The largest manifest read (a million files listed take about 200 MB less than this).
+inline constexpr uint64_t kMaxManifestBytes = uint64_t{256} << 20;
 
 struct ManifestFile {
   std::string file;     // name inside the folder

@@ -54,11 +54,19 @@ absl::string_view FormatExtension(FileFormat format) {
   return format == FileFormat::kCsv ? ".csv" : ".cvb";
 }
 
-// A file name for a station id: characters outside [A-Za-z0-9._-] become '_'.
+// A file name for a station id, unique and reversible: bytes outside [A-Za-z0-9.-] become
+// %HH (upper-case hex), '_' and '%' included, so that no two ids share a name (X/1, X_1 and
+// X 1 are X%2F1, X%5F1 and X%201) and no id takes the unrouted records' "_unrouted".
 std::string FileNameFor(absl::string_view station_id, FileFormat format) {
-  std::string name(station_id);
-  for (char& c : name) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '_';
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string name;
+  for (const char c : station_id) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '.' || c == '-') {
+      name.push_back(c);
+    } else {
+      name.append({'%', kHex[byte >> 4], kHex[byte & 15]});
+    }
   }
   return absl::StrCat(name, FormatExtension(format));
 }

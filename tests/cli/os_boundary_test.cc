@@ -64,8 +64,8 @@ class SmallDisk {
 };
 
 // Mounting a tmpfs needs root (CI and the README's commands run as root); said loudly.
-#define REQUIRE_SMALL_DISK(disk)                                                           \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (CI runs as root)";     \
+#define REQUIRE_SMALL_DISK(disk)                                                       \
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs (CI runs as root)"; \
   ASSERT_TRUE((disk).mounted()) << "mount tmpfs: " << (disk).error()
 
 TEST(FullDiskTest, GenerateIsExitTwoWithTheReasonAndLeavesNoBallotFileOrManifest) {
@@ -107,7 +107,8 @@ TEST(PathKindTest, ACheckpointThatIsAFolderIsExitTwoSayingSo) {
   ASSERT_EQ(RunCanvass({"generate", "--out", ballots}).exit_code, kExitMatch);
   const RunResult result = RunCanvass({"aggregate", "--checkpoint", temp.path().string(), ballots});
   EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
-  EXPECT_THAT(result.err, HasSubstr(absl::StrCat(temp.path().string(), ": read error: Is a directory")));
+  EXPECT_THAT(result.err,
+              HasSubstr(absl::StrCat(temp.path().string(), ": read error: Is a directory")));
 }
 
 TEST(PathKindTest, GenerateIntoAFileIsExitTwoSayingSo) {

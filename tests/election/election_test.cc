@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -691,6 +692,35 @@ TEST_F(ElectionDirectoryTest, RosterFileNameComesFromTheJson) {
   absl::StatusOr<Election> election = LoadElectionDirectory(directory_);
   ASSERT_THAT(election, IsOk());
   EXPECT_EQ(election->stations.size(), 3u);
+}
+
+// Regression (issue "Hardening", inputs that never end): an election.json or roster that is
+// /dev/zero (here through a symlink) was read until memory ran out. The loaders read at
+// most one byte past their documented limit and say so.
+TEST_F(ElectionDirectoryTest, AnElectionJsonThatNeverEndsIsOutOfRangeAfterABoundedRead) {
+  std::filesystem::create_symlink("/dev/zero", directory_ + "/election.json");
+  EXPECT_THAT(LoadElectionDirectory(directory_),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr(absl::StrCat(directory_, "/election.json: more than ",
+                                              kMaxElectionJsonBytes, " bytes"))));
+}
+
+TEST_F(ElectionDirectoryTest, ARosterThatNeverEndsIsOutOfRangeAfterABoundedRead) {
+  WriteFile("election.json", ValidElectionJson().dump());
+  std::filesystem::create_symlink("/dev/zero", directory_ + "/roster.csv");
+  EXPECT_THAT(LoadElectionDirectory(directory_),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr(absl::StrCat(directory_, "/roster.csv: more than ",
+                                              kMaxRosterBytes, " bytes"))));
+}
+
+TEST_F(ElectionDirectoryTest, AnElectionJsonAtTheLimitIsReadWhole) {
+  // Valid JSON padded with spaces to exactly the limit: read and parsed, not refused.
+  std::string text = ValidElectionJson().dump();
+  text.resize(kMaxElectionJsonBytes, ' ');
+  WriteFile("election.json", text);
+  WriteFile("roster.csv", kValidRoster);
+  EXPECT_THAT(LoadElectionDirectory(directory_), IsOk());
 }
 
 TEST_F(ElectionDirectoryTest, MissingElectionJsonIsNotFound) {

@@ -368,3 +368,51 @@ INSTANTIATE_TEST_SUITE_P(Formats, FileFaultsTest, ::testing::Values("csv", "cvb"
 
 }  // namespace
 }  // namespace canvass
+
+namespace canvass {
+namespace {
+
+// Regression (issue "Hardening", generate's file names): station ids X/1, X_1 and X 1 all
+// became X_1.csv (their records concatenated, the manifest listing one name three times),
+// and a station named _unrouted took the unrouted records' file. Names are now unique and
+// reversible (%HH escapes, docs/FORMAT.md), and the folder reads back exactly.
+TEST(FileNamesTest, StationIdsThatOnceCollidedGetUniqueNamesAndReadBackExactly) {
+  TempDir temp;
+  const std::string election = temp.File("election");
+  fs::create_directories(election);
+  WriteFileBytes(election + "/election.json", R"({
+    "id": "names", "title": "File names", "source": "tests",
+    "choices": [{"code": "A", "name": "A", "kind": "candidate"},
+                {"code": "B", "name": "B", "kind": "candidate"}],
+    "reported": {"cast": 50, "choices": {"A": 30, "B": 20}},
+    "roster": "roster.csv", "synthetic_roster": true})");
+  WriteFileBytes(election + "/roster.csv",
+                 "station,country,capacity\nX/1,AA,20\nX_1,AA,20\nX 1,AA,20\n_unrouted,BB,20\n"
+                 "%41,BB,20\n");
+  for (const std::string format : {"csv", "cvb"}) {
+    const std::string folder = temp.File("ballots-" + format);
+    const RunResult generated =
+        RunCanvass({"generate", "--election", election, "--out", folder, "--format", format,
+                    "--seed", "2", "--faults", "unknown_station=0.3"});
+    ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+    std::set<std::string> names;
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+      names.insert(entry.path().filename().string());
+    }
+    const std::string x = "." + format;
+    EXPECT_EQ(names,
+              (std::set<std::string>{"X%2F1" + x, "X%5F1" + x, "X%201" + x, "%5Funrouted" + x,
+                                     "%2541" + x, "_unrouted" + x, "manifest.json"}))
+        << format;
+    const RunResult reconciled =
+        RunCanvass({"reconcile", "--election", election, "--format", "json", folder});
+    const Json report = ParseReport(reconciled);
+    EXPECT_EQ(report.value("ground_truth", ""), "exact") << Describe(reconciled);
+    EXPECT_EQ(report.value("manifest", Json::object()).value("findings", Json::array()),
+              Json::array())
+        << format;
+  }
+}
+
+}  // namespace
+}  // namespace canvass
