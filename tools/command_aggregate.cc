@@ -81,9 +81,10 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   }
   const Manifest* manifest = ingest->manifest ? &*ingest->manifest : nullptr;
   if (manifest) input.generation = GenerationInfo{manifest->seed, manifest->scale};
+  FaultSummary faults_summary;
   if (manifest && ingest->faults.Any() && manifest->predicted) {
-    input.faults = &ingest->faults;
-    input.fired = &ingest->fired;
+    faults_summary = SummarizeFaults(ingest->faults, ingest->fired);
+    input.faults = &faults_summary;
     input.predicted = &*manifest->predicted;
   }
   std::fputs(RenderReport(input, *format).c_str(), stdout);

@@ -52,9 +52,10 @@ int RunCommand(const RunFlags& flags) {
   input.reconciliation = &reconciliation;
   input.generation = GenerationInfo{flags.seed, flags.scale};
   input.breakdown = breakdown;
+  FaultSummary faults_summary;
   if (run->predicted) {
-    input.faults = &options.faults;
-    input.fired = &run->fired;
+    faults_summary = SummarizeFaults(options.faults, run->fired);
+    input.faults = &faults_summary;
     input.predicted = &*run->predicted;
   }
   std::fputs(RenderReport(input, *format).c_str(), stdout);

@@ -81,4 +81,14 @@ absl::StatusOr<ReportSetup> PrepareReport(const ReportFlags& flags) {
   return setup;
 }
 
+FaultSummary SummarizeFaults(const FaultPlan& plan, const FaultCounts& fired) {
+  FaultSummary summary;
+  summary.plan = plan.ToString();
+  for (int f = 0; f < kNumFaults; ++f) {
+    summary.faults.push_back(
+        {std::string(FaultName(static_cast<Fault>(f))), plan.probability[f] > 0, fired.fired[f]});
+  }
+  return summary;
+}
+
 }  // namespace canvass::cli

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "engine/election/election.h"
 #include "engine/report/report.h"
+#include "engine/synth/fault_plan.h"
 
 namespace canvass::cli {
 
@@ -19,6 +20,9 @@ namespace canvass::cli {
 inline constexpr int kExitMatch = 0;
 inline constexpr int kExitMismatch = 1;
 inline constexpr int kExitInputError = 2;
+
+// A run's fault plan and fired counts as the report takes them (plain values).
+FaultSummary SummarizeFaults(const FaultPlan& plan, const FaultCounts& fired);
 
 // Flags shared by the reporting commands.
 struct ReportFlags {

@@ -155,6 +155,9 @@ void Aggregator::StartFrom(const Tally& prior) {
 
 void Aggregator::Add(const BatchView& batch) {
   if (batch.size() == 0) return;
+  // One contest per aggregator for now (the election's only one); multi-contest ballots
+  // will give each contest its own state.
+  CANVASS_CHECK(batch.contest == 0);
   Local local;
   if (batch.station == kUnknownStation) {
     AddToCounter(rejected_[static_cast<int>(RejectReason::kUnknownStation)], batch.size());

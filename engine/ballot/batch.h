@@ -28,16 +28,18 @@ struct BatchView {
   const uint64_t* seq = nullptr;
   const ChoiceIndex* choice = nullptr;
   size_t count = 0;
+  ContestIndex contest = 0;  // the contest the choices are of (one per batch)
   size_t size() const { return count; }
 };
 
 struct BallotBatch {
   StationIndex station = kUnknownStation;
+  ContestIndex contest = 0;
   std::vector<uint64_t> seq;        // ballot serial as written (valid range 1..capacity)
   std::vector<ChoiceIndex> choice;  // index into Contest::choices, or kUnknownChoice
 
   size_t size() const { return seq.size(); }
-  BatchView View() const { return {station, seq.data(), choice.data(), seq.size()}; }
+  BatchView View() const { return {station, seq.data(), choice.data(), seq.size(), contest}; }
   void Clear() {
     seq.clear();
     choice.clear();

@@ -30,7 +30,8 @@ uint64_t Tally::TotalRejected() const {
 }
 
 void Tally::Merge(const Tally& other) {
-  CANVASS_CHECK(other.num_stations == num_stations && other.num_choices == num_choices);
+  CANVASS_CHECK(other.contest == contest && other.num_stations == num_stations &&
+                other.num_choices == num_choices);
   records_read += other.records_read;
   for (int r = 0; r < kNumRejectReasons; ++r) rejected[r] += other.rejected[r];
   for (size_t i = 0; i < counted.size(); ++i) counted[i] += other.counted[i];

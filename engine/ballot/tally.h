@@ -28,6 +28,7 @@ inline constexpr int kNumRejectReasons = 6;
 absl::string_view RejectReasonName(RejectReason reason);
 
 struct Tally {
+  ContestIndex contest = 0;  // the contest these figures are of
   uint32_t num_stations = 0;
   uint32_t num_choices = 0;
   uint64_t records_read = 0;

@@ -29,6 +29,9 @@ namespace canvass {
 // Index types: positions in Contest::choices and Election::stations.
 using ChoiceIndex = uint8_t;
 using StationIndex = uint32_t;
+// Index into Election::contests (the reference election and every single-contest election
+// have one, index 0).
+using ContestIndex = uint16_t;
 
 // At most 254 choices per contest, so that a choice index and the exactly-once state
 // (choice + 1 per ballot serial, at most 8 bits, see aggregate/) both fit in a byte.

@@ -175,10 +175,8 @@ Json RecordsJson(const Tally& tally) {
 void AddGroundTruthJson(const ReportInput& input, Json* report) {
   const Contest& contest = input.election->contest();
   Json fired = Json::object();
-  for (int f = 0; f < kNumFaults; ++f) {
-    fired[std::string(FaultName(static_cast<Fault>(f)))] = input.fired->fired[f];
-  }
-  (*report)["faults"] = {{"plan", input.faults->ToString()}, {"fired", std::move(fired)}};
+  for (const FaultSummary::Entry& fault : input.faults->faults) fired[fault.name] = fault.fired;
+  (*report)["faults"] = {{"plan", input.faults->plan}, {"fired", std::move(fired)}};
   const Tally& predicted = *input.predicted;
   (*report)["predicted"] = {
       {"records", RecordsJson(predicted)},
@@ -433,16 +431,12 @@ void AppendGroundTruth(const ReportInput& input, std::string* out) {
   const Tally& predicted = *input.predicted;
   const Tally& tally = *input.tally;
   std::vector<std::string> fired;
-  for (int f = 0; f < kNumFaults; ++f) {
-    if ((*input.faults).probability[f] > 0) {
-      fired.push_back(
-          absl::StrCat(FaultName(static_cast<Fault>(f)), " ", Grouped(input.fired->fired[f])));
-    }
+  for (const FaultSummary::Entry& fault : input.faults->faults) {
+    if (fault.planned) fired.push_back(absl::StrCat(fault.name, " ", Grouped(fault.fired)));
   }
   absl::StrAppend(
-      out, "\n  faults     ", input.faults->ToString(), "\n  fired      ",
-      absl::StrJoin(fired, ", "), "\n\n",
-      absl::StrFormat("  %-26s %15s %15s\n", "ground truth", "predicted", "aggregated"));
+      out, "\n  faults     ", input.faults->plan, "\n  fired      ", absl::StrJoin(fired, ", "),
+      "\n\n", absl::StrFormat("  %-26s %15s %15s\n", "ground truth", "predicted", "aggregated"));
   auto row = [&](absl::string_view label, uint64_t expected, uint64_t actual) {
     absl::StrAppend(
         out, absl::StrFormat("  %-26s %15s %15s%s\n", label, Grouped(expected), Grouped(actual),

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -14,7 +15,6 @@
 #include "engine/election/election.h"
 #include "engine/io/inputs.h"
 #include "engine/reconcile/reconciler.h"
-#include "engine/synth/fault_plan.h"
 
 namespace canvass {
 
@@ -31,6 +31,18 @@ struct GenerationInfo {
   uint64_t scale = 1;
 };
 
+// The faults injected into a synthetic run, as plain values (the report never depends on
+// the generator): the plan as its spec and every fault the build knows, in its order.
+struct FaultSummary {
+  struct Entry {
+    std::string name;      // "drop", "dup", ...
+    bool planned = false;  // the plan gives it a nonzero probability
+    uint64_t fired = 0;    // how often it fired
+  };
+  std::string plan;  // e.g. "drop=0.01,dup=0.005"
+  std::vector<Entry> faults;
+};
+
 struct ReportInput {
   absl::string_view command;  // "run", "aggregate", "reconcile"
   const Election* election = nullptr;
@@ -40,8 +52,7 @@ struct ReportInput {
   Breakdown breakdown = Breakdown::kNone;
   // With injected faults: the plan, what fired, and the generator's predicted tally,
   // shown beside the aggregated one.
-  const FaultPlan* faults = nullptr;
-  const FaultCounts* fired = nullptr;
+  const FaultSummary* faults = nullptr;
   const Tally* predicted = nullptr;
   // For file input (`aggregate`, `reconcile`): what was read, damage, manifest findings.
   const InputsSummary* inputs = nullptr;
