@@ -39,7 +39,9 @@ namespace {
 namespace fs = std::filesystem;
 using Json = ::nlohmann::ordered_json;
 using ::canvass::testing::Describe;
+using ::canvass::testing::GenerateFolder;
 using ::canvass::testing::IsOk;
+using ::canvass::testing::kExampleFaults;
 using ::canvass::testing::kExitInputError;
 using ::canvass::testing::kExitMatch;
 using ::canvass::testing::kExitMismatch;
@@ -53,29 +55,10 @@ using ::testing::StartsWith;
 
 constexpr uint64_t kReferenceCast = 88325;  // votes cast abroad, as reported
 
-// The example spec of `canvass run --help`.
-constexpr char kFaults[] =
-    "drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,unknown_station=0.0005,"
-    "unknown_choice=0.0005,bad_seq=0.0005,reorder=1,truncate=0.01,double_report=0.02";
-
 Json ParseReport(const RunResult& result) {
   Json report = Json::parse(result.out, nullptr, /*allow_exceptions=*/false);
   EXPECT_TRUE(report.is_object()) << "stdout is not a JSON object\n" << Describe(result);
   return report.is_object() ? report : Json::object();
-}
-
-// `canvass generate --out DIR --seed S [--faults F] --format X [extra...]`; asserts exit 0.
-void Generate(const std::string& directory, uint64_t seed, const std::string& faults,
-              const std::string& format, const std::vector<std::string>& extra = {},
-              std::string* out = nullptr) {
-  std::vector<std::string> args = {"generate",         "--out",    directory, "--seed",
-                                   absl::StrCat(seed), "--format", format};
-  if (!faults.empty()) args.insert(args.end(), {"--faults", faults});
-  args.insert(args.end(), extra.begin(), extra.end());
-  const RunResult result = RunCanvass(args);
-  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
-  ASSERT_THAT(result.out, StartsWith("wrote "));
-  if (out != nullptr) *out = result.out;
 }
 
 RunResult Reconcile(const std::string& directory, const std::vector<std::string>& extra = {}) {
@@ -100,11 +83,11 @@ class GeneratedFolderTest : public ::testing::TestWithParam<FolderCase> {};
 
 TEST_P(GeneratedFolderTest, ReconcileReportsWhatRunReports) {
   const auto& [seed, with_faults, format] = GetParam();
-  const std::string faults = with_faults ? kFaults : "";
+  const std::string faults = with_faults ? kExampleFaults : "";
   const int expected_exit = with_faults ? kExitMismatch : kExitMatch;
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, seed, faults, format));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, seed, faults, format));
 
   const RunResult reconciled = Reconcile(folder, {"--threads", "2"});
   ASSERT_EQ(reconciled.exit_code, expected_exit) << Describe(reconciled);
@@ -159,7 +142,7 @@ class ManifestTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     folder_ = temp_.File("ballots");
-    ASSERT_NO_FATAL_FAILURE(Generate(folder_, 1, "", GetParam()));
+    ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder_, 1, "", GetParam()));
     manifest_ = ReadManifest(folder_);
     ASSERT_GE(manifest_.value("files", Json::array()).size(), 2u);
   }
@@ -221,7 +204,7 @@ void FlipBitInFile(const fs::path& path, uint64_t offset, int bit) {
 TEST(ManifestDamageTest, FlippedByteInACsvFileIsAHashMismatch) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 1, "", "csv"));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 1, "", "csv"));
   const std::string name = ReadManifest(folder).at("files").at(0).value("file", "");
   const fs::path path = fs::path(folder) / name;
   // JAL -> KAL in the first JAL record: one unknown choice, nothing else changes.
@@ -243,7 +226,7 @@ TEST(ManifestDamageTest, FlippedByteInACsvFileIsAHashMismatch) {
 TEST(ManifestDamageTest, FlippedBitInACvbBlockFailsItsChecksum) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 1, "", "cvb"));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 1, "", "cvb"));
   const Json listed = ReadManifest(folder).at("files").at(0);
   const std::string name = listed.value("file", "");
   const uint64_t declared = listed.value("records", uint64_t{0});
@@ -304,9 +287,9 @@ TEST_P(FileFaultsTest, ReconcileWithSkipDamagedAccountsEveryDamagedFile) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
   std::string generated;
-  ASSERT_NO_FATAL_FAILURE(
-      Generate(folder, 5, "", format,
-               {"--file-faults", "truncate=0.05,flip=0.05,missing=0.02,extra=1"}, &generated));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(
+      folder, 5, "", format, {"--file-faults", "truncate=0.05,flip=0.05,missing=0.02,extra=1"},
+      &generated));
   const std::map<std::string, std::string> log = DamageLog(generated);
   std::set<std::string> kinds;  // the first word of each damage
   for (const auto& [file, damage] : log) kinds.insert(damage.substr(0, damage.find(' ')));

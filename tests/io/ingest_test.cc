@@ -37,7 +37,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::canvass::testing::CsvBuilder;
 using ::canvass::testing::Describe;
+using ::canvass::testing::GenerateFolder;
 using ::canvass::testing::IsOk;
+using ::canvass::testing::kExampleFaults;
 using ::canvass::testing::kExitMatch;
 using ::canvass::testing::ReadFileBytes;
 using ::canvass::testing::RunCanvass;
@@ -45,11 +47,6 @@ using ::canvass::testing::RunResult;
 using ::canvass::testing::TempDir;
 using ::canvass::testing::WriteFileBytes;
 using ::testing::StartsWith;
-
-// The example spec of `canvass run --help`.
-constexpr char kFaults[] =
-    "drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,unknown_station=0.0005,"
-    "unknown_choice=0.0005,bad_seq=0.0005,reorder=1,truncate=0.01,double_report=0.02";
 
 std::string TinyElectionDir() {
   return (fs::path(CANVASS_SOURCE_DIR) / "tests" / "data" / "tiny_election").string();
@@ -60,18 +57,6 @@ const absl::StatusOr<Election>& TinyElection() {
   static const auto* const kElection =
       new absl::StatusOr<Election>(LoadElectionDirectory(TinyElectionDir()));
   return *kElection;
-}
-
-// `canvass generate --out DIR --seed S [--faults F] --format X [extra...]`; asserts exit 0.
-void Generate(const std::string& directory, uint64_t seed, const std::string& faults,
-              const std::string& format, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"generate",         "--out",    directory, "--seed",
-                                   absl::StrCat(seed), "--format", format};
-  if (!faults.empty()) args.insert(args.end(), {"--faults", faults});
-  args.insert(args.end(), extra.begin(), extra.end());
-  const RunResult result = RunCanvass(args);
-  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
-  ASSERT_THAT(result.out, StartsWith("wrote "));
 }
 
 // ---- Thread count ----
@@ -105,7 +90,7 @@ TEST(FolderThreadsTest, OneThreadMeansNoWorkerInAnyPartOfTheJob) {
   // on the default arena always drew the idle worker in (20 of 20 runs before the fix).
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 3, "", "csv", {"--scale", "30"}));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 3, "", "csv", {"--scale", "30"}));
   absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 30);
   ASSERT_THAT(election, IsOk());
   IngestOptions one_thread;
@@ -159,7 +144,7 @@ void ExpectSameReading(const IngestResult& actual, const IngestResult& expected)
 TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 7, kFaults, "csv", {"--scale", "8"}));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 7, kExampleFaults, "csv", {"--scale", "8"}));
   uint64_t largest_bytes = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
     largest_bytes = std::max<uint64_t>(largest_bytes, entry.file_size());
@@ -199,8 +184,9 @@ TEST(FolderRangeTest, SmallRangesAndHashedWholeFilesGiveTheSameReadingAsOneRange
 TEST(FolderRangeTest, CvbHashedWholeFilesGiveTheSameFindingsAsASecondPass) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 4, kFaults, "cvb",
-                                   {"--scale", "4", "--file-faults", "truncate=0.1,flip=0.1"}));
+  ASSERT_NO_FATAL_FAILURE(
+      GenerateFolder(folder, 4, kExampleFaults, "cvb",
+                     {"--scale", "4", "--file-faults", "truncate=0.1,flip=0.1"}));
   absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 4);
   ASSERT_THAT(election, IsOk());
   IngestOptions second_pass;
@@ -236,7 +222,7 @@ TEST(FolderRangeTest, CvbHashedWholeFilesGiveTheSameFindingsAsASecondPass) {
 TEST(FolderRangeTest, HashingStepsMeetExactly) {
   TempDir temp;
   const std::string folder = temp.File("ballots");
-  ASSERT_NO_FATAL_FAILURE(Generate(folder, 5, "", "csv", {"--scale", "8"}));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 5, "", "csv", {"--scale", "8"}));
   absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 8);
   ASSERT_THAT(election, IsOk());
   // Keep the largest file alone (the others are then missing, in every reading alike).

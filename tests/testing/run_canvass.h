@@ -151,6 +151,27 @@ inline RunResult RunCanvass(const std::vector<std::string>& args,
                             const std::vector<std::string>& extra_env = {}) {
   return RunProgram(CanvassBinary(), args, extra_env);
 }
+
+// The example fault spec of `canvass run --help`: every record fault at once.
+inline constexpr char kExampleFaults[] =
+    "drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,unknown_station=0.0005,"
+    "unknown_choice=0.0005,bad_seq=0.0005,reorder=1,truncate=0.01,double_report=0.02";
+
+// `canvass generate --out DIR --seed S [--faults F] --format X [extra...]` of the reference
+// election; asserts exit 0 and "wrote ..." (copied to *out when given). Call it inside
+// ASSERT_NO_FATAL_FAILURE.
+inline void GenerateFolder(const std::string& directory, uint64_t seed, const std::string& faults,
+                           const std::string& format, const std::vector<std::string>& extra = {},
+                           std::string* out = nullptr) {
+  std::vector<std::string> args = {"generate",         "--out",    directory, "--seed",
+                                   absl::StrCat(seed), "--format", format};
+  if (!faults.empty()) args.insert(args.end(), {"--faults", faults});
+  args.insert(args.end(), extra.begin(), extra.end());
+  const RunResult result = RunCanvass(args);
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  ASSERT_EQ(result.out.rfind("wrote ", 0), 0u) << Describe(result);
+  if (out != nullptr) *out = result.out;
+}
 #endif  // CANVASS_BINARY
 
 }  // namespace canvass::testing
