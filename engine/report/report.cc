@@ -172,6 +172,15 @@ Json RecordsJson(const Tally& tally) {
           {"rejected", std::move(rejected)}};
 }
 
+// "exact", "differs" (the engine disagrees with its own prediction: a bug), or
+// "inputs_changed": the folder no longer matches its manifest (files missing, extra or
+// edited), so the prediction, which holds for the untouched folder only, is not checked.
+absl::string_view GroundTruthVerdict(const ReportInput& input) {
+  if (*input.predicted == *input.tally) return "exact";
+  if (input.inputs != nullptr && !input.inputs->findings.empty()) return "inputs_changed";
+  return "differs";
+}
+
 void AddGroundTruthJson(const ReportInput& input, Json* report) {
   const Contest& contest = input.election->contest();
   Json fired = Json::object();
@@ -181,7 +190,7 @@ void AddGroundTruthJson(const ReportInput& input, Json* report) {
   (*report)["predicted"] = {
       {"records", RecordsJson(predicted)},
       {"totals", FiguresJson(contest, predicted.ChoiceTotals(), predicted.TotalCounted())}};
-  (*report)["ground_truth"] = predicted == *input.tally ? "exact" : "differs";
+  (*report)["ground_truth"] = std::string(GroundTruthVerdict(input));
 }
 
 std::string Lost(const FileOutcome& file) {
@@ -453,10 +462,15 @@ void AppendGroundTruth(const ReportInput& input, std::string* out) {
     row(absl::StrCat("rejected ", RejectReasonName(static_cast<RejectReason>(r))),
         predicted.rejected[r], tally.rejected[r]);
   }
-  absl::StrAppend(out, "  ground truth ",
-                  predicted == tally ? "EXACT: every predicted figure reproduced, per station too"
-                                     : "DIFFERS: the aggregator disagrees with the prediction",
-                  "\n");
+  const absl::string_view verdict = GroundTruthVerdict(input);
+  absl::StrAppend(
+      out, "  ground truth ",
+      verdict == "exact" ? "EXACT: every predicted figure reproduced, per station too"
+      : verdict == "inputs_changed"
+          ? "NOT CHECKED: the folder does not match its manifest (see the findings), and "
+            "the prediction holds only for the untouched folder"
+          : "DIFFERS: the aggregator disagrees with the prediction",
+      "\n");
 }
 
 std::string RenderText(const ReportInput& input) {

@@ -397,5 +397,30 @@ TEST(FileNamesTest, StationIdsThatOnceCollidedGetUniqueNamesAndReadBackExactly) 
   }
 }
 
+// Regression (issue "Hardening", #7): a folder with record faults whose files were then
+// damaged said "ground truth DIFFERS", which REPORT.md reserves for an engine bug; the
+// prediction holds only for the untouched folder, so the report says it was not checked.
+// The same folder untouched still checks it exactly.
+TEST(GroundTruthTest, AFolderThatNoLongerMatchesItsManifestIsNotChecked) {
+  for (const std::string format : {"csv", "cvb"}) {
+    TempDir temp;
+    const std::string damaged = temp.File("damaged"), intact = temp.File("intact");
+    ASSERT_NO_FATAL_FAILURE(GenerateFolder(damaged, 5, kExampleFaults, format,
+                                           {"--file-faults", "truncate=0.05,missing=0.02"}));
+    ASSERT_NO_FATAL_FAILURE(GenerateFolder(intact, 5, kExampleFaults, format));
+    const RunResult result =
+        RunCanvass({"reconcile", "--format", "json", "--skip-damaged", damaged});
+    EXPECT_EQ(result.exit_code, kExitMismatch) << Describe(result);
+    const Json report = ParseReport(result);
+    EXPECT_FALSE(report.at("manifest").value("findings", Json::array()).empty()) << format;
+    EXPECT_EQ(report.value("ground_truth", ""), "inputs_changed") << format;
+    const RunResult text = RunCanvass({"reconcile", "--skip-damaged", damaged});
+    EXPECT_THAT(text.out, HasSubstr("ground truth NOT CHECKED: the folder does not match its "
+                                    "manifest"));
+    const Json untouched = ParseReport(RunCanvass({"reconcile", "--format", "json", intact}));
+    EXPECT_EQ(untouched.value("ground_truth", ""), "exact") << format;
+  }
+}
+
 }  // namespace
 }  // namespace canvass
