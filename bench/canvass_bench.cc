@@ -399,6 +399,42 @@ void OneFileBenchmark(benchmark::State& state, bool shuffled) {
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 
+// ---- One line across many ranges ----
+
+// A file of zero bytes after the header, as a crash leaves behind: one line, one malformed
+// record, 64 KiB per unit of scale (64 MiB at the default 1000), read in 1 MiB ranges.
+// Every range but the first lies inside the line; the time must be linear in the file's
+// size (the memory-read bandwidth of the same run is its baseline), not in size times
+// ranges (issue "Hardening", #8: 202 s for 1 GB before).
+void BM_Ingest_Csv_LongLine(benchmark::State& state) {
+  static const std::string path = [] {
+    char pattern[] = "/tmp/canvass-bench-longline-XXXXXX";
+    const std::string file = std::string(mkdtemp(pattern)) + "/zeros.csv";
+    std::ofstream out(file, std::ios::binary);
+    out << kCsvHeader << "\n" << std::string(std::max<uint64_t>(g_scale, 16) << 16, '\0');
+    return file;
+  }();
+  const Fixture& base = Fixture::Get();
+  IngestOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    IngestResult result = IngestFiles(base.election, {path}, options).value();
+    if (result.tally.records_read != 1 || result.tally.Rejected(RejectReason::kMalformed) != 1) {
+      state.SkipWithError("a line of zero bytes is not one malformed record");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_Ingest_Csv_LongLine)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // Exactly-once, one file of every row in station order.
 void BM_Ingest_Csv_OneFileSorted(benchmark::State& state) { OneFileBenchmark(state, false); }
 BENCHMARK(BM_Ingest_Csv_OneFileSorted)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -253,12 +254,17 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   for (const Task& task : tasks) {
     if (!task.hash_hex.empty()) inputs[task.file].hash = task.hash_hex;
   }
-  // Ranges must meet exactly; otherwise the file is read again as one range.
+  // The ranges of a file that read anything must meet exactly (a range inside one long
+  // line reads nothing: begin == end); otherwise the file is read again as one range.
   bool retry = false;
-  for (size_t t = 0; t + 1 < tasks.size(); ++t) {
-    if (tasks[t].file == tasks[t + 1].file && tasks[t].reading.end != tasks[t + 1].reading.begin) {
+  for (size_t t = 0, last = SIZE_MAX; t < tasks.size(); ++t) {
+    const RangeReading& reading = tasks[t].reading;
+    if (reading.begin == reading.end) continue;
+    if (last != SIZE_MAX && tasks[last].file == tasks[t].file &&
+        tasks[last].reading.end != reading.begin) {
       retry |= sequential_.insert(inputs[tasks[t].file].path).second;
     }
+    last = t;
   }
   if (retry) return std::optional<IngestResult>();
   IngestResult result;

@@ -47,9 +47,10 @@ struct InputRange {
 // What reading one range found. Kept in checkpoints (engine/ingest/checkpoint.h), so that a
 // resumed job accounts the ranges it does not read again.
 struct RangeReading {
-  // The bytes whose records were read. Consecutive ranges of a file must meet
-  // (end == next begin); where they do not (a CSV quoted field spanning a cut), the job
-  // reads the file again as one range.
+  // The bytes whose records were read. Consecutive ranges of a file that read anything
+  // must meet (end == next begin; a range that starts no record has begin == end and is
+  // skipped); where they do not (a CSV quoted field spanning a cut), the job reads the
+  // file again as one range.
   uint64_t begin = 0, end = 0;
   uint64_t line_breaks = 0;  // kLine formats: line breaks in [begin, end)
   uint64_t records = 0;      // records read, malformed included

@@ -428,9 +428,17 @@ CsvRangeResult CsvRangeParser::Parse(const uint8_t* data, size_t size, size_t ra
   plain_.indexed_chunk = nullptr;  // the index of another call's data is never reused
   size_t p = range_begin;
   if (!first_range) {
-    // The first record starts after the first line break at or after range_begin - 1.
-    const void* newline = std::memchr(data + range_begin - 1, '\n', size - (range_begin - 1));
-    p = newline ? static_cast<const uint8_t*>(newline) - data + 1 : size;
+    // The first record starts after the first line break at or after range_begin - 1. The
+    // search stops at the range's end: a range inside one long line (a file of zero bytes
+    // as a crash leaves, a megabyte field) starts no record and reads nothing, so the time
+    // to read a line is linear in its length, not in its length times its ranges. Its
+    // reading is empty (begin == end), and the job skips empty readings when it checks
+    // that ranges meet (engine/ingest).
+    const size_t search_end = std::min(size, range_end);
+    const void* newline = search_end > range_begin - 1 ? std::memchr(data + range_begin - 1, '\n',
+                                                                     search_end - (range_begin - 1))
+                                                       : nullptr;
+    p = newline ? static_cast<const uint8_t*>(newline) - data + 1 : search_end;
   }
   result.begin = p;
   uint64_t line = 0;
