@@ -26,8 +26,12 @@
 namespace canvass::cli {
 namespace {
 
-// The scale a folder's manifest was generated at, when one of the paths has a manifest.
-absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
+// The scale the paths' folder manifests were generated at: std::nullopt when no path has
+// a manifest. Manifests that disagree are an input error naming both: one election scale
+// cannot fit both folders' predictions.
+absl::StatusOr<std::optional<uint64_t>> ManifestScale(const std::vector<std::string>& paths) {
+  std::optional<uint64_t> scale;
+  std::string first;
   for (const std::string& path : paths) {
     const std::string manifest = path + "/" + kManifestFileName;
     // A path without a manifest (a ballot file, a folder without one) gives no scale; one
@@ -39,9 +43,32 @@ absl::StatusOr<uint64_t> ManifestScale(const std::vector<std::string>& paths) {
     if (root.is_discarded() || !root.contains("scale") || !root["scale"].is_number_unsigned()) {
       return absl::DataLossError(absl::StrCat(manifest, ": field 'scale': missing or not a count"));
     }
-    return root["scale"].get<uint64_t>();
+    const uint64_t this_scale = root["scale"].get<uint64_t>();
+    if (scale && *scale != this_scale) {
+      return absl::InvalidArgumentError(absl::StrCat(manifest, ": generated at scale ", this_scale,
+                                                     ", but ", first, " at scale ", *scale,
+                                                     "; read them in separate jobs"));
+    }
+    scale = this_scale;
+    if (first.empty()) first = manifest;
   }
-  return 1;
+  return scale;
+}
+
+// The election scale of a job: --scale when given, else the manifests', else 1. A --scale
+// that contradicts a manifest is an input error: the folder's prediction, and every
+// station's capacity, belong to the scale it was generated at.
+absl::StatusOr<uint64_t> JobScale(const FilesFlags& flags) {
+  absl::StatusOr<std::optional<uint64_t>> manifest_scale = ManifestScale(flags.paths);
+  if (!manifest_scale.ok()) return manifest_scale.status();
+  if (!flags.scale) return manifest_scale->value_or(1);
+  if (*manifest_scale && **manifest_scale != *flags.scale) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--scale ", *flags.scale, " contradicts the folder manifest, generated at scale ",
+        **manifest_scale, "; leave --scale out (the manifest's is used) or give --scale ",
+        **manifest_scale));
+  }
+  return *flags.scale;
 }
 
 int FilesCommand(const FilesFlags& flags, bool reconcile) {
@@ -50,7 +77,7 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   const ReportFormat* format = &setup->format;
   const Breakdown breakdown = setup->breakdown;
   const Election* election = &*setup->election;
-  absl::StatusOr<uint64_t> scale = flags.scale ? *flags.scale : ManifestScale(flags.paths);
+  absl::StatusOr<uint64_t> scale = JobScale(flags);
   if (!scale.ok()) return Fail(scale.status());
   absl::StatusOr<Election> scaled = ScaleElection(*election, *scale);
   if (!scaled.ok()) return Fail(scaled.status());

@@ -422,5 +422,28 @@ TEST(GroundTruthTest, AFolderThatNoLongerMatchesItsManifestIsNotChecked) {
   }
 }
 
+// Regression (issue "Hardening", #7): a --scale that contradicts the folder's manifest
+// was taken as given, so every capacity and the prediction were of another election; and
+// folders of two scales were read at the first one's. Both are exit 2 naming the scales.
+TEST(ManifestScaleTest, AScaleThatContradictsTheManifestIsExitTwo) {
+  TempDir temp;
+  const std::string two = temp.File("two"), three = temp.File("three");
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(two, 1, "", "csv", {"--scale", "2"}));
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(three, 1, "", "csv", {"--scale", "3"}));
+  const RunResult contradicted = RunCanvass({"reconcile", "--scale", "3", two});
+  EXPECT_EQ(contradicted.exit_code, kExitInputError) << Describe(contradicted);
+  EXPECT_EQ(contradicted.out, "");
+  EXPECT_EQ(contradicted.err,
+            "canvass: --scale 3 contradicts the folder manifest, generated at scale 2; leave "
+            "--scale out (the manifest's is used) or give --scale 2\n");
+  EXPECT_EQ(RunCanvass({"reconcile", "--scale", "2", two}).exit_code, kExitMatch);
+  EXPECT_EQ(RunCanvass({"reconcile", two}).exit_code, kExitMatch);
+  const RunResult mixed = RunCanvass({"aggregate", two, three});
+  EXPECT_EQ(mixed.exit_code, kExitInputError) << Describe(mixed);
+  EXPECT_EQ(mixed.err,
+            absl::StrCat("canvass: ", three, "/manifest.json: generated at scale 3, but ", two,
+                         "/manifest.json at scale 2; read them in separate jobs\n"));
+}
+
 }  // namespace
 }  // namespace canvass
