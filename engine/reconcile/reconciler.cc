@@ -66,9 +66,13 @@ Reconciliation Reconcile(const Election& election, const Tally& tally,
   result.reported_lead = FindLead(contest, reported_or_zero);
   result.counted_lead = FindLead(contest, totals);
   result.rejected_records = tally.TotalRejected();
+  // An election without candidates (a referendum's invalid/blank only, a test) has no
+  // outcome to put at risk.
+  const bool has_candidates = result.reported_lead.leader || result.counted_lead.leader;
   result.outcome_at_risk =
-      result.reported_lead.leader != result.counted_lead.leader ||
-      result.absolute_delta_sum + result.rejected_records >= result.reported_lead.margin;
+      has_candidates &&
+      (result.reported_lead.leader != result.counted_lead.leader ||
+       result.absolute_delta_sum + result.rejected_records >= result.reported_lead.margin);
   result.stations_reporting = tally.StationsReporting();
   result.stations_expected = static_cast<uint32_t>(election.stations.size());
   return result;

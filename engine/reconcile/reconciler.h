@@ -39,7 +39,8 @@ struct Reconciliation {
   Lead counted_lead;
   uint64_t absolute_delta_sum = 0;  // sum over reported choices of |delta|
   uint64_t rejected_records = 0;
-  // Leaders differ, or absolute_delta_sum + rejected_records >= reported margin.
+  // Leaders differ, or absolute_delta_sum + rejected_records >= reported margin; never
+  // when the contest has no candidate (there is no outcome).
   bool outcome_at_risk = false;
   uint32_t stations_reporting = 0;
   uint32_t stations_expected = 0;

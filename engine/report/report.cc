@@ -121,7 +121,30 @@ std::string CsvField(absl::string_view text) {
 
 std::string LeadText(const Contest& contest, const Lead& lead) {
   if (!lead.leader) return "none (no candidates)";
-  return absl::StrCat(Shown(contest.choices[*lead.leader].code), " by ", Grouped(lead.margin));
+  const std::string code = Shown(contest.choices[*lead.leader].code);
+  if (lead.margin == 0) return absl::StrCat("a tie (", code, " level with the runner-up)");
+  return absl::StrCat(code, " by ", Grouped(lead.margin));
+}
+
+// Whether the reported figures add up, and if not, why: a choice the source gave no figure
+// for is "incomplete", not "inconsistent".
+std::string ConsistencyText(const Contest& contest, const Reconciliation& rec) {
+  if (rec.reported_consistent) return "internally consistent (choices sum to cast)";
+  std::vector<std::string> missing;
+  uint64_t sum = 0;
+  for (size_t c = 0; c < contest.choices.size(); ++c) {
+    if (!rec.choices[c].reported) {
+      missing.push_back(Shown(contest.choices[c].code));
+    } else {
+      sum += *rec.choices[c].reported;
+    }
+  }
+  if (!missing.empty()) {
+    return absl::StrCat("incomplete: no reported figure for ", absl::StrJoin(missing, ", "));
+  }
+  if (!rec.cast.reported) return "incomplete: no reported figure for cast";
+  return absl::StrCat("NOT internally consistent (choices sum to ", Grouped(sum), ", cast is ",
+                      Grouped(*rec.cast.reported), ")");
 }
 
 // ---- JSON ----
@@ -366,15 +389,13 @@ void AppendRecords(const Tally& tally, std::string* out) {
 void AppendReconciliation(const ReportInput& input, std::string* out) {
   const Contest& contest = input.election->contest();
   const Reconciliation& rec = *input.reconciliation;
-  absl::StrAppend(
-      out, "  reported   ",
-      rec.reported_consistent ? "internally consistent (choices sum to cast)"
-                              : "NOT internally consistent (choices do not sum to cast)",
-      "\n  leader     reported ", LeadText(contest, rec.reported_lead), "; counted ",
-      LeadText(contest, rec.counted_lead), "\n  at risk    ", rec.outcome_at_risk ? "YES" : "no",
-      " (|delta| sum ", Grouped(rec.absolute_delta_sum), " + rejected ",
-      Grouped(rec.rejected_records), " vs reported margin ", Grouped(rec.reported_lead.margin),
-      ")\n  stations   ", rec.stations_reporting, " of ", rec.stations_expected, " reporting\n");
+  absl::StrAppend(out, "  reported   ", ConsistencyText(contest, rec), "\n  leader     reported ",
+                  LeadText(contest, rec.reported_lead), "; counted ",
+                  LeadText(contest, rec.counted_lead), "\n  at risk    ",
+                  rec.outcome_at_risk ? "YES" : "no", " (|delta| sum ",
+                  Grouped(rec.absolute_delta_sum), " + rejected ", Grouped(rec.rejected_records),
+                  " vs reported margin ", Grouped(rec.reported_lead.margin), ")\n  stations   ",
+                  rec.stations_reporting, " of ", rec.stations_expected, " reporting\n");
   if (rec.tolerance > 0) absl::StrAppend(out, "  tolerance  ", Grouped(rec.tolerance), "\n");
 }
 

@@ -405,5 +405,22 @@ TEST(FindLeadTest, ReferenceFigures) {
   EXPECT_EQ(lead.margin, 14037u);
 }
 
+// Regression (issue "Hardening", unclear messages): a contest without candidates (only
+// invalid and blank choices) printed "at risk YES" beside MATCH: with no leader on either
+// side, 0 + 0 >= a margin of 0. There is no outcome to put at risk.
+TEST(ReconcileTest, AContestWithoutCandidatesHasNoOutcomeAtRisk) {
+  const Election election = testing::ElectionBuilder("no-candidates", "No candidates")
+                                .AddChoice("INV", "invalid")
+                                .AddChoice("BLK", "blank")
+                                .Reported(10, {{"INV", 6}, {"BLK", 4}})
+                                .AddStation("S1", "FR", 100)
+                                .Build();
+  const Reconciliation rec = ReconcileWith(election, MakeTally({{6, 4}}));
+  EXPECT_TRUE(rec.match);
+  EXPECT_FALSE(rec.reported_lead.leader.has_value());
+  EXPECT_FALSE(rec.counted_lead.leader.has_value());
+  EXPECT_FALSE(rec.outcome_at_risk);
+}
+
 }  // namespace
 }  // namespace canvass

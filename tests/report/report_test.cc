@@ -391,5 +391,25 @@ TEST(ReportFlagsTest, ParseBreakdown) {
   EXPECT_THAT(ParseBreakdown(""), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--by")));
 }
 
+// Regressions (issue "Hardening", unclear messages): a tie was printed "leader JAL by 0",
+// and reported figures with a choice left out were "NOT internally consistent (choices do
+// not sum to cast)" when nothing was inconsistent, only missing; the sum is now shown.
+TEST_F(ReportTest, TextSaysTieIncompleteAndInconsistentForWhatTheyAre) {
+  reconciliation_.reported_lead = Lead{0, 0};
+  reconciliation_.reported_consistent = false;
+  reconciliation_.choices[1].reported.reset();
+  reconciliation_.choices[1].delta.reset();
+  std::string text = RenderReport(Input(), ReportFormat::kText);
+  EXPECT_THAT(text, HasSubstr("  reported   incomplete: no reported figure for PEZ\n"));
+  EXPECT_THAT(text, HasSubstr("  leader     reported a tie (JAL level with the runner-up); "
+                              "counted JAL by 14,037\n"));
+  reconciliation_ = MakeReconciliation();
+  reconciliation_.reported_consistent = false;
+  reconciliation_.choices[2] = Line(1949, 1951);
+  text = RenderReport(Input(), ReportFormat::kText);
+  EXPECT_THAT(text, HasSubstr("  reported   NOT internally consistent (choices sum to 88,326, "
+                              "cast is 88,325)\n"));
+}
+
 }  // namespace
 }  // namespace canvass
