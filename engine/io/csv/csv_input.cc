@@ -30,8 +30,8 @@ void AppendMalformed(const CsvRangeResult& csv, uint64_t line_offset, RangeReadi
 
 class CsvInput : public OpenedInput {
  public:
-  CsvInput(std::string path, const uint8_t* data, size_t size, absl::StatusOr<size_t> header)
-      : path_(std::move(path)), data_(data), size_(size) {
+  CsvInput(const uint8_t* data, size_t size, absl::StatusOr<size_t> header)
+      : data_(data), size_(size) {
     if (header.ok()) {
       records_begin_ = *header;
     } else {
@@ -105,7 +105,6 @@ class CsvInput : public OpenedInput {
     context.Done(done, size_);
   }
 
-  std::string path_;
   const uint8_t* data_;
   size_t size_;
   size_t records_begin_ = 0;
@@ -121,7 +120,7 @@ class CsvFormat : public InputFormat {
   absl::StatusOr<std::unique_ptr<OpenedInput>> Open(const std::string& path, const uint8_t* data,
                                                     size_t size, const Election&,
                                                     uint64_t) const override {
-    return std::make_unique<CsvInput>(path, data, size, CheckCsvHeader(path, data, size));
+    return std::make_unique<CsvInput>(data, size, CheckCsvHeader(path, data, size));
   }
   std::unique_ptr<RangeReader> NewReader(const Election& election,
                                          BallotSink* sink) const override {
