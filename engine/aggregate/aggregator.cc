@@ -14,6 +14,7 @@
 #include "engine/base/check.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/status_macros.h"
+#include "tbb/enumerable_thread_specific.h"
 
 namespace canvass {
 namespace {
@@ -82,6 +83,30 @@ struct Aggregator::Local {
   uint64_t conflicted_identities = 0;
 };
 
+// A mixed entry: the slot within its region, the station less the region's first station
+// (kFarStation: as far or farther; looked up), the choice.
+constexpr int kStationShift = 8;
+constexpr int kSlotShift = 21;
+constexpr uint32_t kFarStation = (1u << (kSlotShift - kStationShift)) - 1;
+
+struct Aggregator::MixedBuffers {
+  // Region r's records are entries [r * kBucketEntries, + fill[r]) (see kSlotShift).
+  std::vector<uint64_t> entries;
+  std::vector<uint32_t> fill;
+  // Records per station in the current AddMixed() call; zero between calls.
+  std::vector<uint32_t> station_records;
+  std::vector<StationIndex> record_stations;  // those with station_records != 0
+  // Counted (or taken back) per station x choice since the last flush; zero after it.
+  std::vector<int64_t> histogram;
+  std::vector<uint8_t> histogram_marked;  // per station: listed in histogram_stations
+  std::vector<StationIndex> histogram_stations;
+  uint64_t conflicted_identities = 0;
+};
+
+struct Aggregator::MixedState {
+  tbb::enumerable_thread_specific<MixedBuffers> workers;
+};
+
 Aggregator::Aggregator(const Election& election, AggregatorOptions options)
     : election_(election),
       num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
@@ -92,22 +117,48 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
   CANVASS_CHECK(KernelSupported(kernel_));
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
-  stripe_base_.resize(num_stations);
-  size_t stripes = 0;
+  capacity_.resize(num_stations);
   uint64_t slots = 0;
   for (size_t s = 0; s < num_stations; ++s) {
     station_base_[s] = slots;
-    stripe_base_[s] = stripes;
     const uint64_t capacity = election.stations[s].capacity;
+    capacity_[s] = capacity;
     if (exactly_once_)
       slots += (capacity + kStationAlignment - 1) / kStationAlignment * kStationAlignment;
-    stripes += (capacity + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits;
   }
+  const size_t stripes =
+      static_cast<size_t>((slots + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits);
   state_bytes_ = slots / 64 * static_cast<uint64_t>(state_bits_) * 8;
   state_ = AllocateZeroed(state_bytes_);
-  stripe_claimed_ = std::make_unique<std::atomic<uint8_t>[]>(stripes);
   stripe_written_ = std::make_unique<uint8_t[]>(stripes);  // zeroed: nothing written yet
   num_stripes_ = stripes;
+  while (((num_stripes_ + (size_t{1} << region_shift_) - 1) >> region_shift_) > kMaxRegions) {
+    ++region_shift_;
+  }
+  num_regions_ = (num_stripes_ + (size_t{1} << region_shift_) - 1) >> region_shift_;
+  region_claimed_ = std::make_unique<RegionClaim[]>(num_regions_);
+  region_first_station_.resize(num_regions_);
+  region_last_station_.resize(num_regions_);
+  for (size_t r = 0; r < num_regions_; ++r) {
+    const uint64_t first_slot = uint64_t{r} << (region_shift_ + kStripeBits);
+    const uint64_t last_slot =
+        std::min(slots, uint64_t{r + 1} << (region_shift_ + kStripeBits)) - 1;
+    // The last station whose base is at or before the slot: stations without serials share
+    // their base with the next one, and this skips them.
+    auto station_at = [&](uint64_t slot) {
+      return static_cast<StationIndex>(
+          std::upper_bound(station_base_.begin(), station_base_.end(), slot) -
+          station_base_.begin() - 1);
+    };
+    region_first_station_[r] = station_at(first_slot);
+    region_last_station_[r] = station_at(last_slot);
+  }
+  // A worker's mixed histogram is one counter per station and choice, and an entry packs
+  // a slot of its region in 43 bits: past 2^20 counters (8 MiB a worker) or 2^50 slots
+  // (more than a mapping can hold), mixed batches are grouped by station instead.
+  if (num_stations * num_choices_ <= (size_t{1} << 20) && slots < (uint64_t{1} << 50)) {
+    mixed_ = std::make_unique<MixedState>();
+  }
   counted_added_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   counted_removed_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   station_records_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations);
@@ -117,16 +168,17 @@ Aggregator::~Aggregator() {
   if (state_ != nullptr) munmap(state_, state_bytes_);
 }
 
-void Aggregator::ClaimStripe(size_t stripe) {
-  while (stripe_claimed_[stripe].exchange(1, std::memory_order_acquire) != 0) {
-    while (stripe_claimed_[stripe].load(std::memory_order_relaxed) != 0) {
+void Aggregator::ClaimRegion(size_t region) {
+  std::atomic<uint8_t>& held = region_claimed_[region].held;
+  while (held.exchange(1, std::memory_order_acquire) != 0) {
+    while (held.load(std::memory_order_relaxed) != 0) {
       std::this_thread::yield();
     }
   }
 }
 
-void Aggregator::ReleaseStripe(size_t stripe) {
-  stripe_claimed_[stripe].store(0, std::memory_order_release);
+void Aggregator::ReleaseRegion(size_t region) {
+  region_claimed_[region].held.store(0, std::memory_order_release);
 }
 
 void Aggregator::AddToCounter(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -283,22 +335,23 @@ void Aggregator::MarkFromPacked(uint64_t slot, const uint64_t* packed, size_t co
 
 template <typename Mark>
 bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, Mark&& mark) {
-  const size_t first_stripe = StripeOf(s, begin);
-  const size_t last_stripe = StripeOf(s, begin + count - 1);
-  // Ascending claims: the general path holds one stripe at a time, so no cycle can form.
+  const size_t first_stripe = StripeOf(station_base_[s] + begin);
+  const size_t last_stripe = StripeOf(station_base_[s] + begin + count - 1);
+  const size_t first_region = first_stripe >> region_shift_;
+  const size_t last_region = last_stripe >> region_shift_;
+  // Ascending claims; the general and mixed paths hold one region at a time, so no cycle
+  // can form.
+  for (size_t region = first_region; region <= last_region; ++region) ClaimRegion(region);
   bool written = false;
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
-    ClaimStripe(stripe);
     written |= stripe_written_[stripe] != 0;
   }
   const uint64_t slot = station_base_[s] + begin;
   if (!written) {
     // Never written: every field is still zero. Mark without reading them.
     mark(slot);
-    for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
-      stripe_written_[stripe] = 1;
-      ReleaseStripe(stripe);
-    }
+    for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) stripe_written_[stripe] = 1;
+    for (size_t region = first_region; region <= last_region; ++region) ReleaseRegion(region);
     return true;
   }
   // Touch each page of the range for writing first (a locked OR of zero changes nothing;
@@ -314,8 +367,8 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   if (!seen) mark(slot);
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
     if (!seen) stripe_written_[stripe] = 1;
-    ReleaseStripe(stripe);
   }
+  for (size_t region = first_region; region <= last_region; ++region) ReleaseRegion(region);
   return !seen;
 }
 
@@ -502,7 +555,7 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
       ++local->rejected[static_cast<int>(RejectReason::kBadSeq)];
     } else {
       valid.push_back(i);
-      const size_t stripe = (batch.seq[i] - 1) >> kStripeBits;
+      const size_t stripe = StripeOf(station_slot + batch.seq[i] - 1);
       min_stripe = std::min(min_stripe, stripe);
       max_stripe = std::max(max_stripe, stripe);
     }
@@ -513,30 +566,232 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
   if (buckets > 4 * valid.size() + 4096) {
     // Serials spread over a huge station: a comparison sort beats a sparse count.
     std::sort(valid.begin(), valid.end(), [&](uint32_t a, uint32_t b) {
-      return ((batch.seq[a] - 1) >> kStripeBits) < ((batch.seq[b] - 1) >> kStripeBits);
+      return batch.seq[a] < batch.seq[b];  // the same order of stripes
     });
   } else if (buckets > 1) {
     // Counting sort by stripe.
     starts.assign(buckets + 1, 0);
-    for (uint32_t i : valid) ++starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe + 1];
+    for (uint32_t i : valid) ++starts[StripeOf(station_slot + batch.seq[i] - 1) - min_stripe + 1];
     for (size_t b = 0; b < buckets; ++b) starts[b + 1] += starts[b];
     grouped.resize(valid.size());
     for (uint32_t i : valid)
-      grouped[starts[((batch.seq[i] - 1) >> kStripeBits) - min_stripe]++] = i;
+      grouped[starts[StripeOf(station_slot + batch.seq[i] - 1) - min_stripe]++] = i;
     order = &grouped;
   }
   size_t claimed = SIZE_MAX;
   for (uint32_t i : *order) {
-    const size_t stripe = StripeOf(s, batch.seq[i] - 1);
-    if (stripe != claimed) {
-      if (claimed != SIZE_MAX) ReleaseStripe(claimed);
-      ClaimStripe(stripe);
-      stripe_written_[stripe] = 1;  // CountRecord writes unless the record is a later copy
-      claimed = stripe;
+    const uint64_t slot = station_slot + batch.seq[i] - 1;
+    const size_t region = RegionOf(slot);
+    if (region != claimed) {
+      if (claimed != SIZE_MAX) ReleaseRegion(claimed);
+      ClaimRegion(region);
+      claimed = region;
     }
-    CountRecord(s, batch.seq[i], batch.choice[i], station_slot + batch.seq[i] - 1, local);
+    stripe_written_[StripeOf(slot)] = 1;  // CountRecord writes unless it is a later copy
+    CountRecord(s, batch.seq[i], batch.choice[i], slot, local);
   }
-  ReleaseStripe(claimed);
+  ReleaseRegion(claimed);
+}
+
+Aggregator::MixedBuffers& Aggregator::Buffers() {
+  MixedBuffers& m = mixed_->workers.local();
+  if (m.fill.empty()) {
+    const size_t num_stations = election_.stations.size();
+    m.fill.assign(std::max<size_t>(num_regions_, 1), 0);
+    if (exactly_once_) m.entries.resize(num_regions_ * kBucketEntries);
+    m.station_records.assign(num_stations, 0);
+    m.histogram.assign(num_stations * num_choices_, 0);
+    m.histogram_marked.assign(num_stations, 0);
+  }
+  return m;
+}
+
+StationIndex Aggregator::StationOfSlot(size_t region, uint64_t slot) const {
+  const StationIndex first = region_first_station_[region];
+  const StationIndex last = region_last_station_[region];
+  if (first == last) return first;
+  return static_cast<StationIndex>(
+      std::upper_bound(station_base_.begin() + first, station_base_.begin() + last + 1, slot) -
+      station_base_.begin() - 1);
+}
+
+void Aggregator::AddMixed(const MixedBatchView& batch) {
+  const size_t n = batch.size();
+  if (n == 0) return;
+  CANVASS_CHECK(batch.contest == 0);
+  if (mixed_ == nullptr) return AddMixedByStation(batch);
+  MixedBuffers& m = Buffers();
+  const StationIndex num_stations = static_cast<StationIndex>(election_.stations.size());
+  // Plain pointers: the buffers never move while records are added, and the compiler
+  // need not reload the vectors' storage after every store through them.
+  uint64_t* const entries = m.entries.data();
+  uint32_t* const fill = m.fill.data();
+  uint32_t* const station_records = m.station_records.data();
+  const uint64_t* const capacity = capacity_.data();
+  const uint64_t* const station_base = station_base_.data();
+  const int region_bits = region_shift_ + kStripeBits;
+  const uint64_t region_mask = (uint64_t{1} << region_bits) - 1;
+  const StationIndex* const region_first = region_first_station_.data();
+  uint64_t rejected[kNumRejectReasons] = {};
+  for (size_t i = 0; i < n; ++i) {
+    const StationIndex s = batch.station[i];
+    if (s == kUnknownStation) {
+      ++rejected[static_cast<int>(RejectReason::kUnknownStation)];
+      continue;
+    }
+    CANVASS_CHECK(s < num_stations);
+    if (station_records[s]++ == 0) m.record_stations.push_back(s);
+    const ChoiceIndex c = batch.choice[i];
+    const uint64_t seq = batch.seq[i];
+    if (c >= num_choices_) {
+      ++rejected[static_cast<int>(RejectReason::kUnknownChoice)];
+      continue;
+    }
+    if (seq == 0 || seq > capacity[s]) {
+      ++rejected[static_cast<int>(RejectReason::kBadSeq)];
+      continue;
+    }
+    if (!exactly_once_) {
+      if (!m.histogram_marked[s]) {
+        m.histogram_marked[s] = 1;
+        m.histogram_stations.push_back(s);
+      }
+      ++m.histogram[static_cast<size_t>(s) * num_choices_ + c];
+      continue;
+    }
+    const uint64_t slot = station_base[s] + seq - 1;
+    const size_t region = static_cast<size_t>(slot >> region_bits);
+    const uint32_t at = fill[region]++;
+    const uint64_t local = std::min<uint64_t>(s - region_first[region], kFarStation);
+    entries[region * kBucketEntries + at] =
+        (slot & region_mask) << kSlotShift | local << kStationShift | c;
+    if (at + 1 == kBucketEntries) CountBucket(m, region);
+  }
+  for (StationIndex s : m.record_stations) {
+    AddToCounter(station_records_[s], station_records[s]);
+    station_records[s] = 0;
+  }
+  m.record_stations.clear();
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    if (rejected[r] != 0) AddToCounter(rejected_[r], rejected[r]);
+  }
+  if (!exactly_once_) FlushMixedHistogram(m);
+}
+
+void Aggregator::CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s, ChoiceIndex c,
+                                     uint32_t first_copy) {
+  // Settled in Finish() as in CountRecord().
+  later_copies_.push_back(Identity{s, slot - station_base_[s] + 1});
+  if (first_copy != c + 1u) {
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
+    if (conflicted_.insert(slot).second) {
+      --m.histogram[static_cast<size_t>(s) * num_choices_ + first_copy - 1];
+      ++m.conflicted_identities;
+    }
+  }
+}
+
+void Aggregator::CountBucket(MixedBuffers& m, size_t region) {
+  const size_t n = m.fill[region];
+  m.fill[region] = 0;
+  if (n == 0) return;
+  const uint64_t* const entries = m.entries.data() + region * kBucketEntries;
+  int64_t* const histogram = m.histogram.data();
+  const StationIndex first_station = region_first_station_[region];
+  const StationIndex last_station = region_last_station_[region];
+  const uint64_t bits = static_cast<uint64_t>(state_bits_);
+  const uint32_t field_mask = (1u << state_bits_) - 1;
+  const uint64_t region_slot = uint64_t{region} << (region_shift_ + kStripeBits);
+  // The fields lie at random in the region, which other regions have pushed out of the
+  // cache since it was last counted: each is fetched a few records ahead.
+  constexpr size_t kAhead = 48;
+  ClaimRegion(region);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      __builtin_prefetch(
+          state_ + (((region_slot + (entries[i + kAhead] >> kSlotShift)) * bits) >> 6), 1);
+    }
+    const uint64_t entry = entries[i];
+    const uint64_t slot = region_slot + (entry >> kSlotShift);
+    const ChoiceIndex c = static_cast<ChoiceIndex>(entry & 0xFF);
+    const uint32_t local = static_cast<uint32_t>(entry >> kStationShift) & kFarStation;
+    const StationIndex s =
+        local != kFarStation ? first_station + local : StationOfSlot(region, slot);
+    const uint64_t bit = slot * bits;
+    uint64_t& word = state_[bit >> 6];
+    const uint32_t first_copy = static_cast<uint32_t>(word >> (bit & 63)) & field_mask;
+    if (first_copy == 0) {
+      word |= static_cast<uint64_t>(c + 1u) << (bit & 63);
+      ++histogram[static_cast<size_t>(s) * num_choices_ + c];
+    } else {
+      CountMixedLaterCopy(m, slot, s, c, first_copy);
+    }
+  }
+  // Conservatively: a stripe of the region that no record wrote is only read again.
+  const size_t first_stripe = region << region_shift_;
+  const size_t end_stripe = std::min(num_stripes_, (region + 1) << region_shift_);
+  std::fill(stripe_written_.get() + first_stripe, stripe_written_.get() + end_stripe, 1);
+  ReleaseRegion(region);
+  for (StationIndex s = first_station; s <= last_station; ++s) {
+    if (!m.histogram_marked[s]) {
+      m.histogram_marked[s] = 1;
+      m.histogram_stations.push_back(s);
+    }
+  }
+  FlushMixedHistogram(m);
+}
+
+void Aggregator::FlushMixedHistogram(MixedBuffers& m) {
+  for (StationIndex s : m.histogram_stations) {
+    const size_t row = static_cast<size_t>(s) * num_choices_;
+    for (uint32_t c = 0; c < num_choices_; ++c) {
+      const int64_t delta = m.histogram[row + c];
+      if (delta > 0) AddToCounter(counted_added_[row + c], static_cast<uint64_t>(delta));
+      if (delta < 0)
+        AddToCounter(counted_removed_[row + c], uint64_t{0} - static_cast<uint64_t>(delta));
+      m.histogram[row + c] = 0;
+    }
+    m.histogram_marked[s] = 0;
+  }
+  m.histogram_stations.clear();
+  if (m.conflicted_identities != 0) {
+    AddToCounter(conflicted_identities_, m.conflicted_identities);
+    m.conflicted_identities = 0;
+  }
+}
+
+void Aggregator::AddMixedByStation(const MixedBatchView& batch) {
+  // Sorted by station, stably, so each station's records keep their order.
+  thread_local std::vector<uint32_t> order;
+  thread_local std::vector<uint64_t> seq;
+  thread_local std::vector<ChoiceIndex> choice;
+  const size_t n = batch.size();
+  order.resize(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return batch.station[a] < batch.station[b]; });
+  seq.resize(n);
+  choice.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    seq[i] = batch.seq[order[i]];
+    choice[i] = batch.choice[order[i]];
+  }
+  size_t begin = 0;
+  for (size_t i = 1; i <= n; ++i) {
+    if (i < n && batch.station[order[i]] == batch.station[order[begin]]) continue;
+    Add(BatchView{batch.station[order[begin]], seq.data() + begin, choice.data() + begin, i - begin,
+                  batch.contest});
+    begin = i;
+  }
+}
+
+void Aggregator::CountBuffered() {
+  if (mixed_ == nullptr) return;
+  for (MixedBuffers& m : mixed_->workers) {
+    for (size_t bucket = 0; bucket < m.fill.size(); ++bucket) {
+      if (m.fill[bucket] != 0) CountBucket(m, bucket);
+    }
+  }
 }
 
 void Aggregator::Flush(StationIndex s, uint64_t records, const Local& local) {
@@ -563,7 +818,8 @@ bool GetU64(absl::string_view* in, uint64_t* value) { return ConsumeLittleEndian
 
 }  // namespace
 
-std::string Aggregator::Snapshot() const {
+std::string Aggregator::Snapshot() {
+  CountBuffered();
   const size_t cells = election_.stations.size() * num_choices_;
   std::string out;
   PutU64(election_.stations.size(), &out);
@@ -598,6 +854,10 @@ absl::Status Aggregator::Restore(absl::string_view in) {
   auto bad = [](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("aggregation state: ", what));
   };
+  // Records still buffered belong to the state being replaced.
+  if (mixed_ != nullptr) {
+    for (MixedBuffers& m : mixed_->workers) std::fill(m.fill.begin(), m.fill.end(), 0);
+  }
   uint64_t stations = 0, choices = 0, bytes = 0, overflowed = 0, value = 0;
   if (!GetU64(&in, &stations) || !GetU64(&in, &choices) || !GetU64(&in, &bytes) ||
       !GetU64(&in, &overflowed)) {
@@ -680,6 +940,7 @@ absl::Status Aggregator::Restore(absl::string_view in) {
 }
 
 absl::StatusOr<Tally> Aggregator::Finish() {
+  CountBuffered();
   if (overflowed_.load(std::memory_order_relaxed)) {
     return absl::OutOfRangeError("a tally counter would pass 2^63 - 1; refusing to wrap");
   }

@@ -11,11 +11,19 @@
 //    choices (the reference election), 4 for up to 15, else 8, packed as cvb packs choice
 //    columns (engine/ballot/packed_choices.h). The state is what a job writes (and the
 //    kernel zeroes) per ballot, so its width sets the cost of exactly-once.
-//  - The fields are cut into stripes of 2^14 serials of one station (station bases are
-//    aligned so that no 64-bit word holds two stripes). A batch claims the stripes it
-//    touches (once per batch and stripe, never per ballot) and updates their fields with
-//    plain loads and stores. Batches from the generator and from files cover consecutive
-//    serials of one stripe, so claims never contend in practice.
+//  - The fields are cut into at most 128 regions of whole stripes of 2^14 slots (station
+//    bases are aligned to 64 slots, so no 64-bit word holds two stations' serials; a
+//    region may hold the end of one station and the start of the next). A batch claims
+//    the regions it touches (once per batch and region, never per ballot) and updates
+//    their fields with plain loads and stores. Batches from the generator and from
+//    station files cover consecutive serials, so claims never contend in practice. A
+//    stripe that was never written is known to be all zero without reading it.
+//  - Records of many stations in any order (AddMixed: a file whose stations interleave
+//    line by line) would each touch a random field. They are checked at once (station,
+//    choice, serial) and partitioned by region into buffers of the calling worker (one
+//    8-byte entry each); a buffer of 512 is counted under one claim of its region, with
+//    each field fetched a few records ahead. Finish() and Snapshot() count what the
+//    buffers still hold.
 //  - The first copy of an identity is counted at once. A later copy is remembered in a
 //    small side list (records that are not first copies are rare); a copy that disagrees
 //    with the first puts the identity in the conflicted set (under a mutex: only
@@ -104,6 +112,10 @@ class Aggregator final : public BallotSink {
   // choice is an unknown choice, as in Add()).
   void AddRun(StationIndex station, uint64_t first, size_t count,
               const ChoiceIndex* choices) override;
+  // Counts records of any stations in any order (see the design above); the outcome is
+  // exactly that of Add() of the same records grouped by station. Safe to call from many
+  // threads at once.
+  void AddMixed(const MixedBatchView& batch) override;
   // Accounts `records` that a reader could not parse. Safe from many threads.
   void AddMalformed(uint64_t records) override;
 
@@ -117,8 +129,9 @@ class Aggregator final : public BallotSink {
   absl::StatusOr<Tally> Finish();
 
   // The whole aggregation state (counters, exactly-once bytes, later copies) as bytes,
-  // for checkpoints. Requires: no Add() in flight.
-  std::string Snapshot() const;
+  // for checkpoints, after counting the records that mixed batches left in the workers'
+  // buffers. Requires: no Add() in flight.
+  std::string Snapshot();
   // Replaces the state with a Snapshot() of an Aggregator for the same election.
   // DataLoss when the bytes do not fit this election. Requires: no Add() in flight.
   absl::Status Restore(absl::string_view snapshot);
@@ -135,6 +148,12 @@ class Aggregator final : public BallotSink {
   };
   // Per-batch local counts, flushed once per batch.
   struct Local;
+  // One worker's buffers of mixed records by bucket, and its counts for them.
+  struct MixedBuffers;
+  struct MixedState;
+  // Records per region buffer of a worker, and the most regions.
+  static constexpr size_t kBucketEntries = 512;
+  static constexpr size_t kMaxRegions = 128;
 
   bool TryAddContiguous(const BatchView& batch, Local* local);
   // True when serials first..first+count-1 all lie in 1..capacity of station s.
@@ -161,11 +180,26 @@ class Aggregator final : public BallotSink {
   void AddGeneral(const BatchView& batch, Local* local);
   void CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64_t slot, Local* local);
   void Flush(StationIndex s, uint64_t records, const Local& local);
-  void ClaimStripe(size_t stripe);
-  void ReleaseStripe(size_t stripe);
-  size_t StripeOf(StationIndex s, uint64_t serial_index) const {
-    return stripe_base_[s] + (serial_index >> kStripeBits);
-  }
+  void ClaimRegion(size_t region);
+  void ReleaseRegion(size_t region);
+  static size_t StripeOf(uint64_t slot) { return static_cast<size_t>(slot >> kStripeBits); }
+  size_t RegionOf(uint64_t slot) const { return StripeOf(slot) >> region_shift_; }
+  // The station whose serials hold `slot`, a slot of `region`.
+  StationIndex StationOfSlot(size_t region, uint64_t slot) const;
+  // The calling worker's buffers, allocated on first use.
+  MixedBuffers& Buffers();
+  // Counts a region's buffered records under its claim and empties the buffer.
+  void CountBucket(MixedBuffers& m, size_t region);
+  // A record whose field is set: a later copy of its identity (rare, kept out of line).
+  [[gnu::noinline]] void CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s,
+                                             ChoiceIndex c, uint32_t first_copy);
+  // Adds the worker's mixed histogram to the shared counters and zeroes it.
+  void FlushMixedHistogram(MixedBuffers& m);
+  // AddMixed() for elections too large for a worker's station x choice histogram: the
+  // records grouped by station (a counting sort) and handed to Add().
+  void AddMixedByStation(const MixedBatchView& batch);
+  // Counts every buffered record of every worker. Requires: no Add() in flight.
+  void CountBuffered();
 
   const Election& election_;
   const uint32_t num_choices_;
@@ -175,13 +209,22 @@ class Aggregator final : public BallotSink {
   uint64_t state_bytes_ = 0;
   uint64_t* state_ = nullptr;           // exactly-once fields, all stations back to back
   std::vector<uint64_t> station_base_;  // slot of station s's first serial (a multiple of 64)
-  std::vector<size_t> stripe_base_;     // index of station s's first stripe
-  std::unique_ptr<std::atomic<uint8_t>[]> stripe_claimed_;
+  std::vector<uint64_t> capacity_;      // of station s, as in the roster
   // Per stripe: whether any of its state bytes may be nonzero. Read and written only by
   // the stripe's holder (the claim orders them). A run over unwritten stripes is known
   // unseen without reading its bytes: on fresh memory that read is half the traffic.
   std::unique_ptr<uint8_t[]> stripe_written_;
   size_t num_stripes_ = 0;
+  int region_shift_ = 0;  // region of a stripe: stripe >> region_shift_
+  size_t num_regions_ = 0;
+  struct alignas(64) RegionClaim {  // one cache line each: claims of two regions never share
+    std::atomic<uint8_t> held{0};
+  };
+  std::unique_ptr<RegionClaim[]> region_claimed_;
+  // The stations whose serials hold region r's first and last slots: those between them
+  // are the only ones with serials in it.
+  std::vector<StationIndex> region_first_station_, region_last_station_;
+  std::unique_ptr<MixedState> mixed_;  // null: AddMixed() groups by station instead
 
   // Adds `n` to a shared counter, noting an overflow past kMaxFigure.
   void AddToCounter(std::atomic<uint64_t>& counter, uint64_t n);

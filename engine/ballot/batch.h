@@ -1,11 +1,13 @@
 // The unit of data flow between stages: a station-homogeneous columnar batch of ballot
-// records. Readers and the generator fill batches; the aggregator consumes them.
+// records (or a mixed one, with a station column). Readers and the generator fill
+// batches; the aggregator consumes them.
 //
 // A batch is owned by one thread at a time; it is filled, handed to the aggregator, then
 // cleared and reused, so a run of 10^9 ballots never holds all records at once.
 #ifndef CANVASS_ENGINE_BALLOT_BATCH_H_
 #define CANVASS_ENGINE_BALLOT_BATCH_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -29,6 +31,18 @@ struct BatchView {
   const ChoiceIndex* choice = nullptr;
   size_t count = 0;
   ContestIndex contest = 0;  // the contest the choices are of (one per batch)
+  size_t size() const { return count; }
+};
+
+// Records of any stations in the order read (a central scanner's file, a live feed): one
+// station column beside the serial and choice columns. kUnknownStation marks a record
+// whose station id is not in the roster.
+struct MixedBatchView {
+  const StationIndex* station = nullptr;
+  const uint64_t* seq = nullptr;
+  const ChoiceIndex* choice = nullptr;
+  size_t count = 0;
+  ContestIndex contest = 0;
   size_t size() const { return count; }
 };
 

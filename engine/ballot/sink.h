@@ -19,8 +19,10 @@ namespace canvass {
 class BallotSink {
  public:
   virtual ~BallotSink() = default;
-  // Records of any stations; the view is valid only during the call.
+  // Records of one station; the view is valid only during the call.
   virtual void Add(const BatchView& batch) = 0;
+  // Records of any stations, in any order; the view is valid only during the call.
+  virtual void AddMixed(const MixedBatchView& batch) = 0;
   // `count` records of `station` with serials first, first + 1, ...: choices packed
   // `choice_bits` to a field (engine/ballot/packed_choices.h), or one per byte.
   virtual void AddRun(StationIndex station, uint64_t first, size_t count,

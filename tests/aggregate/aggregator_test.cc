@@ -900,5 +900,198 @@ TEST(AggregatorRandomTest, EveryKernelGivesTheSameTallyAndState) {
   }
 }
 
+// ---- Records of many stations in any order (AddMixed) ----
+
+// Every record of `batches` in one stream, shuffled: stations interleave record by record.
+struct MixedColumns {
+  std::vector<StationIndex> station;
+  std::vector<uint64_t> seq;
+  std::vector<ChoiceIndex> choice;
+  size_t size() const { return seq.size(); }
+  MixedBatchView View(size_t begin, size_t end) const {
+    return {station.data() + begin, seq.data() + begin, choice.data() + begin, end - begin};
+  }
+};
+
+MixedColumns Interleave(const std::vector<BallotBatch>& batches, std::mt19937_64& rng) {
+  std::vector<std::pair<size_t, size_t>> where;  // (batch, record)
+  for (size_t b = 0; b < batches.size(); ++b) {
+    for (size_t i = 0; i < batches[b].size(); ++i) where.emplace_back(b, i);
+  }
+  std::shuffle(where.begin(), where.end(), rng);
+  MixedColumns columns;
+  for (const auto& [b, i] : where) {
+    columns.station.push_back(batches[b].station);
+    columns.seq.push_back(batches[b].seq[i]);
+    columns.choice.push_back(batches[b].choice[i]);
+  }
+  return columns;
+}
+
+// Cuts `columns` into pieces of 1..max_piece records; every fifth piece goes through Add()
+// grouped by station, the others through AddMixed(), from `threads` threads at once.
+void AddMixedInParallel(Aggregator& aggregator, const MixedColumns& columns, size_t max_piece,
+                        int threads, std::mt19937_64& rng) {
+  std::vector<size_t> cuts = {0};
+  while (cuts.back() < columns.size()) {
+    cuts.push_back(std::min(columns.size(), cuts.back() + 1 + rng() % max_piece));
+  }
+  tbb::task_arena arena(threads);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{1}, cuts.size(), [&](size_t p) {
+      const MixedBatchView piece = columns.View(cuts[p - 1], cuts[p]);
+      if (p % 5 != 0) {
+        aggregator.AddMixed(piece);
+        return;
+      }
+      std::vector<StationIndex> stations(piece.station, piece.station + piece.size());
+      std::sort(stations.begin(), stations.end());
+      stations.erase(std::unique(stations.begin(), stations.end()), stations.end());
+      for (StationIndex s : stations) {
+        BallotBatch batch;
+        batch.station = s;
+        for (size_t i = 0; i < piece.size(); ++i) {
+          if (piece.station[i] != s) continue;
+          batch.seq.push_back(piece.seq[i]);
+          batch.choice.push_back(piece.choice[i]);
+        }
+        aggregator.Add(batch);
+      }
+    });
+  });
+}
+
+TEST(AggregatorMixedTest, InterleavedStreamsEqualTheReferenceOnRandomElections) {
+  constexpr std::array<int, 4> kThreads = {1, 2, 3, 8};
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, 8);
+  RandomCaseBuilder builder(20261201);
+  uint64_t total_records = 0;
+  Rejections total_rejected{};
+  for (int round = 0; round < 200; ++round) {
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    const MixedColumns columns = Interleave(batches, builder.rng());
+    const int threads = kThreads[round % kThreads.size()];
+    const size_t max_piece = round % 3 == 0 ? 7 : round % 3 == 1 ? 600 : 20000;
+    SCOPED_TRACE(absl::StrCat("round ", round, ", ", election.stations.size(), " stations, ",
+                              election.contest().choices.size(), " choices, ", columns.size(),
+                              " records, pieces up to ", max_piece, ", ", threads, " threads"));
+    Aggregator aggregator(election);
+    AddMixedInParallel(aggregator, columns, max_piece, threads, builder.rng());
+    const Tally tally = FinishOk(aggregator);
+    ASSERT_EQ(tally, ReferenceAggregate(election, batches));
+    total_records += tally.records_read;
+    for (int r = 0; r < kNumRejectReasons; ++r) total_rejected[r] += tally.rejected[r];
+  }
+  // Every kind of record, in bulk (malformed records never reach AddMixed).
+  EXPECT_GT(total_records, 500000u);
+  for (RejectReason reason :
+       {RejectReason::kUnknownStation, RejectReason::kUnknownChoice, RejectReason::kBadSeq,
+        RejectReason::kDuplicate, RejectReason::kConflict}) {
+    EXPECT_GT(total_rejected[static_cast<int>(reason)], 300u) << RejectReasonName(reason);
+  }
+}
+
+TEST(AggregatorMixedTest, CountOnlyModeCountsAsAddDoes) {
+  RandomCaseBuilder builder(20261202);
+  for (int round = 0; round < 40; ++round) {
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    const MixedColumns columns = Interleave(batches, builder.rng());
+    AggregatorOptions options;
+    options.exactly_once = false;
+    Aggregator by_batch(election, options), mixed(election, options);
+    for (const BallotBatch& batch : batches) by_batch.Add(batch);
+    mixed.AddMixed(columns.View(0, columns.size()));
+    EXPECT_EQ(FinishOk(mixed), FinishOk(by_batch)) << "round " << round;
+  }
+}
+
+// Records a worker still holds in its buffers are part of a snapshot: a job resumed from
+// it ends as the uninterrupted one, and the buffers of the replaced state are dropped.
+TEST(AggregatorMixedTest, SnapshotHoldsBufferedRecordsAndRestoreDropsThem) {
+  const Election election = MakeElection(3, {100000, 5, 70000});
+  std::vector<BallotBatch> batches;
+  std::mt19937_64 rng(7);
+  for (StationIndex s = 0; s < 3; ++s) {
+    BallotBatch batch;
+    batch.station = s;
+    for (int i = 0; i < 300; ++i) {  // fewer than a buffer's 512: all stay buffered
+      batch.seq.push_back(1 + rng() % election.stations[s].capacity);
+      batch.choice.push_back(static_cast<ChoiceIndex>(rng() % 3));
+    }
+    batches.push_back(std::move(batch));
+  }
+  const MixedColumns columns = Interleave(batches, rng);
+  const size_t half = columns.size() / 2;
+  Aggregator first(election);
+  first.AddMixed(columns.View(0, half));
+  const std::string snapshot = first.Snapshot();
+  Aggregator resumed(election);
+  resumed.AddMixed(columns.View(half, columns.size()));  // dropped by the Restore below
+  ASSERT_THAT(resumed.Restore(snapshot), IsOk());
+  resumed.AddMixed(columns.View(half, columns.size()));
+  EXPECT_EQ(FinishOk(resumed), ReferenceAggregate(election, batches));
+  // The snapshot alone stands for the first half.
+  Aggregator restored(election);
+  ASSERT_THAT(restored.Restore(snapshot), IsOk());
+  std::vector<BallotBatch> first_half;
+  for (size_t i = 0; i < half; ++i) {
+    BallotBatch batch;
+    batch.station = columns.station[i];
+    batch.seq = {columns.seq[i]};
+    batch.choice = {columns.choice[i]};
+    first_half.push_back(std::move(batch));
+  }
+  EXPECT_EQ(FinishOk(restored), ReferenceAggregate(election, first_half));
+}
+
+// A region of the state holds more stations than an entry can name (8,191 past its first):
+// those are looked up from the slot. Station 8,191 and the ones after it, in the first region
+// and the next, count exactly.
+TEST(AggregatorMixedTest, RegionsOfManyTinyStationsFindEachRecordsStation) {
+  std::vector<uint64_t> capacities(9000, 2);
+  capacities.push_back(uint64_t{40} << 20);  // makes regions of 2^19 slots: 8,192 stations
+  const Election election = MakeElection(3, capacities);
+  std::vector<BallotBatch> batches;
+  for (StationIndex s : {0u, 1u, 8190u, 8191u, 8192u, 8193u, 8999u, 9000u}) {
+    batches.push_back(MakeBatch(s, {{1, kA}, {2, kB}, {2, kB}, {1, kC}}));
+  }
+  std::mt19937_64 rng(11);
+  const MixedColumns columns = Interleave(batches, rng);
+  Aggregator aggregator(election);
+  aggregator.AddMixed(columns.View(0, columns.size()));
+  const Tally tally = FinishOk(aggregator);
+  EXPECT_EQ(tally, ReferenceAggregate(election, batches));
+  for (StationIndex s : {0u, 8191u, 8192u, 9000u}) {
+    EXPECT_EQ(tally.Counted(s, kB), 1u) << s;
+    EXPECT_EQ(tally.station_records[s], 4u) << s;
+  }
+  EXPECT_EQ(tally.rejected,
+            MakeRejections({{RejectReason::kDuplicate, 8}, {RejectReason::kConflict, 16}}));
+}
+
+// Past 2^20 station x choice counters a worker's histogram would be too large: mixed
+// batches are grouped by station and counted as Add() counts them.
+TEST(AggregatorMixedTest, HugeRostersGroupByStationInstead) {
+  const Election election = MakeElection(16, std::vector<uint64_t>(70000, 3));
+  std::vector<BallotBatch> batches;
+  for (StationIndex s : {0u, 5u, 65535u, 69999u}) {
+    batches.push_back(MakeBatch(s, {{1, 0}, {3, 15}, {3, 15}, {4, 2}, {2, 16}}));
+  }
+  batches.push_back(MakeBatch(kUnknownStation, {{1, 0}}));
+  std::mt19937_64 rng(13);
+  const MixedColumns columns = Interleave(batches, rng);
+  Aggregator aggregator(election);
+  aggregator.AddMixed(columns.View(0, columns.size()));
+  const Tally tally = FinishOk(aggregator);
+  EXPECT_EQ(tally, ReferenceAggregate(election, batches));
+  EXPECT_EQ(tally.TotalCounted(), 8u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, 4},
+                                            {RejectReason::kBadSeq, 4},
+                                            {RejectReason::kUnknownChoice, 4},
+                                            {RejectReason::kUnknownStation, 1}}));
+}
+
 }  // namespace
 }  // namespace canvass

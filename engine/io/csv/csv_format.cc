@@ -161,6 +161,7 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fa
       plain_run_(csv_internal::PlainRunFor(kernel)) {
   plain_.election = &election;
   plain_.sink = &sink_;
+  plain_.mixed_sink = &mixed_sink_;
   const std::vector<Choice>& choices = election.contest().choices;
   for (size_t c = 0; c < choices.size(); ++c) {
     if (choices[c].code.size() > 7) continue;

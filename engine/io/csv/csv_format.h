@@ -64,6 +64,8 @@ class CsvRangeParser {
   // Receives full batches (and the rest at Flush()). Called on the parsing thread; the
   // view is valid only during the call.
   using BatchSink = std::function<void(const BatchView&)>;
+  // Receives records of interleaved stations as they were read (see plain_run.h).
+  using MixedSink = std::function<void(const MixedBatchView&)>;
 
   // The election must outlive the parser. `fast_paths` false reads every record with the
   // general RFC 4180 parser alone: the oracle the fast paths are tested and fuzzed against.
@@ -80,6 +82,9 @@ class CsvRangeParser {
                        bool first_range);
   // Hands every partly filled batch to the sink.
   void Flush();
+  // From now on, runs of plain lines whose stations interleave go to `sink` as mixed
+  // batches instead of being grouped by station for the batch sink.
+  void SetMixedSink(MixedSink sink) { mixed_sink_ = std::move(sink); }
 
  private:
   struct Field {
@@ -102,6 +107,7 @@ class CsvRangeParser {
 
   const Election& election_;
   BatchSink sink_;
+  MixedSink mixed_sink_;
   const bool fast_paths_;
   absl::node_hash_map<StationIndex, BallotBatch> batches_;  // node map: last_batch_ stays valid
   absl::string_view last_station_id_;  // "" when the last station was not in the roster

@@ -13,7 +13,9 @@ namespace {
 class CsvReader : public RangeReader {
  public:
   CsvReader(const Election& election, BallotSink* sink)
-      : parser_(election, [sink](const BatchView& batch) { sink->Add(batch); }) {}
+      : parser_(election, [sink](const BatchView& batch) { sink->Add(batch); }) {
+    parser_.SetMixedSink([sink](const MixedBatchView& batch) { sink->AddMixed(batch); });
+  }
   CsvRangeParser& parser() { return parser_; }
 
  private:

@@ -41,6 +41,10 @@ void PlainRunState::FlushStaging() {
     }
     return;
   }
+  if (mixed_sink != nullptr && *mixed_sink) {
+    (*mixed_sink)(MixedBatchView{stations, staged_seq.get(), staged_choice.get(), n});
+    return;
+  }
   // Stations interleaved: a counting sort into one station-homogeneous group per station,
   // in the order the stations first appear. Costs O(records), whatever the roster's size.
   std::vector<StationIndex>& present = present_stations;

@@ -38,6 +38,9 @@ inline constexpr size_t kIndexSlack = 64;
 struct PlainRunState {
   const Election* election = nullptr;
   const std::function<void(const BatchView&)>* sink = nullptr;
+  // Takes interleaved staged records as they are; when empty, FlushStaging groups them by
+  // station for `sink`.
+  const std::function<void(const MixedBatchView&)>* mixed_sink = nullptr;
 
   // The choice codes, each followed by "\n" and (when it fits) by "\r\n", as masked
   // little-endian words in a perfect hash table: slot (word * code_multiplier) >>
@@ -62,9 +65,10 @@ struct PlainRunState {
   const uint8_t* indexed_chunk = nullptr;
   size_t indexed_begin = 0, indexed_bytes = 0, indexed_count = 0;
 
-  // Plain records in the order read, stations interleaved or not, handed to the sink
-  // without going through a BallotBatch: as they are when they share one station (a
-  // station-sorted file), else grouped by station with a counting sort (FlushStaging).
+  // Plain records in the order read, stations interleaved or not, handed on without going
+  // through a BallotBatch: to `sink` as they are when they share one station (a
+  // station-sorted file), else as one mixed batch to `mixed_sink`, or grouped by station
+  // with a counting sort for `sink` when there is none (FlushStaging).
   size_t staged = 0;
   std::unique_ptr<uint64_t[]> staged_seq{new uint64_t[kDefaultBatchSize]};
   std::unique_ptr<ChoiceIndex[]> staged_choice{new ChoiceIndex[kDefaultBatchSize]};
