@@ -28,6 +28,7 @@
 #include "engine/election/election.h"
 #include "engine/ingest/ingest.h"
 #include "engine/io/csv/csv_format.h"
+#include "engine/io/cvb/cvb_writer.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
@@ -339,9 +340,25 @@ BENCHMARK(BM_Ingest_Csv)->Apply(IngestArgs);
 // both; the shuffled figure is never quoted without the sorted one of the same run.
 
 struct OneFileFixture {
-  std::string sorted, shuffled;
-  uint64_t ballots = 0, bytes = 0;
+  std::string sorted, shuffled;          // CSV
+  std::string sorted_cvb, shuffled_cvb;  // the same rows through CvbStreamWriter
+  uint64_t ballots = 0, bytes = 0, cvb_bytes = 0;
 };
+
+// The rows (station,seq,choice) as one cvb file, in their order.
+std::string RowsToCvb(const Election& election, const std::vector<std::string>& lines) {
+  CvbStreamWriter writer(election);
+  for (const std::string& line : lines) {
+    const size_t a = line.find(','), b = line.find(',', a + 1);
+    const StationIndex station =
+        election.FindStation(absl::string_view(line).substr(0, a)).value_or(kUnknownStation);
+    const ChoiceIndex choice = election.contest()
+                                   .FindChoice(absl::string_view(line).substr(b + 1))
+                                   .value_or(kUnknownChoice);
+    writer.Add(station, std::stoull(line.substr(a + 1, b - a - 1)), choice);
+  }
+  return writer.Finish();
+}
 
 const OneFileFixture& OneFile() {
   static const OneFileFixture fixture = [] {
@@ -367,23 +384,30 @@ const OneFileFixture& OneFile() {
       file << kCsvHeader << "\n";
       for (const std::string& line : lines) file << line << "\n";
     };
+    const Election& election = Fixture::Get().election;
+    out.sorted_cvb = (parent / "sorted.cvb").string();
+    out.shuffled_cvb = (parent / "shuffled.cvb").string();
     write(out.sorted);
+    std::ofstream(out.sorted_cvb, std::ios::binary) << RowsToCvb(election, lines);
     std::mt19937_64 random(20240707);
     std::shuffle(lines.begin(), lines.end(), random);
     write(out.shuffled);
+    std::ofstream(out.shuffled_cvb, std::ios::binary) << RowsToCvb(election, lines);
     out.ballots = lines.size();
     out.bytes = std::filesystem::file_size(out.sorted);
+    out.cvb_bytes = std::filesystem::file_size(out.shuffled_cvb);
     return out;
   }();
   return fixture;
 }
 
-void OneFileBenchmark(benchmark::State& state, bool shuffled) {
+void OneFileBenchmark(benchmark::State& state, bool shuffled, bool cvb = false) {
   const OneFileFixture& file = OneFile();
   const Fixture& base = Fixture::Get();
   IngestOptions options;
   options.threads = static_cast<int>(state.range(0));
-  const std::vector<std::string> paths = {shuffled ? file.shuffled : file.sorted};
+  const std::vector<std::string> paths = {cvb ? (shuffled ? file.shuffled_cvb : file.sorted_cvb)
+                                              : (shuffled ? file.shuffled : file.sorted)};
   if (!IngestFiles(base.election, paths, options).ok()) {  // untimed, as IngestBenchmark
     state.SkipWithError("warm-up job failed");
     return;
@@ -395,7 +419,8 @@ void OneFileBenchmark(benchmark::State& state, bool shuffled) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * file.ballots));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * file.bytes));
+  state.SetBytesProcessed(static_cast<int64_t>(
+      state.iterations() * (cvb ? std::filesystem::file_size(paths[0]) : file.bytes)));
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 
@@ -407,13 +432,23 @@ void OneFileBenchmark(benchmark::State& state, bool shuffled) {
 // size (the memory-read bandwidth of the same run is its baseline), not in size times
 // ranges (issue "Hardening", #8: 202 s for 1 GB before).
 void BM_Ingest_Csv_LongLine(benchmark::State& state) {
-  static const std::string path = [] {
-    char pattern[] = "/tmp/canvass-bench-longline-XXXXXX";
-    const std::string file = std::string(mkdtemp(pattern)) + "/zeros.csv";
-    std::ofstream out(file, std::ios::binary);
-    out << kCsvHeader << "\n" << std::string(std::max<uint64_t>(g_scale, 16) << 16, '\0');
-    return file;
-  }();
+  // Made on first use, removed with its folder when the program ends.
+  struct LongLineFile {
+    LongLineFile() {
+      char pattern[] = "/tmp/canvass-bench-longline-XXXXXX";
+      folder = mkdtemp(pattern);
+      path = folder + "/zeros.csv";
+      std::ofstream out(path, std::ios::binary);
+      out << kCsvHeader << "\n" << std::string(std::max<uint64_t>(g_scale, 16) << 16, '\0');
+    }
+    ~LongLineFile() {
+      std::error_code error;
+      std::filesystem::remove_all(folder, error);
+    }
+    std::string folder, path;
+  };
+  static const LongLineFile file;
+  const std::string& path = file.path;
   const Fixture& base = Fixture::Get();
   IngestOptions options;
   options.threads = static_cast<int>(state.range(0));
@@ -447,6 +482,24 @@ BENCHMARK(BM_Ingest_Csv_OneFileSorted)
 // Exactly-once, the same rows with the lines shuffled (stations interleaved).
 void BM_Ingest_Csv_Interleaved(benchmark::State& state) { OneFileBenchmark(state, true); }
 BENCHMARK(BM_Ingest_Csv_Interleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// cvb, one file of every row written by CvbStreamWriter: in station order (blocks of
+// consecutive serials, run-encoded) and shuffled (each station's block gathers its records
+// as they come: serials at random, plain-encoded, stations interleaved block by block).
+void BM_Ingest_Cvb_OneFileSorted(benchmark::State& state) { OneFileBenchmark(state, false, true); }
+BENCHMARK(BM_Ingest_Cvb_OneFileSorted)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_Ingest_Cvb_Interleaved(benchmark::State& state) { OneFileBenchmark(state, true, true); }
+BENCHMARK(BM_Ingest_Cvb_Interleaved)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)

@@ -219,7 +219,13 @@ void Aggregator::Add(const BatchView& batch) {
   if (!exactly_once_) {
     AddCountOnly(batch, &local);
   } else if (!TryAddContiguous(batch, &local)) {
-    AddGeneral(batch, &local);
+    // Serials at random over the station (a shuffled file's blocks): large batches go
+    // through the region buffers, as mixed ones do.
+    if (mixed_ != nullptr && batch.size() >= kScatteredBatch) {
+      AddScattered(batch, &local);
+    } else {
+      AddGeneral(batch, &local);
+    }
   }
   Flush(batch.station, batch.size(), local);
 }
@@ -676,6 +682,36 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
     if (rejected[r] != 0) AddToCounter(rejected_[r], rejected[r]);
   }
   if (!exactly_once_) FlushMixedHistogram(m);
+}
+
+void Aggregator::AddScattered(const BatchView& batch, Local* local) {
+  MixedBuffers& m = Buffers();
+  const StationIndex s = batch.station;
+  const uint64_t capacity = capacity_[s];
+  const uint64_t station_slot = station_base_[s];
+  uint64_t* const entries = m.entries.data();
+  uint32_t* const fill = m.fill.data();
+  const int region_bits = region_shift_ + kStripeBits;
+  const uint64_t region_mask = (uint64_t{1} << region_bits) - 1;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const ChoiceIndex c = batch.choice[i];
+    const uint64_t seq = batch.seq[i];
+    if (c >= num_choices_) {
+      ++local->rejected[static_cast<int>(RejectReason::kUnknownChoice)];
+      continue;
+    }
+    if (seq == 0 || seq > capacity) {
+      ++local->rejected[static_cast<int>(RejectReason::kBadSeq)];
+      continue;
+    }
+    const uint64_t slot = station_slot + seq - 1;
+    const size_t region = static_cast<size_t>(slot >> region_bits);
+    const uint32_t at = fill[region]++;
+    const uint64_t station = std::min<uint64_t>(s - region_first_station_[region], kFarStation);
+    entries[region * kBucketEntries + at] =
+        (slot & region_mask) << kSlotShift | station << kStationShift | c;
+    if (at + 1 == kBucketEntries) CountBucket(m, region);
+  }
 }
 
 void Aggregator::CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s, ChoiceIndex c,

@@ -22,8 +22,9 @@
 //    line by line) would each touch a random field. They are checked at once (station,
 //    choice, serial) and partitioned by region into buffers of the calling worker (one
 //    8-byte entry each); a buffer of 512 is counted under one claim of its region, with
-//    each field fetched a few records ahead. Finish() and Snapshot() count what the
-//    buffers still hold.
+//    each field fetched a few records ahead. Large station batches whose serials lie at
+//    random (a shuffled file's cvb blocks) take the same buffers. Finish() and Snapshot()
+//    count what the buffers still hold.
 //  - The first copy of an identity is counted at once. A later copy is remembered in a
 //    small side list (records that are not first copies are rare); a copy that disagrees
 //    with the first puts the identity in the conflicted set (under a mutex: only
@@ -154,6 +155,9 @@ class Aggregator final : public BallotSink {
   // Records per region buffer of a worker, and the most regions.
   static constexpr size_t kBucketEntries = 512;
   static constexpr size_t kMaxRegions = 128;
+  // Station batches at least this large whose serials are not consecutive are counted
+  // through the region buffers (AddScattered); smaller ones by AddGeneral.
+  static constexpr size_t kScatteredBatch = 256;
 
   bool TryAddContiguous(const BatchView& batch, Local* local);
   // True when serials first..first+count-1 all lie in 1..capacity of station s.
@@ -188,6 +192,8 @@ class Aggregator final : public BallotSink {
   StationIndex StationOfSlot(size_t region, uint64_t slot) const;
   // The calling worker's buffers, allocated on first use.
   MixedBuffers& Buffers();
+  // Checks a station batch's records and hands the valid ones to the region buffers.
+  void AddScattered(const BatchView& batch, Local* local);
   // Counts a region's buffered records under its claim and empties the buffer.
   void CountBucket(MixedBuffers& m, size_t region);
   // A record whose field is set: a later copy of its identity (rare, kept out of line).
