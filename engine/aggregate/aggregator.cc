@@ -93,11 +93,10 @@ struct Aggregator::MixedBuffers {
   // Region r's records are entries [r * kBucketEntries, + fill[r]) (see kSlotShift).
   std::vector<uint64_t> entries;
   std::vector<uint32_t> fill;
-  // Records per station in the current AddMixed() call; zero between calls.
-  std::vector<uint32_t> station_records;
-  std::vector<StationIndex> record_stations;  // those with station_records != 0
-  // Counted (or taken back) per station x choice since the last flush; zero after it.
+  // Counted (or taken back) per station x choice, and records read per station, since the
+  // last flush; zero after it. A buffered record is read when its region is counted.
   std::vector<int64_t> histogram;
+  std::vector<uint64_t> records;
   std::vector<uint8_t> histogram_marked;  // per station: listed in histogram_stations
   std::vector<StationIndex> histogram_stations;
   uint64_t conflicted_identities = 0;
@@ -222,7 +221,9 @@ void Aggregator::Add(const BatchView& batch) {
     // Serials at random over the station (a shuffled file's blocks): large batches go
     // through the region buffers, as mixed ones do.
     if (mixed_ != nullptr && batch.size() >= kScatteredBatch) {
-      AddScattered(batch, &local);
+      // The buffered records are read when their regions are counted.
+      Flush(batch.station, batch.size() - AddScattered(batch, &local), local);
+      return;
     } else {
       AddGeneral(batch, &local);
     }
@@ -605,7 +606,7 @@ Aggregator::MixedBuffers& Aggregator::Buffers() {
     const size_t num_stations = election_.stations.size();
     m.fill.assign(std::max<size_t>(num_regions_, 1), 0);
     if (exactly_once_) m.entries.resize(num_regions_ * kBucketEntries);
-    m.station_records.assign(num_stations, 0);
+    m.records.assign(num_stations, 0);
     m.histogram.assign(num_stations * num_choices_, 0);
     m.histogram_marked.assign(num_stations, 0);
   }
@@ -632,7 +633,6 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
   // need not reload the vectors' storage after every store through them.
   uint64_t* const entries = m.entries.data();
   uint32_t* const fill = m.fill.data();
-  uint32_t* const station_records = m.station_records.data();
   const uint64_t* const capacity = capacity_.data();
   const uint64_t* const station_base = station_base_.data();
   const int region_bits = region_shift_ + kStripeBits;
@@ -646,23 +646,22 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
       continue;
     }
     CANVASS_CHECK(s < num_stations);
-    if (station_records[s]++ == 0) m.record_stations.push_back(s);
     const ChoiceIndex c = batch.choice[i];
     const uint64_t seq = batch.seq[i];
-    if (c >= num_choices_) {
-      ++rejected[static_cast<int>(RejectReason::kUnknownChoice)];
-      continue;
-    }
-    if (seq == 0 || seq > capacity[s]) {
-      ++rejected[static_cast<int>(RejectReason::kBadSeq)];
-      continue;
-    }
-    if (!exactly_once_) {
+    const bool valid = c < num_choices_ && seq != 0 && seq <= capacity[s];
+    if (!valid || !exactly_once_) {
+      // Read now: rejected, or counted at once in count-only mode.
       if (!m.histogram_marked[s]) {
         m.histogram_marked[s] = 1;
         m.histogram_stations.push_back(s);
       }
-      ++m.histogram[static_cast<size_t>(s) * num_choices_ + c];
+      ++m.records[s];
+      if (valid) {
+        ++m.histogram[static_cast<size_t>(s) * num_choices_ + c];
+      } else {
+        ++rejected[static_cast<int>(c >= num_choices_ ? RejectReason::kUnknownChoice
+                                                      : RejectReason::kBadSeq)];
+      }
       continue;
     }
     const uint64_t slot = station_base[s] + seq - 1;
@@ -673,18 +672,13 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
         (slot & region_mask) << kSlotShift | local << kStationShift | c;
     if (at + 1 == kBucketEntries) CountBucket(m, region);
   }
-  for (StationIndex s : m.record_stations) {
-    AddToCounter(station_records_[s], station_records[s]);
-    station_records[s] = 0;
-  }
-  m.record_stations.clear();
   for (int r = 0; r < kNumRejectReasons; ++r) {
     if (rejected[r] != 0) AddToCounter(rejected_[r], rejected[r]);
   }
-  if (!exactly_once_) FlushMixedHistogram(m);
+  FlushMixedHistogram(m);
 }
 
-void Aggregator::AddScattered(const BatchView& batch, Local* local) {
+size_t Aggregator::AddScattered(const BatchView& batch, Local* local) {
   MixedBuffers& m = Buffers();
   const StationIndex s = batch.station;
   const uint64_t capacity = capacity_[s];
@@ -693,6 +687,7 @@ void Aggregator::AddScattered(const BatchView& batch, Local* local) {
   uint32_t* const fill = m.fill.data();
   const int region_bits = region_shift_ + kStripeBits;
   const uint64_t region_mask = (uint64_t{1} << region_bits) - 1;
+  size_t buffered = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     const ChoiceIndex c = batch.choice[i];
     const uint64_t seq = batch.seq[i];
@@ -710,8 +705,10 @@ void Aggregator::AddScattered(const BatchView& batch, Local* local) {
     const uint64_t station = std::min<uint64_t>(s - region_first_station_[region], kFarStation);
     entries[region * kBucketEntries + at] =
         (slot & region_mask) << kSlotShift | station << kStationShift | c;
+    ++buffered;
     if (at + 1 == kBucketEntries) CountBucket(m, region);
   }
+  return buffered;
 }
 
 void Aggregator::CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s, ChoiceIndex c,
@@ -753,6 +750,7 @@ void Aggregator::CountBucket(MixedBuffers& m, size_t region) {
     const uint32_t local = static_cast<uint32_t>(entry >> kStationShift) & kFarStation;
     const StationIndex s =
         local != kFarStation ? first_station + local : StationOfSlot(region, slot);
+    if (first_station != last_station) ++m.records[s];
     const uint64_t bit = slot * bits;
     uint64_t& word = state_[bit >> 6];
     const uint32_t first_copy = static_cast<uint32_t>(word >> (bit & 63)) & field_mask;
@@ -768,6 +766,7 @@ void Aggregator::CountBucket(MixedBuffers& m, size_t region) {
   const size_t end_stripe = std::min(num_stripes_, (region + 1) << region_shift_);
   std::fill(stripe_written_.get() + first_stripe, stripe_written_.get() + end_stripe, 1);
   ReleaseRegion(region);
+  if (first_station == last_station) m.records[first_station] += n;
   for (StationIndex s = first_station; s <= last_station; ++s) {
     if (!m.histogram_marked[s]) {
       m.histogram_marked[s] = 1;
@@ -787,6 +786,8 @@ void Aggregator::FlushMixedHistogram(MixedBuffers& m) {
         AddToCounter(counted_removed_[row + c], uint64_t{0} - static_cast<uint64_t>(delta));
       m.histogram[row + c] = 0;
     }
+    if (m.records[s] != 0) AddToCounter(station_records_[s], m.records[s]);
+    m.records[s] = 0;
     m.histogram_marked[s] = 0;
   }
   m.histogram_stations.clear();

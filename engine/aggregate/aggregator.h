@@ -192,8 +192,9 @@ class Aggregator final : public BallotSink {
   StationIndex StationOfSlot(size_t region, uint64_t slot) const;
   // The calling worker's buffers, allocated on first use.
   MixedBuffers& Buffers();
-  // Checks a station batch's records and hands the valid ones to the region buffers.
-  void AddScattered(const BatchView& batch, Local* local);
+  // Checks a station batch's records and hands the valid ones to the region buffers;
+  // returns how many it handed on.
+  size_t AddScattered(const BatchView& batch, Local* local);
   // Counts a region's buffered records under its claim and empties the buffer.
   void CountBucket(MixedBuffers& m, size_t region);
   // A record whose field is set: a later copy of its identity (rare, kept out of line).
