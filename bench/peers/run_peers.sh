@@ -5,6 +5,10 @@
 #
 # Usage: bench/peers/run_peers.sh [ROWS]          (default 50,000,000)
 #
+# With PEERS_ORDER=shuffled the file's lines are shuffled (a seeded shuffle: the same file
+# every run), so stations interleave line by line, and the results go to
+# results-shuffled.md and results-shuffled.json.
+#
 # Expects build/release/tools/canvass (it builds nothing). Installs what else it needs:
 # sqlite3 and Node.js with apt-get (as root) if missing, and @duckdb/node-api with npm into
 # bench/peers/node_modules (git-ignored).
@@ -12,6 +16,7 @@
 # Environment:
 #   CANVASS=PATH            the canvass binary (default build/release/tools/canvass)
 #   PEERS_REPETITIONS=N     runs per measurement, the median is reported (default 3)
+#   PEERS_ORDER=ORDER       sorted (station order, the default) or shuffled
 #   TMPDIR                  where the CSV is written (about 16 bytes a row, twice over
 #                           while it is assembled); removed at the end
 set -euo pipefail
@@ -25,6 +30,7 @@ peers="$repo/bench/peers"
 canvass=${CANVASS:-$repo/build/release/tools/canvass}
 repetitions=${PEERS_REPETITIONS:-3}
 rows_wanted=${1:-50000000}
+order=${PEERS_ORDER:-sorted}
 
 die() { echo "run_peers: $*" >&2; exit 2; }
 
@@ -32,6 +38,9 @@ die() { echo "run_peers: $*" >&2; exit 2; }
   die "ROWS: expected a positive integer, got \"$rows_wanted\""
 [[ $repetitions =~ ^[0-9]+$ && $repetitions -ge 1 ]] ||
   die "PEERS_REPETITIONS: expected a positive integer, got \"$repetitions\""
+[[ $order == sorted || $order == shuffled ]] ||
+  die "PEERS_ORDER: expected sorted or shuffled, got \"$order\""
+suffix=$([[ $order == shuffled ]] && echo "-shuffled" || true)
 if [[ ! -x $canvass ]]; then
   die "no canvass binary at $canvass; build it first:
   cmake --preset release && cmake --build --preset release"
@@ -73,6 +82,28 @@ echo "run_peers: generating the reference election at scale $scale (ROWS=$rows_w
   find "$work/stations" -name '*.csv' -print0 | sort -z | xargs -0 tail -q -n +2
 } >"$csv"
 rm -rf "$work/stations"
+if [[ $order == shuffled ]]; then
+  # Fisher-Yates with a seeded xorshift generator, in Node (already needed for DuckDB).
+  node --max-old-space-size=8192 --input-type=module - "$csv" "$work/shuffled.csv" <<'EOF'
+import fs from 'node:fs';
+const lines = fs.readFileSync(process.argv[2], 'latin1').split('\n');
+const header = lines.shift();
+if (lines[lines.length - 1] === '') lines.pop();
+let state = 20240707n;
+const next = () => {
+  state ^= (state << 13n) & 0xFFFFFFFFFFFFFFFFn;
+  state ^= state >> 7n;
+  state ^= (state << 17n) & 0xFFFFFFFFFFFFFFFFn;
+  return state;
+};
+for (let i = lines.length - 1; i > 0; --i) {
+  const j = Number(next() % BigInt(i + 1));
+  [lines[i], lines[j]] = [lines[j], lines[i]];
+}
+fs.writeFileSync(process.argv[3], header + '\n' + lines.join('\n') + '\n', 'latin1');
+EOF
+  mv "$work/shuffled.csv" "$csv"
+fi
 rows=$(( $(wc -l <"$csv") - 1 ))
 file_bytes=$(stat -c %s "$csv")
 (( rows == scale * kReferenceBallots )) ||
@@ -165,7 +196,8 @@ export PEERS_NODE=$node_version PEERS_CPU=$cpu PEERS_CORES=$cores PEERS_DATE=$da
 export PEERS_LOAD_START=$load_at_start PEERS_LOAD_END=$load_at_end
 export PEERS_DUCKDB_PACKAGE=$kDuckdbPackage
 export PEERS_STARTUP="${startup[*]}" PEERS_SQLITE_IMPORT="${sqlite_import[*]}"
-node --input-type=module - "$peers/results.md" "$peers/results.json" <<'EOF'
+export PEERS_ORDER=$order
+node --input-type=module - "$peers/results$suffix.md" "$peers/results$suffix.json" <<'EOF'
 // Builds results.md and results.json from the measurements and checks that every tool
 // found the same answer.
 import fs from 'node:fs';
@@ -264,13 +296,16 @@ const table = [
   ...results.map((r) => `| ${r.tool} | ${r.threads} | ${r.what} | ${r.seconds.toFixed(3)} | ` +
       `${rate(r.rows_per_second)} | ${r.canvass_over_peer === null ? '-' : r.canvass_over_peer.toFixed(1) + 'x'} |`),
 ].join('\n');
-const markdown = `# Canvass against DuckDB and SQLite on one ballot CSV
+const orderText = env.PEERS_ORDER === 'shuffled'
+  ? 'lines shuffled, so stations interleave line by line'
+  : 'in station order';
+const markdown = `# Canvass against DuckDB and SQLite on one ballot CSV, ${env.PEERS_ORDER}
 
 ${group(rows)} rows (\`station,seq,choice\`; the reference election at scale ${env.PEERS_SCALE},
-138 stations), ${group(Number(env.PEERS_FILE_BYTES))} bytes, read from the page cache.
+138 stations), ${orderText}, ${group(Number(env.PEERS_FILE_BYTES))} bytes, read from the page cache.
 Median of ${env.PEERS_REPETITIONS} runs each; ${env.PEERS_DATE}; ${machine.cpu}, ${machine.cores} cores,
 load average (1, 5, 15 min) ${machine.load_average_at_start} at the start
-and ${machine.load_average_at_end} at the end. Made by \`bench/peers/run_peers.sh ${env.PEERS_ROWS_WANTED}\`.
+and ${machine.load_average_at_end} at the end. Made by \`${env.PEERS_ORDER === 'shuffled' ? 'PEERS_ORDER=shuffled ' : ''}bench/peers/run_peers.sh ${env.PEERS_ROWS_WANTED}\`.
 
 ${table}
 
@@ -291,7 +326,7 @@ Versions: Canvass ${versions.canvass_commit}; DuckDB ${versions.duckdb}; SQLite 
 `;
 fs.writeFileSync(process.argv[2], markdown);
 fs.writeFileSync(process.argv[3], JSON.stringify({
-  rows, scale: Number(env.PEERS_SCALE), file_bytes: Number(env.PEERS_FILE_BYTES),
+  rows, order: env.PEERS_ORDER, scale: Number(env.PEERS_SCALE), file_bytes: Number(env.PEERS_FILE_BYTES),
   repetitions: Number(env.PEERS_REPETITIONS), date: env.PEERS_DATE, machine, versions,
   includes, checks: { passed: failures.length === 0, failures },
   results,
@@ -302,4 +337,4 @@ if (failures.length) {
   process.exit(1);
 }
 EOF
-echo "run_peers: wrote $peers/results.md and $peers/results.json" >&2
+echo "run_peers: wrote $peers/results$suffix.md and $peers/results$suffix.json" >&2
