@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -65,6 +66,17 @@ template <int kBits>
   }
 }
 
+// Slots of exactly-once state a roster needs (each station's capacity rounded up to the
+// alignment), as a 128-bit figure that cannot wrap.
+unsigned __int128 StateSlots(const Election& election) {
+  unsigned __int128 slots = 0;
+  for (const Station& station : election.stations) {
+    slots += (static_cast<unsigned __int128>(station.capacity) + kStationAlignment - 1) /
+             kStationAlignment * kStationAlignment;
+  }
+  return slots;
+}
+
 uint64_t* AllocateZeroed(uint64_t bytes) {
   if (bytes == 0) return nullptr;
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -106,6 +118,40 @@ struct Aggregator::MixedState {
   tbb::enumerable_thread_specific<MixedBuffers> workers;
 };
 
+absl::Status Aggregator::CheckStateFits(const Election& election, AggregatorOptions options) {
+  if (!options.exactly_once) return absl::OkStatus();
+  const unsigned __int128 slots = StateSlots(election);
+  const int bits = StateBitsFor(static_cast<uint32_t>(election.contest().choices.size()));
+  const unsigned __int128 bytes = slots / 8 * static_cast<unsigned>(bits);
+  auto decimal = [](unsigned __int128 n) {
+    std::string digits;
+    do {
+      digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(n % 10)));
+      n /= 10;
+    } while (n != 0);
+    return digits;
+  };
+  const std::string needs = absl::StrCat(
+      "the exactly-once state of election ", election.id, " needs ", decimal(bytes), " bytes (",
+      bits, " bits for each of the ", decimal(slots), " serials its roster's capacities allow)");
+  if (bytes > kMaxStateBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(needs, "; at most ", kMaxStateBytes,
+                                                     " bytes can be mapped: lower the capacities "
+                                                     "or the scale"));
+  }
+  // Try the mapping itself (no memory is committed): limits on the address space, or a
+  // sanitizer's layout, may refuse less than kMaxStateBytes.
+  if (bytes == 0) return absl::OkStatus();
+  void* probe = mmap(nullptr, static_cast<size_t>(bytes), PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (probe == MAP_FAILED) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(needs, "; this process cannot map them: ", std::strerror(errno)));
+  }
+  munmap(probe, static_cast<size_t>(bytes));
+  return absl::OkStatus();
+}
+
 Aggregator::Aggregator(const Election& election, AggregatorOptions options)
     : election_(election),
       num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
@@ -114,6 +160,7 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
       state_bits_(StateBitsFor(num_choices_)) {
   // The kernel is checked once here, not in every packed-choice call of the hot path.
   CANVASS_CHECK(KernelSupported(kernel_));
+  CANVASS_CHECK(CheckStateFits(election, options).ok());  // so no figure below wraps
   const size_t num_stations = election.stations.size();
   station_base_.resize(num_stations);
   capacity_.resize(num_stations);
@@ -129,7 +176,7 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
       static_cast<size_t>((slots + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits);
   state_bytes_ = slots / 64 * static_cast<uint64_t>(state_bits_) * 8;
   state_ = AllocateZeroed(state_bytes_);
-  stripe_written_ = std::make_unique<uint8_t[]>(stripes);  // zeroed: nothing written yet
+  stripe_written_ = reinterpret_cast<uint8_t*>(AllocateZeroed(stripes));  // nothing written yet
   num_stripes_ = stripes;
   while (((num_stripes_ + (size_t{1} << region_shift_) - 1) >> region_shift_) > kMaxRegions) {
     ++region_shift_;
@@ -165,6 +212,7 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
 
 Aggregator::~Aggregator() {
   if (state_ != nullptr) munmap(state_, state_bytes_);
+  if (stripe_written_ != nullptr) munmap(stripe_written_, num_stripes_);
 }
 
 void Aggregator::ClaimRegion(size_t region) {
@@ -764,7 +812,7 @@ void Aggregator::CountBucket(MixedBuffers& m, size_t region) {
   // Conservatively: a stripe of the region that no record wrote is only read again.
   const size_t first_stripe = region << region_shift_;
   const size_t end_stripe = std::min(num_stripes_, (region + 1) << region_shift_);
-  std::fill(stripe_written_.get() + first_stripe, stripe_written_.get() + end_stripe, 1);
+  std::fill(stripe_written_ + first_stripe, stripe_written_ + end_stripe, 1);
   ReleaseRegion(region);
   if (first_station == last_station) m.records[first_station] += n;
   for (StationIndex s = first_station; s <= last_station; ++s) {
@@ -968,7 +1016,7 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     std::lock_guard<std::mutex> lock(conflicted_mutex_);
     conflicted_ = absl::flat_hash_set<uint64_t>(conflicted.begin(), conflicted.end());
   }
-  std::fill(stripe_written_.get(), stripe_written_.get() + num_stripes_, 1);
+  std::fill(stripe_written_, stripe_written_ + num_stripes_, 1);
   absl::StatusOr<Tally> tally = BuildTally();
   if (!tally.ok() && !absl::IsOutOfRange(tally.status())) {
     return bad(absl::StrCat("inconsistent: ", tally.status().message()));

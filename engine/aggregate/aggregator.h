@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/ballot/batch.h"
 #include "engine/ballot/sink.h"
@@ -85,6 +86,15 @@ class Aggregator final : public BallotSink {
   // Serials per stripe of exactly-once state.
   static constexpr int kStripeBits = 14;
 
+  // The most bytes of exactly-once state an Aggregator maps (a quarter of x86-64's user
+  // address space); pages are backed only where serials are written.
+  static constexpr uint64_t kMaxStateBytes = uint64_t{1} << 45;
+
+  // OK when the exactly-once state of `election` (state_bits per serial of every station's
+  // capacity) fits kMaxStateBytes; else ResourceExhausted saying how many bytes it needs.
+  static absl::Status CheckStateFits(const Election& election, AggregatorOptions options = {});
+
+  // Requires: CheckStateFits(election, options) is OK.
   explicit Aggregator(const Election& election, AggregatorOptions options = {});
   ~Aggregator();
   Aggregator(const Aggregator&) = delete;
@@ -220,7 +230,7 @@ class Aggregator final : public BallotSink {
   // Per stripe: whether any of its state bytes may be nonzero. Read and written only by
   // the stripe's holder (the claim orders them). A run over unwritten stripes is known
   // unseen without reading its bytes: on fresh memory that read is half the traffic.
-  std::unique_ptr<uint8_t[]> stripe_written_;
+  uint8_t* stripe_written_ = nullptr;  // mapped zeroed: pages appear as stripes are written
   size_t num_stripes_ = 0;
   int region_shift_ = 0;  // region of a stripe: stripe >> region_shift_
   size_t num_regions_ = 0;

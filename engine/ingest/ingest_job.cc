@@ -247,6 +247,8 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   identity.sequential_files.assign(sequential_.begin(), sequential_.end());
   std::vector<Task> tasks = PlanTasks(inputs, options_.range_bytes, whole_file_limit);
   identity.tasks_total = tasks.size();
+  CANVASS_RETURN_IF_ERROR(
+      Aggregator::CheckStateFits(election_, AggregatorOptions{options_.exactly_once}));
   Aggregator aggregator(election_, AggregatorOptions{options_.exactly_once});
   EpochRunner epochs(election_, inputs, options_, &aggregator);
   CANVASS_RETURN_IF_ERROR(epochs.Run(resume_, identity, &tasks));

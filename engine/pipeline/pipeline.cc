@@ -16,6 +16,7 @@ namespace canvass {
 
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
                                        int threads, AggregatorOptions options) {
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election, options));
   Aggregator aggregator(election, options);
   tbb::enumerable_thread_specific<BallotBatch> batches;
   RunOnWorkers(threads, [&] {
@@ -33,6 +34,7 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
 
 absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
                                              int threads, Tally* predicted, FaultCounts* fired) {
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election));
   Aggregator aggregator(election);
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
   const uint32_t num_choices = static_cast<uint32_t>(election.contest().choices.size());
@@ -62,6 +64,7 @@ absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const Fau
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
                                        const std::vector<BallotBatch>& batches, uint64_t malformed,
                                        int threads) {
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election));
   Aggregator aggregator(election);
   aggregator.AddMalformed(malformed);
   RunOnWorkers(threads, [&] {
@@ -79,6 +82,8 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
                                           const SyntheticRunOptions& options) {
   CANVASS_ASSIGN_OR_RETURN(Election scaled, ScaleElection(election, options.scale));
   SyntheticRun run{std::move(scaled), Tally(), std::nullopt, FaultCounts{}};
+  // Before the streams are planned: a scale whose state cannot be mapped is exit 2 at once.
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(run.election));
   CANVASS_ASSIGN_OR_RETURN(CalibratedStreams streams,
                            CalibratedStreams::Plan(run.election, options.generator));
   if (!options.faults.Any()) {

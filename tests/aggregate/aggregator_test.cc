@@ -1,10 +1,13 @@
 // Tests of the parallel Aggregator: counting rules, fast vs general path, parallel == reference.
 #include "engine/aggregate/aggregator.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -14,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/aggregate/reference_aggregator.h"
@@ -898,6 +902,66 @@ TEST(AggregatorRandomTest, EveryKernelGivesTheSameTallyAndState) {
       }
     }
   }
+}
+
+// Resident memory of this process, from /proc/self/statm.
+uint64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+// Hardening #3: a roster whose state cannot be mapped says how much it needs (exit 2 in
+// the commands, which check before they start), and a huge one that can costs memory only
+// where serials are written (a capacity of 10^13 and one ballot took 1.2 GB before).
+TEST(AggregatorTest, StateThatCannotBeMappedIsResourceExhaustedNamingItsSize) {
+  const Election too_big = MakeElection(3, {1000000000000000, 5});
+  EXPECT_THAT(Aggregator::CheckStateFits(too_big),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("needs 250000000000016 bytes (2 bits for each of the "
+                                 "1000000000000064 serials")));
+  AggregatorOptions count_only;
+  count_only.exactly_once = false;
+  EXPECT_THAT(Aggregator::CheckStateFits(too_big, count_only), IsOk());
+  // At the limit the size rule holds; whether the mapping itself succeeds depends on the
+  // process (a sanitizer's layout refuses 32 TiB).
+  const absl::Status at_limit =
+      Aggregator::CheckStateFits(MakeElection(3, {Aggregator::kMaxStateBytes * 4}));
+  EXPECT_TRUE(at_limit.ok() || absl::StrContains(at_limit.message(), "cannot map them"))
+      << at_limit;
+  EXPECT_THAT(
+      Aggregator::CheckStateFits(MakeElection(3, {Aggregator::kMaxStateBytes * 4 + 1})),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("at most 35184372088832 bytes")));
+}
+
+TEST(AggregatorTest, HugeCapacityCostsMemoryOnlyWhereWritten) {
+  const Election election = MakeElection(3, {10000000000000, 5});
+  // 2.5 TB of address space: a sanitizer's layout (ThreadSanitizer's) refuses it, and then
+  // the check must say so rather than the constructor abort.
+  const absl::Status fits = Aggregator::CheckStateFits(election);
+  if (!fits.ok()) {
+    EXPECT_THAT(fits, StatusIs(absl::StatusCode::kResourceExhausted,
+                               HasSubstr("needs 2500000000016 bytes (2 bits for each of the "
+                                         "10000000000064 serials its roster's capacities "
+                                         "allow); this process cannot map them")));
+    return;
+  }
+  const uint64_t before = ResidentBytes();
+  Aggregator aggregator(election);
+  aggregator.Add(MakeBatch(0, {{1, kA}, {9999999999999, kB}, {10000000000000, kB}}));
+  const std::vector<StationIndex> stations = {0, 0, 1};
+  const std::vector<uint64_t> seqs = {5000000000000, 1, 5};
+  const std::vector<ChoiceIndex> choices = {kC, kC, kA};
+  aggregator.AddMixed({stations.data(), seqs.data(), choices.data(), 3});
+  const Tally tally = FinishOk(aggregator);
+  EXPECT_LT(ResidentBytes() - std::min(before, ResidentBytes()), uint64_t{64} << 20);
+  // Serial 1 of station 0 came twice, A then C: both copies are conflicts.
+  EXPECT_EQ(tally.Counted(0, kA), 0u);
+  EXPECT_EQ(tally.Counted(0, kB), 2u);
+  EXPECT_EQ(tally.Counted(0, kC), 1u);
+  EXPECT_EQ(tally.Counted(1, kA), 1u);
+  EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kConflict, 2}}));
 }
 
 // ---- Records of many stations in any order (AddMixed) ----

@@ -546,6 +546,20 @@ TEST_F(ElectionDirectoryTest, ControlBytesInIdsAndTitlesAreEscapedInTheTextRepor
   EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
 }
 
+// Hardening #3: a roster or a scale whose exactly-once state cannot be mapped is exit 2
+// before anything runs, saying how many bytes it needs (it aborted in the aggregator, or
+// ended in std::bad_alloc while the streams were planned).
+TEST_F(ElectionDirectoryTest, StateTooLargeToMapIsAnInputErrorNamingItsSize) {
+  const std::filesystem::path directory =
+      MakeReferenceCopyWithRoster("AE-01,AE,1851,", "AE-01,AE,1000000000000000,");
+  ExpectInputError(RunOn(directory),
+                   {"the exactly-once state of election ir-2024-runoff-overseas needs",
+                    "bytes (2 bits for each of the", "lower the capacities or the scale"});
+  ExpectInputError(RunCanvass({"run", "--scale", "100000000000"}),
+                   {"needs 3265425000000000 bytes (2 bits for each of the 13061700000000000 "
+                    "serials its roster's capacities allow); at most 35184372088832 bytes"});
+}
+
 TEST_F(ElectionDirectoryTest, BytesThatAreNotUtf8AreCarriedIntoJson) {
   const std::filesystem::path directory = MakeReferenceCopyWithRoster("AE-01,",
                                                                       "AE\xff"
