@@ -20,7 +20,6 @@
 #include "engine/report/report.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
-#include "nlohmann/json.hpp"
 #include "tools/commands.h"
 
 namespace canvass::cli {
@@ -39,11 +38,9 @@ absl::StatusOr<std::optional<uint64_t>> ManifestScale(const std::vector<std::str
     absl::StatusOr<std::string> text = ReadFileToString(manifest, kMaxManifestBytes);
     if (absl::IsNotFound(text.status())) continue;
     if (!text.ok()) return text.status();
-    nlohmann::json root = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (root.is_discarded() || !root.contains("scale") || !root["scale"].is_number_unsigned()) {
-      return absl::DataLossError(absl::StrCat(manifest, ": field 'scale': missing or not a count"));
-    }
-    const uint64_t this_scale = root["scale"].get<uint64_t>();
+    absl::StatusOr<uint64_t> read_scale = ParseManifestScale(manifest, *text);
+    if (!read_scale.ok()) return read_scale.status();
+    const uint64_t this_scale = *read_scale;
     if (scale && *scale != this_scale) {
       return absl::InvalidArgumentError(absl::StrCat(manifest, ": generated at scale ", this_scale,
                                                      ", but ", first, " at scale ", *scale,

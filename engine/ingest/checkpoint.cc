@@ -2,8 +2,11 @@
 #include "engine/ingest/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 
@@ -71,9 +74,15 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(name, ": not an intact checkpoint: ", what));
   };
-  if (bytes.size() < 16 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    return bad("byte 0: expected the checkpoint magic");
+  if (bytes.empty()) {
+    // Checkpoints are written whole and renamed into place: an empty one is someone else's.
+    return bad("an empty file (a checkpoint never is: remove it, or name another file)");
   }
+  if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    return bad("byte 0: not a Canvass checkpoint (its first bytes are not the checkpoint magic)");
+  }
+  if (bytes.size() < 16)
+    return bad(absl::StrCat("byte 8: the file ends after ", bytes.size(), " bytes"));
   uint64_t body_size = 0;
   std::memcpy(&body_size, bytes.data() + 8, 8);
   if (body_size != bytes.size() - 24 || bytes.size() < 24) {
@@ -116,6 +125,47 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
   }
   if (!in.GetBytes(&checkpoint.aggregator) || !in.empty()) return bad("aggregation state");
   return checkpoint;
+}
+
+absl::StatusOr<CheckpointLock> CheckpointLock::Acquire(const std::string& checkpoint_path) {
+  std::string lock_path = checkpoint_path + ".lock";
+  while (true) {
+    const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          lock_path, ": cannot make the checkpoint's lock file: ", std::strerror(errno)));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      close(fd);
+      if (error == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(checkpoint_path, ": another job holds this checkpoint (", lock_path,
+                         " is locked); wait for it to end, or give this job another --checkpoint"));
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat(lock_path, ": cannot lock: ", std::strerror(error)));
+    }
+    // The holder before us may have removed the file between our open and our lock: then
+    // ours is a file nobody else will find, and the lock must be taken again.
+    struct stat held, named;
+    if (fstat(fd, &held) == 0 && stat(lock_path.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      return CheckpointLock(std::move(lock_path), fd);
+    }
+    close(fd);
+  }
+}
+
+CheckpointLock::CheckpointLock(CheckpointLock&& other) noexcept
+    : lock_path_(std::move(other.lock_path_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+CheckpointLock::~CheckpointLock() {
+  if (fd_ < 0) return;
+  unlink(lock_path_.c_str());  // while still held, so that no one takes a stale file
+  close(fd_);
 }
 
 }  // namespace canvass

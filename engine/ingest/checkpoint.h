@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,6 +38,25 @@ struct Checkpoint {
 std::string EncodeCheckpoint(const Checkpoint& checkpoint);
 // DataLoss naming `name` for anything that is not an intact checkpoint.
 absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes);
+
+// A job's hold on its checkpoint path: an exclusive flock(2) on `PATH.lock`, for the job's
+// lifetime, so that two jobs never write one checkpoint (the second is refused at once,
+// exit 2). The lock file is removed when the hold ends; a job killed with the lock held
+// leaves the file, which the next job takes over (the kernel drops the lock at exit).
+class CheckpointLock {
+ public:
+  // FailedPrecondition when another job holds it; the system's reason when the lock file
+  // cannot be made.
+  static absl::StatusOr<CheckpointLock> Acquire(const std::string& checkpoint_path);
+  CheckpointLock(CheckpointLock&& other) noexcept;
+  CheckpointLock& operator=(CheckpointLock&&) = delete;
+  ~CheckpointLock();
+
+ private:
+  CheckpointLock(std::string lock_path, int fd) : lock_path_(std::move(lock_path)), fd_(fd) {}
+  std::string lock_path_;
+  int fd_ = -1;
+};
 
 }  // namespace canvass
 

@@ -286,6 +286,13 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
 }
 
 absl::StatusOr<IngestResult> IngestJob::Run() {
+  // Held until the job ends, so that no other job writes the same checkpoint meanwhile.
+  std::optional<CheckpointLock> lock;
+  if (!options_.checkpoint_path.empty()) {
+    CANVASS_ASSIGN_OR_RETURN(CheckpointLock acquired,
+                             CheckpointLock::Acquire(options_.checkpoint_path));
+    lock.emplace(std::move(acquired));
+  }
   CANVASS_ASSIGN_OR_RETURN(resume_, LoadCheckpoint(options_.checkpoint_path));
   // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
   // file where one does is read again as a single range, from scratch, so nothing is

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
@@ -24,25 +25,86 @@ Json TallyToJson(const Tally& tally) {
           {"station_records", tally.station_records}};
 }
 
+// A JSON value as a message shows it: at most 40 bytes of its text.
+std::string Shown(const Json& value) {
+  std::string text = value.dump(-1, ' ', /*ensure_ascii=*/true);
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+// Field `key` of `parent`, named `where + key` in messages (`where` is "" or ends in
+// '.'); DataLoss when it is missing or `parent` is not an object.
+absl::StatusOr<const Json*> Field(const std::string& path, const Json& parent,
+                                  const std::string& where, const char* key) {
+  if (!parent.is_object()) {
+    const std::string named =
+        where.empty() ? "" : absl::StrCat("field '", where.substr(0, where.size() - 1), "': ");
+    return Bad(path, absl::StrCat(named, "expected a JSON object, got ", Shown(parent)));
+  }
+  const auto found = parent.find(key);
+  if (found == parent.end()) return Bad(path, absl::StrCat("field '", where, key, "' is missing"));
+  return &*found;
+}
+
+absl::StatusOr<uint64_t> CountField(const std::string& path, const Json& parent,
+                                    const std::string& where, const char* key) {
+  CANVASS_ASSIGN_OR_RETURN(const Json* value, Field(path, parent, where, key));
+  if (!value->is_number_unsigned()) {
+    return Bad(
+        path, absl::StrCat("field '", where, key,
+                           "': expected a count (a whole number, 0 or more), got ", Shown(*value)));
+  }
+  return value->get<uint64_t>();
+}
+
+absl::StatusOr<std::string> StringField(const std::string& path, const Json& parent,
+                                        const std::string& where, const char* key) {
+  CANVASS_ASSIGN_OR_RETURN(const Json* value, Field(path, parent, where, key));
+  if (!value->is_string()) {
+    return Bad(path,
+               absl::StrCat("field '", where, key, "': expected a string, got ", Shown(*value)));
+  }
+  return value->get<std::string>();
+}
+
+absl::StatusOr<std::vector<uint64_t>> CountsField(const std::string& path, const Json& parent,
+                                                  const std::string& where, const char* key) {
+  CANVASS_ASSIGN_OR_RETURN(const Json* value, Field(path, parent, where, key));
+  if (!value->is_array()) {
+    return Bad(path, absl::StrCat("field '", where, key, "': expected an array of counts, got ",
+                                  Shown(*value)));
+  }
+  std::vector<uint64_t> counts;
+  for (size_t i = 0; i < value->size(); ++i) {
+    if (!(*value)[i].is_number_unsigned()) {
+      return Bad(path, absl::StrCat("field '", where, key, "[", i,
+                                    "]': expected a count (a whole number, 0 or more), got ",
+                                    Shown((*value)[i])));
+    }
+    counts.push_back((*value)[i].get<uint64_t>());
+  }
+  return counts;
+}
+
 absl::StatusOr<Tally> TallyFromJson(const std::string& path, const Json& json,
                                     const Election& election) {
   Tally tally(static_cast<uint32_t>(election.stations.size()),
               static_cast<uint32_t>(election.contest().choices.size()));
-  try {
-    tally.records_read = json.at("records_read").get<uint64_t>();
-    auto rejected = json.at("rejected").get<std::vector<uint64_t>>();
-    auto counted = json.at("counted").get<std::vector<uint64_t>>();
-    auto station_records = json.at("station_records").get<std::vector<uint64_t>>();
-    if (rejected.size() != tally.rejected.size() || counted.size() != tally.counted.size() ||
-        station_records.size() != tally.station_records.size()) {
-      return Bad(path, "field 'predicted': shape does not match the election");
-    }
-    std::copy(rejected.begin(), rejected.end(), tally.rejected.begin());
-    tally.counted = std::move(counted);
-    tally.station_records = std::move(station_records);
-  } catch (const Json::exception& error) {
-    return Bad(path, absl::StrCat("field 'predicted': ", error.what()));
+  CANVASS_ASSIGN_OR_RETURN(tally.records_read,
+                           CountField(path, json, "predicted.", "records_read"));
+  CANVASS_ASSIGN_OR_RETURN(std::vector<uint64_t> rejected,
+                           CountsField(path, json, "predicted.", "rejected"));
+  CANVASS_ASSIGN_OR_RETURN(std::vector<uint64_t> counted,
+                           CountsField(path, json, "predicted.", "counted"));
+  CANVASS_ASSIGN_OR_RETURN(std::vector<uint64_t> station_records,
+                           CountsField(path, json, "predicted.", "station_records"));
+  if (rejected.size() != tally.rejected.size() || counted.size() != tally.counted.size() ||
+      station_records.size() != tally.station_records.size()) {
+    return Bad(path, "field 'predicted': shape does not match the election");
   }
+  std::copy(rejected.begin(), rejected.end(), tally.rejected.begin());
+  tally.counted = std::move(counted);
+  tally.station_records = std::move(station_records);
   return tally;
 }
 
@@ -72,46 +134,84 @@ std::string ManifestToJson(const Manifest& manifest, const Election& election) {
   return root.dump(1) + "\n";
 }
 
-absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_view text,
-                                       const Election& election) {
-  Json root;
+namespace {
+
+absl::StatusOr<Json> ParseJson(const std::string& path, absl::string_view text) {
   try {
-    root = Json::parse(text.begin(), text.end());
+    return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& error) {
     return Bad(path, absl::StrCat("byte ", error.byte, ": not valid JSON"));
   } catch (const Json::exception& error) {
     return Bad(path, absl::StrCat("not valid JSON: ", error.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ParseManifestScale(const std::string& path, absl::string_view text) {
+  CANVASS_ASSIGN_OR_RETURN(const Json root, ParseJson(path, text));
+  return CountField(path, root, "", "scale");
+}
+
+absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_view text,
+                                       const Election& election) {
+  CANVASS_ASSIGN_OR_RETURN(const Json root, ParseJson(path, text));
   Manifest manifest;
-  try {
-    if (root.at("manifest_version").get<int>() != 1) {
-      return Bad(path, "field 'manifest_version': expected 1");
+  CANVASS_ASSIGN_OR_RETURN(const uint64_t version, CountField(path, root, "", "manifest_version"));
+  if (version != 1) {
+    return Bad(path, absl::StrCat("field 'manifest_version': expected 1, got ", version));
+  }
+  CANVASS_ASSIGN_OR_RETURN(manifest.election, StringField(path, root, "", "election"));
+  CANVASS_ASSIGN_OR_RETURN(manifest.format, StringField(path, root, "", "format"));
+  CANVASS_ASSIGN_OR_RETURN(manifest.seed, CountField(path, root, "", "seed"));
+  CANVASS_ASSIGN_OR_RETURN(manifest.scale, CountField(path, root, "", "scale"));
+  CANVASS_ASSIGN_OR_RETURN(const std::string fingerprint,
+                           StringField(path, root, "", "election_fingerprint"));
+  if (fingerprint.size() != 16 ||
+      fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Bad(path, absl::StrCat("field 'election_fingerprint': expected 16 lowercase hex "
+                                  "digits, got \"",
+                                  fingerprint.substr(0, 40), "\""));
+  }
+  manifest.election_fingerprint = std::stoull(fingerprint, nullptr, 16);
+  CANVASS_ASSIGN_OR_RETURN(manifest.faults, StringField(path, root, "", "faults"));
+  CANVASS_ASSIGN_OR_RETURN(const Json* fired, Field(path, root, "", "fired"));
+  if (!fired->is_object()) {
+    return Bad(path, absl::StrCat("field 'fired': expected a JSON object, got ", Shown(*fired)));
+  }
+  for (const auto& [name, count] : fired->items()) {
+    CANVASS_ASSIGN_OR_RETURN(const uint64_t n, CountField(path, *fired, "fired.", name.c_str()));
+    manifest.fired.emplace_back(name, n);
+  }
+  CANVASS_ASSIGN_OR_RETURN(const Json* files, Field(path, root, "", "files"));
+  if (!files->is_array()) {
+    return Bad(path, absl::StrCat("field 'files': expected an array, got ", Shown(*files)));
+  }
+  absl::flat_hash_map<std::string, size_t> listed;  // file name -> its entry
+  for (size_t i = 0; i < files->size(); ++i) {
+    const Json& entry = (*files)[i];
+    const std::string where = absl::StrCat("files[", i, "].");
+    ManifestFile file;
+    CANVASS_ASSIGN_OR_RETURN(file.file, StringField(path, entry, where, "file"));
+    CANVASS_ASSIGN_OR_RETURN(file.station, StringField(path, entry, where, "station"));
+    CANVASS_ASSIGN_OR_RETURN(file.records, CountField(path, entry, where, "records"));
+    CANVASS_ASSIGN_OR_RETURN(file.bytes, CountField(path, entry, where, "bytes"));
+    CANVASS_ASSIGN_OR_RETURN(file.xxh3_128, StringField(path, entry, where, "xxh3_128"));
+    const auto [at, inserted] = listed.emplace(file.file, i);
+    if (!inserted) {
+      return Bad(
+          path, absl::StrCat("field '", where, "file': \"", file.file, "\" is listed twice (files[",
+                             at->second, "] and files[", i, "])"));
     }
-    manifest.election = root.at("election").get<std::string>();
-    manifest.format = root.at("format").get<std::string>();
-    manifest.seed = root.at("seed").get<uint64_t>();
-    manifest.scale = root.at("scale").get<uint64_t>();
-    std::string fingerprint = root.at("election_fingerprint").get<std::string>();
-    manifest.election_fingerprint = std::stoull(fingerprint, nullptr, 16);
-    manifest.faults = root.at("faults").get<std::string>();
-    for (const auto& [name, count] : root.at("fired").items()) {
-      manifest.fired.emplace_back(name, count.get<uint64_t>());
-    }
-    for (const Json& entry : root.at("files")) {
-      manifest.files.push_back(
-          {entry.at("file").get<std::string>(), entry.at("station").get<std::string>(),
-           entry.at("records").get<uint64_t>(), entry.at("bytes").get<uint64_t>(),
-           entry.at("xxh3_128").get<std::string>()});
-    }
-  } catch (const std::exception& error) {
-    return Bad(path, absl::StrCat("not a Canvass manifest: ", error.what()));
+    manifest.files.push_back(std::move(file));
   }
   if (manifest.election != election.id) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": manifest is for election \"", manifest.election, "\", not \"", election.id, "\""));
   }
   if (root.contains("predicted")) {
-    CANVASS_ASSIGN_OR_RETURN(manifest.predicted, TallyFromJson(path, root["predicted"], election));
+    CANVASS_ASSIGN_OR_RETURN(manifest.predicted,
+                             TallyFromJson(path, root.at("predicted"), election));
   }
   return manifest;
 }

@@ -48,6 +48,10 @@ struct Manifest {
 std::string ManifestToJson(const Manifest& manifest, const Election& election);
 // DataLoss naming the file and field when the manifest is damaged or inconsistent with
 // `election` (another election, another shape).
+// The manifest's `scale` alone (read before the election is scaled to it); errors as
+// ParseManifest's.
+absl::StatusOr<uint64_t> ParseManifestScale(const std::string& path, absl::string_view text);
+
 absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_view text,
                                        const Election& election);
 

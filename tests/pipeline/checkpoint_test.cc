@@ -70,6 +70,22 @@ TEST(CheckpointCodecTest, EveryTruncationIsDataLoss) {
   }
 }
 
+// Hardening (unclear messages): an empty file and another kind of file each say what they are.
+TEST(CheckpointCodecTest, EmptyAndForeignFilesSayWhatTheyAre) {
+  EXPECT_THAT(DecodeCheckpoint("ck", ""),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("ck: not an intact checkpoint: an empty file (a checkpoint "
+                                 "never is: remove it, or name another file)")));
+  EXPECT_THAT(
+      DecodeCheckpoint("ck", "station,seq,choice\n"),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("ck: not an intact checkpoint: byte 0: not a Canvass checkpoint")));
+  const std::string bytes = EncodeCheckpoint(SampleCheckpoint());
+  EXPECT_THAT(
+      DecodeCheckpoint("ck", bytes.substr(0, 12)),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("byte 8: the file ends after 12 bytes")));
+}
+
 TEST(CheckpointCodecTest, EveryFlippedBitIsDataLoss) {
   const std::string bytes = EncodeCheckpoint(SampleCheckpoint());
   for (size_t byte = 0; byte < bytes.size(); ++byte) {
@@ -229,6 +245,31 @@ TEST_F(KillAndResumeTest, KilledFromOutsideAtRandomMomentsResumesToTheSameReport
   const RunResult resumed = RunCanvass(Command(CheckpointPath()));
   EXPECT_EQ(resumed.exit_code, reference_.exit_code) << Describe(resumed);
   EXPECT_EQ(resumed.out, reference_.out);
+}
+
+// Hardening (unclear messages): two jobs sharing one checkpoint. The second is refused at
+// once, exit 2, touching nothing (one died with "rename failed" before); once the first
+// ends, the same command runs, and no lock file is left behind.
+TEST_F(KillAndResumeTest, ASecondJobOnAHeldCheckpointIsRefused) {
+  RunKilledAt("checkpoint:2");
+  const std::string before = ReadFileBytes(CheckpointPath());
+  {
+    absl::StatusOr<CheckpointLock> held = CheckpointLock::Acquire(CheckpointPath());
+    ASSERT_TRUE(held.ok()) << held.status();
+    EXPECT_THAT(CheckpointLock::Acquire(CheckpointPath()),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("another job holds this checkpoint")));
+    const RunResult second = RunCanvass(Command(CheckpointPath()));
+    EXPECT_EQ(second.exit_code, kExitInputError) << Describe(second);
+    EXPECT_EQ(second.out, "");
+    EXPECT_THAT(second.err, HasSubstr(CheckpointPath() + ": another job holds this checkpoint (" +
+                                      CheckpointPath() + ".lock is locked)"));
+    EXPECT_EQ(ReadFileBytes(CheckpointPath()), before) << "the refused job wrote nothing";
+  }
+  const RunResult resumed = RunCanvass(Command(CheckpointPath()));
+  EXPECT_EQ(resumed.exit_code, reference_.exit_code) << Describe(resumed);
+  EXPECT_EQ(resumed.out, reference_.out);
+  EXPECT_FALSE(fs::exists(CheckpointPath() + ".lock"));
 }
 
 TEST_F(KillAndResumeTest, TornCorruptAndForeignCheckpointsAreDataLoss) {
