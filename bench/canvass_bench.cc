@@ -488,6 +488,89 @@ BENCHMARK(BM_Ingest_Csv_Interleaved)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// ---- Hostile shapes (issue "Hardening") ----
+
+// 2^20 records at random serials of the roster's stations, counted through AddMixed, with
+// the first station's capacity as given (0: the roster's own). Capacity 10^12 maps 250 GB of
+// exactly-once state and touches one page per record: the figure is the cost of a state
+// that only exists where it is written, beside the same records on the real roster.
+void BM_Aggregate_MixedCapacity(benchmark::State& state) {
+  Election election = ReferenceElection();
+  const uint64_t capacity = static_cast<uint64_t>(state.range(0));
+  if (capacity != 0) election.stations[0].capacity = capacity;
+  constexpr size_t kRecords = size_t{1} << 20;
+  std::vector<StationIndex> stations(kRecords);
+  std::vector<uint64_t> seqs(kRecords);
+  std::vector<ChoiceIndex> choices(kRecords);
+  std::mt19937_64 random(20261202);
+  for (size_t i = 0; i < kRecords; ++i) {
+    stations[i] = static_cast<StationIndex>(random() % election.stations.size());
+    seqs[i] = 1 + random() % election.stations[stations[i]].capacity;
+    choices[i] = static_cast<ChoiceIndex>(random() % 3);
+  }
+  if (!Aggregator::CheckStateFits(election).ok()) {
+    state.SkipWithError("the state cannot be mapped here");
+    return;
+  }
+  for (auto _ : state) {
+    Aggregator aggregator(election);
+    for (size_t at = 0; at < kRecords; at += kDefaultBatchSize) {
+      aggregator.AddMixed({stations.data() + at, seqs.data() + at, choices.data() + at,
+                           std::min<size_t>(kDefaultBatchSize, kRecords - at)});
+    }
+    if (aggregator.Finish().value().records_read != kRecords) state.SkipWithError("miscounted");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kRecords));
+  state.counters["capacity"] = static_cast<double>(capacity);
+}
+BENCHMARK(BM_Aggregate_MixedCapacity)
+    ->ArgName("capacity")
+    ->Arg(0)
+    ->Arg(1000000000000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// One record repeated 2^14 times per unit of scale (1.9 M rows at scale 114) in one CSV:
+// every copy after the first is a duplicate kept for Finish(). Beside
+// BM_Ingest_Csv_OneFileSorted (unique records) of the same run.
+void BM_Ingest_Csv_ManyDuplicates(benchmark::State& state) {
+  struct DuplicatesFile {
+    DuplicatesFile() {
+      char pattern[] = "/tmp/canvass-bench-duplicates-XXXXXX";
+      folder = mkdtemp(pattern);
+      path = folder + "/duplicates.csv";
+      rows = g_scale << 14;
+      std::ofstream out(path, std::ios::binary);
+      out << kCsvHeader << "\n";
+      for (uint64_t i = 0; i < rows; ++i) out << "AE-01,1,JAL\n";
+    }
+    ~DuplicatesFile() {
+      std::error_code error;
+      std::filesystem::remove_all(folder, error);
+    }
+    std::string folder, path;
+    uint64_t rows = 0;
+  };
+  static const DuplicatesFile file;
+  const Fixture& base = Fixture::Get();
+  IngestOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    IngestResult result = IngestFiles(base.election, {file.path}, options).value();
+    if (result.tally.Rejected(RejectReason::kDuplicate) != file.rows - 1) {
+      state.SkipWithError("duplicates miscounted");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * file.rows));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_Ingest_Csv_ManyDuplicates)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // cvb, one file of every row written by CvbStreamWriter: in station order (blocks of
 // consecutive serials, run-encoded) and shuffled (each station's block gathers its records
 // as they come: serials at random, plain-encoded, stations interleaved block by block).
