@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -424,6 +425,27 @@ void OneFileBenchmark(benchmark::State& state, bool shuffled, bool cvb = false) 
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 
+// A file written once, in a folder of its own under /tmp, removed with the folder when the
+// program ends (benchmarks hold one in a function-local static).
+class ScratchFile {
+ public:
+  ScratchFile(const std::string& name, const std::function<void(std::ofstream&)>& write) {
+    char pattern[] = "/tmp/canvass-bench-XXXXXX";
+    folder_ = mkdtemp(pattern);
+    path = folder_ + "/" + name;
+    std::ofstream out(path, std::ios::binary);
+    write(out);
+  }
+  ~ScratchFile() {
+    std::error_code error;
+    std::filesystem::remove_all(folder_, error);
+  }
+  std::string path;
+
+ private:
+  std::string folder_;
+};
+
 // ---- One line across many ranges ----
 
 // A file of zero bytes after the header, as a crash leaves behind: one line, one malformed
@@ -432,22 +454,9 @@ void OneFileBenchmark(benchmark::State& state, bool shuffled, bool cvb = false) 
 // size (the memory-read bandwidth of the same run is its baseline), not in size times
 // ranges (issue "Hardening", #8: 202 s for 1 GB before).
 void BM_Ingest_Csv_LongLine(benchmark::State& state) {
-  // Made on first use, removed with its folder when the program ends.
-  struct LongLineFile {
-    LongLineFile() {
-      char pattern[] = "/tmp/canvass-bench-longline-XXXXXX";
-      folder = mkdtemp(pattern);
-      path = folder + "/zeros.csv";
-      std::ofstream out(path, std::ios::binary);
-      out << kCsvHeader << "\n" << std::string(std::max<uint64_t>(g_scale, 16) << 16, '\0');
-    }
-    ~LongLineFile() {
-      std::error_code error;
-      std::filesystem::remove_all(folder, error);
-    }
-    std::string folder, path;
-  };
-  static const LongLineFile file;
+  static const ScratchFile file("zeros.csv", [](std::ofstream& out) {
+    out << kCsvHeader << "\n" << std::string(std::max<uint64_t>(g_scale, 16) << 16, '\0');
+  });
   const std::string& path = file.path;
   const Fixture& base = Fixture::Get();
   IngestOptions options;
@@ -534,34 +543,21 @@ BENCHMARK(BM_Aggregate_MixedCapacity)
 // every copy after the first is a duplicate kept for Finish(). Beside
 // BM_Ingest_Csv_OneFileSorted (unique records) of the same run.
 void BM_Ingest_Csv_ManyDuplicates(benchmark::State& state) {
-  struct DuplicatesFile {
-    DuplicatesFile() {
-      char pattern[] = "/tmp/canvass-bench-duplicates-XXXXXX";
-      folder = mkdtemp(pattern);
-      path = folder + "/duplicates.csv";
-      rows = g_scale << 14;
-      std::ofstream out(path, std::ios::binary);
-      out << kCsvHeader << "\n";
-      for (uint64_t i = 0; i < rows; ++i) out << "AE-01,1,JAL\n";
-    }
-    ~DuplicatesFile() {
-      std::error_code error;
-      std::filesystem::remove_all(folder, error);
-    }
-    std::string folder, path;
-    uint64_t rows = 0;
-  };
-  static const DuplicatesFile file;
+  static const uint64_t rows = g_scale << 14;
+  static const ScratchFile file("duplicates.csv", [](std::ofstream& out) {
+    out << kCsvHeader << "\n";
+    for (uint64_t i = 0; i < rows; ++i) out << "AE-01,1,JAL\n";
+  });
   const Fixture& base = Fixture::Get();
   IngestOptions options;
   options.threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
     IngestResult result = IngestFiles(base.election, {file.path}, options).value();
-    if (result.tally.Rejected(RejectReason::kDuplicate) != file.rows - 1) {
+    if (result.tally.Rejected(RejectReason::kDuplicate) != rows - 1) {
       state.SkipWithError("duplicates miscounted");
     }
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * file.rows));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * rows));
   state.counters["threads"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_Ingest_Csv_ManyDuplicates)
