@@ -118,6 +118,10 @@ struct Aggregator::MixedState {
   tbb::enumerable_thread_specific<MixedBuffers> workers;
 };
 
+struct Aggregator::LaterCopies {
+  tbb::enumerable_thread_specific<absl::flat_hash_map<uint64_t, LaterCopy>> workers;
+};
+
 absl::Status Aggregator::CheckStateFits(const Election& election, AggregatorOptions options) {
   if (!options.exactly_once) return absl::OkStatus();
   const unsigned __int128 slots = StateSlots(election);
@@ -176,8 +180,12 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
       static_cast<size_t>((slots + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits);
   state_bytes_ = slots / 64 * static_cast<uint64_t>(state_bits_) * 8;
   state_ = AllocateZeroed(state_bytes_);
-  stripe_written_ = reinterpret_cast<uint8_t*>(AllocateZeroed(stripes));  // nothing written yet
+  stripe_flags_ = reinterpret_cast<uint8_t*>(AllocateZeroed(stripes));  // nothing written yet
   num_stripes_ = stripes;
+  num_groups_ = (stripes >> kGroupBits) + 1;
+  group_written_ = std::make_unique<std::atomic<uint8_t>[]>(num_groups_);
+  group_changed_ = std::make_unique<std::atomic<uint8_t>[]>(num_groups_);
+  later_workers_ = std::make_unique<LaterCopies>();
   while (((num_stripes_ + (size_t{1} << region_shift_) - 1) >> region_shift_) > kMaxRegions) {
     ++region_shift_;
   }
@@ -208,11 +216,14 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
   counted_added_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   counted_removed_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations * num_choices_);
   station_records_ = std::make_unique<std::atomic<uint64_t>[]>(num_stations);
+  emitted_added_.assign(num_stations * num_choices_, 0);
+  emitted_removed_.assign(num_stations * num_choices_, 0);
+  emitted_records_.assign(num_stations, 0);
 }
 
 Aggregator::~Aggregator() {
   if (state_ != nullptr) munmap(state_, state_bytes_);
-  if (stripe_written_ != nullptr) munmap(stripe_written_, num_stripes_);
+  if (stripe_flags_ != nullptr) munmap(stripe_flags_, num_stripes_);
 }
 
 void Aggregator::ClaimRegion(size_t region) {
@@ -399,13 +410,13 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   for (size_t region = first_region; region <= last_region; ++region) ClaimRegion(region);
   bool written = false;
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
-    written |= stripe_written_[stripe] != 0;
+    written |= stripe_flags_[stripe] != 0;
   }
   const uint64_t slot = station_base_[s] + begin;
   if (!written) {
     // Never written: every field is still zero. Mark without reading them.
     mark(slot);
-    for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) stripe_written_[stripe] = 1;
+    for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) MarkStripeWritten(stripe);
     for (size_t region = first_region; region <= last_region; ++region) ReleaseRegion(region);
     return true;
   }
@@ -421,7 +432,7 @@ bool Aggregator::MarkUnseenRange(StationIndex s, uint64_t begin, size_t count, M
   const bool seen = AnyStateSet(slot, count);
   if (!seen) mark(slot);
   for (size_t stripe = first_stripe; stripe <= last_stripe; ++stripe) {
-    if (!seen) stripe_written_[stripe] = 1;
+    if (!seen) MarkStripeWritten(stripe);
   }
   for (size_t region = first_region; region <= last_region; ++region) ReleaseRegion(region);
   return !seen;
@@ -584,14 +595,21 @@ void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64
     return;
   }
   // A later copy: settled in Finish() by whether its identity is conflicted by then.
-  later_copies_.push_back(Identity{s, seq});
-  if (first_copy != mark) {
-    std::lock_guard<std::mutex> lock(conflicted_mutex_);
-    if (conflicted_.insert(slot).second) {
-      --local->histogram[first_copy - 1];
-      ++local->conflicted_identities;
-    }
+  if (NoteLaterCopy(slot, first_copy != mark)) {
+    --local->histogram[first_copy - 1];
+    ++local->conflicted_identities;
   }
+}
+
+bool Aggregator::NoteLaterCopy(uint64_t slot, bool disagrees) {
+  LaterCopy& copy = later_workers_->workers.local()[slot];
+  ++copy.copies;
+  if (!disagrees || copy.conflict_noted) return false;
+  copy.conflict_noted = true;
+  std::lock_guard<std::mutex> lock(conflicted_mutex_);
+  if (!conflicted_.insert(slot).second) return false;
+  conflicted_added_.push_back(slot);
+  return true;
 }
 
 void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
@@ -642,7 +660,7 @@ void Aggregator::AddGeneral(const BatchView& batch, Local* local) {
       ClaimRegion(region);
       claimed = region;
     }
-    stripe_written_[StripeOf(slot)] = 1;  // CountRecord writes unless it is a later copy
+    MarkStripeWritten(StripeOf(slot));  // CountRecord writes unless it is a later copy
     CountRecord(s, batch.seq[i], batch.choice[i], slot, local);
   }
   ReleaseRegion(claimed);
@@ -762,13 +780,9 @@ size_t Aggregator::AddScattered(const BatchView& batch, Local* local) {
 void Aggregator::CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s, ChoiceIndex c,
                                      uint32_t first_copy) {
   // Settled in Finish() as in CountRecord().
-  later_copies_.push_back(Identity{s, slot - station_base_[s] + 1});
-  if (first_copy != c + 1u) {
-    std::lock_guard<std::mutex> lock(conflicted_mutex_);
-    if (conflicted_.insert(slot).second) {
-      --m.histogram[static_cast<size_t>(s) * num_choices_ + first_copy - 1];
-      ++m.conflicted_identities;
-    }
+  if (NoteLaterCopy(slot, first_copy != c + 1u)) {
+    --m.histogram[static_cast<size_t>(s) * num_choices_ + first_copy - 1];
+    ++m.conflicted_identities;
   }
 }
 
@@ -805,14 +819,11 @@ void Aggregator::CountBucket(MixedBuffers& m, size_t region) {
     if (first_copy == 0) {
       word |= static_cast<uint64_t>(c + 1u) << (bit & 63);
       ++histogram[static_cast<size_t>(s) * num_choices_ + c];
+      MarkStripeWritten(StripeOf(slot));
     } else {
       CountMixedLaterCopy(m, slot, s, c, first_copy);
     }
   }
-  // Conservatively: a stripe of the region that no record wrote is only read again.
-  const size_t first_stripe = region << region_shift_;
-  const size_t end_stripe = std::min(num_stripes_, (region + 1) << region_shift_);
-  std::fill(stripe_written_ + first_stripe, stripe_written_ + end_stripe, 1);
   ReleaseRegion(region);
   if (first_station == last_station) m.records[first_station] += n;
   for (StationIndex s = first_station; s <= last_station; ++s) {
@@ -871,11 +882,19 @@ void Aggregator::AddMixedByStation(const MixedBatchView& batch) {
 }
 
 void Aggregator::CountBuffered() {
-  if (mixed_ == nullptr) return;
-  for (MixedBuffers& m : mixed_->workers) {
-    for (size_t bucket = 0; bucket < m.fill.size(); ++bucket) {
-      if (m.fill[bucket] != 0) CountBucket(m, bucket);
+  if (mixed_ != nullptr) {
+    for (MixedBuffers& m : mixed_->workers) {
+      for (size_t bucket = 0; bucket < m.fill.size(); ++bucket) {
+        if (m.fill[bucket] != 0) CountBucket(m, bucket);
+      }
     }
+  }
+  for (absl::flat_hash_map<uint64_t, LaterCopy>& worker : later_workers_->workers) {
+    for (const auto& [slot, copy] : worker) {
+      later_copies_[slot] += copy.copies;  // no more than records read: cannot wrap
+      later_changed_.insert(slot);
+    }
+    worker.clear();
   }
 }
 
@@ -901,59 +920,171 @@ namespace {
 void PutU64(uint64_t value, std::string* out) { PutLittleEndian(value, out); }
 bool GetU64(absl::string_view* in, uint64_t* value) { return ConsumeLittleEndian(in, value); }
 
+// The two kinds of snapshot: the whole state, and the changes since the one before.
+constexpr uint64_t kWholeSnapshot = 0;
+constexpr uint64_t kChangesSnapshot = 1;
+
 }  // namespace
 
-std::string Aggregator::Snapshot() {
+uint64_t Aggregator::StripeBytes(size_t stripe) const {
+  const uint64_t per_stripe = (uint64_t{1} << kStripeBits) / 8 * static_cast<uint64_t>(state_bits_);
+  const uint64_t begin = per_stripe * stripe;
+  return std::min(per_stripe, state_bytes_ - begin);
+}
+
+std::string Aggregator::Snapshot() { return Encode(/*changes_only=*/false); }
+std::string Aggregator::SnapshotChanges() { return Encode(/*changes_only=*/true); }
+
+// Layout (little-endian 64-bit words): kind, stations, choices, state bytes; overflowed,
+// conflicted identities, the rejected counters; then five lists, each a count and its
+// entries: counters (cell, added, removed), station records (station, records), later
+// copies (slot, copies; by slot), conflicted slots (ascending), stripes (stripe, then its
+// StripeBytes() of state; ascending). A whole snapshot lists every counter, station,
+// later copy, conflict and written stripe; a changes snapshot only those changed since the
+// snapshot before.
+std::string Aggregator::Encode(bool changes_only) {
   CountBuffered();
-  const size_t cells = election_.stations.size() * num_choices_;
+  const size_t stations = election_.stations.size();
+  const size_t cells = stations * num_choices_;
   std::string out;
-  PutU64(election_.stations.size(), &out);
+  PutU64(changes_only ? kChangesSnapshot : kWholeSnapshot, &out);
+  PutU64(stations, &out);
   PutU64(num_choices_, &out);
   PutU64(state_bytes_, &out);
   PutU64(overflowed_.load(std::memory_order_relaxed) ? 1 : 0, &out);
   PutU64(conflicted_identities_.load(std::memory_order_relaxed), &out);
   for (const std::atomic<uint64_t>& counter : rejected_)
     PutU64(counter.load(std::memory_order_relaxed), &out);
-  for (size_t i = 0; i < cells; ++i)
-    PutU64(counted_added_[i].load(std::memory_order_relaxed), &out);
-  for (size_t i = 0; i < cells; ++i)
-    PutU64(counted_removed_[i].load(std::memory_order_relaxed), &out);
-  for (size_t s = 0; s < election_.stations.size(); ++s) {
-    PutU64(station_records_[s].load(std::memory_order_relaxed), &out);
+  std::string list;
+  uint64_t n = 0;
+  for (size_t i = 0; i < cells; ++i) {
+    const uint64_t added = counted_added_[i].load(std::memory_order_relaxed);
+    const uint64_t removed = counted_removed_[i].load(std::memory_order_relaxed);
+    if (changes_only && added == emitted_added_[i] && removed == emitted_removed_[i]) continue;
+    PutU64(i, &list), PutU64(added, &list), PutU64(removed, &list), ++n;
   }
-  PutU64(later_copies_.size(), &out);
-  for (const Identity& copy : later_copies_) {
-    PutU64(copy.station, &out);
-    PutU64(copy.seq, &out);
+  PutU64(n, &out), out += list, list.clear(), n = 0;
+  for (size_t s = 0; s < stations; ++s) {
+    const uint64_t records = station_records_[s].load(std::memory_order_relaxed);
+    if (changes_only && records == emitted_records_[s]) continue;
+    PutU64(s, &list), PutU64(records, &list), ++n;
   }
-  std::lock_guard<std::mutex> lock(conflicted_mutex_);
-  std::vector<uint64_t> conflicted(conflicted_.begin(), conflicted_.end());
-  std::sort(conflicted.begin(), conflicted.end());
-  PutU64(conflicted.size(), &out);
-  for (uint64_t slot : conflicted) PutU64(slot, &out);
-  if (state_bytes_ > 0) out.append(reinterpret_cast<const char*>(state_), state_bytes_);
+  PutU64(n, &out), out += list, list.clear();
+  std::vector<std::pair<uint64_t, uint64_t>> later;
+  if (changes_only) {
+    for (uint64_t slot : later_changed_) later.emplace_back(slot, later_copies_.at(slot));
+  } else {
+    later.assign(later_copies_.begin(), later_copies_.end());
+  }
+  std::sort(later.begin(), later.end());
+  PutU64(later.size(), &out);
+  for (const auto& [slot, copies] : later) PutU64(slot, &out), PutU64(copies, &out);
+  {
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
+    std::vector<uint64_t> conflicted =
+        changes_only ? conflicted_added_
+                     : std::vector<uint64_t>(conflicted_.begin(), conflicted_.end());
+    std::sort(conflicted.begin(), conflicted.end());
+    PutU64(conflicted.size(), &out);
+    for (uint64_t slot : conflicted) PutU64(slot, &out);
+  }
+  const uint8_t wanted = changes_only ? kStripeChanged : kStripeWritten;
+  std::vector<size_t> stripes;
+  for (size_t g = 0; g < num_groups_; ++g) {
+    const auto& group = changes_only ? group_changed_[g] : group_written_[g];
+    if (group.load(std::memory_order_relaxed) == 0) continue;
+    const size_t end = std::min(num_stripes_, (g + 1) << kGroupBits);
+    for (size_t stripe = g << kGroupBits; stripe < end; ++stripe) {
+      if ((stripe_flags_[stripe] & wanted) != 0) stripes.push_back(stripe);
+    }
+  }
+  PutU64(stripes.size(), &out);
+  for (size_t stripe : stripes) {
+    PutU64(stripe, &out);
+    out.append(reinterpret_cast<const char*>(StripeData(stripe)), StripeBytes(stripe));
+  }
+  MarkSnapshotTaken();
   return out;
 }
 
-absl::Status Aggregator::Restore(absl::string_view in) {
-  auto bad = [](absl::string_view what) {
-    return absl::DataLossError(absl::StrCat("aggregation state: ", what));
-  };
+void Aggregator::MarkSnapshotTaken() {
+  const size_t cells = election_.stations.size() * num_choices_;
+  for (size_t i = 0; i < cells; ++i) {
+    emitted_added_[i] = counted_added_[i].load(std::memory_order_relaxed);
+    emitted_removed_[i] = counted_removed_[i].load(std::memory_order_relaxed);
+  }
+  for (size_t s = 0; s < election_.stations.size(); ++s) {
+    emitted_records_[s] = station_records_[s].load(std::memory_order_relaxed);
+  }
+  later_changed_.clear();
+  {
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
+    conflicted_added_.clear();
+  }
+  for (size_t g = 0; g < num_groups_; ++g) {
+    if (group_changed_[g].load(std::memory_order_relaxed) == 0) continue;
+    const size_t end = std::min(num_stripes_, (g + 1) << kGroupBits);
+    for (size_t stripe = g << kGroupBits; stripe < end; ++stripe) {
+      stripe_flags_[stripe] &= static_cast<uint8_t>(~kStripeChanged);
+    }
+    group_changed_[g].store(0, std::memory_order_relaxed);
+  }
+}
+
+void Aggregator::Reset() {
   // Records still buffered belong to the state being replaced.
   if (mixed_ != nullptr) {
     for (MixedBuffers& m : mixed_->workers) std::fill(m.fill.begin(), m.fill.end(), 0);
   }
-  uint64_t stations = 0, choices = 0, bytes = 0, overflowed = 0, value = 0;
-  if (!GetU64(&in, &stations) || !GetU64(&in, &choices) || !GetU64(&in, &bytes) ||
-      !GetU64(&in, &overflowed)) {
+  for (auto& worker : later_workers_->workers) worker.clear();
+  const size_t cells = election_.stations.size() * num_choices_;
+  for (size_t i = 0; i < cells; ++i) {
+    counted_added_[i].store(0, std::memory_order_relaxed);
+    counted_removed_[i].store(0, std::memory_order_relaxed);
+  }
+  for (size_t s = 0; s < election_.stations.size(); ++s) {
+    station_records_[s].store(0, std::memory_order_relaxed);
+  }
+  for (std::atomic<uint64_t>& counter : rejected_) counter.store(0, std::memory_order_relaxed);
+  conflicted_identities_.store(0, std::memory_order_relaxed);
+  overflowed_.store(false, std::memory_order_relaxed);
+  // Only written stripes can hold anything: the cost follows what was written.
+  for (size_t g = 0; g < num_groups_; ++g) {
+    if (group_written_[g].load(std::memory_order_relaxed) == 0) continue;
+    const size_t end = std::min(num_stripes_, (g + 1) << kGroupBits);
+    for (size_t stripe = g << kGroupBits; stripe < end; ++stripe) {
+      if (stripe_flags_[stripe] == 0) continue;
+      std::memset(StripeData(stripe), 0, StripeBytes(stripe));
+      stripe_flags_[stripe] = 0;
+    }
+    group_written_[g].store(0, std::memory_order_relaxed);
+    group_changed_[g].store(0, std::memory_order_relaxed);
+  }
+  later_copies_.clear();
+  {
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
+    conflicted_.clear();
+  }
+  MarkSnapshotTaken();
+}
+
+absl::Status Aggregator::Apply(absl::string_view in, bool first, std::vector<size_t>* restored) {
+  auto bad = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("aggregation state: ", what));
+  };
+  uint64_t kind = 0, stations = 0, choices = 0, bytes = 0, overflowed = 0, value = 0;
+  if (!GetU64(&in, &kind) || !GetU64(&in, &stations) || !GetU64(&in, &choices) ||
+      !GetU64(&in, &bytes) || !GetU64(&in, &overflowed)) {
     return bad("truncated header");
+  }
+  if (kind != (first ? kWholeSnapshot : kChangesSnapshot)) {
+    return bad(first ? "the first snapshot is not a whole one"
+                     : "a whole snapshot after the first");
   }
   if (stations != election_.stations.size() || choices != num_choices_ || bytes != state_bytes_) {
     return bad("shaped for another election");
   }
-  const size_t cells = stations * choices;
-  const size_t fixed = 8 * (1 + kNumRejectReasons + 2 * cells + stations + 1);
-  if (in.size() < fixed) return bad("truncated counters");
+  if (in.size() < 8 * (1 + kNumRejectReasons)) return bad("truncated counters");
   overflowed_.store(overflowed != 0, std::memory_order_relaxed);
   GetU64(&in, &value);
   conflicted_identities_.store(value, std::memory_order_relaxed);
@@ -961,66 +1092,119 @@ absl::Status Aggregator::Restore(absl::string_view in) {
     GetU64(&in, &value);
     counter.store(value, std::memory_order_relaxed);
   }
-  for (size_t i = 0; i < cells; ++i) GetU64(&in, &value), counted_added_[i].store(value);
-  for (size_t i = 0; i < cells; ++i) GetU64(&in, &value), counted_removed_[i].store(value);
-  for (size_t s = 0; s < stations; ++s) GetU64(&in, &value), station_records_[s].store(value);
-  uint64_t copies = 0;
-  GetU64(&in, &copies);
-  if (copies > in.size() / 16) return bad("later copies past the end");
-  later_copies_.clear();
-  for (uint64_t i = 0; i < copies; ++i) {
-    uint64_t station = 0, seq = 0;
-    GetU64(&in, &station);
-    GetU64(&in, &seq);
-    if (station >= stations || seq == 0 || seq > election_.stations[station].capacity) {
-      return bad("a later copy outside the roster");
+  // Reads a list's count, refusing one whose entries of `entry_bytes` cannot all be there.
+  auto count = [&](uint64_t entry_bytes, uint64_t* n) {
+    return GetU64(&in, n) && *n <= in.size() / entry_bytes;
+  };
+  const uint64_t cells = stations * choices;
+  uint64_t n = 0;
+  if (!count(24, &n)) return bad("truncated counters");
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t cell = 0, added = 0, removed = 0;
+    GetU64(&in, &cell), GetU64(&in, &added), GetU64(&in, &removed);
+    if (cell >= cells) return bad("a counter outside the election");
+    if (removed > added) return bad("negative count");
+    counted_added_[cell].store(added, std::memory_order_relaxed);
+    counted_removed_[cell].store(removed, std::memory_order_relaxed);
+  }
+  if (!count(16, &n)) return bad("truncated station counters");
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t station = 0;
+    GetU64(&in, &station), GetU64(&in, &value);
+    if (station >= stations) return bad("a station outside the roster");
+    station_records_[station].store(value, std::memory_order_relaxed);
+  }
+  const uint64_t slots = state_bits_ == 0 ? 0 : state_bytes_ * 8 / state_bits_;
+  if (!count(16, &n)) return bad("later copies past the end");
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t slot = 0;
+    GetU64(&in, &slot), GetU64(&in, &value);
+    if (slot >= slots || value == 0) return bad("a later copy outside the roster");
+    later_copies_[slot] = value;
+  }
+  if (!count(8, &n)) return bad("conflicted identities past the end");
+  {
+    std::lock_guard<std::mutex> lock(conflicted_mutex_);
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t slot = 0;
+      GetU64(&in, &slot);
+      if (slot >= slots || !conflicted_.insert(slot).second) {
+        return bad("a conflicted identity outside the roster, or listed twice");
+      }
     }
-    later_copies_.push_back(Identity{static_cast<StationIndex>(station), seq});
   }
-  uint64_t num_conflicted = 0;
-  if (!GetU64(&in, &num_conflicted) || num_conflicted > in.size() / 8 ||
-      in.size() != num_conflicted * 8 + state_bytes_) {
-    return bad("conflicted identities and state bytes do not add up");
+  if (!GetU64(&in, &n) || n > num_stripes_) return bad("stripes past the end");
+  for (uint64_t i = 0, last = 0; i < n; ++i) {
+    uint64_t stripe = 0;
+    if (!GetU64(&in, &stripe) || stripe >= num_stripes_ || (i > 0 && stripe <= last)) {
+      return bad("a stripe outside the state, or out of order");
+    }
+    last = stripe;
+    const uint64_t stripe_bytes = StripeBytes(stripe);
+    if (in.size() < stripe_bytes) return bad("a stripe past the end");
+    std::memcpy(StripeData(stripe), in.data(), stripe_bytes);
+    in.remove_prefix(stripe_bytes);
+    stripe_flags_[stripe] = kStripeWritten;
+    group_written_[stripe >> kGroupBits].store(1, std::memory_order_relaxed);
+    restored->push_back(stripe);
   }
-  std::vector<uint64_t> conflicted(num_conflicted);
-  for (uint64_t& slot : conflicted) GetU64(&in, &slot);
-  for (size_t i = 0; i < cells; ++i) {
-    if (counted_removed_[i].load() > counted_added_[i].load()) return bad("negative count");
+  if (!in.empty()) return bad("bytes after its end");
+  return absl::OkStatus();
+}
+
+absl::Status Aggregator::Restore(const std::vector<absl::string_view>& snapshots) {
+  auto bad = [&](absl::string_view what) {
+    Reset();
+    return absl::DataLossError(absl::StrCat("aggregation state: ", what));
+  };
+  Reset();
+  if (snapshots.empty()) return bad("no snapshot");
+  std::vector<size_t> restored;
+  for (size_t i = 0; i < snapshots.size(); ++i) {
+    if (absl::Status applied = Apply(snapshots[i], i == 0, &restored); !applied.ok()) {
+      Reset();
+      return applied;
+    }
   }
-  if (state_bytes_ > 0) std::memcpy(state_, in.data(), state_bytes_);
-  // Every field is unseen or choice + 1, and zero outside each station's serials.
-  for (size_t s = 0; s < stations; ++s) {
-    const uint64_t capacity = election_.stations[s].capacity;
-    const uint64_t end = s + 1 < stations ? station_base_[s + 1] : state_bytes_ * 8 / state_bits_;
-    for (uint64_t slot = station_base_[s]; slot < end; ++slot) {
+  // Every field of the stripes restored is unseen or choice + 1, and zero outside each
+  // station's serials; nothing else can be set.
+  std::sort(restored.begin(), restored.end());
+  restored.erase(std::unique(restored.begin(), restored.end()), restored.end());
+  const size_t stations = election_.stations.size();
+  const uint64_t slots = state_bytes_ * 8 / static_cast<uint64_t>(state_bits_);
+  for (size_t stripe : restored) {
+    const uint64_t begin = uint64_t{stripe} << kStripeBits;
+    const uint64_t end = std::min(slots, begin + (uint64_t{1} << kStripeBits));
+    size_t s =
+        static_cast<size_t>(std::upper_bound(station_base_.begin(), station_base_.end(), begin) -
+                            station_base_.begin() - 1);
+    for (uint64_t slot = begin; slot < end; ++slot) {
+      while (s + 1 < stations && station_base_[s + 1] <= slot) ++s;
       const uint32_t mark = StateAt(slot);
-      if (mark > num_choices_ || (mark != 0 && slot - station_base_[s] >= capacity)) {
-        std::memset(state_, 0, state_bytes_);
+      if (mark > num_choices_ || (mark != 0 && slot - station_base_[s] >= capacity_[s])) {
         return bad("an exactly-once field out of range");
       }
     }
   }
-  for (size_t i = 0; i < conflicted.size(); ++i) {
-    const uint64_t slot = conflicted[i];
-    if ((i > 0 && slot <= conflicted[i - 1]) || slot >= state_bytes_ * 8 / state_bits_ ||
-        StateAt(slot) == 0) {
-      std::memset(state_, 0, state_bytes_);
-      return bad("a conflicted identity never seen, or listed twice");
-    }
-  }
-  if (conflicted.size() != conflicted_identities_.load()) {
-    std::memset(state_, 0, state_bytes_);
-    return bad("conflicted identities do not match their count");
-  }
+  const char* conflicts_wrong = nullptr;  // bad() takes the mutex: called after it
   {
     std::lock_guard<std::mutex> lock(conflicted_mutex_);
-    conflicted_ = absl::flat_hash_set<uint64_t>(conflicted.begin(), conflicted.end());
+    for (uint64_t slot : conflicted_) {
+      if (StateAt(slot) == 0) conflicts_wrong = "a conflicted identity never seen";
+    }
+    if (conflicted_.size() != conflicted_identities_.load()) {
+      conflicts_wrong = "conflicted identities do not match their count";
+    }
   }
-  std::fill(stripe_written_, stripe_written_ + num_stripes_, 1);
+  if (conflicts_wrong != nullptr) return bad(conflicts_wrong);
+  for (const auto& [slot, copies] : later_copies_) {
+    if (StateAt(slot) == 0) return bad("a later copy of an identity never seen");
+  }
   absl::StatusOr<Tally> tally = BuildTally();
   if (!tally.ok() && !absl::IsOutOfRange(tally.status())) {
     return bad(absl::StrCat("inconsistent: ", tally.status().message()));
   }
+  MarkSnapshotTaken();
   return absl::OkStatus();
 }
 
@@ -1058,10 +1242,10 @@ absl::StatusOr<Tally> Aggregator::BuildTally() const {
   CANVASS_RETURN_IF_ERROR(
       CheckedAdd(conflicted_identities_.load(std::memory_order_relaxed), &conflicts, "conflicts"));
   std::lock_guard<std::mutex> lock(conflicted_mutex_);
-  for (const Identity& copy : later_copies_) {
-    const bool conflicted = conflicted_.contains(station_base_[copy.station] + copy.seq - 1);
+  for (const auto& [slot, copies] : later_copies_) {
+    const bool conflicted = conflicted_.contains(slot);
     CANVASS_RETURN_IF_ERROR(
-        CheckedAdd(1, conflicted ? &conflicts : &duplicates, "duplicates and conflicts"));
+        CheckedAdd(copies, conflicted ? &conflicts : &duplicates, "duplicates and conflicts"));
   }
   uint64_t records_read = 0;
   for (RejectReason reason : {RejectReason::kUnknownStation, RejectReason::kMalformed}) {

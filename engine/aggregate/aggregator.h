@@ -25,14 +25,22 @@
 //    each field fetched a few records ahead. Large station batches whose serials lie at
 //    random (a shuffled file's cvb blocks) take the same buffers. Finish() and Snapshot()
 //    count what the buffers still hold.
-//  - The first copy of an identity is counted at once. A later copy is remembered in a
-//    small side list (records that are not first copies are rare); a copy that disagrees
-//    with the first puts the identity in the conflicted set (under a mutex: only
-//    disagreeing copies take it) and, the first time, takes back the first copy's count.
-//    Finish() settles the side list: a later copy of a conflicted identity is a
+//  - The first copy of an identity is counted at once. A later copy adds one to its
+//    identity's count of later copies, in a map of the calling worker (slot -> copies:
+//    one entry per identity that has later copies, however many it has, so that a file of
+//    one record repeated 12 million times costs one entry, not 12 million); a copy that
+//    disagrees with the first puts the identity in the conflicted set (under a mutex, once
+//    per worker and identity) and, the first time, takes back the first copy's count.
+//    Finish() settles the counts: the later copies of a conflicted identity are each a
 //    `conflict`, of another a `duplicate`, and each conflicted identity adds one more
 //    `conflict` for its first copy. The outcome depends only on the multiset of records,
 //    as DESIGN.md requires.
+//  - Snapshots are sparse: only stripes that were written, and SnapshotChanges() only what
+//    changed since the last snapshot (stripes written since, counters that moved, later
+//    copies and conflicts added), so that a checkpoint's cost per epoch follows what the
+//    epoch did, not the roster's capacity. Each stripe carries two flags (written, and
+//    written since the last snapshot), and groups of 4096 stripes a summary of each, so
+//    that finding them reads a few bytes per group.
 //
 // Invariants (checked by Finish()):
 //  1. records_read == counted + sum(rejected).
@@ -59,6 +67,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -68,7 +77,6 @@
 #include "engine/base/check.h"
 #include "engine/base/kernel.h"
 #include "engine/election/election.h"
-#include "tbb/concurrent_vector.h"
 
 namespace canvass {
 
@@ -139,13 +147,22 @@ class Aggregator final : public BallotSink {
   // Requires: called once, after every Add() has returned.
   absl::StatusOr<Tally> Finish();
 
-  // The whole aggregation state (counters, exactly-once bytes, later copies) as bytes,
-  // for checkpoints, after counting the records that mixed batches left in the workers'
-  // buffers. Requires: no Add() in flight.
+  // The whole aggregation state (counters, the written stripes of exactly-once state,
+  // later copies, conflicts) as bytes, for checkpoints, after counting the records that
+  // mixed batches left in the workers' buffers. Its size follows what was written, not the
+  // roster's capacity. Requires: no Add() in flight.
   std::string Snapshot();
-  // Replaces the state with a Snapshot() of an Aggregator for the same election.
-  // DataLoss when the bytes do not fit this election. Requires: no Add() in flight.
-  absl::Status Restore(absl::string_view snapshot);
+  // What changed since the last Snapshot(), SnapshotChanges() or Restore(): given to
+  // Restore() after them, it stands for the state now. Requires: no Add() in flight.
+  std::string SnapshotChanges();
+  // Replaces the state with a Snapshot() of an Aggregator for the same election followed
+  // by the SnapshotChanges() taken after it, in order. DataLoss when the bytes do not fit
+  // this election (the state is then empty). Checks only what the snapshots hold: the cost
+  // follows their size. Requires: no Add() in flight.
+  absl::Status Restore(const std::vector<absl::string_view>& snapshots);
+  absl::Status Restore(absl::string_view snapshot) {
+    return Restore(std::vector<absl::string_view>{snapshot});
+  }
 
   // Bytes of exactly-once state (state_bits() per issued serial, stations aligned).
   uint64_t state_bytes() const { return state_bytes_; }
@@ -153,10 +170,12 @@ class Aggregator final : public BallotSink {
   int state_bits() const { return state_bits_; }
 
  private:
-  struct Identity {
-    StationIndex station;
-    uint64_t seq;
+  // Later copies of one identity seen by one worker since its map was last settled.
+  struct LaterCopy {
+    uint64_t copies = 0;
+    bool conflict_noted = false;  // this worker already put the identity in conflicted_
   };
+  struct LaterCopies;
   // Per-batch local counts, flushed once per batch.
   struct Local;
   // One worker's buffers of mixed records by bucket, and its counts for them.
@@ -215,8 +234,37 @@ class Aggregator final : public BallotSink {
   // AddMixed() for elections too large for a worker's station x choice histogram: the
   // records grouped by station (a counting sort) and handed to Add().
   void AddMixedByStation(const MixedBatchView& batch);
-  // Counts every buffered record of every worker. Requires: no Add() in flight.
+  // Counts every buffered record of every worker and settles the workers' later copies
+  // into later_copies_. Requires: no Add() in flight.
   void CountBuffered();
+  // A later copy of the identity at `slot`; `disagrees` when its choice is not the first
+  // copy's. True when it newly makes the identity conflicted (the caller takes back the
+  // first copy's count).
+  bool NoteLaterCopy(uint64_t slot, bool disagrees);
+  // Stripe flags (stripe_flags_) and their group summaries.
+  static constexpr uint8_t kStripeWritten = 1;
+  static constexpr uint8_t kStripeChanged = 2;  // written since the last snapshot
+  static constexpr int kGroupBits = 12;         // stripes per group: 2^12
+  // Marks a stripe written (and changed). Requires: its region claimed.
+  void MarkStripeWritten(size_t stripe) {
+    if (stripe_flags_[stripe] == (kStripeWritten | kStripeChanged)) return;
+    stripe_flags_[stripe] = kStripeWritten | kStripeChanged;
+    group_written_[stripe >> kGroupBits].store(1, std::memory_order_relaxed);
+    group_changed_[stripe >> kGroupBits].store(1, std::memory_order_relaxed);
+  }
+  // Bytes of state of stripe `stripe` (the last one may be short), and where they start.
+  uint64_t StripeBytes(size_t stripe) const;
+  uint8_t* StripeData(size_t stripe) const {
+    return reinterpret_cast<uint8_t*>(state_) + (uint64_t{stripe} << kStripeBits) / 8 * state_bits_;
+  }
+  // Snapshot() (changes_only false) and SnapshotChanges().
+  std::string Encode(bool changes_only);
+  // Applies one snapshot's bytes; `restored` collects the stripes it wrote.
+  absl::Status Apply(absl::string_view in, bool first, std::vector<size_t>* restored);
+  // Back to the state of a new Aggregator (counters, state, flags, later copies).
+  void Reset();
+  // Makes the current state the baseline of the next SnapshotChanges().
+  void MarkSnapshotTaken();
 
   const Election& election_;
   const uint32_t num_choices_;
@@ -227,11 +275,16 @@ class Aggregator final : public BallotSink {
   uint64_t* state_ = nullptr;           // exactly-once fields, all stations back to back
   std::vector<uint64_t> station_base_;  // slot of station s's first serial (a multiple of 64)
   std::vector<uint64_t> capacity_;      // of station s, as in the roster
-  // Per stripe: whether any of its state bytes may be nonzero. Read and written only by
-  // the stripe's holder (the claim orders them). A run over unwritten stripes is known
-  // unseen without reading its bytes: on fresh memory that read is half the traffic.
-  uint8_t* stripe_written_ = nullptr;  // mapped zeroed: pages appear as stripes are written
+  // Per stripe: kStripeWritten when any of its state bytes may be nonzero, kStripeChanged
+  // when it may have changed since the last snapshot. Read and written only by the
+  // stripe's holder (the claim orders them). A run over unwritten stripes is known unseen
+  // without reading its bytes: on fresh memory that read is half the traffic.
+  uint8_t* stripe_flags_ = nullptr;  // mapped zeroed: pages appear as stripes are written
   size_t num_stripes_ = 0;
+  // Per group of 2^kGroupBits stripes: whether any is written, or changed (set by any
+  // stripe holder, cleared only with no Add() in flight).
+  std::unique_ptr<std::atomic<uint8_t>[]> group_written_, group_changed_;
+  size_t num_groups_ = 0;
   int region_shift_ = 0;  // region of a stripe: stripe >> region_shift_
   size_t num_regions_ = 0;
   struct alignas(64) RegionClaim {  // one cache line each: claims of two regions never share
@@ -256,11 +309,19 @@ class Aggregator final : public BallotSink {
   std::atomic<uint64_t> rejected_[kNumRejectReasons] = {};
   std::atomic<uint64_t> conflicted_identities_{0};
   std::atomic<bool> overflowed_{false};
-  tbb::concurrent_vector<Identity> later_copies_;
+  std::unique_ptr<LaterCopies> later_workers_;  // each worker's unsettled later copies
+  // Settled by CountBuffered(): later copies per slot, and the slots changed since the
+  // last snapshot.
+  absl::flat_hash_map<uint64_t, uint64_t> later_copies_;
+  absl::flat_hash_set<uint64_t> later_changed_;
   // Slots of the identities whose copies disagree, under conflicted_mutex_ (a std::mutex:
-  // ThreadSanitizer sees pthread mutexes, not an uninstrumented absl::Mutex).
+  // ThreadSanitizer sees pthread mutexes, not an uninstrumented absl::Mutex), and those
+  // added since the last snapshot.
   mutable std::mutex conflicted_mutex_;
   absl::flat_hash_set<uint64_t> conflicted_;
+  std::vector<uint64_t> conflicted_added_;
+  // The counters as the last snapshot left them (station x choice, then per station).
+  std::vector<uint64_t> emitted_added_, emitted_removed_, emitted_records_;
 
   static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared counters must be lock-free");
   static_assert(std::atomic<uint8_t>::is_always_lock_free, "stripe claims must be lock-free");

@@ -15,7 +15,8 @@
 namespace canvass {
 namespace {
 
-constexpr std::string_view kNames[] = {"range", "before-rename", "checkpoint"};
+// In the order of CrashPoint.
+constexpr std::string_view kNames[] = {"range", "before-rename", "checkpoint", "torn-append"};
 
 struct Plan {
   int point = -1;  // index into kNames; -1: no point
@@ -43,8 +44,8 @@ void ParsePlan(const char* variable, Plan* plan) {
     }
   }
   std::fprintf(stderr,
-               "canvass: %s=%s ignored: expected range:N, before-rename:N or "
-               "checkpoint:N with N >= 1\n",
+               "canvass: %s=%s ignored: expected range:N, before-rename:N, "
+               "torn-append:N or checkpoint:N with N >= 1\n",
                variable, value);
 }
 

@@ -7,7 +7,10 @@
 //   range              a reading task (one range of a file) has been added to the totals
 //   before-rename      an atomic file write has written and synced its temporary file, but
 //                      not yet renamed it over the target (a checkpoint left half-way)
-//   checkpoint         a checkpoint has been written and renamed into place
+//   torn-append        a checkpoint's append has written half of its frame (what a crash
+//                      in the middle of the write leaves)
+//   checkpoint         a checkpoint has been written (renamed into place, or appended and
+//                      synced)
 //
 // CANVASS_STOP_AT=<point>:<n> does the same with SIGSTOP instead: the process stops there
 // until it is sent SIGCONT, so that a test can change the world at a known point of the
@@ -21,7 +24,7 @@
 
 namespace canvass {
 
-enum class CrashPoint { kRangeDone, kBeforeRename, kCheckpointWritten };
+enum class CrashPoint { kRangeDone, kBeforeRename, kCheckpointWritten, kTornAppend };
 
 void MaybeCrashAt(CrashPoint point);
 

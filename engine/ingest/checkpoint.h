@@ -1,10 +1,20 @@
 // Checkpoints of a file-ingest job: which of its planned tasks are done, what each
-// produced, and the aggregator's whole state, written atomically (temporary file,
-// fsync, rename, fsync of the folder) so that a job killed at any moment resumes from
+// produced, and the aggregator's state, so that a job killed at any moment resumes from
 // the last checkpoint and ends with exactly the result of an uninterrupted run.
 //
-// The encoding is little-endian, framed by a magic number, a length and an XXH3-64 of
-// the body: a torn, truncated or corrupted checkpoint is DataLoss, never a wrong total.
+// A checkpoint file is a log of frames. The first (whole) frame holds the job's identity,
+// the tasks done and the aggregator's whole Snapshot(); each later (append) frame holds
+// the tasks done since and the aggregator's SnapshotChanges(), so that an epoch costs what
+// it changed, not the whole state again. A whole frame is written atomically (temporary
+// file, fsync, rename, fsync of the folder); an append frame is written at the end and
+// synced. When the appends outgrow the whole frame, the next epoch writes a whole one
+// again, so the file stays within about twice one whole snapshot.
+//
+// Each frame is little-endian, framed by a magic number, a length and an XXH3-64 of its
+// body. A torn, truncated or corrupted whole frame is DataLoss, never a wrong total. An
+// append frame that is not intact ends the log (what a crash in the middle of an append
+// leaves): the job resumes from the frames before it, which are a consistent state, and
+// its next append replaces the torn one. An intact append frame of another job is DataLoss.
 //
 // Thread safety: encoding and decoding are pure functions; one job writes its checkpoint
 // file from one thread at a time (the ingest stage serializes its epochs: engine/ingest/epochs.h).
@@ -31,13 +41,51 @@ struct Checkpoint {
   uint64_t tasks_total = 0;
   std::vector<std::string> sequential_files;  // CSV files read as one range
   std::vector<RangeReading> done;             // the first done.size() tasks, in task order
-  std::string aggregator;                     // Aggregator::Snapshot()
+  // Aggregator::Snapshot(), then the SnapshotChanges() of each later epoch, in order.
+  std::vector<std::string> aggregator;
   friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
 };
 
+// Where a decoded checkpoint file's frames lie.
+struct CheckpointLayout {
+  uint64_t whole_bytes = 0;   // the whole frame's
+  uint64_t intact_bytes = 0;  // every intact frame's; bytes past them are a torn append
+};
+
+// A checkpoint file of one whole frame (every aggregator snapshot in it).
 std::string EncodeCheckpoint(const Checkpoint& checkpoint);
-// DataLoss naming `name` for anything that is not an intact checkpoint.
-absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes);
+// An append frame for the job of `identity`: the tasks done after the first `done_before`
+// and the aggregator's changes since the last frame.
+std::string EncodeCheckpointAppend(const Checkpoint& identity, uint64_t done_before,
+                                   const std::vector<RangeReading>& done,
+                                   absl::string_view aggregator_changes);
+// DataLoss naming `name` for anything that is not an intact checkpoint (see above for a
+// torn append). `layout`, when given, says where the frames lie.
+absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes,
+                                            CheckpointLayout* layout = nullptr);
+
+// Writes one job's checkpoint file: whole frames atomically, append frames at the end.
+// Errors name the path and the system's reason (DataLoss).
+class CheckpointWriter {
+ public:
+  explicit CheckpointWriter(std::string path) : path_(std::move(path)) {}
+  // Goes on from a file already on disk whose frames lie as `layout` says.
+  void ResumeFrom(const CheckpointLayout& layout) { layout_ = layout; }
+  // Whether a whole frame is in place (written or resumed from).
+  bool started() const { return layout_.whole_bytes > 0; }
+  // Whether appending `frame_bytes` more keeps the file within twice its whole frame.
+  bool AppendFits(uint64_t frame_bytes) const {
+    return started() &&
+           layout_.intact_bytes - layout_.whole_bytes + frame_bytes <= layout_.whole_bytes;
+  }
+  absl::Status WriteWhole(absl::string_view file);
+  // Requires: started().
+  absl::Status Append(absl::string_view frame);
+
+ private:
+  std::string path_;
+  CheckpointLayout layout_;
+};
 
 // A job's hold on its checkpoint path: an exclusive flock(2) on `PATH.lock`, for the job's
 // lifetime, so that two jobs never write one checkpoint (the second is refused at once,

@@ -81,7 +81,8 @@ void EpochRunner::RunEpoch(std::vector<Task>& tasks, size_t first, size_t last,
   });
 }
 
-absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume, const Checkpoint& identity,
+absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
+                              const CheckpointLayout& resume_layout, const Checkpoint& identity,
                               std::vector<Task>* tasks_out) {
   std::vector<Task>& tasks = *tasks_out;
   size_t next = 0;
@@ -96,9 +97,13 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume, const Che
                        ": checkpoint belongs to another job (other inputs, options "
                        "or election); remove it to start over"));
     }
-    CANVASS_RETURN_IF_ERROR(aggregator_->Restore(resume->aggregator));
+    CANVASS_RETURN_IF_ERROR(aggregator_->Restore(
+        std::vector<absl::string_view>(resume->aggregator.begin(), resume->aggregator.end())));
     for (; next < resume->done.size(); ++next) tasks[next].reading = resume->done[next];
   }
+  CheckpointWriter writer(options_.checkpoint_path);
+  if (resume) writer.ResumeFrom(resume_layout);
+  size_t saved = next;  // tasks the checkpoint on disk holds
   Progress progress(options_.progress, total_bytes);
   const bool checkpointing = !options_.checkpoint_path.empty();
   while (next < tasks.size()) {
@@ -114,11 +119,23 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume, const Che
     RunEpoch(tasks, next, last, progress);
     next = last;
     if (checkpointing && next < tasks.size()) {
-      Checkpoint checkpoint = identity;
-      for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].reading);
-      checkpoint.aggregator = aggregator_->Snapshot();
-      CANVASS_RETURN_IF_ERROR(
-          WriteFileAtomically(options_.checkpoint_path, EncodeCheckpoint(checkpoint)));
+      // An append frame of what this epoch changed, unless the file has no whole frame yet
+      // or the appends would outgrow it: then one whole frame in place of the log.
+      std::string frame;
+      if (writer.started()) {
+        std::vector<RangeReading> done;
+        for (size_t t = saved; t < next; ++t) done.push_back(tasks[t].reading);
+        frame = EncodeCheckpointAppend(identity, saved, done, aggregator_->SnapshotChanges());
+      }
+      if (!frame.empty() && writer.AppendFits(frame.size())) {
+        CANVASS_RETURN_IF_ERROR(writer.Append(frame));
+      } else {
+        Checkpoint checkpoint = identity;
+        for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].reading);
+        checkpoint.aggregator = {aggregator_->Snapshot()};
+        CANVASS_RETURN_IF_ERROR(writer.WriteWhole(EncodeCheckpoint(checkpoint)));
+      }
+      saved = next;
       MaybeCrashAt(CrashPoint::kCheckpointWritten);
     }
   }

@@ -31,10 +31,11 @@ class EpochRunner {
               const IngestOptions& options, Aggregator* aggregator);
 
   // Restores the aggregator and the first tasks' readings from `resume` when given (DataLoss
-  // when it belongs to another job than `identity` says), then reads the other tasks,
-  // saving `identity` plus the progress after each epoch.
-  absl::Status Run(const std::optional<Checkpoint>& resume, const Checkpoint& identity,
-                   std::vector<ingest_internal::Task>* tasks);
+  // when it belongs to another job than `identity` says; its file's frames lie as
+  // `resume_layout` says), then reads the other tasks, saving the progress after each
+  // epoch: an append frame of what the epoch changed, or a whole frame (checkpoint.h).
+  absl::Status Run(const std::optional<Checkpoint>& resume, const CheckpointLayout& resume_layout,
+                   const Checkpoint& identity, std::vector<ingest_internal::Task>* tasks);
 
  private:
   // Reads tasks [first, last) on the workers, largest first: each worker takes the next

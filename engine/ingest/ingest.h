@@ -87,6 +87,7 @@ class IngestJob {
   const std::vector<std::string> paths_;
   const IngestOptions options_;
   std::optional<Checkpoint> resume_;
+  CheckpointLayout resume_layout_;  // where resume_'s frames lie in its file
   // Files read as one range: their ranges did not meet in an earlier attempt or job.
   std::set<std::string> sequential_;
 };

@@ -202,11 +202,12 @@ absl::Status FirstDamage(const std::vector<InputFile>& inputs, const IngestResul
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path) {
+absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path,
+                                                         CheckpointLayout* layout) {
   std::error_code error;
   if (path.empty() || !fs::exists(path, error)) return std::optional<Checkpoint>();
   CANVASS_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
-  CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes));
+  CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes, layout));
   return std::optional<Checkpoint>(std::move(checkpoint));
 }
 
@@ -251,7 +252,7 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
       Aggregator::CheckStateFits(election_, AggregatorOptions{options_.exactly_once}));
   Aggregator aggregator(election_, AggregatorOptions{options_.exactly_once});
   EpochRunner epochs(election_, inputs, options_, &aggregator);
-  CANVASS_RETURN_IF_ERROR(epochs.Run(resume_, identity, &tasks));
+  CANVASS_RETURN_IF_ERROR(epochs.Run(resume_, resume_layout_, identity, &tasks));
   // Tasks resumed from a checkpoint did not run here: their files are hashed afterwards.
   for (const Task& task : tasks) {
     if (!task.hash_hex.empty()) inputs[task.file].hash = task.hash_hex;
@@ -293,7 +294,7 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
                              CheckpointLock::Acquire(options_.checkpoint_path));
     lock.emplace(std::move(acquired));
   }
-  CANVASS_ASSIGN_OR_RETURN(resume_, LoadCheckpoint(options_.checkpoint_path));
+  CANVASS_ASSIGN_OR_RETURN(resume_, LoadCheckpoint(options_.checkpoint_path, &resume_layout_));
   // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
   // file where one does is read again as a single range, from scratch, so nothing is
   // counted twice. A resumed job starts with the files its checkpoint read that way.

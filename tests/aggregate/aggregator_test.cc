@@ -585,7 +585,7 @@ TEST(AggregatorSnapshotTest, RestoreRefusesImpossibleStates) {
   };
   std::string unseen_conflict = snapshot;
   const uint64_t unseen_slot = 80;
-  std::memcpy(&unseen_conflict[state - 8], &unseen_slot, 8);
+  std::memcpy(&unseen_conflict[state - 24], &unseen_slot, 8);  // before the stripe count and index
   std::vector<Case> cases = {
       {"a field past the contest's choices", with_field(59, 3)},
       {"a field past station 0's capacity (100)", with_field(100, 1)},
@@ -935,6 +935,85 @@ TEST(AggregatorTest, StateThatCannotBeMappedIsResourceExhaustedNamingItsSize) {
       StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("at most 35184372088832 bytes")));
 }
 
+// Snapshot() then SnapshotChanges() after each later epoch: restoring the frames so far
+// gives exactly the state of an aggregator that read the same batches, and going on from
+// there gives the reference tally, on random elections with every kind of record.
+TEST(AggregatorSnapshotTest, ChangesSnapshotsRestoreTheStateAtEveryEpoch) {
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    RandomCaseBuilder builder(seed * 7919);
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    SCOPED_TRACE(absl::StrCat("seed ", seed, ": ", batches.size(), " batches"));
+    std::vector<size_t> cuts;
+    for (size_t b = 1; b < batches.size(); ++b) {
+      if (builder.Chance(0.2)) cuts.push_back(b);
+    }
+    cuts.push_back(batches.size());
+    Aggregator original(election), witness(election);
+    std::vector<std::string> frames;
+    size_t next = 0;
+    for (size_t cut : cuts) {
+      for (; next < cut; ++next) {
+        original.Add(batches[next]);
+        witness.Add(batches[next]);
+      }
+      frames.push_back(frames.empty() ? original.Snapshot() : original.SnapshotChanges());
+      Aggregator restored(election);
+      ASSERT_THAT(restored.Restore(std::vector<absl::string_view>(frames.begin(), frames.end())),
+                  IsOk());
+      ASSERT_EQ(restored.Snapshot(), witness.Snapshot()) << "after batch " << cut;
+      std::vector<BallotBatch> rest(batches.begin() + static_cast<std::ptrdiff_t>(cut),
+                                    batches.end());
+      for (const BallotBatch& batch : rest) restored.Add(batch);
+      EXPECT_EQ(FinishOk(restored), ReferenceAggregate(election, batches, 0));
+    }
+  }
+}
+
+// A changes snapshot holds only what changed: after an epoch that changed nothing it is
+// its header and five empty lists; after one that wrote one stripe, that one stripe.
+TEST(AggregatorSnapshotTest, ChangesSnapshotHoldsOnlyWhatChanged) {
+  const Election election = MakeElection(3, {100000, 70});  // 2 bits: 4,096 bytes a stripe
+  Aggregator aggregator(election);
+  aggregator.Add(RunOf(0, 1, 60000, kA));  // stripes 0..3 of station 0
+  const std::string whole = aggregator.Snapshot();
+  const size_t header = 8 * (6 + kNumRejectReasons) + 5 * 8;
+  EXPECT_EQ(whole.size(), header + 24 * 2 * 3 + 16 * 2 + 4 * (8 + 4096));
+  EXPECT_EQ(aggregator.SnapshotChanges().size(), header);
+  aggregator.Add(MakeBatch(0, {{99999, kB}, {99999, kB}, {99998, kC}}));  // stripe 6
+  // Cells (0, B) and (0, C); station 0; one later copy; stripe 6.
+  // Stripe 6 is the state's last: slots 98,304 to 100,159 (station 1's 128 slots end at
+  // 100,160), 464 bytes.
+  EXPECT_EQ(aggregator.SnapshotChanges().size(), header + 24 * 2 + 16 + 16 + (8 + 464));
+  EXPECT_EQ(aggregator.SnapshotChanges().size(), header);
+}
+
+// Later copies cost one entry per identity, not one per copy: a snapshot of 2^20 copies of
+// one record (from two threads) is the size of one of 3 copies, and the tally is exact.
+TEST(AggregatorTest, ManyCopiesOfOneRecordCostOneEntry) {
+  const Election election = MakeElection(3, {1000});
+  auto copies_of_one = [&](uint64_t copies) {
+    Aggregator aggregator(election);
+    tbb::task_arena arena(2);
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<uint64_t>(0, copies, 1024),
+                        [&](const tbb::blocked_range<uint64_t>& range) {
+                          BallotBatch batch;
+                          batch.station = 0;
+                          batch.seq.assign(range.size(), 7);
+                          batch.choice.assign(range.size(), kB);
+                          aggregator.Add(batch);
+                        });
+    });
+    const std::string snapshot = aggregator.Snapshot();
+    const Tally tally = FinishOk(aggregator);
+    EXPECT_EQ(tally.Counted(0, kB), 1u);
+    EXPECT_EQ(tally.rejected, MakeRejections({{RejectReason::kDuplicate, copies - 1}}));
+    return snapshot.size();
+  };
+  EXPECT_EQ(copies_of_one(uint64_t{1} << 20), copies_of_one(3));
+}
+
 TEST(AggregatorTest, HugeCapacityCostsMemoryOnlyWhereWritten) {
   const Election election = MakeElection(3, {10000000000000, 5});
   // 2.5 TB of address space: a sanitizer's layout (ThreadSanitizer's) refuses it, and then
@@ -954,7 +1033,16 @@ TEST(AggregatorTest, HugeCapacityCostsMemoryOnlyWhereWritten) {
   const std::vector<uint64_t> seqs = {5000000000000, 1, 5};
   const std::vector<ChoiceIndex> choices = {kC, kC, kA};
   aggregator.AddMixed({stations.data(), seqs.data(), choices.data(), 3});
+  // Sparse: the counters, one later copy, one conflict and the three stripes written, not
+  // 2.5 TB: stripe 0 (serial 1), the stripe of serial 5*10^12, and the state's last stripe
+  // (station 0's last two serials and station 1's, 8,256 slots: 2,064 bytes).
+  const std::string snapshot = aggregator.Snapshot();
+  EXPECT_EQ(snapshot.size(), 8 * (6 + kNumRejectReasons) + 5 * 8 + 24 * 2 * 3 + 16 * 2 + 16 + 8 +
+                                 2 * (8 + 4096) + (8 + 2064));
+  Aggregator restored(election);
+  ASSERT_THAT(restored.Restore(snapshot), IsOk());
   const Tally tally = FinishOk(aggregator);
+  EXPECT_EQ(FinishOk(restored), tally);
   EXPECT_LT(ResidentBytes() - std::min(before, ResidentBytes()), uint64_t{64} << 20);
   // Serial 1 of station 0 came twice, A then C: both copies are conflicts.
   EXPECT_EQ(tally.Counted(0, kA), 0u);

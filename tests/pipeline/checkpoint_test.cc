@@ -50,7 +50,7 @@ Checkpoint SampleCheckpoint() {
   checkpoint.done.push_back({10, 90, 7, 7, 2, {1, 4}, UINT64_MAX, ""});
   checkpoint.done.push_back(
       {90, 200, 9, 9, 0, {}, 123, "x.cvb: byte 123: block checksum mismatch"});
-  checkpoint.aggregator = std::string("\x01\x02\x03\x00\x04", 5);
+  checkpoint.aggregator = {std::string("\x01\x02\x03\x00\x04", 5), "changes"};
   return checkpoint;
 }
 
@@ -68,6 +68,86 @@ TEST(CheckpointCodecTest, EveryTruncationIsDataLoss) {
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("ck: not an intact checkpoint")))
         << "kept " << keep << " bytes";
   }
+}
+
+// A whole frame then append frames: the tasks and the aggregator's changes add up in order,
+// and the layout says where the frames lie.
+TEST(CheckpointCodecTest, AppendFramesAddTheirTasksAndChangesInOrder) {
+  Checkpoint whole = SampleCheckpoint();
+  whole.aggregator = {"whole"};
+  const RangeReading third{200, 300, 4, 4, 0, {}, UINT64_MAX, ""};
+  const RangeReading fourth{300, 350, 2, 2, 1, {0}, UINT64_MAX, ""};
+  const std::string base = EncodeCheckpoint(whole);
+  const std::string first = EncodeCheckpointAppend(whole, 2, {third}, "changes 1");
+  const std::string second = EncodeCheckpointAppend(whole, 3, {fourth}, "changes 2");
+  CheckpointLayout layout;
+  absl::StatusOr<Checkpoint> decoded = DecodeCheckpoint("ck", base + first + second, &layout);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  Checkpoint expected = whole;
+  expected.done.push_back(third);
+  expected.done.push_back(fourth);
+  expected.aggregator = {"whole", "changes 1", "changes 2"};
+  EXPECT_EQ(*decoded, expected);
+  EXPECT_EQ(layout.whole_bytes, base.size());
+  EXPECT_EQ(layout.intact_bytes, base.size() + first.size() + second.size());
+}
+
+// What a crash in the middle of an append leaves: the frames before it are the checkpoint,
+// at every cut and with any damage to the last frame; the layout ends where they end.
+TEST(CheckpointCodecTest, ATornAppendEndsTheLogAtTheFramesBeforeIt) {
+  Checkpoint whole = SampleCheckpoint();
+  whole.aggregator = {"whole"};
+  const RangeReading third{200, 300, 4, 4, 0, {}, UINT64_MAX, ""};
+  const std::string intact =
+      EncodeCheckpoint(whole) + EncodeCheckpointAppend(whole, 2, {third}, "c1");
+  const std::string last = EncodeCheckpointAppend(whole, 3, {third}, "c2");
+  Checkpoint expected = whole;
+  expected.done.push_back(third);
+  expected.aggregator = {"whole", "c1"};
+  for (size_t keep = 0; keep < last.size(); ++keep) {
+    CheckpointLayout layout;
+    absl::StatusOr<Checkpoint> decoded =
+        DecodeCheckpoint("ck", intact + last.substr(0, keep), &layout);
+    ASSERT_TRUE(decoded.ok()) << "kept " << keep << ": " << decoded.status();
+    EXPECT_EQ(*decoded, expected) << "kept " << keep;
+    EXPECT_EQ(layout.intact_bytes, intact.size());
+  }
+  for (size_t byte = 0; byte < last.size(); ++byte) {
+    std::string damaged = last;
+    damaged[byte] = static_cast<char>(damaged[byte] ^ 0x20);
+    absl::StatusOr<Checkpoint> decoded = DecodeCheckpoint("ck", intact + damaged);
+    ASSERT_TRUE(decoded.ok()) << "byte " << byte << ": " << decoded.status();
+    EXPECT_EQ(*decoded, expected) << "byte " << byte;
+  }
+}
+
+// An intact append frame that does not follow from the frames before it is another job's,
+// or out of order: DataLoss, naming the byte where it starts.
+TEST(CheckpointCodecTest, AnAppendFrameOfAnotherJobIsDataLoss) {
+  Checkpoint whole = SampleCheckpoint();
+  const std::string base = EncodeCheckpoint(whole);
+  Checkpoint other = whole;
+  other.inputs_fingerprint ^= 1;
+  EXPECT_THAT(
+      DecodeCheckpoint("ck", base + EncodeCheckpointAppend(other, 2, {}, "c")),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr(absl::StrCat("byte ", base.size(), ": an append frame of another job"))));
+  EXPECT_THAT(DecodeCheckpoint("ck", base + EncodeCheckpointAppend(whole, 1, {}, "c")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("an append frame of another job")));
+  // More tasks done than the job has.
+  std::vector<RangeReading> many(4);
+  EXPECT_THAT(DecodeCheckpoint("ck", base + EncodeCheckpointAppend(whole, 2, many, "c")),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("append frame fields")));
+}
+
+// A checkpoint of the format before the log (version 1) says so.
+TEST(CheckpointCodecTest, AnEarlierFormatSaysSo) {
+  std::string old = EncodeCheckpoint(SampleCheckpoint());
+  old[7] = 1;
+  EXPECT_THAT(DecodeCheckpoint("ck", old),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("byte 0: written by an earlier version of Canvass (checkpoint "
+                                 "format 1); remove it to start over")));
 }
 
 // Hardening (unclear messages): an empty file and another kind of file each say what they are.
@@ -184,6 +264,16 @@ class KillAndResumeTest : public ::testing::Test {
     return checkpoint.ok() ? checkpoint->done.size() : 0;
   }
 
+  // Bytes of the checkpoint file that hold intact frames (0 when there is none).
+  uint64_t IntactBytes() const {
+    if (!fs::exists(CheckpointPath())) return 0;
+    CheckpointLayout layout;
+    const absl::StatusOr<Checkpoint> checkpoint =
+        DecodeCheckpoint(CheckpointPath(), ReadFileBytes(CheckpointPath()), &layout);
+    EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
+    return layout.intact_bytes;
+  }
+
   TempDir directory_;
   RunResult reference_;
 };
@@ -200,13 +290,13 @@ TEST_F(KillAndResumeTest, KilledAtManyPointsResumesToTheSameReport) {
   RunKilledAt("checkpoint:3");
   const size_t after_resume = TasksDone();
   EXPECT_GT(after_resume, after_first) << "the resumed job went on from the checkpoint";
-  RunKilledAt("before-rename:2");  // a temporary checkpoint written, never renamed
-  EXPECT_TRUE(fs::exists(CheckpointPath() + ".tmp"));
+  RunKilledAt("torn-append:2");  // one append frame written, the next torn half-way
   EXPECT_GT(TasksDone(), after_resume);
+  EXPECT_LT(IntactBytes(), fs::file_size(CheckpointPath())) << "a torn frame at the end";
   const size_t before_last = TasksDone();
   RunKilledAt("checkpoint:4");
   EXPECT_GT(TasksDone(), before_last);
-  EXPECT_FALSE(fs::exists(CheckpointPath() + ".tmp")) << "the next write replaces the torn one";
+  EXPECT_EQ(IntactBytes(), fs::file_size(CheckpointPath())) << "the next append replaced it";
 
   const RunResult resumed = RunCanvass(Command(CheckpointPath()));
   EXPECT_EQ(resumed.exit_code, reference_.exit_code) << Describe(resumed);
@@ -216,7 +306,7 @@ TEST_F(KillAndResumeTest, KilledAtManyPointsResumesToTheSameReport) {
 
 TEST_F(KillAndResumeTest, EachKillPointAloneResumesToTheSameReport) {
   for (const char* crash_at : {"range:1", "range:20", "range:100", "checkpoint:1", "checkpoint:12",
-                               "before-rename:1", "before-rename:7"}) {
+                               "before-rename:1", "torn-append:1", "torn-append:7"}) {
     SCOPED_TRACE(crash_at);
     fs::remove(CheckpointPath());
     fs::remove(CheckpointPath() + ".tmp");
@@ -273,7 +363,7 @@ TEST_F(KillAndResumeTest, ASecondJobOnAHeldCheckpointIsRefused) {
 }
 
 TEST_F(KillAndResumeTest, TornCorruptAndForeignCheckpointsAreDataLoss) {
-  RunKilledAt("checkpoint:2");
+  RunKilledAt("checkpoint:1");  // one whole frame (torn appends: ATornAppend... above)
   ASSERT_TRUE(fs::exists(CheckpointPath()));
   const std::string good = ReadFileBytes(CheckpointPath());
   auto write = [&](const std::string& bytes) { WriteFileBytes(CheckpointPath(), bytes); };
