@@ -4,6 +4,7 @@
 // maximum resident set size by /usr/bin/time -v.
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,54 @@ TEST(MemoryTest, AggregatingMoreThan256MiBOfCsvStaysWithinStatePlus256MiB) {
       << " MiB of input; exactly-once state " << state_bytes / kMebibyte << " MiB";
   RecordProperty("input_bytes", absl::StrCat(input_bytes));
   RecordProperty("peak_rss_bytes", absl::StrCat(peak_bytes));
+}
+
+// Hardening #9: a file of one record repeated 24 million times (288 MB). Before, every
+// later copy cost 16 bytes (384 MB here) and every checkpoint rewrote them all; now an
+// identity's later copies are one count, so memory stays within the same bound as unique
+// records, and a checkpoint of the job stays as small as its state.
+TEST(MemoryTest, ManyCopiesOfOneRecordStayWithinTheBoundAndCheckpointSmall) {
+  ASSERT_TRUE(fs::exists(kTimeProgram)) << kTimeProgram << " is missing";
+  TempDir temp;
+  const std::string file = temp.File("one.csv");
+  constexpr uint64_t kCopies = 24'000'000;
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "station,seq,choice\n";
+    const std::string block = [] {
+      std::string lines;
+      for (int i = 0; i < 100'000; ++i) lines += "AE-01,1,PEZ\n";
+      return lines;
+    }();
+    for (uint64_t i = 0; i < kCopies / 100'000; ++i) out << block;
+  }
+  ASSERT_GT(fs::file_size(file), kHeadroomBytes) << "the input must not fit in the headroom";
+  const RunResult timed =
+      RunProgram(kTimeProgram, {"-v", ::canvass::testing::CanvassBinary(), "aggregate", "--quiet",
+                                "--threads", "2", "--format", "json", file});
+  ASSERT_EQ(timed.exit_code, 0) << Describe(timed);
+  const nlohmann::json report = nlohmann::json::parse(timed.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << Describe(timed);
+  EXPECT_EQ(report["records"]["read"], kCopies);
+  EXPECT_EQ(report["records"]["counted"], 1u);
+  EXPECT_EQ(report["records"]["rejected"]["duplicate"], kCopies - 1);
+  uint64_t peak_kibibytes = 0;
+  ASSERT_TRUE(MaxResidentKibibytes(timed.err, &peak_kibibytes)) << timed.err;
+  EXPECT_LE(peak_kibibytes * 1024, kHeadroomBytes)
+      << "peak RSS " << peak_kibibytes / 1024 << " MiB for " << kCopies << " copies";
+
+  // Checkpointed after every range (1 MiB), killed at the 200th checkpoint: the file holds
+  // the whole frame and the appends since, each a few hundred bytes of changed counters.
+  const std::string checkpoint = temp.File("job.ckpt");
+  const std::vector<std::string> command = {
+      "aggregate",    "--quiet",  "--threads",          "2", "--format", "json",
+      "--checkpoint", checkpoint, "--checkpoint-every", "1", file};
+  const RunResult killed = RunCanvass(command, {"CANVASS_CRASH_AT=checkpoint:200"});
+  ASSERT_EQ(killed.exit_code, 128 + 9) << Describe(killed);
+  EXPECT_LT(fs::file_size(checkpoint), 256 * 1024u);
+  const RunResult resumed = RunCanvass(command);
+  ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);
+  EXPECT_EQ(resumed.out, timed.out);
 }
 
 }  // namespace
