@@ -415,6 +415,73 @@ TEST(CsvParserEndOfFileTest, ALoneCrAtTheEndIsDataNotALineEnd) {
   }
 }
 
+// Hardening #8: fields of many megabytes (more than one scan chunk of 4 MiB) keep
+// exactly the outcome of a short field of the same kind, while the parser gives their
+// bytes back as it reads them (the scanned hook) rather than only at the record's end.
+TEST(CsvParserLongFieldTest, MegabyteFieldsKeepTheirOutcomeAndGiveTheirBytesBack) {
+  absl::StatusOr<Election> election = ParseElection(
+      R"({"id": "e", "title": "t", "source": "s", "choices": [{"code": "A", "name": "a",
+          "kind": "candidate"}], "roster": "r.csv", "synthetic_roster": true})",
+      "election.json", "station,country,capacity\nS,XX,100\n", "r.csv");
+  ASSERT_TRUE(election.ok()) << election.status();
+  const std::string mb9(9 << 20, 'x');
+  const std::string zeros(9 << 20, '0');
+  struct Case {
+    std::string what, line;
+    uint64_t malformed;
+    std::vector<Record> emitted;
+  };
+  const std::vector<Case> cases = {
+      {"a long station", std::string(9 << 20, 'S') + ",1,A\n", 0, {{kUnknownStation, 1, 0}}},
+      {"a long quoted station", "\"" + mb9 + "\",1,A\n", 0, {{kUnknownStation, 1, 0}}},
+      {"a long choice", "S,2," + mb9 + "\n", 0, {{0, 2, kUnknownChoice}}},
+      {"a serial of 9 MiB of zeros and 7", "S," + zeros + "7,A\n", 0, {{0, 7, 0}}},
+      {"a quoted one", "S,\"" + zeros + "12\",A\n", 0, {{0, 12, 0}}},
+      {"zeros only: serial 0", "S," + zeros + ",A\n", 0, {{0, 0, 0}}},
+      {"zeros and 21 digits", "S," + zeros + "123456789012345678901,A\n", 1, {}},
+      {"zeros and 20 digits",
+       "S," + zeros + "18446744073709551615,A\n",
+       0,
+       {{0, 18446744073709551615u, 0}}},
+      {"zeros then a letter", "S," + zeros + "1x,A\n", 1, {}},
+      {"a long quoted field left open", "S,1,\"" + mb9, 1, {}},
+      {"a long line of one field", mb9 + "\n", 1, {}},
+  };
+  for (const Case& c : cases) {
+    for (const auto& [fast_paths, kernel] : ReadersToCompare()) {
+      SCOPED_TRACE(absl::StrCat(c.what, " ", fast_paths ? KernelName(kernel) : "general"));
+      const std::string text = "station,seq,choice\nS,1,A\n" + c.line + "S,3,A\n";
+      std::vector<Record> emitted;
+      CsvRangeParser parser(
+          *election,
+          [&](const BatchView& batch) {
+            for (size_t i = 0; i < batch.size(); ++i) {
+              emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
+            }
+          },
+          fast_paths, kernel);
+      uint64_t given_back = 0;
+      parser.SetScannedHook([&](size_t begin, size_t end) {
+        EXPECT_LE(begin, end);
+        given_back += end - begin;
+      });
+      const auto* data = reinterpret_cast<const uint8_t*>(text.data());
+      const CsvRangeResult result = parser.Parse(data, text.size(), 19, text.size(), true);
+      parser.Flush();
+      const bool open_quote = c.line.back() != '\n';  // the quote runs to the end of the file
+      EXPECT_EQ(result.records, open_quote ? 2u : 3u);
+      EXPECT_EQ(result.malformed, c.malformed);
+      std::vector<Record> expected = c.emitted;
+      expected.emplace_back(0, 1, 0);
+      if (!open_quote) expected.emplace_back(0, 3, 0);
+      std::sort(expected.begin(), expected.end());
+      std::sort(emitted.begin(), emitted.end());
+      EXPECT_EQ(emitted, expected);
+      EXPECT_GE(given_back, uint64_t{8} << 20) << "the long field's bytes, as they are read";
+    }
+  }
+}
+
 // Valid files with random bytes overwritten by the bytes that matter to the fast paths
 // (separators, line breaks, quotes, CR, digits, NUL): whatever the fast paths make of
 // them must be exactly what the general RFC 4180 parser alone makes of them.

@@ -150,5 +150,38 @@ TEST(MemoryTest, ManyCopiesOfOneRecordStayWithinTheBoundAndCheckpointSmall) {
   EXPECT_EQ(resumed.out, timed.out);
 }
 
+// Hardening #8: one line of 512 MiB (zero bytes after the header, as a crash leaves; and
+// a quoted field of the same length) is read in linear time within the same bound: the
+// range that owns the line gives its bytes back as it reads them. Before, the line's
+// pages (and a quoted field's copy) stayed until the line ended: more than 512 MiB.
+TEST(MemoryTest, ALineOf512MiBStaysWithinTheBound) {
+  ASSERT_TRUE(fs::exists(kTimeProgram)) << kTimeProgram << " is missing";
+  TempDir temp;
+  for (const bool quoted : {false, true}) {
+    SCOPED_TRACE(quoted ? "a quoted field" : "zero bytes");
+    const std::string file = temp.File(quoted ? "quoted.csv" : "zeros.csv");
+    {
+      std::ofstream out(file, std::ios::binary);
+      out << "station,seq,choice\nAE-01,1,PEZ\n" << (quoted ? "AE-01,2,\"" : "");
+      const std::string block(1 << 20, quoted ? 'P' : '\0');
+      for (int i = 0; i < 512; ++i) out << block;
+      out << (quoted ? "\"\n" : "\n") << "AE-01,3,JAL\n";
+    }
+    const RunResult timed =
+        RunProgram(kTimeProgram, {"-v", ::canvass::testing::CanvassBinary(), "aggregate", "--quiet",
+                                  "--threads", "2", "--format", "json", file});
+    ASSERT_EQ(timed.exit_code, 0) << Describe(timed);
+    const nlohmann::json report = nlohmann::json::parse(timed.out, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << Describe(timed);
+    EXPECT_EQ(report["records"]["read"], 3u);
+    EXPECT_EQ(report["records"]["counted"], 2u);
+    EXPECT_EQ(report["records"]["rejected"][quoted ? "unknown_choice" : "malformed"], 1u);
+    uint64_t peak_kibibytes = 0;
+    ASSERT_TRUE(MaxResidentKibibytes(timed.err, &peak_kibibytes)) << timed.err;
+    EXPECT_LE(peak_kibibytes * 1024, kHeadroomBytes)
+        << "peak RSS " << peak_kibibytes / 1024 << " MiB for a line of 512 MiB";
+  }
+}
+
 }  // namespace
 }  // namespace canvass

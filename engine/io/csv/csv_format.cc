@@ -27,11 +27,25 @@ bool ParseSerial(absl::string_view text, uint64_t* seq) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-size_t SkipToLineEnd(const uint8_t* data, size_t size, size_t p, uint64_t* line_breaks) {
-  const void* newline = std::memchr(data + p, '\n', size - p);
-  if (newline == nullptr) return size;
-  ++*line_breaks;
-  return static_cast<const uint8_t*>(newline) - data + 1;
+// Bytes scanned within one record between two reports of its progress (ParseRecord).
+constexpr size_t kScanChunk = size_t{4} << 20;
+
+// The offset after the line break at or after p (or size), told to `scanned` a chunk at a
+// time.
+template <typename Scanned>
+size_t SkipToLineEnd(const uint8_t* data, size_t size, size_t p, uint64_t* line_breaks,
+                     Scanned&& scanned) {
+  while (true) {
+    const size_t stop = std::min(size, p + kScanChunk);
+    const void* newline = std::memchr(data + p, '\n', stop - p);
+    if (newline != nullptr) {
+      ++*line_breaks;
+      return static_cast<const uint8_t*>(newline) - data + 1;
+    }
+    if (stop == size) return size;
+    p = stop;
+    scanned(p);
+  }
 }
 
 }  // namespace
@@ -163,6 +177,12 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fa
   plain_.sink = &sink_;
   plain_.mixed_sink = &mixed_sink_;
   const std::vector<Choice>& choices = election.contest().choices;
+  // Longer than any id, code or serial (20 digits): a field cut to this length still
+  // matches nothing, as the whole field would not.
+  size_t longest = 20;
+  for (const Station& station : election.stations) longest = std::max(longest, station.id.size());
+  for (const Choice& choice : choices) longest = std::max(longest, choice.code.size());
+  field_keep_ = longest + 1;
   for (size_t c = 0; c < choices.size(); ++c) {
     if (choices[c].code.size() > 7) continue;
     CodeWord code;
@@ -355,24 +375,55 @@ size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, b
   Field fields[3];
   int num_fields = 0;
   bool bad = false;
+  // A record of any length is read in chunks, each told to scanned_ once read (so that the
+  // job may drop its pages), and its fields are kept to field_keep_ bytes: memory stays
+  // bounded and time linear whatever the line's length.
+  size_t reported = p;
+  auto scanned = [&](size_t q) {
+    if (scanned_ && q - reported >= kScanChunk) {
+      scanned_(reported, q);
+      reported = q;
+    }
+  };
   while (true) {
     Field field;
     if (p < size && data[p] == '"') {
       // Quoted: "" is an escaped quote; line breaks inside are part of the field.
       std::string* text = num_fields < 3 ? &unquoted_[num_fields] : nullptr;
       if (text) text->clear();
+      auto keep = [&](const uint8_t* from, size_t n) {
+        if (text == nullptr) return;
+        if (num_fields == 1) {
+          // The serial: leading zeros do not change it (ParseSerial), so any run of them
+          // is kept as one.
+          while (n > 0 && *from == '0' && (text->empty() || *text == "0")) {
+            text->assign(1, '0');
+            ++from;
+            --n;
+          }
+          if (n > 0 && *text == "0") text->clear();
+        }
+        text->append(reinterpret_cast<const char*>(from),
+                     std::min(n, field_keep_ - std::min(field_keep_, text->size())));
+      };
       size_t q = p + 1;
       while (true) {
-        const void* found = std::memchr(data + q, '"', size - q);
-        const size_t quote = found ? static_cast<const uint8_t*>(found) - data : size;
+        const size_t stop = std::min(size, q + kScanChunk);
+        const void* found = std::memchr(data + q, '"', stop - q);
+        const size_t quote = found ? static_cast<const uint8_t*>(found) - data : stop;
         *line_breaks += std::count(data + q, data + quote, '\n');
-        if (text) text->append(reinterpret_cast<const char*>(data + q), quote - q);
+        keep(data + q, quote - q);
+        if (quote == stop && stop < size) {  // no quote in this chunk: read on
+          q = stop;
+          scanned(q);
+          continue;
+        }
         if (quote == size) {  // unterminated quote: the record runs to the end of the data
           *malformed = true;
           return size;
         }
         if (quote + 1 < size && data[quote + 1] == '"') {
-          if (text) text->push_back('"');
+          keep(data + quote, 1);
           q = quote + 2;
           continue;
         }
@@ -386,18 +437,41 @@ size_t CsvRangeParser::ParseRecord(const uint8_t* data, size_t size, size_t p, b
                           (data[p] == '\r' && p + 1 < size && data[p + 1] == '\n');
       if (!at_end) {
         *malformed = true;
-        return SkipToLineEnd(data, size, p, line_breaks);
+        return SkipToLineEnd(data, size, p, line_breaks, scanned);
       }
       if (p < size && data[p] == '\r') ++p;
     } else {
       size_t q = p;
-      while (q < size && data[q] != ',' && data[q] != '\n') {
-        bad |= data[q] == '"';
-        ++q;
+      while (true) {
+        const size_t stop = std::min(size, q + kScanChunk);
+        while (q < stop && data[q] != ',' && data[q] != '\n') {
+          bad |= data[q] == '"';
+          ++q;
+        }
+        if (q < stop || stop == size) break;
+        scanned(q);
       }
       field.text = absl::string_view(reinterpret_cast<const char*>(data + p), q - p);
       if (q < size && data[q] == '\n' && absl::EndsWith(field.text, "\r")) {
         field.text.remove_suffix(1);  // CRLF line end (a CR at the end of the file is data)
+      }
+      if (field.text.size() > field_keep_) {
+        if (num_fields == 1) {
+          // The serial: its leading zeros skipped (giving their bytes back as it goes),
+          // then as many digits as a serial may have and one more.
+          size_t z = p;
+          const size_t end = p + field.text.size();
+          while (z + 1 < end && data[z] == '0') {
+            const size_t stop = std::min(end - 1, z + kScanChunk);
+            while (z < stop && data[z] == '0') ++z;
+            if (scanned_ && z == stop) scanned_(p, z);
+            if (z < stop) break;
+          }
+          field.text = absl::string_view(reinterpret_cast<const char*>(data + z),
+                                         std::min<size_t>(end - z, 21));
+        } else {
+          field.text = field.text.substr(0, field_keep_);  // still matches nothing
+        }
       }
       p = q;
     }

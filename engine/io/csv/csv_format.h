@@ -85,6 +85,10 @@ class CsvRangeParser {
   // From now on, runs of plain lines whose stations interleave go to `sink` as mixed
   // batches instead of being grouped by station for the batch sink.
   void SetMixedSink(MixedSink sink) { mixed_sink_ = std::move(sink); }
+  // Called with [begin, end) as a long record is read, every few MiB of it, so that the
+  // caller may let those bytes leave memory before the record ends; empty: not called.
+  using ScannedHook = std::function<void(size_t begin, size_t end)>;
+  void SetScannedHook(ScannedHook hook) { scanned_ = std::move(hook); }
 
  private:
   struct Field {
@@ -112,7 +116,9 @@ class CsvRangeParser {
   absl::node_hash_map<StationIndex, BallotBatch> batches_;  // node map: last_batch_ stays valid
   absl::string_view last_station_id_;  // "" when the last station was not in the roster
   BallotBatch* last_batch_ = nullptr;
-  std::string unquoted_[3];  // storage for fields with escaped quotes
+  std::string unquoted_[3];  // storage for quoted fields, each at most field_keep_ bytes
+  size_t field_keep_ = 0;    // bytes of a field kept: one more than any id, code or serial
+  ScannedHook scanned_;
   // The current station's "id," as a masked little-endian word (ids of up to 7 bytes).
   uint64_t station_word_ = 0, station_mask_ = 0;
   size_t station_length_ = 0;  // 0: no fast path for the current station
