@@ -28,6 +28,8 @@
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/ingest/checkpoint.h"
+#include "engine/ingest/paths.h"
+#include "engine/ingest/streams.h"
 #include "engine/io/inputs.h"
 #include "engine/io/manifest.h"
 #include "engine/synth/fault_plan.h"
@@ -86,6 +88,8 @@ class IngestJob {
   const Election& election_;
   const std::vector<std::string> paths_;
   const IngestOptions options_;
+  ExpandedPaths expanded_;  // PATH... as files, once for every attempt
+  SpooledStreams streams_;  // the streams among them, each read once (streams.h)
   std::optional<Checkpoint> resume_;
   CheckpointLayout resume_layout_;  // where resume_'s frames lie in its file
   // Files read as one range: their ranges did not meet in an earlier attempt or job.

@@ -21,6 +21,7 @@
 #include "engine/ingest/ingest.h"
 #include "engine/ingest/manifest_check.h"
 #include "engine/ingest/paths.h"
+#include "engine/ingest/streams.h"
 #include "engine/ingest/truncation_guard.h"
 #include "engine/io/cvb/cvb_format.h"
 #include "tbb/parallel_for.h"
@@ -37,7 +38,7 @@ namespace {
 // OpenedInput's damage instead.
 absl::Status OpenInput(const Election& election, uint64_t fingerprint, const MappedFolder& folder,
                        InputFile* input) {
-  const int fd = open(input->path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = open(input->open_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat(input->path, ": cannot open file"));
   struct stat info {};
   if (fstat(fd, &info) != 0) {
@@ -78,7 +79,7 @@ absl::Status OpenInputs(const Election& election, uint64_t fingerprint, int thre
   RunOnWorkers(threads, [&] {
     tbb::parallel_for(size_t{0}, inputs->size(), [&](size_t f) {
       struct stat info {};
-      if (stat((*inputs)[f].path.c_str(), &info) == 0) lengths[f] = info.st_size;
+      if (stat((*inputs)[f].open_path.c_str(), &info) == 0) lengths[f] = info.st_size;
     });
   });
   size_t reserved = 0;
@@ -218,13 +219,15 @@ IngestJob::IngestJob(const Election& election, std::vector<std::string> paths,
     : election_(election), paths_(std::move(paths)), options_(std::move(options)) {}
 
 absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
-  ExpandedPaths expanded;
-  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths_, &expanded));
+  ExpandedPaths expanded = expanded_;
   Checkpoint identity;
   identity.election_fingerprint = ElectionFingerprint(election_);
   MappedFolder folder;  // outlives `inputs`, whose mappings lie in it
   std::vector<InputFile> inputs(expanded.files.size());
-  for (size_t f = 0; f < inputs.size(); ++f) inputs[f].path = expanded.files[f];
+  for (size_t f = 0; f < inputs.size(); ++f) {
+    inputs[f].path = expanded.files[f];
+    inputs[f].open_path = streams_.OpenPath(expanded.files[f]);
+  }
   absl::Status opened =
       OpenInputs(election_, identity.election_fingerprint, options_.threads, &folder, &inputs);
   // From here on a file another process truncates while the job reads it is exit 2
@@ -287,6 +290,17 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
 }
 
 absl::StatusOr<IngestResult> IngestJob::Run() {
+  // Once for every attempt: a stream can be read only once (streams.h).
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths_, &expanded_));
+  for (const std::string& file : expanded_.files) {
+    if (!options_.checkpoint_path.empty() && IsStream(file)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          file,
+          " is a stream (a pipe or a device): a job reading one cannot be resumed, so it "
+          "takes no --checkpoint; give it as a file to checkpoint the job"));
+    }
+  }
+  CANVASS_RETURN_IF_ERROR(streams_.Spool(expanded_.files));
   // Held until the job ends, so that no other job writes the same checkpoint meanwhile.
   std::optional<CheckpointLock> lock;
   if (!options_.checkpoint_path.empty()) {

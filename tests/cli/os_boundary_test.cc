@@ -143,5 +143,69 @@ TEST(PermissionTest, AFolderTheUserMayNotListIsExitTwoWithTheReason) {
                                      "/manifest.json: cannot open file: Permission denied\n"));
 }
 
+// ---- Streams given as ballot inputs (hardening #10) ----
+
+// `sh -c script` with CANVASS naming the binary under test.
+RunResult Shell(const std::string& script) {
+  return RunProgram("/bin/sh", {"-c", script},
+                    {absl::StrCat("CANVASS=", ::canvass::testing::CanvassBinary())});
+}
+
+// The JSON report's figures without the inputs section (whose file names differ).
+std::string Figures(const std::string& json) { return json.substr(0, json.find("\"inputs\"")); }
+
+// A pipe on stdin (`/dev/stdin`) and a named FIFO, of CSV and of cvb, give the figures of
+// the same bytes read as a file; the report names the stream as given.
+TEST(StreamInputTest, APipeOrAFifoIsReadToItsEndLikeTheFile) {
+  TempDir temp;
+  for (const char* format : {"csv", "cvb"}) {
+    SCOPED_TRACE(format);
+    const std::string folder = temp.File(absl::StrCat("ballots-", format));
+    ASSERT_EQ(RunCanvass({"generate", "--out", folder, "--format", format, "--faults",
+                          "dup=0.05,conflict=0.01,corrupt=0.01"})
+                  .exit_code,
+              kExitMatch);
+    const std::string file = absl::StrCat(folder, "/AE-01.", format);
+    const RunResult as_file = RunCanvass({"aggregate", "--format", "json", file});
+    ASSERT_EQ(as_file.exit_code, kExitMatch) << Describe(as_file);
+    const RunResult piped =
+        Shell(absl::StrCat("cat '", file, "' | \"$CANVASS\" aggregate --format json /dev/stdin"));
+    EXPECT_EQ(piped.exit_code, kExitMatch) << Describe(piped);
+    EXPECT_EQ(Figures(piped.out), Figures(as_file.out));
+    EXPECT_THAT(piped.out, HasSubstr("\"/dev/stdin\""));
+    const std::string fifo = temp.File(absl::StrCat("fifo-", format));
+    const RunResult named = Shell(absl::StrCat(
+        "mkfifo '", fifo, "' && { cat '", file, "' > '", fifo, "' & writer=$!; }; \"$CANVASS\" ",
+        "aggregate --format json '", fifo, "'; status=$?; kill $writer 2>/dev/null; exit $status"));
+    EXPECT_EQ(named.exit_code, kExitMatch) << Describe(named);
+    EXPECT_EQ(Figures(named.out), Figures(as_file.out));
+    EXPECT_THAT(named.out, HasSubstr(absl::StrCat("\"", fifo, "\"")));
+  }
+}
+
+// A stream that never ends (`/dev/zero`) is exit 2 naming it once its copy would leave the
+// folder nearly full, and nothing is left there; a stream with --checkpoint is refused.
+TEST(StreamInputTest, AStreamThatNeverEndsIsExitTwoAndLeavesNothing) {
+  TempDir temp;
+  SmallDisk disk(temp.File("disk"), 64 << 20);
+  REQUIRE_SMALL_DISK(disk);
+  const RunResult endless = RunCanvass({"aggregate", "--format", "json", "/dev/zero"},
+                                       {absl::StrCat("TMPDIR=", temp.File("disk"))});
+  EXPECT_EQ(endless.exit_code, kExitInputError) << Describe(endless);
+  EXPECT_EQ(endless.out, "");
+  EXPECT_THAT(endless.err, HasSubstr("/dev/zero: the stream has not ended after "));
+  EXPECT_THAT(endless.err, HasSubstr(absl::StrCat(temp.File("disk"),
+                                                  " (where it is held to be "
+                                                  "read) has less than ")));
+  EXPECT_THAT(disk.Entries(), IsEmpty());
+
+  const RunResult checkpointed = RunCanvass(
+      {"aggregate", "--checkpoint", temp.File("job.ckpt"), "--format", "json", "/dev/zero"});
+  EXPECT_EQ(checkpointed.exit_code, kExitInputError) << Describe(checkpointed);
+  EXPECT_THAT(checkpointed.err,
+              HasSubstr("/dev/zero is a stream (a pipe or a device): a job reading one cannot "
+                        "be resumed, so it takes no --checkpoint"));
+}
+
 }  // namespace
 }  // namespace canvass

@@ -19,7 +19,8 @@
 namespace canvass::ingest_internal {
 
 struct InputFile {
-  std::string path;
+  std::string path;       // as given and reported
+  std::string open_path;  // where it is opened: `path`, or a stream's copy (streams.h)
   std::optional<MappedFile> mapped;
   size_t reserved_offset = 0, reserved_bytes = 0;  // its place in the MappedFolder
   struct timespec modified {};                     // when opened
