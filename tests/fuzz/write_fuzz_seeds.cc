@@ -106,9 +106,15 @@ int main(int argc, char** argv) {
   checkpoint.election_fingerprint = canvass::ElectionFingerprint(*election);
   checkpoint.tasks_total = 2;
   checkpoint.done.push_back({0, 40, 3, 3, 1, {2}, UINT64_MAX, ""});
-  checkpoint.aggregator = aggregator.Snapshot();
+  checkpoint.aggregator = {aggregator.Snapshot()};
   std::ofstream(std::string(argv[2]) + "/seed.ckpt", std::ios::binary)
       << canvass::EncodeCheckpoint(checkpoint);
-  std::ofstream(std::string(argv[2]) + "/state.bin", std::ios::binary) << checkpoint.aggregator;
+  std::ofstream(std::string(argv[2]) + "/state.bin", std::ios::binary) << checkpoint.aggregator[0];
+  // A log: the whole frame, then an append frame of the changes after one more record.
+  aggregator.Add(batch);
+  std::ofstream(std::string(argv[2]) + "/seed-log.ckpt", std::ios::binary)
+      << canvass::EncodeCheckpoint(checkpoint)
+      << canvass::EncodeCheckpointAppend(checkpoint, 1, {{40, 60, 1, 1, 0, {}, UINT64_MAX, ""}},
+                                         aggregator.SnapshotChanges());
   return 0;
 }
