@@ -69,6 +69,9 @@ absl::StatusOr<uint64_t> JobScale(const FilesFlags& flags) {
 }
 
 int FilesCommand(const FilesFlags& flags, bool reconcile) {
+  if (absl::StatusOr<bool> contest = IsContestJob(flags); contest.ok() && *contest) {
+    return ContestFilesCommand(flags, reconcile);
+  }
   absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
   if (!setup.ok()) return Fail(setup.status());
   const ReportFormat* format = &setup->format;
@@ -122,8 +125,14 @@ CLI::App* AddFilesCommand(CLI::App* app, const std::string& name, const std::str
                           FilesFlags* flags, bool reconcile) {
   CLI::App* command = app->add_subcommand(name, help);
   AddReportFlags(command, &flags->report, /*with_tolerance=*/reconcile);
-  command->add_option("PATH", flags->paths, "Ballot files (CSV or cvb) or folders of them")
+  command
+      ->add_option("PATH", flags->paths,
+                   "Ballot files (CSV or cvb), NIST cast vote record reports (JSON or "
+                   "XML), or folders of them")
       ->required();
+  command->add_option("--reported", flags->reported,
+                      "Results report (NIST ERR JSON) giving the election and the reported "
+                      "figures per unit, for cast vote records");
   command->add_option_function<std::string>(
       "--scale",
       [flags](const std::string& text) {

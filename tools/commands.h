@@ -47,11 +47,18 @@ struct FilesFlags {
   bool quiet = false;
   std::string checkpoint;
   uint64_t checkpoint_every_mib = 64;
+  std::string reported;  // --reported FILE: a results report (cast vote records only)
 };
 CLI::App* AddAggregateCommand(CLI::App* app, FilesFlags* flags);
 int AggregateCommand(const FilesFlags& flags);
 CLI::App* AddReconcileCommand(CLI::App* app, FilesFlags* flags);
 int ReconcileCommand(const FilesFlags& flags);
+
+// The same two commands over cast vote record reports of a contest election
+// (command_cvr.cc): IsContestJob says whether the flags and paths ask for one (--reported,
+// --election naming a file, or PATHs holding CVR reports).
+absl::StatusOr<bool> IsContestJob(const FilesFlags& flags);
+int ContestFilesCommand(const FilesFlags& flags, bool reconcile);
 
 // canvass stress (command_stress.cc): seeded rounds of random elections with faults.
 struct StressFlags {

@@ -8,6 +8,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/io/input_format.h"
@@ -18,27 +19,32 @@ namespace fs = std::filesystem;
 namespace {
 
 // Why a folder entry is not read, or "" when it is a ballot file. No call here throws.
-std::string SkipReason(const fs::directory_entry& entry) {
+std::string SkipReason(const fs::directory_entry& entry, const FolderSuffixes* suffixes) {
   std::error_code error;
   const fs::file_status status = entry.status(error);
   if (error || !fs::exists(status)) return "a link to nothing";
   if (fs::is_directory(status)) return "a folder (folders are not read recursively)";
   if (!fs::is_regular_file(status)) return "not a regular file";
-  if (!HasInputSuffix(entry.path().filename().string())) {
-    return absl::StrCat("not ", InputSuffixesText());
+  const std::string name = entry.path().filename().string();
+  if (suffixes == nullptr) {
+    if (!HasInputSuffix(name)) return absl::StrCat("not ", InputSuffixesText());
+    return "";
   }
-  return "";
+  for (const std::string& suffix : suffixes->suffixes) {
+    if (absl::EndsWithIgnoreCase(name, absl::StrCat(".", suffix))) return "";
+  }
+  return absl::StrCat("not ", suffixes->text);
 }
 
 // The ballot files of `folder` (sorted), and the entries skipped (sorted by path).
-absl::Status ListFolder(const std::string& folder, std::vector<std::string>* found,
-                        std::vector<SkippedInput>* skipped) {
+absl::Status ListFolder(const std::string& folder, const FolderSuffixes* suffixes,
+                        std::vector<std::string>* found, std::vector<SkippedInput>* skipped) {
   std::error_code error;
   fs::directory_iterator entries(folder, error);
   for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
     const fs::directory_entry& entry = *entries;
     if (entry.path().filename() == kManifestFileName) continue;
-    std::string reason = SkipReason(entry);
+    std::string reason = SkipReason(entry, suffixes);
     if (reason.empty()) {
       found->push_back(entry.path().string());
     } else {
@@ -58,6 +64,11 @@ absl::Status ListFolder(const std::string& folder, std::vector<std::string>* fou
 }  // namespace
 
 absl::Status ExpandPaths(const std::vector<std::string>& paths, ExpandedPaths* expanded) {
+  return ExpandPaths(paths, nullptr, expanded);
+}
+
+absl::Status ExpandPaths(const std::vector<std::string>& paths, const FolderSuffixes* suffixes,
+                         ExpandedPaths* expanded) {
   std::map<std::pair<dev_t, ino_t>, std::string> first_path;
   auto add_file = [&](const std::string& path) {
     struct stat info {};
@@ -82,7 +93,9 @@ absl::Status ExpandPaths(const std::vector<std::string>& paths, ExpandedPaths* e
     }
     std::vector<std::string> found;
     std::vector<SkippedInput> skipped;
-    if (absl::Status listed = ListFolder(path, &found, &skipped); !listed.ok()) return listed;
+    if (absl::Status listed = ListFolder(path, suffixes, &found, &skipped); !listed.ok()) {
+      return listed;
+    }
     for (const std::string& file : found) add_file(file);
     expanded->skipped.insert(expanded->skipped.end(), skipped.begin(), skipped.end());
     if (fs::exists(fs::path(path) / kManifestFileName, error)) {

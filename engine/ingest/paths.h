@@ -27,6 +27,15 @@ struct ExpandedPaths {
 // listed (with the system's reason) and when no file is left to read.
 absl::Status ExpandPaths(const std::vector<std::string>& paths, ExpandedPaths* expanded);
 
+// The same with other suffixes for a folder's files (cast vote record reports: "json",
+// "xml"); `text` names them in messages ("a .json or .xml file").
+struct FolderSuffixes {
+  std::vector<std::string> suffixes;
+  std::string text;
+};
+absl::Status ExpandPaths(const std::vector<std::string>& paths, const FolderSuffixes* suffixes,
+                         ExpandedPaths* expanded);
+
 }  // namespace canvass
 
 #endif  // CANVASS_ENGINE_INGEST_PATHS_H_

@@ -1,0 +1,302 @@
+// ReadCvrFiles: the CVR reading pipeline (cvr_job.h).
+#include "engine/ingest/cvr_job.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/aggregate/contest_aggregator.h"
+#include "engine/base/status_macros.h"
+#include "engine/base/workers.h"
+#include "engine/ingest/paths.h"
+#include "engine/io/nist/err_json.h"
+#include "tbb/enumerable_thread_specific.h"
+#include "tbb/parallel_pipeline.h"
+
+namespace canvass {
+namespace {
+
+constexpr uint64_t kDropEveryBytes = 64u << 20;
+constexpr uint64_t kPage = 4096;
+
+const FolderSuffixes& CvrSuffixes() {
+  static const FolderSuffixes* suffixes =
+      new FolderSuffixes{{"json", "xml"}, "a .json or .xml cast vote record report"};
+  return *suffixes;
+}
+
+// One input file mapped read-only; unmapped when the last reference goes.
+class MappedInput {
+ public:
+  static absl::StatusOr<std::shared_ptr<MappedInput>> Open(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+    }
+    struct stat info {};
+    if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+      close(fd);
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+    }
+    auto input = std::shared_ptr<MappedInput>(new MappedInput);
+    input->size_ = static_cast<uint64_t>(info.st_size);
+    if (input->size_ > 0) {
+      void* data = mmap(nullptr, input->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (data == MAP_FAILED) {
+        close(fd);
+        return absl::DataLossError(absl::StrCat(path, ": cannot map: ", std::strerror(errno)));
+      }
+      input->data_ = static_cast<const char*>(data);
+      madvise(data, input->size_, MADV_SEQUENTIAL);
+    }
+    close(fd);
+    return input;
+  }
+  ~MappedInput() {
+    if (data_ != nullptr) munmap(const_cast<char*>(data_), size_);
+  }
+  absl::string_view text() const { return absl::string_view(data_, size_); }
+  uint64_t size() const { return size_; }
+  // Drops the pages of [dropped_, end) once that is kDropEveryBytes or more (or `all`).
+  void DoneUpTo(uint64_t end, bool all) {
+    const uint64_t aligned = all ? size_ : end / kPage * kPage;
+    if (data_ == nullptr || aligned <= dropped_ || (!all && aligned - dropped_ < kDropEveryBytes)) {
+      return;
+    }
+    const uint64_t length = std::min(aligned, size_) - dropped_;
+    madvise(const_cast<char*>(data_) + dropped_, (length + kPage - 1) / kPage * kPage,
+            MADV_DONTNEED);
+    dropped_ = aligned;
+  }
+
+ private:
+  MappedInput() = default;
+  const char* data_ = nullptr;
+  uint64_t size_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+struct Chunk {
+  size_t file = 0;
+  CvrFormat format = CvrFormat::kJson;
+  std::shared_ptr<MappedInput> input;
+  std::vector<CvrSpan> spans;
+  bool last = false;  // the file's last chunk
+  // Filled by the parallel stage.
+  uint64_t records = 0;
+  std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
+  std::vector<CastRejectExample> examples;
+  std::array<uint32_t, kNumCastRejects> examples_per_reason{};
+};
+
+struct Worker {
+  explicit Worker(const ContestElection& election) : builder(election) {}
+  CvrBuilder builder;
+  std::unique_ptr<CvrDecoder> decoders[2];
+  CastBallotBatch batch;
+};
+
+absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view text) {
+  const std::optional<CvrFormat> format = SniffCvrFormat(text.substr(0, 1 << 16));
+  if (!format) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": not a NIST cast vote record report (expected a JSON object with a \"CVR\" "
+                     "array, or XML whose root is CastVoteRecordReport)"));
+  }
+  if (NewCvrDecoder(*format) == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", CvrFormatName(*format), " is not supported by this build"));
+  }
+  return *format;
+}
+
+// The serial first stage: files in order, each scanned chunk by chunk.
+class ChunkSource {
+ public:
+  ChunkSource(const std::vector<std::string>& files, uint64_t chunk_bytes,
+              std::vector<CvrInput>* inputs)
+      : files_(files), chunk_bytes_(chunk_bytes), inputs_(inputs) {
+    inputs_->resize(files.size());
+  }
+
+  // The next chunk, or nullptr at the end or on an error (then status() says which).
+  std::unique_ptr<Chunk> Next() {
+    while (next_file_ <= files_.size()) {
+      if (scanner_ == nullptr) {
+        if (next_file_ == files_.size()) return nullptr;
+        if (absl::Status opened = OpenNext(); !opened.ok()) {
+          status_ = opened;
+          return nullptr;
+        }
+      }
+      auto chunk = std::make_unique<Chunk>();
+      chunk->file = next_file_ - 1;
+      chunk->format = (*inputs_)[chunk->file].format;
+      chunk->input = input_;
+      absl::StatusOr<bool> more = scanner_->Next(chunk_bytes_, &chunk->spans);
+      if (!more.ok()) {
+        status_ = more.status();
+        return nullptr;
+      }
+      if (!*more) {
+        scanner_.reset();
+        input_.reset();
+        chunk->last = true;
+      }
+      if (!chunk->spans.empty() || chunk->last) return chunk;
+    }
+    return nullptr;
+  }
+  const absl::Status& status() const { return status_; }
+  // Files opened so far.
+  size_t opened() const { return next_file_; }
+
+ private:
+  absl::Status OpenNext() {
+    const std::string& path = files_[next_file_++];
+    CANVASS_ASSIGN_OR_RETURN(input_, MappedInput::Open(path));
+    CANVASS_ASSIGN_OR_RETURN(const CvrFormat format, FormatOf(path, input_->text()));
+    // The slot was sized before the job: the last stage reads earlier files' slots while
+    // this one is written.
+    (*inputs_)[next_file_ - 1] = CvrInput{path, input_->size(), format, 0, {}};
+    scanner_ = NewCvrScanner(format, path, input_->text());
+    return absl::OkStatus();
+  }
+
+  const std::vector<std::string>& files_;
+  const uint64_t chunk_bytes_;
+  std::vector<CvrInput>* inputs_;
+  size_t next_file_ = 0;
+  std::shared_ptr<MappedInput> input_;
+  std::unique_ptr<CvrScanner> scanner_;
+  absl::Status status_;
+};
+
+void DecodeChunk(const ContestElection& election, const CvrJobOptions& options, CvrFormat format,
+                 Chunk* chunk, Worker* worker, ContestAggregator* aggregator) {
+  std::unique_ptr<CvrDecoder>& decoder = worker->decoders[static_cast<int>(format)];
+  if (decoder == nullptr) decoder = NewCvrDecoder(format);
+  worker->batch.Clear();
+  const absl::string_view text = chunk->input->text();
+  std::array<uint64_t, kNumCastRejects> rejected{};
+  for (const CvrSpan& span : chunk->spans) {
+    worker->builder.Begin();
+    decoder->Decode(text, span, &worker->builder);
+    const std::optional<CastReject> reject = worker->builder.End(&worker->batch);
+    if (!reject) {
+      ++chunk->identity_fields[static_cast<int>(worker->builder.identity_field())];
+      continue;
+    }
+    const int r = static_cast<int>(*reject);
+    ++rejected[r];
+    if (chunk->examples_per_reason[r] < options.examples_per_reason) {
+      ++chunk->examples_per_reason[r];
+      chunk->examples.push_back(
+          {*reject,
+           absl::StrCat("byte ", span.begin, " (", LineColumn(text, span.begin), "): CVR[",
+                        span.index, "]"),
+           worker->builder.why()});
+    }
+  }
+  chunk->records = chunk->spans.size();
+  aggregator->Add(worker->batch);
+  for (int r = 0; r < kNumCastRejects; ++r) {
+    if (rejected[r] > 0) aggregator->AddRejected(static_cast<CastReject>(r), rejected[r]);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
+                                          const std::vector<std::string>& paths,
+                                          const CvrJobOptions& options) {
+  ExpandedPaths expanded;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
+  CvrJobResult result;
+  result.skipped = std::move(expanded.skipped);
+  result.repeated = std::move(expanded.repeated);
+  ContestAggregator aggregator(election);
+  ChunkSource source(expanded.files, options.chunk_bytes, &result.inputs);
+  tbb::enumerable_thread_specific<Worker> workers([&election] { return Worker(election); });
+  std::array<uint32_t, kNumCastRejects> examples_kept{};
+  const int threads = ResolveThreads(options.threads);
+  RunOnWorkers(threads, [&] {
+    tbb::parallel_pipeline(
+        static_cast<size_t>(threads) * 4,
+        tbb::make_filter<void, Chunk*>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& flow) -> Chunk* {
+                                         std::unique_ptr<Chunk> chunk = source.Next();
+                                         if (chunk == nullptr) flow.stop();
+                                         return chunk.release();
+                                       }) &
+            tbb::make_filter<Chunk*, Chunk*>(tbb::filter_mode::parallel,
+                                             [&](Chunk* chunk) {
+                                               DecodeChunk(election, options, chunk->format, chunk,
+                                                           &workers.local(), &aggregator);
+                                               return chunk;
+                                             }) &
+            tbb::make_filter<Chunk*, void>(tbb::filter_mode::serial_in_order, [&](Chunk* owned) {
+              std::unique_ptr<Chunk> chunk(owned);
+              CvrInput& input = result.inputs[chunk->file];
+              input.records += chunk->records;
+              for (int f = 0; f < kNumCvrIdentityFields; ++f) {
+                input.identity_fields[f] += chunk->identity_fields[f];
+              }
+              for (CastRejectExample& example : chunk->examples) {
+                uint32_t& kept = examples_kept[static_cast<int>(example.reason)];
+                if (kept >= options.examples_per_reason) continue;
+                ++kept;
+                example.location = absl::StrCat(input.path, ": ", example.location);
+                result.examples.push_back(std::move(example));
+              }
+              const uint64_t end = chunk->spans.empty() ? 0 : chunk->spans.back().end;
+              chunk->input->DoneUpTo(end, chunk->last);
+            }));
+  });
+  CANVASS_RETURN_IF_ERROR(source.status());
+  result.inputs.resize(source.opened());
+  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
+  return result;
+}
+
+absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths) {
+  ExpandedPaths expanded;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
+  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input,
+                           MappedInput::Open(expanded.files.front()));
+  return SniffCvrFormat(input->text().substr(0, 1 << 16)).has_value();
+}
+
+absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::string>& paths) {
+  ExpandedPaths expanded;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
+  const std::string& path = expanded.files.front();
+  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input, MappedInput::Open(path));
+  CANVASS_ASSIGN_OR_RETURN(const CvrFormat format, FormatOf(path, input->text()));
+  std::unique_ptr<CvrScanner> scanner = NewCvrScanner(format, path, input->text());
+  std::vector<CvrSpan> spans;
+  while (true) {
+    spans.clear();
+    CANVASS_ASSIGN_OR_RETURN(const bool more, scanner->Next(uint64_t{64} << 20, &spans));
+    if (!more) break;
+  }
+  const std::string definition = scanner->Definition();
+  if (definition.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": the report defines no election (no Election and GpUnit); give the results "
+                     "report with --reported or --election"));
+  }
+  return ParseCvrElectionJson(absl::StrCat(path, " (its Election and GpUnit)"), definition);
+}
+
+}  // namespace canvass

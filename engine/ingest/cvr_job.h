@@ -1,0 +1,64 @@
+// The reading job of cast vote record reports (NIST SP 1500-103, JSON or XML): files and
+// folders of them read in parallel (across files and within one large file), every record
+// decoded by the counting rules and counted exactly once, into a ContestTally.
+//
+// Shape: one oneTBB pipeline over all the job's files, in order. A serial stage maps each
+// file and scans its records' spans a few megabytes at a time (io/nist/cvr_reader.h); a
+// parallel stage decodes a chunk's records on the worker's own decoder and builder and
+// hands the batch to the ContestAggregator; a last serial stage, in order, accounts the
+// chunk (records per file, the first located examples of each rejection) and drops the
+// pages read, so that memory stays bounded by the chunks in flight whatever the files'
+// sizes. Errors that stop a file are the first in file order, so the job's message does
+// not depend on scheduling.
+//
+// Thread safety: a call runs its own job; the election must outlive it.
+#ifndef CANVASS_ENGINE_INGEST_CVR_JOB_H_
+#define CANVASS_ENGINE_INGEST_CVR_JOB_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/ballot/cast_ballots.h"
+#include "engine/election/contests.h"
+#include "engine/io/inputs.h"
+#include "engine/io/nist/cvr_builder.h"
+#include "engine/io/nist/cvr_reader.h"
+
+namespace canvass {
+
+struct CvrJobOptions {
+  int threads = 0;                   // 0: all hardware threads
+  uint64_t chunk_bytes = 4u << 20;   // records per parallel task, in bytes of input
+  uint32_t examples_per_reason = 5;  // located examples kept per rejection reason
+};
+
+struct CvrJobResult {
+  ContestTally tally;
+  std::vector<CvrInput> inputs;             // in reading order
+  std::vector<SkippedInput> skipped;        // folder entries not read, with the reason
+  std::vector<RepeatedInput> repeated;      // files given more than once (read once)
+  std::vector<CastRejectExample> examples;  // per reason the first few, in file order
+};
+
+// Reads `paths` (CVR report files, or folders of *.json / *.xml files). Errors: NotFound
+// (a path that does not exist), InvalidArgument (a file that is not a CVR report, or of
+// an unsupported syntax), DataLoss (a truncated or structurally broken file), each naming
+// the file and byte offset; OutOfRange when a figure would overflow.
+absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
+                                          const std::vector<std::string>& paths,
+                                          const CvrJobOptions& options);
+
+// Whether the first file of `paths` is a CVR report (by content), for commands that take
+// either ballot files or cast vote records. NotFound / InvalidArgument as above.
+absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths);
+
+// The election defined inside the first CVR report of `paths` (its Election and GpUnit),
+// for jobs given no results report. InvalidArgument when the report defines none.
+absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::string>& paths);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_INGEST_CVR_JOB_H_

@@ -1,0 +1,164 @@
+// CvrBuilder: one cast vote record's checks and counting rules.
+#include "engine/io/nist/cvr_builder.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace canvass {
+
+absl::string_view CvrIdentityFieldName(CvrIdentityField field) {
+  switch (field) {
+    case CvrIdentityField::kUniqueId:
+      return "UniqueId";
+    case CvrIdentityField::kBallotPrePrintedId:
+      return "BallotPrePrintedId";
+    case CvrIdentityField::kBallotAuditId:
+      return "BallotAuditId";
+  }
+  return "?";
+}
+
+void CvrBuilder::Begin() {
+  reject_.reset();
+  why_.clear();
+  for (int f = 0; f < kNumCvrIdentityFields; ++f) has_identity_[f] = false;
+  has_device_ = false;
+  has_unit_ = false;
+  contest_.reset();
+  if (seen_contest_.size() != election_.contests.size()) {
+    seen_contest_.assign(election_.contests.size(), 0);
+  }
+  for (const uint32_t c : seen_list_) seen_contest_[c] = 0;
+  seen_list_.clear();
+  cells_.clear();
+}
+
+void CvrBuilder::Reject(CastReject reason, std::string why) {
+  // The first reason in the table's order wins, whatever order the record states them in.
+  if (reject_ && static_cast<int>(*reject_) <= static_cast<int>(reason)) return;
+  reject_ = reason;
+  why_ = std::move(why);
+}
+
+void CvrBuilder::Malformed(std::string why) { Reject(CastReject::kMalformed, std::move(why)); }
+
+void CvrBuilder::SetIdentity(CvrIdentityField field, absl::string_view value) {
+  const int f = static_cast<int>(field);
+  identity_[f].assign(value.data(), value.size());
+  has_identity_[f] = true;
+}
+
+void CvrBuilder::SetDevice(absl::string_view device) {
+  device_.assign(device.data(), device.size());
+  has_device_ = true;
+}
+
+void CvrBuilder::SetUnit(absl::string_view unit_id) {
+  unit_id_.assign(unit_id.data(), unit_id.size());
+  has_unit_ = true;
+}
+
+void CvrBuilder::Contest(absl::string_view contest_id) {
+  declared_over_.reset();
+  declared_under_.reset();
+  votes_ = 0;
+  marks_.clear();
+  contest_ = election_.FindContest(contest_id);
+  if (!contest_) {
+    Reject(CastReject::kUnknownContest,
+           absl::StrCat("contest '", contest_id, "' is not in the election"));
+    return;
+  }
+  if (seen_contest_[*contest_]) {
+    Malformed(absl::StrCat("contest '", contest_id, "' is listed twice in the snapshot"));
+    contest_.reset();
+    return;
+  }
+  seen_contest_[*contest_] = 1;
+  seen_list_.push_back(*contest_);
+}
+
+void CvrBuilder::DeclaredOvervotes(uint64_t overvotes) { declared_over_ = overvotes; }
+void CvrBuilder::DeclaredUndervotes(uint64_t undervotes) { declared_under_ = undervotes; }
+
+void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool allocable,
+                      uint64_t number_votes, uint64_t rank) {
+  if (!contest_) return;
+  const std::optional<uint32_t> selection = election_.FindSelection(*contest_, selection_id);
+  if (!selection) {
+    Reject(CastReject::kUnknownSelection,
+           absl::StrCat("selection '", selection_id, "' is not in contest '",
+                        election_.contests[*contest_].id, "'"));
+    return;
+  }
+  if (number_votes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("NumberVotes ", number_votes, " of selection '", selection_id,
+                           "'; expected at most ", kMaxNumberVotes));
+    return;
+  }
+  if (!has_indication || !allocable || number_votes == 0) return;
+  if (election_.contests[*contest_].kind == ContestKind::kRanked && rank > 1) return;
+  votes_ += number_votes;
+  marks_.push_back(
+      {election_.SelectionCell(*contest_, *selection), static_cast<uint32_t>(number_votes)});
+}
+
+void CvrBuilder::EndContest() {
+  if (!contest_) return;
+  const uint32_t contest = *contest_;
+  const uint64_t vote_for = election_.contests[contest].vote_for;
+  const bool over = votes_ > vote_for;
+  const uint64_t overvotes = declared_over_.value_or(over ? vote_for : 0);
+  const uint64_t undervotes = declared_under_.value_or(over ? 0 : vote_for - votes_);
+  if (overvotes > kMaxNumberVotes || undervotes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("contest '", election_.contests[contest].id,
+                           "': Overvotes or Undervotes above ", kMaxNumberVotes));
+    contest_.reset();
+    return;
+  }
+  if (!over) cells_.insert(cells_.end(), marks_.begin(), marks_.end());
+  if (overvotes > 0) {
+    cells_.push_back({election_.FigureCell(contest, ContestFigure::kOvervotes),
+                      static_cast<uint32_t>(overvotes)});
+  }
+  if (undervotes > 0) {
+    cells_.push_back({election_.FigureCell(contest, ContestFigure::kUndervotes),
+                      static_cast<uint32_t>(undervotes)});
+  }
+  cells_.push_back({election_.FigureCell(contest, ContestFigure::kBallots), 1});
+  contest_.reset();
+}
+
+std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
+  int field = 0;
+  while (field < kNumCvrIdentityFields && !has_identity_[field]) ++field;
+  if (field == kNumCvrIdentityFields) {
+    Malformed("no identity: none of UniqueId, BallotPrePrintedId, BallotAuditId");
+  }
+  std::optional<uint32_t> unit;
+  if (!has_unit_) {
+    Malformed("no BallotStyleUnitId");
+  } else {
+    unit = election_.FindUnit(unit_id_);
+    if (!unit) {
+      Reject(CastReject::kUnknownUnit,
+             absl::StrCat("unit '", unit_id_, "' is not a reporting unit of the election"));
+    }
+  }
+  if (reject_) return reject_;
+  identity_field_ = static_cast<CvrIdentityField>(field);
+  // The identity bytes: the field's index, the device (empty when none), a separator
+  // that cannot occur in either length prefix, and the id: distinct fields and devices
+  // never give the same bytes.
+  identity_bytes_.clear();
+  identity_bytes_.push_back(static_cast<char>('0' + field));
+  if (has_device_) absl::StrAppend(&identity_bytes_, device_.size(), ":", device_);
+  identity_bytes_.push_back('|');
+  identity_bytes_.append(identity_[field]);
+  cells_.push_back({ContestElection::kBallotsCastCell, 1});
+  batch->Add(identity_bytes_, *unit, cells_);
+  return std::nullopt;
+}
+
+}  // namespace canvass

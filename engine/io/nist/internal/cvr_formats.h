@@ -1,0 +1,22 @@
+// The per-syntax factories behind NewCvrScanner and NewCvrDecoder (cvr_reader.h).
+#ifndef CANVASS_ENGINE_IO_NIST_INTERNAL_CVR_FORMATS_H_
+#define CANVASS_ENGINE_IO_NIST_INTERNAL_CVR_FORMATS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "engine/io/nist/cvr_reader.h"
+
+namespace canvass {
+
+std::unique_ptr<CvrScanner> NewJsonCvrScanner(std::string name, absl::string_view text);
+std::unique_ptr<CvrDecoder> NewJsonCvrDecoder();
+
+// cvr_xml.cc. The XML scanner's Definition() is empty (the XML election is not read).
+std::unique_ptr<CvrScanner> NewXmlCvrScanner(std::string name, absl::string_view text);
+std::unique_ptr<CvrDecoder> NewXmlCvrDecoder();
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_IO_NIST_INTERNAL_CVR_FORMATS_H_

@@ -1,0 +1,43 @@
+// Renders the tally of a contest election (and, for `reconcile`, its cell-by-cell
+// reconciliation) as text, JSON (report_version 2, docs/REPORT.md) or CSV. One report
+// model, several renderers: every figure in the text and CSV is the JSON's.
+// Pure functions of their input, thread-safe.
+#ifndef CANVASS_ENGINE_REPORT_CONTEST_REPORT_H_
+#define CANVASS_ENGINE_REPORT_CONTEST_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "engine/ballot/cast_ballots.h"
+#include "engine/election/contests.h"
+#include "engine/io/inputs.h"
+#include "engine/io/nist/cvr_reader.h"
+#include "engine/reconcile/cell_reconciler.h"
+#include "engine/report/report.h"
+
+namespace canvass {
+
+struct ContestReportInput {
+  absl::string_view command;  // "aggregate", "reconcile"
+  const ContestElection* election = nullptr;
+  const ContestTally* tally = nullptr;
+  const Reconciliation2* reconciliation = nullptr;  // null for `aggregate`
+  bool by_unit = false;                             // --by unit
+  const std::vector<CvrInput>* inputs = nullptr;
+  const std::vector<CastRejectExample>* examples = nullptr;
+  const std::vector<SkippedInput>* skipped = nullptr;
+  const std::vector<RepeatedInput>* repeated = nullptr;
+};
+
+// Requires: election and tally set and of each other.
+std::string RenderContestReport(const ContestReportInput& input, ReportFormat format);
+
+// The name of a cell for people and CSV: a selection id, or "overvotes", "undervotes",
+// "ballots"; for the unit's own ballots cast, "ballots_cast" with no contest.
+std::string CellSelectionName(const ContestElection& election, uint32_t cell);
+std::string CellContestId(const ContestElection& election, uint32_t cell);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_REPORT_CONTEST_REPORT_H_
