@@ -4,7 +4,7 @@
 
 Kept beside the tests as their oracle: it shares no code with Canvass. Rules (docs/FORMAT.md):
 a CVR's current snapshot is the CVRSnapshot whose @id is CurrentSnapshotId; a mark counts
-when HasIndication is "yes" (or absent) and IsAllocable is not "no"; its weight is
+when HasIndication and IsAllocable are each "yes" or absent; its weight is
 NumberVotes (default 1). Per contest on the ballot: marks > vote_for is an overvote
 (no mark counted); its Overvotes and Undervotes are the CVRContest's own when it carries
 them, else vote_for for an overvote and vote_for - marks otherwise. Ballots roll up
@@ -35,7 +35,7 @@ def tally(cvr_path, err_path):
                 for position in selection['SelectionPosition']:
                     if position.get('HasIndication', 'yes') != 'yes':
                         continue
-                    if position.get('IsAllocable', 'yes') == 'no':
+                    if position.get('IsAllocable', 'yes') != 'yes':
                         continue
                     marks.append((selection['ContestSelectionId'], position.get('NumberVotes', 1)))
             n = sum(v for _, v in marks)
@@ -65,8 +65,22 @@ def reported(election):
     return cells
 
 
+def write_expected(path, counted, ballots):
+    """Every counted cell, one line each: unit,contest,selection,count (selection '#over',
+    '#under' for the figures; contest '' and selection '#ballots' for ballots cast)."""
+    with open(path, 'w') as out:
+        out.write('unit,contest,selection,count\n')
+        for (unit, cid, sid), value in sorted(counted.items()):
+            out.write(f'{unit},{cid},{sid},{value}\n')
+        for unit, value in sorted(ballots.items()):
+            out.write(f'{unit},,#ballots,{value}\n')
+
+
 if __name__ == '__main__':
+    # nist_oracle.py CVR.json ERR.json [EXPECTED.csv]
     election, counted, ballots = tally(sys.argv[1], sys.argv[2])
+    if len(sys.argv) > 3:
+        write_expected(sys.argv[3], counted, ballots)
     rep = reported(election)
     bad = 0
     for key, value in sorted(rep.items()):
