@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -26,11 +27,17 @@
 #include "benchmark/benchmark.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/decimal.h"
+#include "engine/election/contests.h"
 #include "engine/election/election.h"
+#include "engine/ingest/cvr_job.h"
 #include "engine/ingest/ingest.h"
 #include "engine/io/csv/csv_format.h"
 #include "engine/io/cvb/cvb_writer.h"
+#include "engine/io/nist/cvr_reader.h"
+#include "engine/io/nist/err_json.h"
 #include "engine/pipeline/pipeline.h"
+#include "engine/reconcile/cell_reconciler.h"
+#include "engine/synth/cvr_generator.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
 #include "tbb/blocked_range.h"
@@ -680,6 +687,103 @@ void BM_Parse_Csv(benchmark::State& state) {
   state.counters["threads"] = 1;
 }
 BENCHMARK(BM_Parse_Csv)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- NIST cast vote records (issue "Real elections") ----
+
+// NIST's gen-01 results report (datasets/nist-cdf) and two CVR JSON files generated from it
+// at 2.5 x --canvass_scale times its figures (100,000 ballots, 270 MB each at the default
+// 1000): records unit by unit, and interleaved across units in a seeded order.
+struct CvrFixture {
+  ContestElection election;  // reported figures at the generated scale
+  std::unique_ptr<ScratchFile> unit_order;
+  std::unique_ptr<ScratchFile> interleaved;
+  uint64_t ballots = 0;
+};
+
+std::unique_ptr<ScratchFile> WriteCvrs(const ContestElection& base, uint64_t scale, bool interleave,
+                                       uint64_t* ballots) {
+  auto file = std::make_unique<ScratchFile>("cvr.json", [](std::ofstream&) {});
+  const CvrGenerator generator =
+      CvrGenerator::Plan(base, CvrGeneratorOptions{scale, 7, interleave}).value();
+  std::FILE* out = std::fopen(file->path.c_str(), "wb");
+  if (out == nullptr || !generator.Write(out, file->path).ok() || std::fclose(out) != 0) {
+    std::abort();
+  }
+  *ballots = generator.ballots();
+  return file;
+}
+
+const CvrFixture& Cvrs() {
+  static const CvrFixture* fixture = [] {
+    auto* built = new CvrFixture;
+    const ContestElection base = LoadResultsReportJson(std::string(CANVASS_SOURCE_DIR) +
+                                                       "/datasets/nist-cdf/gen-01/err-gen-01.json")
+                                     .value();
+    const uint64_t scale = std::max<uint64_t>(1, g_scale * 5 / 2);
+    built->election = ScaleContestElection(base, scale).value();
+    built->unit_order = WriteCvrs(base, scale, false, &built->ballots);
+    built->interleaved = WriteCvrs(base, scale, true, &built->ballots);
+    return built;
+  }();
+  return *fixture;
+}
+
+void CvrBenchmark(benchmark::State& state, bool interleaved) {
+  const CvrFixture& cvrs = Cvrs();
+  const std::string& path = (interleaved ? cvrs.interleaved : cvrs.unit_order)->path;
+  CvrJobOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const CvrJobResult job = ReadCvrFiles(cvrs.election, {path}, options).value();
+    if (job.tally.counted != cvrs.ballots || job.tally.TotalRejected() != 0 ||
+        !ReconcileCells(cvrs.election, job.tally, {}).match) {
+      state.SkipWithError("the generated records do not reconcile to the report");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * cvrs.ballots));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * std::filesystem::file_size(path)));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
+// Whole job: scan, decode, exactly-once, roll-up; checked against the report (match).
+void BM_Ingest_NistCvrJson_UnitOrder(benchmark::State& state) { CvrBenchmark(state, false); }
+BENCHMARK(BM_Ingest_NistCvrJson_UnitOrder)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_Ingest_NistCvrJson_Interleaved(benchmark::State& state) { CvrBenchmark(state, true); }
+BENCHMARK(BM_Ingest_NistCvrJson_Interleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The serial stage alone: finding every record's span (the job's ceiling on any number of
+// threads), on the file read into memory once.
+void BM_Scan_NistCvrJson(benchmark::State& state) {
+  const CvrFixture& cvrs = Cvrs();
+  std::ifstream in(cvrs.interleaved->path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (auto _ : state) {
+    std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kJson, "cvr.json", text);
+    std::vector<CvrSpan> spans;
+    uint64_t records = 0;
+    while (true) {
+      spans.clear();
+      const bool more = scanner->Next(4u << 20, &spans).value();
+      records += spans.size();
+      if (!more) break;
+    }
+    if (records != cvrs.ballots) state.SkipWithError("records missed");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * cvrs.ballots));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_Scan_NistCvrJson)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace canvass

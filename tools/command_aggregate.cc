@@ -131,8 +131,9 @@ CLI::App* AddFilesCommand(CLI::App* app, const std::string& name, const std::str
                    "XML), or folders of them")
       ->required();
   command->add_option("--reported", flags->reported,
-                      "Results report (NIST ERR JSON) giving the election and the reported "
-                      "figures per unit, for cast vote records");
+                      "Results report giving the reported figures per unit, for cast vote "
+                      "records: a NIST ERR JSON (which also defines the election) or a "
+                      "reported-figures CSV (unit,contest,selection,count)");
   command->add_option_function<std::string>(
       "--scale",
       [flags](const std::string& text) {

@@ -1,6 +1,9 @@
 // canvass generate: writes the election's calibrated streams, optionally with record and
 // byte-level faults, as one ballot file per station plus manifest.json (commands.h).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "absl/status/status.h"
@@ -8,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/ingest/ingest.h"
 #include "engine/io/manifest.h"
+#include "engine/io/nist/err_json.h"
+#include "engine/synth/cvr_generator.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
@@ -22,7 +27,15 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
       "as one file per station plus manifest.json");
   generate->add_option("--out", flags->out, "Output folder (created; must hold no ballot files)")
       ->required();
-  generate->add_option("--format", flags->format, "File format: csv or cvb")->capture_default_str();
+  generate
+      ->add_option("--format", flags->format, "File format: csv or cvb; with --reported, nist-json")
+      ->capture_default_str();
+  generate->add_option("--reported", flags->reported,
+                       "Results report (NIST ERR JSON): write cast vote records (OUT/cvr.json) "
+                       "that reproduce its figures at its lowest reported units");
+  generate->add_flag("--interleave", flags->interleave,
+                     "With --reported: records in a seeded order across units, not unit by "
+                     "unit");
   generate->add_option("--election", flags->run.report.election_directory,
                        "Election directory; default: the embedded reference election");
   AddDecimal(generate, "--scale", &flags->run.scale,
@@ -36,7 +49,51 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
   return generate;
 }
 
+namespace {
+
+// canvass generate --reported ERR.json: synthetic cast vote records of a results report.
+int GenerateCvrs(const GenerateFlags& flags) {
+  if (flags.format != "nist-json") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--format ", flags.format, ": cast vote records are written as nist-json")));
+  }
+  if (!flags.run.faults.empty() || !flags.file_faults.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--faults and --file-faults apply to ballot files (csv, cvb), not yet to cast vote "
+        "records"));
+  }
+  absl::StatusOr<ContestElection> election = LoadResultsReportJson(flags.reported);
+  if (!election.ok()) return Fail(election.status());
+  absl::StatusOr<CvrGenerator> generator = CvrGenerator::Plan(
+      *election, CvrGeneratorOptions{flags.run.scale, flags.run.seed, flags.interleave});
+  if (!generator.ok()) return Fail(generator.status());
+  std::error_code error;
+  std::filesystem::create_directories(flags.out, error);
+  if (error) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(flags.out, ": cannot create the folder: ", error.message())));
+  }
+  const std::string path = (std::filesystem::path(flags.out) / "cvr.json").string();
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (out == nullptr) {
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat(path, ": cannot create: ", std::strerror(errno))));
+  }
+  absl::StatusOr<uint64_t> bytes = generator->Write(out, path);
+  const bool closed = std::fclose(out) == 0;
+  if (!bytes.ok()) return Fail(bytes.status());
+  if (!closed) return Fail(absl::DataLossError(absl::StrCat(path, ": close failed")));
+  std::printf("wrote %llu cast vote records (%llu bytes) at %zu units to %s (SYNTHETIC)\n",
+              static_cast<unsigned long long>(generator->ballots()),
+              static_cast<unsigned long long>(*bytes), generator->generating_units().size(),
+              path.c_str());
+  return kExitMatch;
+}
+
+}  // namespace
+
 int GenerateCommand(const GenerateFlags& flags) {
+  if (!flags.reported.empty()) return GenerateCvrs(flags);
   absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(flags.run.faults);
   if (!faults.ok()) return Fail(faults.status());
   absl::StatusOr<FileFaultPlan> file_faults = FileFaultPlan::Parse(flags.file_faults);

@@ -32,6 +32,8 @@ struct GenerateFlags {
   std::string out;
   std::string format = "csv";
   std::string file_faults;
+  std::string reported;  // --reported ERR.json: cast vote records reproducing its figures
+  bool interleave = false;
 };
 CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags);
 int GenerateCommand(const GenerateFlags& flags);

@@ -230,4 +230,27 @@ std::optional<uint64_t> ContestElection::Reported(uint32_t unit, uint32_t cell) 
   return it->count;
 }
 
+absl::StatusOr<ContestElection> ScaleContestElection(const ContestElection& election,
+                                                     uint64_t scale) {
+  ContestElection scaled = election;
+  constexpr uint64_t kMax = (uint64_t{1} << 63) - 1;
+  auto scale_count = [&](uint64_t* count, uint32_t unit) -> absl::Status {
+    if (*count > kMax / scale) {
+      return absl::OutOfRangeError(absl::StrCat(election.source, ": unit '",
+                                                election.units[unit].id, "': ", *count,
+                                                " at scale ", scale, " passes 2^63 - 1"));
+    }
+    *count *= scale;
+    return absl::OkStatus();
+  };
+  for (ReportedCell& cell : scaled.reported) {
+    if (absl::Status status = scale_count(&cell.count, cell.unit); !status.ok()) return status;
+  }
+  for (ReportedTypedCell& cell : scaled.reported_by_type) {
+    if (absl::Status status = scale_count(&cell.count, cell.unit); !status.ok()) return status;
+  }
+  if (absl::Status status = scaled.Finalize(election.source); !status.ok()) return status;
+  return scaled;
+}
+
 }  // namespace canvass

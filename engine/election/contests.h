@@ -26,6 +26,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace canvass {
@@ -150,6 +151,11 @@ class ContestElection {
   uint32_t cells_per_unit_ = 1;
   uint32_t scope_ = 0;
 };
+
+// The election at scale K: every reported figure times K (as a generated load at scale K
+// is counted). OutOfRange when a figure would pass 2^63 - 1. Requires: scale >= 1.
+absl::StatusOr<ContestElection> ScaleContestElection(const ContestElection& election,
+                                                     uint64_t scale);
 
 }  // namespace canvass
 

@@ -55,7 +55,6 @@ class MappedInput {
         return absl::DataLossError(absl::StrCat(path, ": cannot map: ", std::strerror(errno)));
       }
       input->data_ = static_cast<const char*>(data);
-      madvise(data, input->size_, MADV_SEQUENTIAL);
     }
     close(fd);
     return input;
@@ -107,10 +106,10 @@ struct Worker {
 absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view text) {
   const std::optional<CvrFormat> format = SniffCvrFormat(text.substr(0, 1 << 16));
   if (!format) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path,
-                     ": not a NIST cast vote record report (expected a JSON object with a \"CVR\" "
-                     "array, or XML whose root is CastVoteRecordReport)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": byte 0: not a NIST cast vote record report (expected a JSON object with a \"CVR\" "
+        "array, or XML whose root is CastVoteRecordReport)"));
   }
   if (NewCvrDecoder(*format) == nullptr) {
     return absl::InvalidArgumentError(
@@ -271,6 +270,11 @@ absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
 absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths) {
   ExpandedPaths expanded;
   CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
+  // A stream (a pipe, a FIFO, a device) is never opened here: opening it would wait for
+  // its writer, and reading it would take what the job that reads it needs. Streams are
+  // ballot files (engine/ingest/streams.h).
+  struct stat info {};
+  if (stat(expanded.files.front().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
   CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input,
                            MappedInput::Open(expanded.files.front()));
   return SniffCvrFormat(input->text().substr(0, 1 << 16)).has_value();

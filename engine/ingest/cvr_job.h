@@ -52,7 +52,8 @@ absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
                                           const CvrJobOptions& options);
 
 // Whether the first file of `paths` is a CVR report (by content), for commands that take
-// either ballot files or cast vote records. NotFound / InvalidArgument as above.
+// either ballot files or cast vote records; false for a stream (a pipe or a device), which
+// it never opens. NotFound / InvalidArgument as above.
 absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths);
 
 // The election defined inside the first CVR report of `paths` (its Election and GpUnit),

@@ -474,7 +474,12 @@ TEST(CvrJsonScannerTest, StructuralErrorsAreLocated) {
       {"{\"CVR\": [{\"a\": 1}, 7]}", absl::StatusCode::kDataLoss, "CVR[1]: expected a record"},
       {"{\"CVR\": [{\"a\": 1},]}", absl::StatusCode::kDataLoss, "a ',' before"},
       {"{\"CVR\": [{\"a\": 1}]}\n}", absl::StatusCode::kDataLoss, "byte 20 (line 2, column 1)"},
-      {"{\"CVR\": [{\"a\": ]}]}", absl::StatusCode::kDataLoss, "closes nothing open"},
+      {"{\"CVR\": [{\"a\": 1}}]}", absl::StatusCode::kDataLoss, "'}' closes nothing open"},
+      // Found by cvr_json_fuzz: brackets that balance by count, not by kind.
+      {"{\"CVR\": [{\"a\": [}]}", absl::StatusCode::kDataLoss,
+       "CVR[0], begun at byte 9, is closed by ']'"},
+      {"{\"CVR\": [{\"a\": [1,", absl::StatusCode::kDataLoss,
+       "CVR[0], begun at byte 9 (line 1, column 10), does not end"},
   };
   for (const Case& c : cases) {
     std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kJson, "f.json", c.text);
@@ -486,9 +491,11 @@ TEST(CvrJsonScannerTest, StructuralErrorsAreLocated) {
 }
 
 TEST(CvrJsonScannerTest, RecordsComeInOrderAcrossCalls) {
+  // Records 70 bytes apart (the scan hands out what ends in each 64-byte block).
+  const std::string gap(70, ' ');
   const std::string text =
-      "{\"Version\": \"1.0.0\", \"CVR\": [{\"x\": \"}\\\"{\"}, {\"y\": [1, {}]}, {}], "
-      "\"GpUnit\": [{\"@id\": \"u\"}]}";
+      absl::StrCat("{\"Version\": \"1.0.0\", \"CVR\": [{\"x\": \"}\\\"{\"},", gap,
+                   "{\"y\": [1, {}]},", gap, "{}], \"GpUnit\": [{\"@id\": \"u\"}]}");
   std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kJson, "f.json", text);
   std::vector<CvrSpan> spans;
   int calls = 0;
@@ -499,11 +506,62 @@ TEST(CvrJsonScannerTest, RecordsComeInOrderAcrossCalls) {
   }
   ASSERT_THAT(more.status(), IsOk());
   ASSERT_EQ(spans.size(), 3u);
-  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(calls, 3);  // the last record and the array's end share a block
   EXPECT_EQ(text.substr(spans[0].begin, spans[0].end - spans[0].begin), "{\"x\": \"}\\\"{\"}");
   EXPECT_EQ(text.substr(spans[1].begin, spans[1].end - spans[1].begin), "{\"y\": [1, {}]}");
   EXPECT_EQ(spans[2].index, 2u);
   EXPECT_EQ(scanner->Definition(), "{\"GpUnit\":[{\"@id\": \"u\"}]}");
+}
+
+TEST(CvrJsonScannerTest, EscapesQuotesAndBracketsInStringsAcrossBlocks) {
+  // Records whose strings hold runs of backslashes, escaped quotes and brackets, at every
+  // alignment to the scanner's 64-byte blocks; their spans are known by construction.
+  std::string text = "{\"CVR\": [";
+  std::vector<std::pair<uint64_t, uint64_t>> want;
+  uint64_t random = 12345;
+  for (int r = 0; r < 400; ++r) {
+    if (r > 0) text += r % 3 ? ",\n" : " ,  ";
+    std::string record = "{\"s\": \"";
+    const int length = r % 97;
+    for (int i = 0; i < length; ++i) {
+      random = random * 6364136223846793005ULL + 1442695040888963407ULL;
+      switch ((random >> 33) % 8) {
+        case 0:
+          record += "\\\\";
+          break;  // an escaped backslash
+        case 1:
+          record += "\\\"";
+          break;  // an escaped quote
+        case 2:
+          record += "{";
+          break;
+        case 3:
+          record += "]";
+          break;
+        case 4:
+          record += "\\\\\\\"";
+          break;  // escaped backslash, escaped quote
+        default:
+          record += "a";
+          break;
+      }
+    }
+    record += "\", \"n\": [1, {\"t\": \"}\"}]}";
+    want.emplace_back(text.size(), text.size() + record.size());
+    text += record;
+  }
+  text += "]}";
+  std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kJson, "f.json", text);
+  std::vector<CvrSpan> spans;
+  absl::StatusOr<bool> more = true;
+  while (more.ok() && *more) more = scanner->Next(200, &spans);
+  ASSERT_THAT(more.status(), IsOk());
+  ASSERT_EQ(spans.size(), want.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    EXPECT_EQ(spans[i].begin, want[i].first) << i;
+    EXPECT_EQ(spans[i].end, want[i].second) << i;
+    EXPECT_EQ(spans[i].index, i);
+  }
 }
 
 // A CVR JSON file from records; each record's text as given.
@@ -600,7 +658,7 @@ TEST(CvrJobTest, AFileThatIsNoReportStopsTheJobNamingIt) {
   WriteFileBytes(dir.File("b.json"), "station,seq,choice\n");
   EXPECT_THAT(ReadCvrFiles(e, {dir.File("a.json"), dir.File("b.json")}, {}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("b.json: not a NIST cast vote record report")));
+                       HasSubstr("b.json: byte 0: not a NIST cast vote record report")));
   WriteFileBytes(dir.File("c.json"), CvrFile({Record("1", "p1", GovFor("a"))}).substr(0, 40));
   EXPECT_THAT(ReadCvrFiles(e, {dir.File("c.json")}, {}).status(),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("c.json: truncated at byte 40")));

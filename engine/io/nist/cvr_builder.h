@@ -10,7 +10,7 @@
 //    CreatingDeviceId when present (ids may be unique per device only). A record with
 //    none of the three is malformed.
 //  - Unit: BallotStyleUnitId, which must be a reporting unit of the election.
-//  - A mark counts when HasIndication is "yes" (or absent) and IsAllocable is not "no";
+//  - A mark counts when HasIndication and IsAllocable are each "yes" (or absent);
 //    it adds NumberVotes (default 1, at most kMaxNumberVotes) to its selection. Ranked
 //    contests count first preferences only: marks with Rank > 1 are not counted.
 //  - Per contest: counted votes above vote_for make an overvote (no mark counted). The

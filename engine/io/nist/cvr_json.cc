@@ -2,6 +2,9 @@
 // one pass, and a decoder of one record with simdjson's On Demand API.
 #include <cstring>
 #include <memory>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +18,67 @@ namespace canvass {
 namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// 64 bytes classified at once: bit i of each mask is byte i. SSE2 is part of x86-64, so
+// this needs no run-time dispatch; elsewhere a plain loop gives the same masks.
+struct BlockMasks {
+  uint64_t quote = 0;
+  uint64_t backslash = 0;
+  uint64_t open = 0;   // '{' or '['
+  uint64_t close = 0;  // '}' or ']'
+};
+
+BlockMasks Classify(const char* block) {
+  BlockMasks masks;
+#if defined(__SSE2__)
+  for (int part = 0; part < 4; ++part) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * part));
+    auto mask_of = [&](char c) {
+      return static_cast<uint64_t>(
+                 static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)))))
+             << (16 * part);
+    };
+    masks.quote |= mask_of('"');
+    masks.backslash |= mask_of('\\');
+    masks.open |= mask_of('{') | mask_of('[');
+    masks.close |= mask_of('}') | mask_of(']');
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t bit = uint64_t{1} << i;
+    switch (block[i]) {
+      case '"':
+        masks.quote |= bit;
+        break;
+      case '\\':
+        masks.backslash |= bit;
+        break;
+      case '{':
+      case '[':
+        masks.open |= bit;
+        break;
+      case '}':
+      case ']':
+        masks.close |= bit;
+        break;
+      default:
+        break;
+    }
+  }
+#endif
+  return masks;
+}
+
+// Bit i set when an odd number of bits at or below i are set.
+uint64_t PrefixXor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
 
 // The top level of a CVR JSON report, walked once, in order:
 //   { "key": value, ..., "CVR": [ {record}, {record}, ... ], ... }
@@ -44,6 +108,14 @@ class JsonCvrScanner final : public CvrScanner {
   // Past the value starting at pos_ (objects and arrays matched, strings skipped).
   absl::Status SkipValue();
   absl::Status NextKey(bool* more);
+  // Classifies the next 64 bytes of the "CVR" array and appends the records that end in
+  // them; at the array's ']' returns to the keys after it. Structure is found as simdjson
+  // finds it: quote, backslash and bracket masks per block, escapes by the parity of
+  // backslash runs, strings by a prefix xor of the quotes, carried from block to block.
+  absl::Status ScanRecordBlock(std::vector<CvrSpan>* spans, uint64_t* taken);
+  // Checks the bytes between the last record (or the '[') and `at`: white space, and one
+  // ',' exactly when a record came before.
+  absl::Status CheckGap(uint64_t at, bool array_end) const;
 
   std::string name_;
   absl::string_view text_;
@@ -52,6 +124,15 @@ class JsonCvrScanner final : public CvrScanner {
   bool seen_records_ = false;
   uint64_t records_ = 0;
   std::vector<std::pair<std::string, absl::string_view>> definition_;
+  // The record scan: the next block, the depth within the array, the carries.
+  uint64_t block_ = 0;
+  uint32_t depth_ = 0;
+  uint64_t in_string_ = 0;     // all ones when the previous block ended inside a string
+  uint64_t next_escaped_ = 0;  // 1 when the next block's first byte is escaped
+  uint64_t record_begin_ = 0;
+  uint64_t last_end_ = 0;
+  bool after_comma_ = false;  // the last top-level value was followed by a ','
+  uint64_t closing_brace_ = 0;
 };
 
 absl::Status JsonCvrScanner::SkipString() {
@@ -84,6 +165,7 @@ absl::Status JsonCvrScanner::SkipValue() {
     return absl::OkStatus();
   }
   std::string open;  // the brackets still open, innermost last
+  const uint64_t value_start = pos_;
   while (pos_ < text_.size()) {
     const char c = text_[pos_];
     if (c == '"') {
@@ -105,7 +187,7 @@ absl::Status JsonCvrScanner::SkipValue() {
     }
     ++pos_;
   }
-  return Error(text_.size(), absl::StrCat("a value begun at byte ", pos_, " does not end"));
+  return Error(text_.size(), absl::StrCat("a value begun at byte ", value_start, " does not end"));
 }
 
 // Reads `"key": ` and, for CVR, enters the records; other values are skipped (Election and
@@ -114,10 +196,13 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
   SkipSpace();
   if (pos_ >= text_.size()) return Error(pos_, "expected a key or '}'");
   if (text_[pos_] == '}') {
+    if (after_comma_) return Error(pos_, "a ',' before the report's closing '}'");
+    closing_brace_ = pos_;
     ++pos_;
     *more = false;
     return absl::OkStatus();
   }
+  after_comma_ = false;
   if (text_[pos_] != '"') return Error(pos_, "expected a key (a string) or '}'");
   const uint64_t key_start = pos_ + 1;
   absl::Status status = SkipString();
@@ -134,6 +219,11 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
     if (pos_ >= text_.size() || text_[pos_] != '[') return Error(pos_, "\"CVR\" must be an array");
     ++pos_;
     state_ = State::kRecords;
+    block_ = pos_;
+    last_end_ = pos_;
+    depth_ = 0;
+    in_string_ = 0;
+    next_escaped_ = 0;
     return absl::OkStatus();
   }
   const uint64_t value_start = pos_;
@@ -145,6 +235,7 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
   SkipSpace();
   if (pos_ < text_.size() && text_[pos_] == ',') {
     ++pos_;
+    after_comma_ = true;
   } else if (pos_ >= text_.size() || text_[pos_] != '}') {
     return Error(pos_, "expected ',' or '}' after a value");
   }
@@ -172,8 +263,9 @@ absl::StatusOr<bool> JsonCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpa
         SkipSpace();
         if (pos_ != text_.size()) return Error(pos_, "text after the report's closing '}'");
         if (!seen_records_) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(name_, ": not a NIST CVR JSON report (no \"CVR\" array)"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              name_, ": byte ", closing_brace_, " (", LineColumn(text_, closing_brace_),
+              "): not a NIST CVR JSON report (the report ends with no \"CVR\" array)"));
         }
         state_ = State::kDone;
       }
@@ -181,39 +273,107 @@ absl::StatusOr<bool> JsonCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpa
     }
     // In the records.
     if (taken >= max_bytes) return true;
-    SkipSpace();
-    if (pos_ >= text_.size()) return Error(pos_, "the \"CVR\" array does not end");
-    if (text_[pos_] == ']') {
-      ++pos_;
+    absl::Status status = ScanRecordBlock(spans, &taken);
+    if (!status.ok()) return status;
+  }
+  return false;
+}
+
+absl::Status JsonCvrScanner::CheckGap(uint64_t at, bool array_end) const {
+  bool comma = false;
+  for (uint64_t i = last_end_; i < at; ++i) {
+    const char c = text_[i];
+    if (IsSpace(c)) continue;
+    if (c == ',' && records_ > 0 && !comma) {
+      comma = true;
+      continue;
+    }
+    if (records_ > 0 && !comma) {
+      return Error(i, absl::StrCat("CVR[", records_ - 1, "]: expected ',' or ']' after it"));
+    }
+    return Error(i, absl::StrCat("CVR[", records_, "]: expected a record (an object)"));
+  }
+  if (array_end && comma) return Error(at, "a ',' before the \"CVR\" array's ']'");
+  if (!array_end && records_ > 0 && !comma) {
+    return Error(at, absl::StrCat("CVR[", records_ - 1, "]: expected ',' or ']' after it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64_t* taken) {
+  if (block_ >= text_.size()) {
+    if (in_string_) return Error(text_.size(), "a string does not end");
+    if (depth_ > 0) {
+      return Error(text_.size(),
+                   absl::StrCat("CVR[", records_, "], begun at byte ", record_begin_, " (",
+                                LineColumn(text_, record_begin_), "), does not end"));
+    }
+    return Error(text_.size(), "the \"CVR\" array does not end");
+  }
+  const char* block = text_.data() + block_;
+  char padded[64];
+  if (text_.size() - block_ < 64) {
+    std::memset(padded, ' ', sizeof(padded));
+    std::memcpy(padded, block, text_.size() - block_);
+    block = padded;
+  }
+  const BlockMasks masks = Classify(block);
+  // Escaped bytes: those after an odd run of backslashes (simdjson's branchless method).
+  uint64_t backslash = masks.backslash & ~next_escaped_;
+  const uint64_t follows_escape = (backslash << 1) | next_escaped_;
+  constexpr uint64_t kEvenBits = 0x5555555555555555ULL;
+  const uint64_t odd_starts = backslash & ~kEvenBits & ~follows_escape;
+  uint64_t even_starts = 0;
+  next_escaped_ = __builtin_add_overflow(odd_starts, backslash, &even_starts) ? 1 : 0;
+  const uint64_t escaped = (kEvenBits ^ (even_starts << 1)) & follows_escape;
+  const uint64_t inside = PrefixXor(masks.quote & ~escaped) ^ in_string_;
+  in_string_ = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+  uint64_t structural = (masks.open | masks.close) & ~inside;
+  const uint64_t base = block_;
+  block_ += 64;
+  while (structural != 0) {
+    const int bit = __builtin_ctzll(structural);
+    structural &= structural - 1;
+    const uint64_t at = base + static_cast<uint64_t>(bit);
+    if (at >= text_.size()) break;  // the padding
+    const char c = block[bit];
+    if (c == '{' || c == '[') {
+      if (depth_ == 0) {
+        if (absl::Status gap = CheckGap(at, /*array_end=*/false); !gap.ok()) return gap;
+        if (c == '[') {
+          return Error(at, absl::StrCat("CVR[", records_, "]: expected a record (an object)"));
+        }
+        record_begin_ = at;
+      }
+      ++depth_;
+      continue;
+    }
+    if (depth_ == 0) {
+      if (c == '}') return Error(at, "'}' closes nothing open");
+      if (absl::Status gap = CheckGap(at, /*array_end=*/true); !gap.ok()) return gap;
+      // The array ends: back to the report's keys after it.
+      pos_ = at + 1;
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
+        after_comma_ = true;
       } else if (pos_ >= text_.size() || text_[pos_] != '}') {
         return Error(pos_, "expected ',' or '}' after the \"CVR\" array");
       }
       state_ = State::kKeys;
-      continue;
+      return absl::OkStatus();
     }
-    if (text_[pos_] != '{') {
-      return Error(pos_, absl::StrCat("CVR[", records_, "]: expected a record (an object)"));
-    }
-    const uint64_t begin = pos_;
-    absl::Status status = SkipValue();
-    if (!status.ok()) return status;
-    spans->push_back({begin, pos_, records_++});
-    taken += pos_ - begin;
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == ',') {
-      ++pos_;
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        return Error(pos_, "a ',' before the \"CVR\" array's ']'");
+    if (--depth_ == 0) {
+      if (c != '}') {
+        return Error(at, absl::StrCat("CVR[", records_, "], begun at byte ", record_begin_,
+                                      ", is closed by ']'"));
       }
-    } else if (pos_ >= text_.size() || text_[pos_] != ']') {
-      return Error(pos_, absl::StrCat("CVR[", records_ - 1, "]: expected ',' or ']' after it"));
+      spans->push_back({record_begin_, at + 1, records_++});
+      *taken += at + 1 - record_begin_;
+      last_end_ = at + 1;
     }
   }
-  return false;
+  return absl::OkStatus();
 }
 
 std::string JsonCvrScanner::Definition() const {
@@ -329,32 +489,50 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
 
 void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_view current,
                                CvrBuilder* builder) {
+  // Keys are compared unescaped ("\u0040id" is "@id"): each snapshot is walked twice, for
+  // its id and then, when it is the current one, for its contests.
   for (simdjson::ondemand::object snapshot : snapshots) {
-    const std::string_view id = snapshot["@id"].get_string();
-    if (id != current) continue;
+    bool current_one = false;
+    for (auto field : snapshot) {
+      if (field.unescaped_key().value() == "@id") {
+        current_one = field.value().get_string().value() == current;
+      }
+    }
+    if (!current_one) continue;
     if (found_) {
       builder->Malformed(absl::StrCat("two CVRSnapshots have @id '", Absl(current), "'"));
       return;
     }
     found_ = true;
-    simdjson::ondemand::array contests;
-    if (snapshot["CVRContest"].get(contests) == simdjson::NO_SUCH_FIELD) continue;
-    for (simdjson::ondemand::object contest : contests) Contest(contest, builder);
+    snapshot.reset();
+    for (auto field : snapshot) {
+      if (field.unescaped_key().value() != "CVRContest") continue;
+      for (simdjson::ondemand::object contest : field.value().get_array()) {
+        Contest(contest, builder);
+      }
+    }
   }
 }
 
 void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuilder* builder) {
   const size_t length = span.end - span.begin;
-  if (capacity_ < length + simdjson::SIMDJSON_PADDING) {
-    capacity_ = std::max<size_t>(2 * capacity_, length + simdjson::SIMDJSON_PADDING);
-    buffer_.reset(new char[capacity_]);
+  // Parsed in place when the mapped file holds simdjson's padding after the record (its
+  // bytes are read, never used); the last records of a file are copied into a buffer.
+  const char* json = text.data() + span.begin;
+  if (span.end + simdjson::SIMDJSON_PADDING > text.size()) {
+    if (capacity_ < length + simdjson::SIMDJSON_PADDING) {
+      capacity_ = std::max<size_t>(2 * capacity_, length + simdjson::SIMDJSON_PADDING);
+      buffer_.reset(new char[capacity_]);
+    }
+    std::memcpy(buffer_.get(), json, length);
+    std::memset(buffer_.get() + length, ' ', simdjson::SIMDJSON_PADDING);
+    json = buffer_.get();
   }
-  std::memcpy(buffer_.get(), text.data() + span.begin, length);
-  std::memset(buffer_.get() + length, 0, simdjson::SIMDJSON_PADDING);
   found_ = false;
   path_.clear();
   try {
-    simdjson::ondemand::document doc = parser_.iterate(buffer_.get(), length, capacity_);
+    simdjson::ondemand::document doc =
+        parser_.iterate(json, length, length + simdjson::SIMDJSON_PADDING);
     simdjson::ondemand::object record = doc.get_object();
     bool has_current = false;
     bool snapshots_later = false;
@@ -389,7 +567,11 @@ void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuil
     }
     if (snapshots_later) {
       doc.rewind();
-      Snapshots(doc["CVRSnapshot"].get_array(), current_, builder);
+      for (auto field : doc.get_object()) {
+        if (field.unescaped_key().value() == "CVRSnapshot") {
+          Snapshots(field.value().get_array(), current_, builder);
+        }
+      }
     }
     if (!found_) {
       builder->Malformed(absl::StrCat("no CVRSnapshot has the current @id '", current_, "'"));

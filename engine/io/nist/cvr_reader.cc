@@ -64,14 +64,13 @@ std::optional<absl::string_view> XmlRootLocalName(absl::string_view head) {
 std::optional<CvrFormat> SniffCvrFormat(absl::string_view head) {
   if (absl::StartsWith(head, "\xEF\xBB\xBF")) head.remove_prefix(3);
   size_t i = 0;
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' ||
-                             head[i] == '\t')) {
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) {
     ++i;
   }
   if (i == head.size()) return std::nullopt;
   if (head[i] == '{') {
-    if (absl::StrContains(head, "\"CVR\"") ||
-        absl::StrContains(head, "CVR.CastVoteRecordReport")) {
+    if (absl::StrContains(head, "\"CVR\"") || absl::StrContains(head, "CVR.CastVoteRecordReport")) {
       return CvrFormat::kJson;
     }
     return std::nullopt;

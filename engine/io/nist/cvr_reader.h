@@ -76,7 +76,8 @@ struct CvrInput {
   uint64_t bytes = 0;
   CvrFormat format = CvrFormat::kJson;
   uint64_t records = 0;
-  // Counted records by the field that gave their identity (CvrIdentityField order).
+  // Records that passed the record checks, by the field that gave their identity
+  // (CvrIdentityField order); copies found later to be duplicates or conflicts included.
   std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
 };
 

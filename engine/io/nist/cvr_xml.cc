@@ -38,8 +38,7 @@ absl::string_view LocalName(absl::string_view name) {
 // a record's span always ends at its own </CVR>; text is skipped with memchr.
 class XmlCvrScanner final : public CvrScanner {
  public:
-  XmlCvrScanner(std::string name, absl::string_view text)
-      : name_(std::move(name)), text_(text) {}
+  XmlCvrScanner(std::string name, absl::string_view text) : name_(std::move(name)), text_(text) {}
 
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
   // Empty: the XML report's own election definition is not read for now (the election
@@ -63,12 +62,11 @@ class XmlCvrScanner final : public CvrScanner {
   absl::Status Error(uint64_t offset, absl::string_view what) const {
     if (in_prolog_) return NotReport(std::min<uint64_t>(offset, text_.size()), what);
     if (offset >= text_.size()) {
-      return absl::DataLossError(absl::StrCat(name_, ": truncated at byte ", text_.size(),
-                                              " (", LineColumn(text_, text_.size()), "): ",
-                                              what));
+      return absl::DataLossError(absl::StrCat(name_, ": truncated at byte ", text_.size(), " (",
+                                              LineColumn(text_, text_.size()), "): ", what));
     }
-    return absl::DataLossError(absl::StrCat(name_, ": byte ", offset, " (",
-                                            LineColumn(text_, offset), "): ", what));
+    return absl::DataLossError(
+        absl::StrCat(name_, ": byte ", offset, " (", LineColumn(text_, offset), "): ", what));
   }
   absl::Status NotReport(uint64_t offset, absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(name_, ": byte ", offset, " (",
@@ -143,8 +141,8 @@ absl::Status XmlCvrScanner::ReadMarkup(Markup* kind, absl::string_view* name) {
         return absl::OkStatus();
       }
     }
-    return Error(text_.size(), absl::StrCat("a declaration begun at byte ", begin,
-                                            " does not end"));
+    return Error(text_.size(),
+                 absl::StrCat("a declaration begun at byte ", begin, " does not end"));
   }
   const uint64_t begin = pos_;
   const bool end_tag = absl::StartsWith(rest, "</");
@@ -179,8 +177,8 @@ absl::Status XmlCvrScanner::ReadMarkup(Markup* kind, absl::string_view* name) {
     if (c == '"' || c == '\'') {
       const size_t quote = text_.find(c, i + 1);
       if (quote == absl::string_view::npos) {
-        return Error(text_.size(), absl::StrCat("an attribute value begun at byte ", i,
-                                                " does not end"));
+        return Error(text_.size(),
+                     absl::StrCat("an attribute value begun at byte ", i, " does not end"));
       }
       i = quote;
     } else if (c == '>') {
@@ -191,8 +189,8 @@ absl::Status XmlCvrScanner::ReadMarkup(Markup* kind, absl::string_view* name) {
       return Error(i, absl::StrCat("'<' inside the tag <", *name, "> begun at byte ", begin));
     }
   }
-  return Error(text_.size(), absl::StrCat("the tag <", *name, "> begun at byte ", begin,
-                                          " does not end"));
+  return Error(text_.size(),
+               absl::StrCat("the tag <", *name, "> begun at byte ", begin, " does not end"));
 }
 
 absl::Status XmlCvrScanner::SkipElement(absl::string_view name, uint64_t begin) {
@@ -292,8 +290,8 @@ absl::StatusOr<bool> XmlCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpan
     if (handed_out && taken >= max_bytes) return true;
     const size_t lt = text_.find('<', pos_);
     if (lt == absl::string_view::npos) {
-      return Error(text_.size(), absl::StrCat("<", root_, "> begun at byte ", root_begin_,
-                                              " does not end"));
+      return Error(text_.size(),
+                   absl::StrCat("<", root_, "> begun at byte ", root_begin_, " does not end"));
     }
     pos_ = lt;
     Markup kind = Markup::kIgnored;
@@ -308,8 +306,8 @@ absl::StatusOr<bool> XmlCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpan
         return Error(lt, absl::StrCat("a '<!' declaration inside <", root_, ">"));
       case Markup::kEndTag:
         if (name != root_) {
-          return Error(lt, absl::StrCat("</", name, "> closes <", root_, "> begun at byte ",
-                                        root_begin_));
+          return Error(
+              lt, absl::StrCat("</", name, "> closes <", root_, "> begun at byte ", root_begin_));
         }
         state_ = State::kEpilogue;
         break;
@@ -356,8 +354,7 @@ class XmlCvrDecoder final : public CvrDecoder {
   // strings, whose white space is kept.
   absl::string_view Token(pugi::xml_node element);
   // Reads a count (a non-negative decimal integer); false after reporting a malformed one.
-  bool Count(pugi::xml_node element, absl::string_view what, uint64_t* value,
-             CvrBuilder* builder);
+  bool Count(pugi::xml_node element, absl::string_view what, uint64_t* value, CvrBuilder* builder);
   bool Contest(pugi::xml_node contest, CvrBuilder* builder);
 
   std::vector<char> buffer_;
@@ -484,8 +481,8 @@ bool XmlCvrDecoder::Contest(pugi::xml_node contest, CvrBuilder* builder) {
 
 void XmlCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuilder* builder) {
   if (span.begin > span.end || span.end > text.size()) {
-    builder->Malformed(absl::StrCat("bytes [", span.begin, ", ", span.end,
-                                    ") are not inside the file"));
+    builder->Malformed(
+        absl::StrCat("bytes [", span.begin, ", ", span.end, ") are not inside the file"));
     return;
   }
   buffer_.assign(text.data() + span.begin, text.data() + span.end);
@@ -496,8 +493,8 @@ void XmlCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuild
   if (!result) {
     // The file's byte, not its line: counting lines up to it would cost a pass over the
     // file per malformed record.
-    builder->Malformed(absl::StrCat("not well-formed XML (", result.description(),
-                                    " at byte ", span.begin + result.offset, ")"));
+    builder->Malformed(absl::StrCat("not well-formed XML (", result.description(), " at byte ",
+                                    span.begin + result.offset, ")"));
     return;
   }
   const pugi::xml_node record = document_.document_element();

@@ -1,0 +1,286 @@
+// CvrGenerator: the plan of synthetic cast vote records and their JSON.
+#include "engine/synth/cvr_generator.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "engine/synth/random.h"
+
+namespace canvass {
+namespace {
+
+constexpr uint64_t kMaxFigure = uint64_t{1} << 40;
+constexpr size_t kFlushBytes = 4u << 20;
+
+void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+uint64_t CeilDiv(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+}  // namespace
+
+absl::StatusOr<CvrGenerator> CvrGenerator::Plan(const ContestElection& election,
+                                                const CvrGeneratorOptions& options) {
+  CvrGenerator generator(election);
+  generator.options_ = options;
+  const uint32_t units = static_cast<uint32_t>(election.units.size());
+  std::vector<uint8_t> reported(units, 0);
+  std::vector<uint8_t> below(units, 0);
+  for (const ReportedCell& cell : election.reported) reported[cell.unit] = 1;
+  for (uint32_t u = 0; u < units; ++u) {
+    if (!reported[u]) continue;
+    const std::vector<uint32_t>& up = election.RollUp(u);
+    for (size_t a = 1; a < up.size(); ++a) below[up[a]] = 1;
+  }
+  for (uint32_t u = 0; u < units; ++u) {
+    if (reported[u] && !below[u]) generator.generating_units_.push_back(u);
+  }
+  if (generator.generating_units_.empty()) generator.generating_units_.push_back(election.scope());
+
+  auto figure = [&](uint32_t unit, uint32_t cell) -> absl::StatusOr<uint64_t> {
+    const uint64_t value = election.Reported(unit, cell).value_or(0);
+    if (value > kMaxFigure / options.scale) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          election.source, ": unit '", election.units[unit].id, "': a figure of ", value,
+          " at scale ", options.scale, " is past the generator's 2^40 per unit"));
+    }
+    return value * options.scale;
+  };
+  for (const uint32_t u : generator.generating_units_) {
+    UnitPlan unit;
+    unit.unit = u;
+    absl::StatusOr<uint64_t> cast = figure(u, ContestElection::kBallotsCastCell);
+    if (!cast.ok()) return cast.status();
+    unit.ballots = *cast;
+    for (uint32_t c = 0; c < election.contests.size(); ++c) {
+      const ElectionContest& contest = election.contests[c];
+      ContestPlan plan;
+      plan.contest = c;
+      bool any = false;
+      uint64_t largest = 0;
+      plan.vote_prefix.assign(contest.selections.size() + 1, 0);
+      for (uint32_t s = 0; s < contest.selections.size(); ++s) {
+        const uint32_t cell = election.SelectionCell(c, s);
+        any |= election.Reported(u, cell).has_value();
+        absl::StatusOr<uint64_t> votes = figure(u, cell);
+        if (!votes.ok()) return votes.status();
+        plan.vote_prefix[s + 1] = plan.vote_prefix[s] + *votes;
+        largest = std::max(largest, *votes);
+      }
+      plan.votes = plan.vote_prefix.back();
+      const uint32_t over_cell = election.FigureCell(c, ContestFigure::kOvervotes);
+      const uint32_t under_cell = election.FigureCell(c, ContestFigure::kUndervotes);
+      any |= election.Reported(u, over_cell).has_value() ||
+             election.Reported(u, under_cell).has_value();
+      if (!any) continue;
+      absl::StatusOr<uint64_t> over = figure(u, over_cell);
+      if (!over.ok()) return over.status();
+      absl::StatusOr<uint64_t> under = figure(u, under_cell);
+      if (!under.ok()) return under.status();
+      const uint64_t n = contest.vote_for;
+      plan.overvotes = *over;
+      plan.overvoted = CeilDiv(*over, n);
+      if (plan.overvoted > 0 && contest.selections.size() < n + 1) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            election.source, ": unit '", election.units[u].id, "', contest '", contest.id,
+            "': ", *over, " overvotes, but an overvote needs more than ", n, " selections"));
+      }
+      plan.shared = std::max(CeilDiv(plan.votes + *under, n), largest);
+      plan.under_excess = n * plan.shared - plan.votes - *under;
+      if (plan.overvoted + plan.shared == 0) continue;
+      unit.contests.push_back(std::move(plan));
+    }
+    for (const ContestPlan& plan : unit.contests) {
+      unit.ballots = std::max(unit.ballots, plan.overvoted + plan.shared);
+    }
+    for (ContestPlan& plan : unit.contests) {
+      // A bijection i -> stride * i + offset (mod ballots): which of the unit's ballots
+      // carry the contest, seeded per unit and contest.
+      const uint64_t random = KeyedRandom(options.seed, u, plan.contest);
+      plan.stride = (random % unit.ballots) | 1;
+      while (std::gcd(plan.stride, unit.ballots) != 1) plan.stride += 2;
+      plan.offset = KeyedRandom(options.seed, u, plan.contest, 1) % unit.ballots;
+    }
+    generator.ballots_ += unit.ballots;
+    if (unit.ballots > 0) generator.units_.push_back(std::move(unit));
+  }
+  return generator;
+}
+
+void CvrGenerator::AppendBallot(const UnitPlan& unit, uint64_t ballot, std::string* out) const {
+  const ContestElection& election = *election_;
+  const std::string& unit_id = election.units[unit.unit].id;
+  out->append("{\"@type\":\"CVR.CVR\",\"BallotStyleUnitId\":");
+  AppendJsonString(unit_id, out);
+  out->append(
+      ",\"CreatingDeviceId\":\"canvass-generate\",\"CurrentSnapshotId\":\"s\",\"UniqueId\":");
+  AppendJsonString(absl::StrCat(unit_id, "-", ballot + 1), out);
+  out->append(
+      ",\"CVRSnapshot\":[{\"@id\":\"s\",\"@type\":\"CVR.CVRSnapshot\",\"Type\":\"original\","
+      "\"CVRContest\":[");
+  bool first_contest = true;
+  for (const ContestPlan& plan : unit.contests) {
+    const uint64_t position = static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(plan.stride) * ballot + plan.offset) % unit.ballots);
+    if (position >= plan.overvoted + plan.shared) continue;
+    const ElectionContest& contest = election.contests[plan.contest];
+    const uint64_t n = contest.vote_for;
+    if (!first_contest) out->push_back(',');
+    first_contest = false;
+    out->append("{\"@type\":\"CVR.CVRContest\",\"ContestId\":");
+    AppendJsonString(contest.id, out);
+    out->append(",\"CVRContestSelection\":[");
+    uint64_t overvotes = 0;
+    uint64_t undervotes = 0;
+    auto mark = [&](uint64_t selection, bool first) {
+      if (!first) out->push_back(',');
+      out->append("{\"ContestSelectionId\":");
+      AppendJsonString(contest.selections[selection].id, out);
+      out->append(
+          ",\"SelectionPosition\":[{\"HasIndication\":\"yes\",\"IsAllocable\":\"yes\","
+          "\"NumberVotes\":1}]}");
+    };
+    if (position < plan.overvoted) {
+      const uint64_t selections = contest.selections.size();
+      for (uint64_t k = 0; k <= n; ++k) mark((position + k) % selections, k == 0);
+      overvotes = position + 1 == plan.overvoted ? plan.overvotes - n * (plan.overvoted - 1) : n;
+    } else {
+      const uint64_t j = position - plan.overvoted;
+      const uint64_t m = plan.shared;
+      const uint64_t base = plan.votes / m;
+      const uint64_t extra = plan.votes % m;
+      const uint64_t votes = base + (j < extra ? 1 : 0);
+      for (uint64_t t = 0; t < votes; ++t) {
+        const uint64_t q = j + t * m;
+        const auto it = std::upper_bound(plan.vote_prefix.begin(), plan.vote_prefix.end(), q);
+        mark(static_cast<uint64_t>(it - plan.vote_prefix.begin()) - 1, t == 0);
+      }
+      // The excess of the dealing's undervotes over the figure comes off the first ballots.
+      const uint64_t under = n - votes;
+      const uint64_t before = j * n - (j * base + std::min(j, extra));
+      const uint64_t take =
+          plan.under_excess > before ? std::min(under, plan.under_excess - before) : 0;
+      undervotes = under - take;
+    }
+    absl::StrAppend(out, "],\"Overvotes\":", overvotes, ",\"Undervotes\":", undervotes, "}");
+  }
+  out->append("]}]}");
+}
+
+std::string CvrGenerator::Header() const {
+  const ContestElection& election = *election_;
+  std::string out = "{\"@type\":\"CVR.CastVoteRecordReport\",\"Version\":\"1.0.0\",\"Notes\":";
+  AppendJsonString(absl::StrCat("SYNTHETIC: generated by canvass generate from ", election.source,
+                                " (seed ", options_.seed, ", scale ", options_.scale,
+                                "); only the results report's figures are facts"),
+                   &out);
+  out.append(
+      ",\"ReportGeneratingDeviceIds\":[\"canvass-generate\"],\"ReportType\":[\"other\"],"
+      "\"Election\":[{\"@id\":");
+  AppendJsonString(election.id, &out);
+  out.append(",\"@type\":\"CVR.Election\",\"ElectionScopeId\":");
+  AppendJsonString(election.scope_id, &out);
+  out.append(",\"Contest\":[");
+  for (size_t c = 0; c < election.contests.size(); ++c) {
+    const ElectionContest& contest = election.contests[c];
+    if (c) out.push_back(',');
+    out.append("{\"@type\":\"CVR.CandidateContest\",\"@id\":");
+    AppendJsonString(contest.id, &out);
+    out.append(",\"Name\":");
+    AppendJsonString(contest.name, &out);
+    absl::StrAppend(&out, ",\"VotesAllowed\":", contest.vote_for);
+    if (contest.kind == ContestKind::kRanked) out.append(",\"VoteVariation\":\"rcv\"");
+    out.append(",\"ContestSelection\":[");
+    for (size_t s = 0; s < contest.selections.size(); ++s) {
+      if (s) out.push_back(',');
+      out.append("{\"@type\":\"CVR.CandidateSelection\",\"@id\":");
+      AppendJsonString(contest.selections[s].id, &out);
+      if (contest.selections[s].write_in) out.append(",\"IsWriteIn\":true");
+      out.push_back('}');
+    }
+    out.append("]}");
+  }
+  out.append("]}],\"GpUnit\":[");
+  for (size_t u = 0; u < election.units.size(); ++u) {
+    const ReportingUnit& unit = election.units[u];
+    if (u) out.push_back(',');
+    out.append("{\"@type\":\"CVR.GpUnit\",\"@id\":");
+    AppendJsonString(unit.id, &out);
+    out.append(",\"Type\":");
+    AppendJsonString(unit.type.empty() ? "other" : unit.type, &out);
+    if (!unit.name.empty()) {
+      out.append(",\"Name\":");
+      AppendJsonString(unit.name, &out);
+    }
+    if (!unit.composing.empty()) {
+      out.append(",\"ComposingGpUnitIds\":[");
+      for (size_t k = 0; k < unit.composing.size(); ++k) {
+        if (k) out.push_back(',');
+        AppendJsonString(unit.composing[k], &out);
+      }
+      out.push_back(']');
+    }
+    out.push_back('}');
+  }
+  out.append("],\"CVR\":[\n");
+  return out;
+}
+
+absl::StatusOr<uint64_t> CvrGenerator::Write(std::FILE* out, const std::string& out_name) const {
+  std::string buffer = Header();
+  uint64_t written = 0;
+  auto flush = [&]() -> absl::Status {
+    if (!buffer.empty() && std::fwrite(buffer.data(), 1, buffer.size(), out) != buffer.size()) {
+      return absl::DataLossError(
+          absl::StrCat(out_name, ": write failed after ", written, " bytes"));
+    }
+    written += buffer.size();
+    buffer.clear();
+    return absl::OkStatus();
+  };
+  // Record r of the file is record order(r) of the units laid end to end.
+  std::vector<uint64_t> unit_end;
+  for (const UnitPlan& unit : units_) {
+    unit_end.push_back((unit_end.empty() ? 0 : unit_end.back()) + unit.ballots);
+  }
+  uint64_t stride = 1;
+  uint64_t offset = 0;
+  if (options_.interleave && ballots_ > 1) {
+    stride = (KeyedRandom(options_.seed, ~uint64_t{0}) % ballots_) | 1;
+    while (std::gcd(stride, ballots_) != 1) stride += 2;
+    offset = KeyedRandom(options_.seed, ~uint64_t{0}, 1) % ballots_;
+  }
+  for (uint64_t r = 0; r < ballots_; ++r) {
+    const uint64_t record =
+        static_cast<uint64_t>((static_cast<unsigned __int128>(stride) * r + offset) % ballots_);
+    const size_t u = static_cast<size_t>(
+        std::upper_bound(unit_end.begin(), unit_end.end(), record) - unit_end.begin());
+    const uint64_t ballot = record - (u == 0 ? 0 : unit_end[u - 1]);
+    if (r > 0) buffer.append(",\n");
+    AppendBallot(units_[u], ballot, &buffer);
+    if (buffer.size() >= kFlushBytes) {
+      if (absl::Status status = flush(); !status.ok()) return status;
+    }
+  }
+  buffer.append("\n]}\n");
+  if (absl::Status status = flush(); !status.ok()) return status;
+  if (std::fflush(out) != 0) {
+    return absl::DataLossError(absl::StrCat(out_name, ": write failed after ", written, " bytes"));
+  }
+  return written;
+}
+
+}  // namespace canvass
