@@ -125,13 +125,19 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
         absl::StrCat("--by ", flags.report.by,
                      ": cast vote records are drilled down by reporting unit (--by unit)")));
   }
-  if (flags.scale || flags.skip_damaged || !flags.checkpoint.empty()) {
+  if (flags.skip_damaged || !flags.checkpoint.empty()) {
     return Fail(absl::InvalidArgumentError(
-        "--scale, --skip-damaged and --checkpoint apply to ballot files (CSV, cvb), not to "
+        "--skip-damaged and --checkpoint apply to ballot files (CSV, cvb), not to "
         "cast vote record reports"));
   }
   absl::StatusOr<ContestElection> election = JobElection(flags);
   if (!election.ok()) return Fail(election.status());
+  // --scale K: the reported figures times K, as `generate --reported ... --scale K` wrote
+  // the records.
+  if (flags.scale && *flags.scale > 1) {
+    election = ScaleContestElection(*election, *flags.scale);
+    if (!election.ok()) return Fail(election.status());
+  }
   if (reconcile && election->reported.empty()) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat(election->source,

@@ -147,6 +147,7 @@ class ChunkSource {
         return nullptr;
       }
       if (!*more) {
+        (*inputs_)[chunk->file].synthetic = scanner_->Synthetic();
         scanner_.reset();
         input_.reset();
         chunk->last = true;

@@ -86,7 +86,11 @@ Json Model(const ContestReportInput& input) {
                         {"name", election.name},
                         {"scope", election.scope_id},
                         {"source", election.source}};
-  report["synthetic"] = election.synthetic;
+  bool synthetic = election.synthetic;
+  if (input.inputs) {
+    for (const CvrInput& file : *input.inputs) synthetic |= file.synthetic;
+  }
+  report["synthetic"] = synthetic;
   Json inputs = Json::array();
   if (input.inputs) {
     for (const CvrInput& file : *input.inputs) {
@@ -99,6 +103,7 @@ Json Model(const ContestReportInput& input) {
                         {"bytes", file.bytes},
                         {"format", std::string(CvrFormatName(file.format))},
                         {"records", file.records},
+                        {"synthetic", file.synthetic},
                         {"identity", std::move(identity)}});
     }
   }
@@ -224,7 +229,11 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
   const ContestElection& election = *input.election;
   std::string out = absl::StrCat("canvass ", input.command, ": ",
                                  election.name.empty() ? election.id : election.name, "\n");
-  if (election.synthetic) absl::StrAppend(&out, "  SYNTHETIC  the ballots are generated\n");
+  if (model["synthetic"].get<bool>()) {
+    absl::StrAppend(&out,
+                    "  SYNTHETIC  the cast vote records are generated (their report's Notes say "
+                    "so); only the reported figures are facts\n");
+  }
   const Json& records = model["records"];
   absl::StrAppend(&out, "  records  read ", records["read"].get<uint64_t>(), ", counted ",
                   records["counted"].get<uint64_t>());

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/io/nist/internal/cvr_formats.h"
@@ -88,6 +89,7 @@ class JsonCvrScanner final : public CvrScanner {
 
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
   std::string Definition() const override;
+  bool Synthetic() const override { return synthetic_; }
 
  private:
   enum class State { kStart, kKeys, kRecords, kDone };
@@ -132,6 +134,7 @@ class JsonCvrScanner final : public CvrScanner {
   uint64_t record_begin_ = 0;
   uint64_t last_end_ = 0;
   bool after_comma_ = false;  // the last top-level value was followed by a ','
+  bool synthetic_ = false;
   uint64_t closing_brace_ = 0;
 };
 
@@ -229,6 +232,9 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
   const uint64_t value_start = pos_;
   status = SkipValue();
   if (!status.ok()) return status;
+  if (key == "Notes") {
+    synthetic_ = absl::StartsWith(text_.substr(value_start, pos_ - value_start), "\"SYNTHETIC");
+  }
   if (key == "Election" || key == "GpUnit") {
     definition_.emplace_back(std::string(key), text_.substr(value_start, pos_ - value_start));
   }

@@ -55,6 +55,9 @@ class CvrScanner {
   // JSON object; XML: the document without its CVR elements), once Next() returned false;
   // empty when the report has none.
   virtual std::string Definition() const = 0;
+  // Whether the report says it is synthetic: its top-level Notes begin with "SYNTHETIC"
+  // (as `canvass generate --reported` writes them). Known once Next() returned false.
+  virtual bool Synthetic() const { return false; }
 };
 
 class CvrDecoder {
@@ -76,6 +79,7 @@ struct CvrInput {
   uint64_t bytes = 0;
   CvrFormat format = CvrFormat::kJson;
   uint64_t records = 0;
+  bool synthetic = false;  // the report's Notes say SYNTHETIC
   // Records that passed the record checks, by the field that gave their identity
   // (CvrIdentityField order); copies found later to be duplicates or conflicts included.
   std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
