@@ -194,6 +194,14 @@ std::optional<uint32_t> ContestElection::FindContest(absl::string_view contest_i
 
 std::optional<uint32_t> ContestElection::FindSelection(uint32_t contest,
                                                        absl::string_view selection_id) const {
+  // Most contests have a handful of selections: comparing them beats hashing the id.
+  const std::vector<Selection>& selections = contests[contest].selections;
+  if (selections.size() <= 8) {
+    for (uint32_t s = 0; s < selections.size(); ++s) {
+      if (selections[s].id == selection_id) return s;
+    }
+    return std::nullopt;
+  }
   const auto it = selection_index_[contest].find(selection_id);
   if (it == selection_index_[contest].end()) return std::nullopt;
   return it->second;

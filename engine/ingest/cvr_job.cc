@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -26,6 +27,12 @@ namespace {
 
 constexpr uint64_t kDropEveryBytes = 64u << 20;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPrefaultBytes = 32u << 20;
+#ifdef MADV_POPULATE_READ
+constexpr int kPopulateRead = MADV_POPULATE_READ;
+#else
+constexpr int kPopulateRead = 22;  // Linux 5.14's value, for older headers
+#endif
 
 const FolderSuffixes& CvrSuffixes() {
   static const FolderSuffixes* suffixes =
@@ -64,6 +71,18 @@ class MappedInput {
   }
   absl::string_view text() const { return absl::string_view(data_, size_); }
   uint64_t size() const { return size_; }
+  // Maps the pages of the next kPrefaultBytes past `at` in one call, once `at` comes
+  // within half of that of what is mapped: a fault per page (or per 64 KiB, with the
+  // kernel's fault-around) costs the scanner about a third of its time, one call per
+  // window almost nothing. Kernels without MADV_POPULATE_READ (before 5.14) refuse it and
+  // the pages fault in as before.
+  void Prefault(uint64_t at) {
+    if (data_ == nullptr || at + kPrefaultBytes / 2 < populated_ || populated_ >= size_) return;
+    const uint64_t begin = std::max(populated_, at / kPage * kPage);
+    const uint64_t end = std::min(size_, begin + kPrefaultBytes);
+    madvise(const_cast<char*>(data_) + begin, end - begin, kPopulateRead);
+    populated_ = end;
+  }
   // Drops the pages of [dropped_, end) once that is kDropEveryBytes or more (or `all`).
   void DoneUpTo(uint64_t end, bool all) {
     const uint64_t aligned = all ? size_ : end / kPage * kPage;
@@ -81,6 +100,7 @@ class MappedInput {
   const char* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t populated_ = 0;
 };
 
 struct Chunk {
@@ -141,7 +161,9 @@ class ChunkSource {
       chunk->file = next_file_ - 1;
       chunk->format = (*inputs_)[chunk->file].format;
       chunk->input = input_;
+      input_->Prefault(scanned_);
       absl::StatusOr<bool> more = scanner_->Next(chunk_bytes_, &chunk->spans);
+      if (more.ok() && !chunk->spans.empty()) scanned_ = chunk->spans.back().end;
       if (!more.ok()) {
         status_ = more.status();
         return nullptr;
@@ -169,6 +191,7 @@ class ChunkSource {
     // this one is written.
     (*inputs_)[next_file_ - 1] = CvrInput{path, input_->size(), format, 0, {}};
     scanner_ = NewCvrScanner(format, path, input_->text());
+    scanned_ = 0;
     return absl::OkStatus();
   }
 
@@ -178,6 +201,7 @@ class ChunkSource {
   size_t next_file_ = 0;
   std::shared_ptr<MappedInput> input_;
   std::unique_ptr<CvrScanner> scanner_;
+  uint64_t scanned_ = 0;  // the end of the last record scanned in the current file
   absl::Status status_;
 };
 

@@ -421,6 +421,18 @@ class JsonCvrDecoder final : public CvrDecoder {
 
 std::string_view YesNo(simdjson::ondemand::value value) { return value.get_string(); }
 
+// A field's key: its raw bytes when they hold no escape (the common case: no copy), else
+// unescaped ("\u0040id" is "@id"). Stage 1 checked that every string ends.
+template <typename Field>
+std::string_view Key(Field& field) {
+  const simdjson::ondemand::raw_json_string key = field.key();
+  const char* raw = key.raw();
+  const char* end = raw;
+  while (*end != '"' && *end != '\\') ++end;
+  if (*end == '"') return std::string_view(raw, static_cast<size_t>(end - raw));
+  return field.unescaped_key().value();
+}
+
 absl::string_view Absl(std::string_view text) {
   return absl::string_view(text.data(), text.size());
 }
@@ -432,7 +444,7 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
   std::optional<uint64_t> under;
   marks_.clear();
   for (auto field : contest) {
-    const std::string_view key = field.unescaped_key();
+    const std::string_view key = Key(field);
     if (key == "ContestId") {
       contest_id = field.value().get_string();
       has_id = true;
@@ -446,7 +458,7 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
         bool has_selection = false;
         const size_t first = marks_.size();
         for (auto sfield : selection) {
-          const std::string_view skey = sfield.unescaped_key();
+          const std::string_view skey = Key(sfield);
           if (skey == "ContestSelectionId") {
             selection_id = sfield.value().get_string();
             has_selection = true;
@@ -454,7 +466,7 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
             for (simdjson::ondemand::object position : sfield.value().get_array()) {
               PendingMark mark;
               for (auto pfield : position) {
-                const std::string_view pkey = pfield.unescaped_key();
+                const std::string_view pkey = Key(pfield);
                 if (pkey == "HasIndication") {
                   mark.has_indication = YesNo(pfield.value()) == "yes";
                 } else if (pkey == "IsAllocable") {
@@ -500,7 +512,7 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
   for (simdjson::ondemand::object snapshot : snapshots) {
     bool current_one = false;
     for (auto field : snapshot) {
-      if (field.unescaped_key().value() == "@id") {
+      if (Key(field) == "@id") {
         current_one = field.value().get_string().value() == current;
       }
     }
@@ -512,7 +524,7 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
     found_ = true;
     snapshot.reset();
     for (auto field : snapshot) {
-      if (field.unescaped_key().value() != "CVRContest") continue;
+      if (Key(field) != "CVRContest") continue;
       for (simdjson::ondemand::object contest : field.value().get_array()) {
         Contest(contest, builder);
       }
@@ -543,7 +555,7 @@ void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuil
     bool has_current = false;
     bool snapshots_later = false;
     for (auto field : record) {
-      const std::string_view key = field.unescaped_key();
+      const std::string_view key = Key(field);
       if (key == "UniqueId") {
         builder->SetIdentity(CvrIdentityField::kUniqueId, Absl(field.value().get_string()));
       } else if (key == "BallotPrePrintedId") {
@@ -574,7 +586,7 @@ void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuil
     if (snapshots_later) {
       doc.rewind();
       for (auto field : doc.get_object()) {
-        if (field.unescaped_key().value() == "CVRSnapshot") {
+        if (Key(field) == "CVRSnapshot") {
           Snapshots(field.value().get_array(), current_, builder);
         }
       }
