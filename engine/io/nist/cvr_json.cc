@@ -507,21 +507,30 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
 
 void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_view current,
                                CvrBuilder* builder) {
-  // Keys are compared unescaped ("\u0040id" is "@id"): each snapshot is walked twice, for
-  // its id and then, when it is the current one, for its contests.
   for (simdjson::ondemand::object snapshot : snapshots) {
-    bool current_one = false;
+    enum { kUnknown, kCurrent, kOther } which = kUnknown;
+    bool contests_before_id = false;
     for (auto field : snapshot) {
-      if (Key(field) == "@id") {
-        current_one = field.value().get_string().value() == current;
+      const std::string_view key = Key(field);
+      if (key == "@id") {
+        which = field.value().get_string().value() == current ? kCurrent : kOther;
+        if (which == kCurrent && found_) {
+          builder->Malformed(absl::StrCat("two CVRSnapshots have @id '", Absl(current), "'"));
+          return;
+        }
+        if (which == kCurrent) found_ = true;
+      } else if (key == "CVRContest") {
+        if (which == kCurrent) {
+          for (simdjson::ondemand::object contest : field.value().get_array()) {
+            Contest(contest, builder);
+          }
+        } else if (which == kUnknown) {
+          contests_before_id = true;
+        }
       }
     }
-    if (!current_one) continue;
-    if (found_) {
-      builder->Malformed(absl::StrCat("two CVRSnapshots have @id '", Absl(current), "'"));
-      return;
-    }
-    found_ = true;
+    // A snapshot that lists its contests before its @id is walked again for them.
+    if (which != kCurrent || !contests_before_id) continue;
     snapshot.reset();
     for (auto field : snapshot) {
       if (Key(field) != "CVRContest") continue;
