@@ -1,6 +1,7 @@
 // canvass aggregate and canvass reconcile over cast vote records (NIST SP 1500-103 JSON or
-// XML) of a contest election: the election from a results report (--reported, --election)
-// or from the records' own definition, the reported figures from that report or from a
+// XML) of a contest election: the election from a results report (--reported, --election),
+// an election directory of the contests form (--election DIR) or the records' own
+// definition, the reported figures from that report, that directory's reported CSV or a
 // reported-figures CSV (--reported, recognised by content), the tally rolled up every
 // reporting unit, and for reconcile every reported cell checked (commands.h).
 #include <sys/stat.h>
@@ -15,6 +16,8 @@
 #include "absl/strings/strip.h"
 #include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
+#include "engine/election/contest_json.h"
+#include "engine/election/election.h"
 #include "engine/ingest/cvr_job.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/io/nist/reported_csv.h"
@@ -38,15 +41,69 @@ bool IsRegularFile(const std::string& path) {
   return !path.empty() && stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
-// The election of a job given a reported-figures CSV: the results report named by
-// --election, else the records' own definition; then the CSV's figures replace the
-// reported ones.
+bool IsDirectory(const std::string& path) {
+  struct stat info {};
+  return !path.empty() && stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// What --election may name for cast vote records, for messages.
+constexpr absl::string_view kContestElectionKinds =
+    "cast vote records need a contest election: a results report (an ERR JSON file) as "
+    "--reported or --election, or an election directory whose election.json is the contests "
+    "form (\"format_version\": 2 and \"contests\", docs/FORMAT.md \"election.json, contests "
+    "form\") as --election";
+
+// Whether DIRECTORY/election.json is of the contests form; false when it is not, or cannot
+// be read (the job that loads it then says why).
+bool HoldsContestElection(const std::string& directory) {
+  absl::StatusOr<std::string> json =
+      ReadFileToString(directory + "/election.json", kMaxElectionJsonBytes);
+  return json.ok() && IsContestElectionJson(*json);
+}
+
+// The election of directory `directory` (--election DIR): its election.json in the contests
+// form, with the figures of the reported-figures CSV it names (`reported`), if any and
+// `with_reported` (a --reported CSV replaces them unread).
+absl::StatusOr<ContestElection> LoadContestElectionDirectory(const std::string& directory,
+                                                             bool with_reported) {
+  const std::string json_path = directory + "/election.json";
+  CANVASS_ASSIGN_OR_RETURN(std::string json, ReadFileToString(json_path, kMaxElectionJsonBytes));
+  if (!IsContestElectionJson(json)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        json_path, ": the single-contest form (choices and a roster); ", kContestElectionKinds));
+  }
+  std::string reported_file;
+  CANVASS_ASSIGN_OR_RETURN(ContestElection election,
+                           ParseContestElectionJson(json, json_path, &reported_file));
+  if (reported_file.empty() || !with_reported) return election;
+  const std::string csv_path = directory + "/" + reported_file;
+  absl::StatusOr<std::string> csv = ReadFileToString(csv_path, kMaxResultsReportBytes);
+  if (!csv.ok()) {
+    return absl::Status(csv.status().code(),
+                        absl::StrCat(csv.status().message(), " (the reported figures named by ",
+                                     json_path, " field 'reported')"));
+  }
+  if (!LooksLikeReportedFiguresCsv(*csv)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        csv_path, " (", json_path, " field 'reported'): expected a ",
+        "reported-figures CSV whose first line is the header \"", kReportedFiguresCsvHeader, "\""));
+  }
+  const std::string definition = election.source;
+  CANVASS_RETURN_IF_ERROR(ReadReportedFiguresCsv(csv_path, *csv, &election));
+  election.source = absl::StrCat(csv_path, " (reported figures), election of ", definition);
+  return election;
+}
+
+// The election of a job given a reported-figures CSV: the results report or the
+// contests-form election directory named by --election, else the records' own definition;
+// then the CSV's figures replace the reported ones.
 absl::StatusOr<ContestElection> ElectionWithReportedCsv(const FilesFlags& flags,
                                                         const std::string& csv,
                                                         absl::string_view text) {
   constexpr absl::string_view kWhence =
       "the election of a reported-figures CSV comes from a results report (an ERR JSON file) "
-      "as --election, or from the cast vote records' own definition";
+      "or an election directory of the contests form as --election, or from the cast vote "
+      "records' own definition";
   const std::string& definition = flags.report.election_directory;
   ContestElection election;
   if (definition.empty()) {
@@ -56,9 +113,12 @@ absl::StatusOr<ContestElection> ElectionWithReportedCsv(const FilesFlags& flags,
                           absl::StrCat(own.status().message(), " (", kWhence, ")"));
     }
     election = *std::move(own);
+  } else if (IsDirectory(definition)) {
+    CANVASS_ASSIGN_OR_RETURN(election,
+                             LoadContestElectionDirectory(definition, /*with_reported=*/false));
   } else if (!IsRegularFile(definition)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(definition, ": ", kWhence, "; not an election directory"));
+        absl::StrCat(definition, ": ", kWhence, "; neither a file nor a directory"));
   } else {
     CANVASS_ASSIGN_OR_RETURN(std::string json,
                              ReadFileToString(definition, kMaxResultsReportBytes));
@@ -75,7 +135,9 @@ absl::StatusOr<ContestElection> ElectionWithReportedCsv(const FilesFlags& flags,
 
 // The election of a contest job: the results report named by --reported (an ERR JSON
 // file, or a reported-figures CSV read against the election of --election or of the
-// records; recognised by content), else by --election, else the records' own definition.
+// records; recognised by content), else by --election (an ERR JSON file, or an election
+// directory of the contests form with its own reported CSV), else the records' own
+// definition.
 absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
   if (!flags.reported.empty()) {
     if (!IsRegularFile(flags.reported)) {
@@ -97,11 +159,10 @@ absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
   }
   const std::string& file = flags.report.election_directory;
   if (file.empty()) return ElectionOfCvrReports(flags.paths);
+  if (IsDirectory(file)) return LoadContestElectionDirectory(file, /*with_reported=*/true);
   if (!IsRegularFile(file)) {
     return absl::InvalidArgumentError(
-        absl::StrCat(file,
-                     ": cast vote records need a results report (an ERR JSON file) as --reported "
-                     "or --election, not an election directory"));
+        absl::StrCat(file, ": neither a file nor a directory; ", kContestElectionKinds));
   }
   return LoadResultsReportJson(file);
 }
@@ -111,6 +172,12 @@ absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
 absl::StatusOr<bool> IsContestJob(const FilesFlags& flags) {
   if (!flags.reported.empty()) return true;
   if (IsRegularFile(flags.report.election_directory)) return true;
+  // A contests-form election directory is a contest job whatever the paths hold (the job
+  // then says what is wrong with a path that is not a CVR report).
+  if (IsDirectory(flags.report.election_directory) &&
+      HoldsContestElection(flags.report.election_directory)) {
+    return true;
+  }
   absl::StatusOr<bool> cvrs = PathsHoldCvrReports(flags.paths);
   // A path that cannot be expanded or read is reported by the job that reads it.
   if (!cvrs.ok()) return false;

@@ -58,7 +58,8 @@ int ReconcileCommand(const FilesFlags& flags);
 
 // The same two commands over cast vote record reports of a contest election
 // (command_cvr.cc): IsContestJob says whether the flags and paths ask for one (--reported,
-// --election naming a file, or PATHs holding CVR reports).
+// --election naming a results report or a directory whose election.json is the contests
+// form, or PATHs holding CVR reports).
 absl::StatusOr<bool> IsContestJob(const FilesFlags& flags);
 int ContestFilesCommand(const FilesFlags& flags, bool reconcile);
 
@@ -68,6 +69,7 @@ struct StressFlags {
   uint64_t seed = 1;
   int threads = 0;
   std::optional<uint64_t> replay;
+  bool contests = false;  // --contests: rounds of random multi-contest elections (CVRs)
 };
 CLI::App* AddStressCommand(CLI::App* app, StressFlags* flags);
 int StressCommand(const StressFlags& flags);

@@ -14,6 +14,7 @@
 #include "engine/base/decimal.h"
 #include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
+#include "engine/election/contest_json.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -411,6 +412,13 @@ absl::StatusOr<Election> LoadElectionDirectory(const std::string& directory) {
   CANVASS_ASSIGN_OR_RETURN(std::string json_text,
                            ReadFileToString(json_path, kMaxElectionJsonBytes));
   CANVASS_ASSIGN_OR_RETURN(Json root, ParseJson(json_text, json_path));
+  if (IsContestElectionJson(json_text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(json_path,
+                     ": a contest election (the contests form, format_version 2): it is counted "
+                     "from cast vote records (canvass aggregate|reconcile --election ",
+                     directory, " CVR...), not generated or read from ballot files"));
+  }
   Election header;
   std::string roster_file;
   CANVASS_RETURN_IF_ERROR(ParseHeader(root, json_path, &header, &roster_file));

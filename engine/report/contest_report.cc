@@ -229,7 +229,9 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
   const ContestElection& election = *input.election;
   std::string out = absl::StrCat("canvass ", input.command, ": ",
                                  election.name.empty() ? election.id : election.name, "\n");
-  if (model["synthetic"].get<bool>()) {
+  if (election.synthetic) {
+    absl::StrAppend(&out, "  SYNTHETIC  the election says its figures are synthetic\n");
+  } else if (model["synthetic"].get<bool>()) {
     absl::StrAppend(&out,
                     "  SYNTHETIC  the cast vote records are generated (their report's Notes say "
                     "so); only the reported figures are facts\n");

@@ -79,22 +79,35 @@ void CvrBuilder::Contest(absl::string_view contest_id) {
   seen_list_.push_back(*contest_);
 }
 
-void CvrBuilder::DeclaredOvervotes(uint64_t overvotes) { declared_over_ = overvotes; }
-void CvrBuilder::DeclaredUndervotes(uint64_t undervotes) { declared_under_ = undervotes; }
+// The counts are checked even in a contest that is not in the election, so that a broken
+// count is `malformed` whatever else is wrong (the first reason in the table wins).
+void CvrBuilder::DeclaredOvervotes(uint64_t overvotes) {
+  if (overvotes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("Overvotes ", overvotes, "; expected at most ", kMaxNumberVotes));
+  }
+  declared_over_ = overvotes;
+}
+
+void CvrBuilder::DeclaredUndervotes(uint64_t undervotes) {
+  if (undervotes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("Undervotes ", undervotes, "; expected at most ", kMaxNumberVotes));
+  }
+  declared_under_ = undervotes;
+}
 
 void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool allocable,
                       uint64_t number_votes, uint64_t rank) {
+  if (number_votes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("NumberVotes ", number_votes, " of selection '", selection_id,
+                           "'; expected at most ", kMaxNumberVotes));
+    return;
+  }
   if (!contest_) return;
   const std::optional<uint32_t> selection = election_.FindSelection(*contest_, selection_id);
   if (!selection) {
     Reject(CastReject::kUnknownSelection,
            absl::StrCat("selection '", selection_id, "' is not in contest '",
                         election_.contests[*contest_].id, "'"));
-    return;
-  }
-  if (number_votes > kMaxNumberVotes) {
-    Malformed(absl::StrCat("NumberVotes ", number_votes, " of selection '", selection_id,
-                           "'; expected at most ", kMaxNumberVotes));
     return;
   }
   if (!has_indication || !allocable || number_votes == 0) return;

@@ -433,6 +433,35 @@ std::string_view Key(Field& field) {
   return field.unescaped_key().value();
 }
 
+// Reads a value the decoder has no use for through to its end, so that it is checked as
+// the rest is: On Demand skips what it is not asked for without checking it (a "tru" or
+// a "{\"a\" 1}" there would pass). Throws simdjson_error on anything that is not JSON.
+void Validate(simdjson::ondemand::value value) {
+  switch (value.type()) {
+    case simdjson::ondemand::json_type::object:
+      for (auto field : value.get_object()) {
+        (void)field.key().value();
+        Validate(field.value());
+      }
+      return;
+    case simdjson::ondemand::json_type::array:
+      for (auto element : value.get_array()) Validate(element.value());
+      return;
+    case simdjson::ondemand::json_type::number:
+      (void)value.get_number().value();
+      return;
+    case simdjson::ondemand::json_type::string:
+      (void)value.get_string().value();
+      return;
+    case simdjson::ondemand::json_type::boolean:
+      (void)value.get_bool().value();
+      return;
+    case simdjson::ondemand::json_type::null:
+      if (!value.is_null()) throw simdjson::simdjson_error(simdjson::N_ATOM_ERROR);
+      return;
+  }
+}
+
 absl::string_view Absl(std::string_view text) {
   return absl::string_view(text.data(), text.size());
 }
@@ -477,10 +506,14 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
                   path_.clear();
                 } else if (pkey == "Rank") {
                   mark.rank = pfield.value().get_uint64();
+                } else {
+                  Validate(pfield.value());
                 }
               }
               marks_.push_back(mark);
             }
+          } else {
+            Validate(sfield.value());
           }
         }
         if (!has_selection) {
@@ -489,6 +522,8 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
         }
         for (size_t m = first; m < marks_.size(); ++m) marks_[m].selection = selection_id;
       }
+    } else {
+      Validate(field.value());
     }
   }
   if (!has_id) {
@@ -526,14 +561,22 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
           }
         } else if (which == kUnknown) {
           contests_before_id = true;
+        } else {
+          Validate(field.value());  // another snapshot's contests: checked, not counted
         }
+      } else {
+        Validate(field.value());
       }
     }
     // A snapshot that lists its contests before its @id is walked again for them.
-    if (which != kCurrent || !contests_before_id) continue;
+    if (!contests_before_id) continue;
     snapshot.reset();
     for (auto field : snapshot) {
       if (Key(field) != "CVRContest") continue;
+      if (which != kCurrent) {
+        Validate(field.value());
+        continue;
+      }
       for (simdjson::ondemand::object contest : field.value().get_array()) {
         Contest(contest, builder);
       }
@@ -586,6 +629,8 @@ void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuil
         } else {
           snapshots_later = true;
         }
+      } else {
+        Validate(field.value());
       }
     }
     if (!has_current) {
