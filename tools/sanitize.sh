@@ -37,12 +37,12 @@ if [[ "$preset" == tsan ]]; then
   # CI's build time for tests that are not concurrent.
   cmake --build --preset tsan --target canvass canvass_aggregate_test canvass_synth_test \
       canvass_faulty_streams_test canvass_stress_round_test canvass_canary_test \
-      canvass_ingest_test
+      canvass_ingest_test canvass_nist_test
   e2e_targets=(canvass_cli_test canvass_checkpoint_test)
 else
   cmake --build --preset "$preset"
   e2e_targets=(canvass_cli_test canvass_os_boundary_test canvass_bad_inputs_test canvass_files_test
-                canvass_checkpoint_test canvass_campaign_test)
+                canvass_checkpoint_test canvass_campaign_test canvass_nist_bad_inputs_test)
 fi
 ctest --preset "$preset"
 
@@ -56,4 +56,7 @@ rounds="${CANVASS_SANITIZE_STRESS_ROUNDS:-1000}"
 if ((rounds > 0)); then
   echo "sanitize: canvass stress --rounds $rounds --seed 1 under $preset"
   "build/$preset/tools/canvass" stress --rounds "$rounds" --seed 1
+  # The contest elections' rounds: real CVR files through the reading pipeline.
+  echo "sanitize: canvass stress --contests --rounds $((rounds / 10)) --seed 1 under $preset"
+  "build/$preset/tools/canvass" stress --contests --rounds "$((rounds / 10))" --seed 1
 fi
