@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/election.h"
+#include "engine/election/internal/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -19,15 +20,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status FieldError(absl::string_view file, absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(file, ": field '", field, "': ", what));
-}
+using election_internal::FieldError;
 
-std::string Describe(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return absl::StrCat(value.type_name(), " ", text);
-}
+std::string Describe(const Json& value) { return election_internal::DescribeJson(value); }
 
 // The path of member `key` of the object at `path` ("" is the top level).
 std::string Member(absl::string_view path, absl::string_view key) {

@@ -15,6 +15,7 @@
 #include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/contest_json.h"
+#include "engine/election/internal/json_fields.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -22,15 +23,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status FieldError(absl::string_view file, absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(file, ": field '", field, "': ", what));
-}
+using election_internal::FieldError;
 
-std::string Describe(const Json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return absl::StrCat(value.type_name(), " ", text);
-}
+std::string Describe(const Json& value) { return election_internal::DescribeJson(value); }
 
 // The election's fingerprint (ElectionFingerprint) separates its id, codes and station ids
 // with NUL bytes, so none of them may hold one: "t\0A" with codes [B] would fingerprint

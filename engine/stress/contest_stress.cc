@@ -250,15 +250,19 @@ struct Json {
   enum class Kind : uint8_t { kRaw, kString, kObject, kArray };
   Kind kind = Kind::kRaw;
   std::string text;  // a raw token, or a string's value
-  std::vector<std::pair<std::string, Json>> members;
+  // An object's members as two columns (a vector of pairs holding this type would need it
+  // complete, which clang insists on).
+  std::vector<std::string> keys;
+  std::vector<Json> members;
   std::vector<Json> items;
 
-  static Json Raw(std::string token) { return Json{Kind::kRaw, std::move(token), {}, {}}; }
-  static Json Str(std::string value) { return Json{Kind::kString, std::move(value), {}, {}}; }
-  static Json Object() { return Json{Kind::kObject, "", {}, {}}; }
-  static Json Array() { return Json{Kind::kArray, "", {}, {}}; }
+  static Json Raw(std::string token) { return Json{Kind::kRaw, std::move(token), {}, {}, {}}; }
+  static Json Str(std::string value) { return Json{Kind::kString, std::move(value), {}, {}, {}}; }
+  static Json Object() { return Json{Kind::kObject, "", {}, {}, {}}; }
+  static Json Array() { return Json{Kind::kArray, "", {}, {}, {}}; }
   Json& Add(std::string key, Json value) {
-    members.emplace_back(std::move(key), std::move(value));
+    keys.push_back(std::move(key));
+    members.push_back(std::move(value));
     return *this;
   }
   Json& Push(Json value) {
@@ -311,7 +315,8 @@ class JsonStyle {
         *out += '{';
         for (size_t i = 0; i < order.size(); ++i) {
           Separator(i == 0, depth + 1, out);
-          const auto& [key, member] = value.members[order[i]];
+          const std::string& key = value.keys[order[i]];
+          const Json& member = value.members[order[i]];
           String(key, escape_keys_, out);
           if (static_cast<int>(order[i]) != broken_member) *out += ':';
           if (spacing_ > 0) *out += ' ';
