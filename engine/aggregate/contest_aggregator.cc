@@ -3,12 +3,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/base/check.h"
 #include "engine/base/xxhash.h"
 #include "tbb/blocked_range.h"
@@ -65,10 +64,12 @@ bool AddChecked(uint64_t* sum, uint64_t value) { return !__builtin_add_overflow(
 
 }  // namespace
 
+// std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, and
+// absl::Mutex's deadlock bookkeeping inside it reads as a race under TSan.
 struct ContestAggregator::Shard {
-  absl::Mutex mu;
-  absl::flat_hash_map<Key, Entry> entries ABSL_GUARDED_BY(mu);
-  std::vector<uint32_t> arena ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  absl::flat_hash_map<Key, Entry> entries;  // guarded by mu
+  std::vector<uint32_t> arena;              // guarded by mu
 };
 
 ContestAggregator::ContestAggregator(const ContestElection& election)
@@ -107,7 +108,7 @@ void ContestAggregator::Add(const CastBallotBatch& batch) {
   for (uint32_t s = 0; s < kShards; ++s) {
     if (shard_count[s] == shard_count[s + 1]) continue;
     Shard& shard = shards_[s];
-    absl::MutexLock lock(&shard.mu);
+    std::lock_guard<std::mutex> lock(shard.mu);
     for (uint32_t k = shard_count[s]; k < shard_count[s + 1]; ++k) {
       const uint32_t i = order[k];
       const uint32_t* copy = words.data() + word_begin[i];
@@ -150,7 +151,7 @@ absl::StatusOr<ContestTally> ContestAggregator::Finish() {
         Local& local = locals.local();
         for (uint32_t s = range.begin(); s != range.end(); ++s) {
           Shard& shard = shards_[s];
-          absl::MutexLock lock(&shard.mu);
+          std::lock_guard<std::mutex> lock(shard.mu);
           for (const auto& [key, entry] : shard.entries) {
             if (entry.conflicted) {
               local.overflow |= !AddChecked(&local.conflicts, entry.copies);
