@@ -19,6 +19,7 @@
 #include "engine/election/contest_json.h"
 #include "engine/election/election.h"
 #include "engine/ingest/cvr_job.h"
+#include "engine/ingest/dominion_job.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/io/nist/reported_csv.h"
 #include "engine/reconcile/cell_reconciler.h"
@@ -167,10 +168,81 @@ absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
   return LoadResultsReportJson(file);
 }
 
+// Reconciles (for reconcile) and prints the report of a contest job; the exit code.
+int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconcile,
+                       const ContestElection& election, const CvrJobResult& job) {
+  std::optional<Reconciliation2> reconciliation;
+  if (reconcile) {
+    reconciliation = ReconcileCells(election, job.tally, {flags.report.tolerance});
+  }
+  ContestReportInput input;
+  input.command = reconcile ? "reconcile" : "aggregate";
+  input.election = &election;
+  input.tally = &job.tally;
+  input.reconciliation = reconciliation ? &*reconciliation : nullptr;
+  input.by_unit = flags.report.by == "unit";
+  input.inputs = &job.inputs;
+  input.examples = &job.examples;
+  input.skipped = &job.skipped;
+  input.repeated = &job.repeated;
+  std::fputs(RenderContestReport(input, format).c_str(), stdout);
+  if (!reconcile) return kExitMatch;
+  return reconciliation->match ? kExitMatch : kExitMismatch;
+}
+
+// A Dominion export (a folder or a zip): the election from its manifests, the reported
+// figures from a --reported CSV keyed by the export's unit ids or external ids (a
+// precinct's code), contest ids or names and candidate ids or names.
+int DominionCommand(const FilesFlags& flags, ReportFormat format, bool reconcile) {
+  if (flags.paths.size() != 1) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        flags.paths[1], ": a Dominion export is read on its own (one folder or zip per job)")));
+  }
+  if (!flags.report.election_directory.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--election ", flags.report.election_directory,
+                     ": a Dominion export defines its own election (its manifests)")));
+  }
+  absl::StatusOr<DominionExport> dominion = LoadDominionExport(flags.paths.front());
+  if (!dominion.ok()) return Fail(dominion.status());
+  ContestElection& election = dominion->election;
+  if (!flags.reported.empty()) {
+    if (!IsRegularFile(flags.reported)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(flags.reported, ": --reported expects a file (", ReportedKinds(), ")")));
+    }
+    absl::StatusOr<std::string> text = ReadFileToString(flags.reported, kMaxResultsReportBytes);
+    if (!text.ok()) return Fail(text.status());
+    if (!LooksLikeReportedFiguresCsv(*text)) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          flags.reported,
+          ": the reported figures of a Dominion export are a reported-figures CSV whose first "
+          "line is the header \"",
+          kReportedFiguresCsvHeader, "\" (docs/FORMAT.md)")));
+    }
+    if (absl::Status read = ReadReportedFiguresCsv(flags.reported, *text, &election); !read.ok()) {
+      return Fail(read);
+    }
+    election.source = absl::StrCat(flags.reported, " (reported figures), election of ",
+                                   flags.paths.front(), " (its manifests)");
+  }
+  if (reconcile && election.reported.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(flags.paths.front(),
+                     ": no reported figures to reconcile against (give them with --reported)")));
+  }
+  CvrJobOptions options;
+  options.threads = flags.threads;
+  absl::StatusOr<CvrJobResult> job = ReadDominionExport(*dominion, flags.paths.front(), options);
+  if (!job.ok()) return Fail(job.status());
+  return PrintContestReport(flags, format, reconcile, election, *job);
+}
+
 }  // namespace
 
 absl::StatusOr<bool> IsContestJob(const FilesFlags& flags) {
   if (!flags.reported.empty()) return true;
+  if (!flags.paths.empty() && IsDominionExport(flags.paths.front())) return true;
   if (IsRegularFile(flags.report.election_directory)) return true;
   // A contests-form election directory is a contest job whatever the paths hold (the job
   // then says what is wrong with a path that is not a CVR report).
@@ -197,6 +269,9 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
         "--skip-damaged and --checkpoint apply to ballot files (CSV, cvb), not to "
         "cast vote record reports"));
   }
+  if (!flags.paths.empty() && IsDominionExport(flags.paths.front())) {
+    return DominionCommand(flags, *format, reconcile);
+  }
   absl::StatusOr<ContestElection> election = JobElection(flags);
   if (!election.ok()) return Fail(election.status());
   // --scale K: the reported figures times K, as `generate --reported ... --scale K` wrote
@@ -215,23 +290,7 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
   options.threads = flags.threads;
   absl::StatusOr<CvrJobResult> job = ReadCvrFiles(*election, flags.paths, options);
   if (!job.ok()) return Fail(job.status());
-  std::optional<Reconciliation2> reconciliation;
-  if (reconcile) {
-    reconciliation = ReconcileCells(*election, job->tally, {flags.report.tolerance});
-  }
-  ContestReportInput input;
-  input.command = reconcile ? "reconcile" : "aggregate";
-  input.election = &*election;
-  input.tally = &job->tally;
-  input.reconciliation = reconciliation ? &*reconciliation : nullptr;
-  input.by_unit = flags.report.by == "unit";
-  input.inputs = &job->inputs;
-  input.examples = &job->examples;
-  input.skipped = &job->skipped;
-  input.repeated = &job->repeated;
-  std::fputs(RenderContestReport(input, *format).c_str(), stdout);
-  if (!reconcile) return kExitMatch;
-  return reconciliation->match ? kExitMatch : kExitMismatch;
+  return PrintContestReport(flags, *format, reconcile, *election, *job);
 }
 
 }  // namespace canvass::cli

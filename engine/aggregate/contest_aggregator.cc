@@ -58,6 +58,7 @@ struct Entry {
   uint64_t first = 0;  // offset of the first copy in the shard's arena
   uint32_t copies = 0;
   bool conflicted = false;
+  uint8_t flags = 0;  // the copies' CastBallotBatch::flags, OR-ed
 };
 
 bool AddChecked(uint64_t* sum, uint64_t value) { return !__builtin_add_overflow(*sum, value, sum); }
@@ -118,6 +119,7 @@ void ContestAggregator::Add(const CastBallotBatch& batch) {
       ++entry.copies;
       if (inserted) {
         entry.first = shard.arena.size();
+        entry.flags = batch.flags(i);
         shard.arena.insert(shard.arena.end(), copy, copy + copy_words);
         continue;
       }
@@ -126,6 +128,9 @@ void ContestAggregator::Add(const CastBallotBatch& batch) {
       const bool same = first[1] + 2 == copy_words &&
                         std::memcmp(first, copy, copy_words * sizeof(uint32_t)) == 0;
       if (!same) entry.conflicted = true;
+      // Flags of equal copies are OR-ed, so that what is counted does not depend on which
+      // copy came first.
+      entry.flags |= batch.flags(i);
     }
   }
 }
@@ -137,6 +142,7 @@ absl::StatusOr<ContestTally> ContestAggregator::Finish() {
   struct Local {
     std::vector<uint64_t> own;  // per unit, its own ballots' cells (not rolled up)
     uint64_t counted = 0;
+    uint64_t adjudicated = 0;
     uint64_t duplicates = 0;
     uint64_t conflicts = 0;
     bool overflow = false;
@@ -158,6 +164,7 @@ absl::StatusOr<ContestTally> ContestAggregator::Finish() {
               continue;
             }
             ++local.counted;
+            local.adjudicated += (entry.flags & kBallotAdjudicated) ? 1 : 0;
             local.duplicates += entry.copies - 1;
             const uint32_t* w = shard.arena.data() + entry.first;
             uint64_t* own = local.own.data() + static_cast<size_t>(w[0]) * cells_per_unit;
@@ -179,6 +186,7 @@ absl::StatusOr<ContestTally> ContestAggregator::Finish() {
   for (Local& local : locals) {
     overflow |= local.overflow;
     overflow |= !AddChecked(&tally.counted, local.counted);
+    overflow |= !AddChecked(&tally.adjudicated, local.adjudicated);
     overflow |=
         !AddChecked(&tally.rejected[static_cast<int>(CastReject::kDuplicate)], local.duplicates);
     overflow |=

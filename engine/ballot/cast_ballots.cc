@@ -25,7 +25,8 @@ absl::string_view CastRejectName(CastReject reason) {
 }
 
 void CastBallotBatch::Add(absl::string_view identity, uint32_t unit,
-                          std::span<const CellVotes> cells) {
+                          std::span<const CellVotes> cells, uint8_t flags) {
+  flags_.push_back(flags);
   identity_bytes_.append(identity.data(), identity.size());
   identity_end_.push_back(static_cast<uint32_t>(identity_bytes_.size()));
   units_.push_back(unit);
@@ -52,6 +53,7 @@ void CastBallotBatch::Clear() {
   identity_bytes_.clear();
   identity_end_.clear();
   units_.clear();
+  flags_.clear();
   cells_.clear();
   cells_end_.clear();
 }

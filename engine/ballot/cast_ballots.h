@@ -37,6 +37,9 @@ inline constexpr int kNumCastRejects = 6;
 // "conflict": the keys of report_version 2.
 absl::string_view CastRejectName(CastReject reason);
 
+// A ballot read from an adjudicated version of its record (Dominion's Modified).
+inline constexpr uint8_t kBallotAdjudicated = 1;
+
 struct CellVotes {
   uint32_t cell = 0;
   uint32_t votes = 0;
@@ -49,8 +52,11 @@ struct CellVotes {
 class CastBallotBatch {
  public:
   // Appends one ballot. `cells` may be in any order and name a cell more than once.
+  // `flags` (kBallotAdjudicated) say how the ballot was read; they are not part of its
+  // content (two copies that differ only in them are the same ballot).
   // Requires: unit < election units, every cell < cells_per_unit.
-  void Add(absl::string_view identity, uint32_t unit, std::span<const CellVotes> cells);
+  void Add(absl::string_view identity, uint32_t unit, std::span<const CellVotes> cells,
+           uint8_t flags = 0);
   void Clear();
 
   size_t size() const { return units_.size(); }
@@ -60,6 +66,7 @@ class CastBallotBatch {
     return absl::string_view(identity_bytes_.data() + begin, identity_end_[i] - begin);
   }
   uint32_t unit(size_t i) const { return units_[i]; }
+  uint8_t flags(size_t i) const { return flags_[i]; }
   std::span<const CellVotes> cells(size_t i) const {
     const uint32_t begin = i == 0 ? 0 : cells_end_[i - 1];
     return std::span<const CellVotes>(cells_.data() + begin, cells_end_[i] - begin);
@@ -70,6 +77,7 @@ class CastBallotBatch {
   std::string identity_bytes_;
   std::vector<uint32_t> identity_end_;
   std::vector<uint32_t> units_;
+  std::vector<uint8_t> flags_;
   std::vector<CellVotes> cells_;
   std::vector<uint32_t> cells_end_;
 };
@@ -82,6 +90,9 @@ struct ContestTally {
   uint32_t cells_per_unit = 0;
   uint64_t records_read = 0;
   uint64_t counted = 0;
+  // Counted ballots with a copy read kBallotAdjudicated (equal copies: any of them, so
+  // that the figure does not depend on the order copies arrive in).
+  uint64_t adjudicated = 0;
   std::array<uint64_t, kNumCastRejects> rejected{};
   std::vector<uint64_t> cells;
 

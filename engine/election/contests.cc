@@ -26,6 +26,8 @@ absl::string_view ContestFigureName(ContestFigure figure) {
       return "undervotes";
     case ContestFigure::kBallots:
       return "ballots";
+    case ContestFigure::kInvalid:
+      return "invalid";
   }
   return "?";
 }
@@ -73,7 +75,7 @@ absl::Status ContestElection::Finalize(absl::string_view source_name) {
       }
     }
     contest_first_cell_[c] = static_cast<uint32_t>(cells);
-    cells += contest.selections.size() + kContestFigures;
+    cells += contest.selections.size() + figures_per_contest();
     if (cells > (uint64_t{1} << 31)) return Invalid(source_name, "too many selections in all");
     cell_contest_.resize(cells, c + 1);
   }

@@ -51,10 +51,14 @@ struct ElectionContest {
   std::vector<Selection> selections;  // in ballot order; at most kMaxSelections
 };
 
-// Kinds of per-contest figures beside the selections' votes, in cell order.
-enum class ContestFigure : uint8_t { kOvervotes = 0, kUndervotes, kBallots };
+// Kinds of per-contest figures beside the selections' votes, in cell order. Every
+// election has the first kContestFigures; kInvalid (contests on a ballot that the voting
+// system marked not to be counted, as Dominion's "InvalidContest" condition does) only
+// where ContestElection::invalid_figure says so.
+enum class ContestFigure : uint8_t { kOvervotes = 0, kUndervotes, kBallots, kInvalid };
 inline constexpr uint32_t kContestFigures = 3;
-// "overvotes", "undervotes", "ballots": the names used in reports and reported-figure CSVs.
+// "overvotes", "undervotes", "ballots", "invalid": the names used in reports and
+// reported-figure CSVs.
 absl::string_view ContestFigureName(ContestFigure figure);
 
 struct ReportingUnit {
@@ -62,6 +66,7 @@ struct ReportingUnit {
   std::string name;
   std::string type;                    // e.g. "precinct", "county", "other"
   std::vector<std::string> composing;  // ids of the units it is made of (ComposingGpUnitIds)
+  std::string external_id;  // the voting system's own code (a precinct's "01-600"); may be empty
 };
 
 // Figures reported for a cell, by the source of the reported side (an ERR file, a
@@ -92,6 +97,8 @@ class ContestElection {
   std::string source;    // where the definition and the reported figures came from
   std::string scope_id;  // the unit of the whole election (NIST ElectionScopeId)
   bool synthetic = false;
+  // Whether every contest has the kInvalid figure (set before Finalize()).
+  bool invalid_figure = false;
   std::vector<ElectionContest> contests;
   std::vector<ReportingUnit> units;
   std::vector<ReportedCell> reported;  // sorted by (unit, cell) by Finalize; unique
@@ -113,6 +120,9 @@ class ContestElection {
   // The cells of one unit: cell 0 is the unit's ballots cast; then per contest, in order,
   // one cell per selection followed by its kContestFigures figures.
   uint32_t cells_per_unit() const { return cells_per_unit_; }
+  // The figures each contest has after its selections: kContestFigures, plus kInvalid
+  // when invalid_figure.
+  uint32_t figures_per_contest() const { return kContestFigures + (invalid_figure ? 1 : 0); }
   static constexpr uint32_t kBallotsCastCell = 0;
   uint32_t SelectionCell(uint32_t contest, uint32_t selection) const {
     return contest_first_cell_[contest] + selection;

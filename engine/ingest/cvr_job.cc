@@ -17,7 +17,9 @@
 #include "engine/aggregate/contest_aggregator.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
+#include "engine/ingest/internal/cvr_pipeline.h"
 #include "engine/ingest/paths.h"
+#include "engine/io/dominion/sessions.h"
 #include "engine/io/nist/err_json.h"
 #include "tbb/enumerable_thread_specific.h"
 #include "tbb/parallel_pipeline.h"
@@ -41,7 +43,7 @@ const FolderSuffixes& CvrSuffixes() {
 }
 
 // One input file mapped read-only; unmapped when the last reference goes.
-class MappedInput {
+class MappedInput final : public InputText {
  public:
   static absl::StatusOr<std::shared_ptr<MappedInput>> Open(const std::string& path) {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -66,17 +68,17 @@ class MappedInput {
     close(fd);
     return input;
   }
-  ~MappedInput() {
+  ~MappedInput() override {
     if (data_ != nullptr) munmap(const_cast<char*>(data_), size_);
   }
-  absl::string_view text() const { return absl::string_view(data_, size_); }
+  absl::string_view text() const override { return absl::string_view(data_, size_); }
   uint64_t size() const { return size_; }
   // Maps the pages of the next kPrefaultBytes past `at` in one call, once `at` comes
   // within half of that of what is mapped: a fault per page (or per 64 KiB, with the
   // kernel's fault-around) costs the scanner about a third of its time, one call per
   // window almost nothing. Kernels without MADV_POPULATE_READ (before 5.14) refuse it and
   // the pages fault in as before.
-  void Prefault(uint64_t at) {
+  void Prefault(uint64_t at) override {
     if (data_ == nullptr || at + kPrefaultBytes / 2 < populated_ || populated_ >= size_) return;
     const uint64_t begin = std::max(populated_, at / kPage * kPage);
     const uint64_t end = std::min(size_, begin + kPrefaultBytes);
@@ -84,7 +86,7 @@ class MappedInput {
     populated_ = end;
   }
   // Drops the pages of [dropped_, end) once that is kDropEveryBytes or more (or `all`).
-  void DoneUpTo(uint64_t end, bool all) {
+  void DoneUpTo(uint64_t end, bool all) override {
     const uint64_t aligned = all ? size_ : end / kPage * kPage;
     if (data_ == nullptr || aligned <= dropped_ || (!all && aligned - dropped_ < kDropEveryBytes)) {
       return;
@@ -103,10 +105,19 @@ class MappedInput {
   uint64_t populated_ = 0;
 };
 
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<InputText>> MapInputFile(const std::string& path) {
+  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input, MappedInput::Open(path));
+  return std::shared_ptr<InputText>(std::move(input));
+}
+
+namespace {
+
 struct Chunk {
   size_t file = 0;
   CvrFormat format = CvrFormat::kJson;
-  std::shared_ptr<MappedInput> input;
+  std::shared_ptr<InputText> input;
   std::vector<CvrSpan> spans;
   bool last = false;  // the file's last chunk
   // Filled by the parallel stage.
@@ -119,7 +130,7 @@ struct Chunk {
 struct Worker {
   explicit Worker(const ContestElection& election) : builder(election) {}
   CvrBuilder builder;
-  std::unique_ptr<CvrDecoder> decoders[2];
+  std::unique_ptr<CvrDecoder> decoders[kNumCvrFormats];
   CastBallotBatch batch;
 };
 
@@ -141,17 +152,16 @@ absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view te
 // The serial first stage: files in order, each scanned chunk by chunk.
 class ChunkSource {
  public:
-  ChunkSource(const std::vector<std::string>& files, uint64_t chunk_bytes,
-              std::vector<CvrInput>* inputs)
-      : files_(files), chunk_bytes_(chunk_bytes), inputs_(inputs) {
-    inputs_->resize(files.size());
+  ChunkSource(CvrTextOpener* opener, uint64_t chunk_bytes, std::vector<CvrInput>* inputs)
+      : opener_(opener), chunk_bytes_(chunk_bytes), inputs_(inputs) {
+    inputs_->resize(opener->size());
   }
 
   // The next chunk, or nullptr at the end or on an error (then status() says which).
   std::unique_ptr<Chunk> Next() {
-    while (next_file_ <= files_.size()) {
+    while (next_file_ <= opener_->size()) {
       if (scanner_ == nullptr) {
-        if (next_file_ == files_.size()) return nullptr;
+        if (next_file_ == opener_->size()) return nullptr;
         if (absl::Status opened = OpenNext(); !opened.ok()) {
           status_ = opened;
           return nullptr;
@@ -184,31 +194,37 @@ class ChunkSource {
 
  private:
   absl::Status OpenNext() {
-    const std::string& path = files_[next_file_++];
-    CANVASS_ASSIGN_OR_RETURN(input_, MappedInput::Open(path));
-    CANVASS_ASSIGN_OR_RETURN(const CvrFormat format, FormatOf(path, input_->text()));
+    CANVASS_ASSIGN_OR_RETURN(CvrText opened, opener_->Open(next_file_++));
+    input_ = std::move(opened.input);
     // The slot was sized before the job: the last stage reads earlier files' slots while
     // this one is written.
-    (*inputs_)[next_file_ - 1] = CvrInput{path, input_->size(), format, 0, {}};
-    scanner_ = NewCvrScanner(format, path, input_->text());
+    CvrInput& slot = (*inputs_)[next_file_ - 1];
+    slot = CvrInput{};
+    slot.path = opened.path;
+    slot.bytes = input_->text().size();
+    slot.format = opened.format;
+    scanner_ = NewCvrScanner(opened.format, opened.path, input_->text());
     scanned_ = 0;
     return absl::OkStatus();
   }
 
-  const std::vector<std::string>& files_;
+  CvrTextOpener* opener_;
   const uint64_t chunk_bytes_;
   std::vector<CvrInput>* inputs_;
   size_t next_file_ = 0;
-  std::shared_ptr<MappedInput> input_;
+  std::shared_ptr<InputText> input_;
   std::unique_ptr<CvrScanner> scanner_;
   uint64_t scanned_ = 0;  // the end of the last record scanned in the current file
   absl::Status status_;
 };
 
-void DecodeChunk(const ContestElection& election, const CvrJobOptions& options, CvrFormat format,
-                 Chunk* chunk, Worker* worker, ContestAggregator* aggregator) {
-  std::unique_ptr<CvrDecoder>& decoder = worker->decoders[static_cast<int>(format)];
-  if (decoder == nullptr) decoder = NewCvrDecoder(format);
+void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, Chunk* chunk,
+                 Worker* worker, ContestAggregator* aggregator) {
+  std::unique_ptr<CvrDecoder>& decoder = worker->decoders[static_cast<int>(chunk->format)];
+  if (decoder == nullptr) {
+    decoder = chunk->format == CvrFormat::kDominionJson ? NewDominionSessionDecoder(*dominion)
+                                                        : NewCvrDecoder(chunk->format);
+  }
   worker->batch.Clear();
   const absl::string_view text = chunk->input->text();
   std::array<uint64_t, kNumCastRejects> rejected{};
@@ -226,7 +242,8 @@ void DecodeChunk(const ContestElection& election, const CvrJobOptions& options, 
       ++chunk->examples_per_reason[r];
       chunk->examples.push_back(
           {*reject,
-           absl::StrCat("byte ", span.begin, " (", LineColumn(text, span.begin), "): CVR[",
+           absl::StrCat("byte ", span.begin, " (", LineColumn(text, span.begin),
+                        "): ", chunk->format == CvrFormat::kDominionJson ? "Sessions[" : "CVR[",
                         span.index, "]"),
            worker->builder.why()});
     }
@@ -240,16 +257,10 @@ void DecodeChunk(const ContestElection& election, const CvrJobOptions& options, 
 
 }  // namespace
 
-absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
-                                          const std::vector<std::string>& paths,
-                                          const CvrJobOptions& options) {
-  ExpandedPaths expanded;
-  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
-  CvrJobResult result;
-  result.skipped = std::move(expanded.skipped);
-  result.repeated = std::move(expanded.repeated);
+absl::Status RunCvrJob(const ContestElection& election, const DominionExport* dominion,
+                       CvrTextOpener* opener, const CvrJobOptions& options, CvrJobResult* result) {
   ContestAggregator aggregator(election);
-  ChunkSource source(expanded.files, options.chunk_bytes, &result.inputs);
+  ChunkSource source(opener, options.chunk_bytes, &result->inputs);
   tbb::enumerable_thread_specific<Worker> workers([&election] { return Worker(election); });
   std::array<uint32_t, kNumCastRejects> examples_kept{};
   const int threads = ResolveThreads(options.threads);
@@ -264,13 +275,13 @@ absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
                                        }) &
             tbb::make_filter<Chunk*, Chunk*>(tbb::filter_mode::parallel,
                                              [&](Chunk* chunk) {
-                                               DecodeChunk(election, options, chunk->format, chunk,
+                                               DecodeChunk(options, dominion, chunk,
                                                            &workers.local(), &aggregator);
                                                return chunk;
                                              }) &
             tbb::make_filter<Chunk*, void>(tbb::filter_mode::serial_in_order, [&](Chunk* owned) {
               std::unique_ptr<Chunk> chunk(owned);
-              CvrInput& input = result.inputs[chunk->file];
+              CvrInput& input = result->inputs[chunk->file];
               input.records += chunk->records;
               for (int f = 0; f < kNumCvrIdentityFields; ++f) {
                 input.identity_fields[f] += chunk->identity_fields[f];
@@ -280,15 +291,49 @@ absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
                 if (kept >= options.examples_per_reason) continue;
                 ++kept;
                 example.location = absl::StrCat(input.path, ": ", example.location);
-                result.examples.push_back(std::move(example));
+                result->examples.push_back(std::move(example));
               }
               const uint64_t end = chunk->spans.empty() ? 0 : chunk->spans.back().end;
               chunk->input->DoneUpTo(end, chunk->last);
             }));
   });
   CANVASS_RETURN_IF_ERROR(source.status());
-  result.inputs.resize(source.opened());
-  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
+  result->inputs.resize(source.opened());
+  CANVASS_ASSIGN_OR_RETURN(result->tally, aggregator.Finish());
+  return absl::OkStatus();
+}
+
+namespace {
+
+// The files of a NIST job, each mapped and its syntax recognised.
+class FileOpener final : public CvrTextOpener {
+ public:
+  explicit FileOpener(const std::vector<std::string>& files) : files_(files) {}
+  size_t size() const override { return files_.size(); }
+  absl::StatusOr<CvrText> Open(size_t i) override {
+    CvrText text;
+    text.path = files_[i];
+    CANVASS_ASSIGN_OR_RETURN(text.input, MapInputFile(text.path));
+    CANVASS_ASSIGN_OR_RETURN(text.format, FormatOf(text.path, text.input->text()));
+    return text;
+  }
+
+ private:
+  const std::vector<std::string>& files_;
+};
+
+}  // namespace
+
+absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
+                                          const std::vector<std::string>& paths,
+                                          const CvrJobOptions& options) {
+  ExpandedPaths expanded;
+  CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
+  CvrJobResult result;
+  result.skipped = std::move(expanded.skipped);
+  result.repeated = std::move(expanded.repeated);
+  FileOpener opener(expanded.files);
+  CANVASS_RETURN_IF_ERROR(RunCvrJob(election, nullptr, &opener, options, &result));
   return result;
 }
 
@@ -300,8 +345,7 @@ absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths) 
   // ballot files (engine/ingest/streams.h).
   struct stat info {};
   if (stat(expanded.files.front().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
-  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input,
-                           MappedInput::Open(expanded.files.front()));
+  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<InputText> input, MapInputFile(expanded.files.front()));
   return SniffCvrFormat(input->text().substr(0, 1 << 16)).has_value();
 }
 
@@ -309,7 +353,7 @@ absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::stri
   ExpandedPaths expanded;
   CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
   const std::string& path = expanded.files.front();
-  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<MappedInput> input, MappedInput::Open(path));
+  CANVASS_ASSIGN_OR_RETURN(std::shared_ptr<InputText> input, MapInputFile(path));
   CANVASS_ASSIGN_OR_RETURN(const CvrFormat format, FormatOf(path, input->text()));
   std::unique_ptr<CvrScanner> scanner = NewCvrScanner(format, path, input->text());
   std::vector<CvrSpan> spans;

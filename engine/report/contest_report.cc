@@ -57,8 +57,8 @@ Json ContestCells(const ContestReportInput& input, uint32_t unit, uint32_t c) {
   }
   Json out = Json::object();
   out["totals"] = std::move(totals);
-  for (const ContestFigure figure :
-       {ContestFigure::kOvervotes, ContestFigure::kUndervotes, ContestFigure::kBallots}) {
+  for (uint32_t f = 0; f < election.figures_per_contest(); ++f) {
+    const ContestFigure figure = static_cast<ContestFigure>(f);
     const std::string key(ContestFigureName(figure));
     add(out, key, election.FigureCell(c, figure));
   }
@@ -95,16 +95,23 @@ Json Model(const ContestReportInput& input) {
   if (input.inputs) {
     for (const CvrInput& file : *input.inputs) {
       Json identity = Json::object();
-      for (int f = 0; f < kNumCvrIdentityFields; ++f) {
-        identity[std::string(CvrIdentityFieldName(static_cast<CvrIdentityField>(f)))] =
-            file.identity_fields[f];
+      const bool dominion = file.format == CvrFormat::kDominionJson;
+      if (dominion) {
+        // A session's identity is always (TabulatorId, BatchId, RecordId).
+        identity["TabulatorId/BatchId/RecordId"] = file.identity_fields[0];
+      } else {
+        for (int f = 0; f < kNumCvrIdentityFields; ++f) {
+          identity[std::string(CvrIdentityFieldName(static_cast<CvrIdentityField>(f)))] =
+              file.identity_fields[f];
+        }
       }
-      inputs.push_back({{"path", file.path},
-                        {"bytes", file.bytes},
-                        {"format", std::string(CvrFormatName(file.format))},
-                        {"records", file.records},
-                        {"synthetic", file.synthetic},
-                        {"identity", std::move(identity)}});
+      Json entry = {{"path", file.path},
+                    {"bytes", file.bytes},
+                    {"format", std::string(CvrFormatName(file.format))},
+                    {"records", file.records},
+                    {"synthetic", file.synthetic},
+                    {"identity", std::move(identity)}};
+      inputs.push_back(std::move(entry));
     }
   }
   report["inputs"] = std::move(inputs);
@@ -128,6 +135,12 @@ Json Model(const ContestReportInput& input) {
   }
   report["records"] = {
       {"read", tally.records_read}, {"counted", tally.counted}, {"rejected", std::move(rejected)}};
+  bool dominion = false;
+  if (input.inputs) {
+    for (const CvrInput& file : *input.inputs) dominion |= file.format == CvrFormat::kDominionJson;
+  }
+  // Dominion sessions: how many of the counted ballots came from an adjudicated version.
+  if (dominion) report["records"]["adjudicated"] = tally.adjudicated;
   Json examples = Json::array();
   if (input.examples) {
     for (const CastRejectExample& example : *input.examples) {
@@ -204,7 +217,9 @@ Json Model(const ContestReportInput& input) {
       }
       Json unit_contests = Json::array();
       for (uint32_t c = 0; c < election.contests.size(); ++c) {
-        const bool counted = tally.Cell(u, election.FigureCell(c, ContestFigure::kBallots)) > 0;
+        const bool counted = tally.Cell(u, election.FigureCell(c, ContestFigure::kBallots)) > 0 ||
+                             (election.invalid_figure &&
+                              tally.Cell(u, election.FigureCell(c, ContestFigure::kInvalid)) > 0);
         bool reported = false;
         if (rec) {
           for (uint32_t s = 0; s < election.contests[c].selections.size() && !reported; ++s) {
@@ -243,6 +258,10 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
     if (count.get<uint64_t>() > 0) absl::StrAppend(&out, ", ", reason, " ", count.get<uint64_t>());
   }
   absl::StrAppend(&out, "\n");
+  if (records.contains("adjudicated")) {
+    absl::StrAppend(&out, "  counted from an adjudicated (Modified) version: ",
+                    records["adjudicated"].get<uint64_t>(), "\n");
+  }
   for (const Json& example : model["rejected_examples"]) {
     absl::StrAppend(&out, "    ", example["reason"].get<std::string>(), "  ",
                     example["location"].get<std::string>(), ": ", example["why"].get<std::string>(),
@@ -291,7 +310,8 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
       line(key, counted.get<uint64_t>(), reconcile ? contest["reported"][key] : Json(),
            reconcile ? contest["delta"][key] : Json());
     }
-    for (const char* key : {"overvotes", "undervotes", "ballots"}) {
+    for (const char* key : {"overvotes", "undervotes", "ballots", "invalid"}) {
+      if (!contest.contains(key)) continue;  // "invalid": only where the election has it
       line(key, contest[key].get<uint64_t>(), reconcile ? contest["reported"][key] : Json(),
            reconcile ? contest["delta"][key] : Json());
     }

@@ -88,6 +88,43 @@ ContestElection SmallElection() {
 
 constexpr absl::string_view kHeader = "unit,contest,selection,count\n";
 
+// Tables published with the voting system's own codes and names: a unit by its external
+// id (the upper of two units that share one), a contest and a selection by name; a name or
+// code two of them share is an error naming both.
+TEST(ReportedCsvTest, UnitsByExternalIdAndContestsAndSelectionsByName) {
+  ContestElection e = SmallElection();
+  e.units = {{"state", "State", "state", {"precinct-1", "precinct-2"}, ""},
+             {"precinct-1", "", "precinct", {"portion-1"}, "01-600"},
+             {"precinct-2", "", "precinct", {}, "01-610"},
+             {"portion-1", "", "precinct-portion", {}, "01-600"}};
+  ASSERT_THAT(e.Finalize("small"), IsOk());
+  ASSERT_THAT(ReadReportedFiguresCsv("t.csv",
+                                     absl::StrCat(kHeader, "01-600,Governor,B,7\n",
+                                                  "01-610,gov,a,2\n", "portion-1,gov,A,1\n"),
+                                     &e),
+              IsOk());
+  EXPECT_EQ(e.Reported(*e.FindUnit("precinct-1"), Sel(e, "gov", "b")), 7u);
+  EXPECT_EQ(e.Reported(*e.FindUnit("precinct-2"), Sel(e, "gov", "a")), 2u);
+  EXPECT_EQ(e.Reported(*e.FindUnit("portion-1"), Sel(e, "gov", "a")), 1u);
+  EXPECT_EQ(e.Reported(*e.FindUnit("portion-1"), Sel(e, "gov", "b")), std::nullopt);
+
+  ContestElection twins = SmallElection();
+  twins.units[1].external_id = "007";
+  twins.units[2].external_id = "007";
+  ASSERT_THAT(twins.Finalize("small"), IsOk());
+  EXPECT_THAT(ReadReportedFiguresCsv("t.csv", absl::StrCat(kHeader, "007,gov,a,1\n"), &twins),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("t.csv: line 2: reporting unit '007' is the external id of both "
+                                 "'p1' and 'p2'; give the unit id")));
+  ContestElection names = SmallElection();
+  names.contests[0].selections[1].name = "A";
+  ASSERT_THAT(names.Finalize("small"), IsOk());
+  EXPECT_THAT(ReadReportedFiguresCsv("t.csv", absl::StrCat(kHeader, "p1,Governor,A,1\n"), &names),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("line 2: selection 'A' is the name of both 'a' and 'b'; give the "
+                                 "selection id")));
+}
+
 // ---- NIST gen-01 ----
 
 TEST(ReportedCsvTest, Gen01FiguresReadBackExactlyAndReconcile) {
@@ -312,13 +349,13 @@ TEST(ReportedCsvTest, EveryErrorNamesItsLine) {
       {h + "p1,gov,a,1,\n", "line 2: expected 4 fields (unit,contest,selection,count), got 5"},
       {h + "\n\n\n", ""},  // blank lines only: fine
       {h + "p1,gov,a,1\np9,gov,a,1\n",
-       "line 3: unknown reporting unit 'p9' (expected a unit id of the election)"},
+       "line 3: unknown reporting unit 'p9' (expected a unit id or external id of the election)"},
       {h + ",gov,a,1\n", "line 2: expected a reporting unit id, got \"\""},
       {h + "p1,mayor,a,1\n",
-       "line 2: unknown contest 'mayor' (expected a contest id of the election)"},
+       "line 2: unknown contest 'mayor' (expected a contest id or name of the election)"},
       {h + "p1,gov,c,1\n",
-       "line 2: unknown selection 'c' of contest 'gov' (expected one of its selection ids, or "
-       "overvotes, undervotes, ballots)"},
+       "line 2: unknown selection 'c' of contest 'gov' (expected one of its selection ids or "
+       "names, or overvotes, undervotes, ballots)"},
       {h + "p1,gov,ballots_cast,1\n",
        "line 2: contest 'gov' has no selection 'ballots_cast' (a unit's ballots cast is a row "
        "with an empty contest)"},

@@ -25,6 +25,8 @@ void CvrBuilder::Begin() {
   for (int f = 0; f < kNumCvrIdentityFields; ++f) has_identity_[f] = false;
   has_device_ = false;
   has_unit_ = false;
+  unit_index_.reset();
+  adjudicated_ = false;
   contest_.reset();
   if (seen_contest_.size() != election_.contests.size()) {
     seen_contest_.assign(election_.contests.size(), 0);
@@ -59,11 +61,45 @@ void CvrBuilder::SetUnit(absl::string_view unit_id) {
   has_unit_ = true;
 }
 
-void CvrBuilder::Contest(absl::string_view contest_id) {
+void CvrBuilder::SetUnitIndex(uint32_t unit) { unit_index_ = unit; }
+
+void CvrBuilder::UnknownUnit(std::string why) {
+  has_unit_ = true;  // it names one: not a missing unit
+  unit_id_.clear();
+  Reject(CastReject::kUnknownUnit, std::move(why));
+}
+
+void CvrBuilder::StartContest() {
   declared_over_.reset();
   declared_under_.reset();
+  invalid_ = false;
   votes_ = 0;
   marks_.clear();
+}
+
+void CvrBuilder::ContestIndex(uint32_t contest, absl::string_view what) {
+  StartContest();
+  if (seen_contest_[contest]) {
+    Malformed(absl::StrCat("contest ", what, " is listed twice in the ballot"));
+    contest_.reset();
+    return;
+  }
+  contest_ = contest;
+  seen_contest_[contest] = 1;
+  seen_list_.push_back(contest);
+}
+
+void CvrBuilder::MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank) {
+  if (!contest_ || !has_indication || !allocable) return;
+  if (election_.contests[*contest_].kind == ContestKind::kRanked && rank > 1) return;
+  ++votes_;
+  marks_.push_back({election_.SelectionCell(*contest_, selection), 1});
+}
+
+void CvrBuilder::InvalidContest() { invalid_ = true; }
+
+void CvrBuilder::Contest(absl::string_view contest_id) {
+  StartContest();
   contest_ = election_.FindContest(contest_id);
   if (!contest_) {
     Reject(CastReject::kUnknownContest,
@@ -120,6 +156,11 @@ void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool 
 void CvrBuilder::EndContest() {
   if (!contest_) return;
   const uint32_t contest = *contest_;
+  if (invalid_) {
+    cells_.push_back({election_.FigureCell(contest, ContestFigure::kInvalid), 1});
+    contest_.reset();
+    return;
+  }
   const uint64_t vote_for = election_.contests[contest].vote_for;
   const bool over = votes_ > vote_for;
   const uint64_t overvotes = declared_over_.value_or(over ? vote_for : 0);
@@ -149,10 +190,10 @@ std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
   if (field == kNumCvrIdentityFields) {
     Malformed("no identity: none of UniqueId, BallotPrePrintedId, BallotAuditId");
   }
-  std::optional<uint32_t> unit;
-  if (!has_unit_) {
+  std::optional<uint32_t> unit = unit_index_;  // a reader that resolved the unit itself
+  if (!unit && !has_unit_) {
     Malformed("no BallotStyleUnitId");
-  } else {
+  } else if (!unit) {
     unit = election_.FindUnit(unit_id_);
     if (!unit) {
       Reject(CastReject::kUnknownUnit,
@@ -170,7 +211,7 @@ std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
   identity_bytes_.push_back('|');
   identity_bytes_.append(identity_[field]);
   cells_.push_back({ContestElection::kBallotsCastCell, 1});
-  batch->Add(identity_bytes_, *unit, cells_);
+  batch->Add(identity_bytes_, *unit, cells_, adjudicated_ ? kBallotAdjudicated : 0);
   return std::nullopt;
 }
 

@@ -61,8 +61,24 @@ class CvrBuilder {
             uint64_t number_votes, uint64_t rank);
   void EndContest();
 
+  // The same by index, for readers that resolve the election's ids themselves (Dominion
+  // exports number contests, candidates and units): `contest` < contests, `selection` <
+  // its selections, `unit` < units. A contest given by index is checked for repetition
+  // like one given by id; `what` names it in that message.
+  void SetUnitIndex(uint32_t unit);
+  // The record names a unit the reader could not resolve: unknown_unit, with `why`.
+  void UnknownUnit(std::string why);
+  void ContestIndex(uint32_t contest, absl::string_view what);
+  void MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank);
+  // The current contest is on the ballot but not to be counted (Dominion's InvalidContest
+  // condition): it adds 1 to its kInvalid figure and nothing else. Requires: the election
+  // has that figure (invalid_figure).
+  void InvalidContest();
+
   // Marks the record malformed (a reader found the schema broken); `why` is kept.
   void Malformed(std::string why);
+  // Rejects the record for `reason`; the first reason in CastReject's order wins.
+  void Reject(CastReject reason, std::string why);
 
   // Ends the record: on success appends the ballot to `batch` and returns nullopt;
   // otherwise returns the reason, with why() saying what was wrong.
@@ -70,9 +86,13 @@ class CvrBuilder {
   const std::string& why() const { return why_; }
   // The identity field the last counted record used.
   CvrIdentityField identity_field() const { return identity_field_; }
+  // Whether the record's counted version is an adjudicated one (Dominion's Modified),
+  // as its reader said; reported per input.
+  void SetAdjudicated() { adjudicated_ = true; }
+  bool adjudicated() const { return adjudicated_; }
 
  private:
-  void Reject(CastReject reason, std::string why);
+  void StartContest();
 
   const ContestElection& election_;
   std::optional<CastReject> reject_;
@@ -83,11 +103,14 @@ class CvrBuilder {
   bool has_device_ = false;
   std::string unit_id_;
   bool has_unit_ = false;
+  std::optional<uint32_t> unit_index_;
   CvrIdentityField identity_field_ = CvrIdentityField::kUniqueId;
   // The contest being read.
   std::optional<uint32_t> contest_;
   std::optional<uint64_t> declared_over_;
   std::optional<uint64_t> declared_under_;
+  bool invalid_ = false;
+  bool adjudicated_ = false;
   uint64_t votes_ = 0;
   std::vector<CellVotes> marks_;
   std::vector<uint8_t> seen_contest_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/io/nist/internal/cvr_formats.h"
+#include "engine/io/nist/internal/ondemand.h"
 #include "simdjson.h"
 
 namespace canvass {
@@ -85,7 +86,8 @@ uint64_t PrefixXor(uint64_t x) {
 //   { "key": value, ..., "CVR": [ {record}, {record}, ... ], ... }
 class JsonCvrScanner final : public CvrScanner {
  public:
-  JsonCvrScanner(std::string name, absl::string_view text) : name_(std::move(name)), text_(text) {}
+  JsonCvrScanner(std::string name, absl::string_view text, const JsonRecordArray& array)
+      : name_(std::move(name)), text_(text), array_(array) {}
 
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
   std::string Definition() const override;
@@ -119,8 +121,12 @@ class JsonCvrScanner final : public CvrScanner {
   // ',' exactly when a record came before.
   absl::Status CheckGap(uint64_t at, bool array_end) const;
 
+  // "CVR[i]" (or the array's own name) for messages.
+  std::string Record(uint64_t i) const { return absl::StrCat(array_.key, "[", i, "]"); }
+
   std::string name_;
   absl::string_view text_;
+  const JsonRecordArray array_;
   uint64_t pos_ = 0;
   State state_ = State::kStart;
   bool seen_records_ = false;
@@ -216,10 +222,12 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
   ++pos_;
   SkipSpace();
   *more = true;
-  if (key == "CVR") {
-    if (seen_records_) return Error(key_start, "a second \"CVR\" key");
+  if (key == array_.key) {
+    if (seen_records_) return Error(key_start, absl::StrCat("a second \"", array_.key, "\" key"));
     seen_records_ = true;
-    if (pos_ >= text_.size() || text_[pos_] != '[') return Error(pos_, "\"CVR\" must be an array");
+    if (pos_ >= text_.size() || text_[pos_] != '[') {
+      return Error(pos_, absl::StrCat("\"", array_.key, "\" must be an array"));
+    }
     ++pos_;
     state_ = State::kRecords;
     block_ = pos_;
@@ -254,7 +262,7 @@ absl::StatusOr<bool> JsonCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpa
     SkipSpace();
     if (pos_ >= text_.size() || text_[pos_] != '{') {
       return absl::InvalidArgumentError(
-          absl::StrCat(name_, ": byte ", pos_, ": not a NIST CVR JSON report (expected '{')"));
+          absl::StrCat(name_, ": byte ", pos_, ": not ", array_.what, " (expected '{')"));
     }
     ++pos_;
     state_ = State::kKeys;
@@ -270,8 +278,8 @@ absl::StatusOr<bool> JsonCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpa
         if (pos_ != text_.size()) return Error(pos_, "text after the report's closing '}'");
         if (!seen_records_) {
           return absl::InvalidArgumentError(absl::StrCat(
-              name_, ": byte ", closing_brace_, " (", LineColumn(text_, closing_brace_),
-              "): not a NIST CVR JSON report (the report ends with no \"CVR\" array)"));
+              name_, ": byte ", closing_brace_, " (", LineColumn(text_, closing_brace_), "): not ",
+              array_.what, " (it ends with no \"", array_.key, "\" array)"));
         }
         state_ = State::kDone;
       }
@@ -295,13 +303,15 @@ absl::Status JsonCvrScanner::CheckGap(uint64_t at, bool array_end) const {
       continue;
     }
     if (records_ > 0 && !comma) {
-      return Error(i, absl::StrCat("CVR[", records_ - 1, "]: expected ',' or ']' after it"));
+      return Error(i, absl::StrCat(Record(records_ - 1), ": expected ',' or ']' after it"));
     }
-    return Error(i, absl::StrCat("CVR[", records_, "]: expected a record (an object)"));
+    return Error(i, absl::StrCat(Record(records_), ": expected a record (an object)"));
   }
-  if (array_end && comma) return Error(at, "a ',' before the \"CVR\" array's ']'");
+  if (array_end && comma) {
+    return Error(at, absl::StrCat("a ',' before the \"", array_.key, "\" array's ']'"));
+  }
   if (!array_end && records_ > 0 && !comma) {
-    return Error(at, absl::StrCat("CVR[", records_ - 1, "]: expected ',' or ']' after it"));
+    return Error(at, absl::StrCat(Record(records_ - 1), ": expected ',' or ']' after it"));
   }
   return absl::OkStatus();
 }
@@ -311,10 +321,10 @@ absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64
     if (in_string_) return Error(text_.size(), "a string does not end");
     if (depth_ > 0) {
       return Error(text_.size(),
-                   absl::StrCat("CVR[", records_, "], begun at byte ", record_begin_, " (",
+                   absl::StrCat(Record(records_), ", begun at byte ", record_begin_, " (",
                                 LineColumn(text_, record_begin_), "), does not end"));
     }
-    return Error(text_.size(), "the \"CVR\" array does not end");
+    return Error(text_.size(), absl::StrCat("the \"", array_.key, "\" array does not end"));
   }
   const char* block = text_.data() + block_;
   char padded[64];
@@ -347,7 +357,7 @@ absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64
       if (depth_ == 0) {
         if (absl::Status gap = CheckGap(at, /*array_end=*/false); !gap.ok()) return gap;
         if (c == '[') {
-          return Error(at, absl::StrCat("CVR[", records_, "]: expected a record (an object)"));
+          return Error(at, absl::StrCat(Record(records_), ": expected a record (an object)"));
         }
         record_begin_ = at;
       }
@@ -364,14 +374,15 @@ absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64
         ++pos_;
         after_comma_ = true;
       } else if (pos_ >= text_.size() || text_[pos_] != '}') {
-        return Error(pos_, "expected ',' or '}' after the \"CVR\" array");
+        return Error(pos_,
+                     absl::StrCat("expected ',' or '}' after the \"", array_.key, "\" array"));
       }
       state_ = State::kKeys;
       return absl::OkStatus();
     }
     if (--depth_ == 0) {
       if (c != '}') {
-        return Error(at, absl::StrCat("CVR[", records_, "], begun at byte ", record_begin_,
+        return Error(at, absl::StrCat(Record(records_), ", begun at byte ", record_begin_,
                                       ", is closed by ']'"));
       }
       spans->push_back({record_begin_, at + 1, records_++});
@@ -420,47 +431,6 @@ class JsonCvrDecoder final : public CvrDecoder {
 };
 
 std::string_view YesNo(simdjson::ondemand::value value) { return value.get_string(); }
-
-// A field's key: its raw bytes when they hold no escape (the common case: no copy), else
-// unescaped ("\u0040id" is "@id"). Stage 1 checked that every string ends.
-template <typename Field>
-std::string_view Key(Field& field) {
-  const simdjson::ondemand::raw_json_string key = field.key();
-  const char* raw = key.raw();
-  const char* end = raw;
-  while (*end != '"' && *end != '\\') ++end;
-  if (*end == '"') return std::string_view(raw, static_cast<size_t>(end - raw));
-  return field.unescaped_key().value();
-}
-
-// Reads a value the decoder has no use for through to its end, so that it is checked as
-// the rest is: On Demand skips what it is not asked for without checking it (a "tru" or
-// a "{\"a\" 1}" there would pass). Throws simdjson_error on anything that is not JSON.
-void Validate(simdjson::ondemand::value value) {
-  switch (value.type()) {
-    case simdjson::ondemand::json_type::object:
-      for (auto field : value.get_object()) {
-        (void)field.key().value();
-        Validate(field.value());
-      }
-      return;
-    case simdjson::ondemand::json_type::array:
-      for (auto element : value.get_array()) Validate(element.value());
-      return;
-    case simdjson::ondemand::json_type::number:
-      (void)value.get_number().value();
-      return;
-    case simdjson::ondemand::json_type::string:
-      (void)value.get_string().value();
-      return;
-    case simdjson::ondemand::json_type::boolean:
-      (void)value.get_bool().value();
-      return;
-    case simdjson::ondemand::json_type::null:
-      if (!value.is_null()) throw simdjson::simdjson_error(simdjson::N_ATOM_ERROR);
-      return;
-  }
-}
 
 absl::string_view Absl(std::string_view text) {
   return absl::string_view(text.data(), text.size());
@@ -659,7 +629,13 @@ void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuil
 }  // namespace
 
 std::unique_ptr<CvrScanner> NewJsonCvrScanner(std::string name, absl::string_view text) {
-  return std::make_unique<JsonCvrScanner>(std::move(name), text);
+  return std::make_unique<JsonCvrScanner>(std::move(name), text,
+                                          JsonRecordArray{"CVR", "a NIST CVR JSON report"});
+}
+
+std::unique_ptr<CvrScanner> NewJsonRecordScanner(std::string name, absl::string_view text,
+                                                 const JsonRecordArray& array) {
+  return std::make_unique<JsonCvrScanner>(std::move(name), text, array);
 }
 
 std::unique_ptr<CvrDecoder> NewJsonCvrDecoder() { return std::make_unique<JsonCvrDecoder>(); }

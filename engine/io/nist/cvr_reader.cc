@@ -13,6 +13,8 @@ absl::string_view CvrFormatName(CvrFormat format) {
       return "nist-cvr-json";
     case CvrFormat::kXml:
       return "nist-cvr-xml";
+    case CvrFormat::kDominionJson:
+      return "dominion-cvr-json";
   }
   return "?";
 }
@@ -104,6 +106,9 @@ std::unique_ptr<CvrScanner> NewCvrScanner(CvrFormat format, std::string name,
       return NewJsonCvrScanner(std::move(name), text);
     case CvrFormat::kXml:
       return NewXmlCvrScanner(std::move(name), text);
+    case CvrFormat::kDominionJson:
+      return NewJsonRecordScanner(std::move(name), text,
+                                  JsonRecordArray{"Sessions", "a Dominion CvrExport file"});
   }
   return nullptr;
 }
@@ -114,6 +119,8 @@ std::unique_ptr<CvrDecoder> NewCvrDecoder(CvrFormat format) {
       return NewJsonCvrDecoder();
     case CvrFormat::kXml:
       return NewXmlCvrDecoder();
+    case CvrFormat::kDominionJson:
+      return nullptr;
   }
   return nullptr;
 }

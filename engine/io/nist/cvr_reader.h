@@ -27,8 +27,12 @@
 
 namespace canvass {
 
-enum class CvrFormat : uint8_t { kJson, kXml };
-absl::string_view CvrFormatName(CvrFormat format);  // "nist-cvr-json", "nist-cvr-xml"
+// kDominionJson: a Dominion CvrExport file, read only as part of its export (its
+// decoder needs the export's manifests: io/dominion/sessions.h).
+enum class CvrFormat : uint8_t { kJson, kXml, kDominionJson };
+inline constexpr int kNumCvrFormats = 3;
+// "nist-cvr-json", "nist-cvr-xml", "dominion-cvr-json"
+absl::string_view CvrFormatName(CvrFormat format);
 
 // The format `head` (a file's first bytes) is written in, or nullopt when it is neither a
 // CVR JSON report (an object whose top level has a "CVR" key, or "@type":
@@ -71,6 +75,7 @@ class CvrDecoder {
 
 std::unique_ptr<CvrScanner> NewCvrScanner(CvrFormat format, std::string name,
                                           absl::string_view text);
+// The decoder of a NIST syntax; nullptr for kDominionJson (NewDominionSessionDecoder).
 std::unique_ptr<CvrDecoder> NewCvrDecoder(CvrFormat format);
 
 // What reading one report found (a job's summary per input, for the report).

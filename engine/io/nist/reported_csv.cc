@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "engine/base/decimal.h"
+#include "engine/base/status_macros.h"
 
 namespace canvass {
 namespace {
@@ -174,6 +175,60 @@ std::string CellName(const std::vector<std::string>& fields) {
                       Shown(fields[2]), "'");
 }
 
+// Fallbacks for tables published with the voting system's own codes and names: a unit by
+// its external id (a precinct's "01-600"), a contest or a selection by its name. A name
+// or code that two of them share is an error, never a guess; an external id that a unit
+// and a unit below it share (a Dominion precinct and its one portion) names the upper one.
+absl::StatusOr<std::optional<uint32_t>> ByExternalId(const ContestElection& election,
+                                                     const std::string& code,
+                                                     const RecordReader& reader, uint64_t line) {
+  std::optional<uint32_t> found;
+  for (uint32_t u = 0; u < election.units.size(); ++u) {
+    if (election.units[u].external_id != code) continue;
+    if (found && election.Level(u) == election.Level(*found)) {
+      return reader.Error(
+          line, absl::StrCat("reporting unit '", Shown(code), "' is the external id of both '",
+                             election.units[*found].id, "' and '", election.units[u].id,
+                             "'; give the unit id"));
+    }
+    if (!found || election.Level(u) < election.Level(*found)) found = u;
+  }
+  return found;
+}
+
+absl::StatusOr<std::optional<uint32_t>> ContestByName(const ContestElection& election,
+                                                      const std::string& name,
+                                                      const RecordReader& reader, uint64_t line) {
+  std::optional<uint32_t> found;
+  for (uint32_t c = 0; c < election.contests.size(); ++c) {
+    if (election.contests[c].name != name) continue;
+    if (found) {
+      return reader.Error(line, absl::StrCat("contest '", Shown(name), "' is the name of both '",
+                                             election.contests[*found].id, "' and '",
+                                             election.contests[c].id, "'; give the contest id"));
+    }
+    found = c;
+  }
+  return found;
+}
+
+absl::StatusOr<std::optional<uint32_t>> SelectionByName(const ContestElection& election,
+                                                        uint32_t contest, const std::string& name,
+                                                        const RecordReader& reader, uint64_t line) {
+  const std::vector<Selection>& selections = election.contests[contest].selections;
+  std::optional<uint32_t> found;
+  for (uint32_t s = 0; s < selections.size(); ++s) {
+    if (selections[s].name != name) continue;
+    if (found) {
+      return reader.Error(line, absl::StrCat("selection '", Shown(name), "' is the name of both '",
+                                             selections[*found].id, "' and '", selections[s].id,
+                                             "'; give the selection id"));
+    }
+    found = s;
+  }
+  return found;
+}
+
 }  // namespace
 
 absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view text,
@@ -211,10 +266,14 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
     const std::string& count_text = fields[3];
 
     if (unit_id.empty()) return reader.Error(line, "expected a reporting unit id, got \"\"");
-    const std::optional<uint32_t> unit = election->FindUnit(unit_id);
+    std::optional<uint32_t> unit = election->FindUnit(unit_id);
+    if (!unit) {
+      CANVASS_ASSIGN_OR_RETURN(unit, ByExternalId(*election, unit_id, reader, line));
+    }
     if (!unit) {
       return reader.Error(line, absl::StrCat("unknown reporting unit '", Shown(unit_id),
-                                             "' (expected a unit id of the election)"));
+                                             "' (expected a unit id or external id of the "
+                                             "election)"));
     }
 
     uint32_t cell = ContestElection::kBallotsCastCell;
@@ -226,14 +285,22 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
                                Shown(selection_id), "'"));
       }
     } else {
-      const std::optional<uint32_t> contest = election->FindContest(contest_id);
+      std::optional<uint32_t> contest = election->FindContest(contest_id);
+      if (!contest) {
+        CANVASS_ASSIGN_OR_RETURN(contest, ContestByName(*election, contest_id, reader, line));
+      }
       if (!contest) {
         return reader.Error(line, absl::StrCat("unknown contest '", Shown(contest_id),
-                                               "' (expected a contest id of the election)"));
+                                               "' (expected a contest id or name of the "
+                                               "election)"));
       }
       // A selection id wins over a reserved name it happens to equal.
-      if (const std::optional<uint32_t> selection =
-              election->FindSelection(*contest, selection_id)) {
+      std::optional<uint32_t> selection = election->FindSelection(*contest, selection_id);
+      if (!selection) {
+        CANVASS_ASSIGN_OR_RETURN(selection,
+                                 SelectionByName(*election, *contest, selection_id, reader, line));
+      }
+      if (selection) {
         cell = election->SelectionCell(*contest, *selection);
       } else if (selection_id == ContestFigureName(ContestFigure::kOvervotes)) {
         cell = election->FigureCell(*contest, ContestFigure::kOvervotes);
@@ -241,17 +308,20 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
         cell = election->FigureCell(*contest, ContestFigure::kUndervotes);
       } else if (selection_id == ContestFigureName(ContestFigure::kBallots)) {
         cell = election->FigureCell(*contest, ContestFigure::kBallots);
+      } else if (election->invalid_figure &&
+                 selection_id == ContestFigureName(ContestFigure::kInvalid)) {
+        cell = election->FigureCell(*contest, ContestFigure::kInvalid);
       } else if (selection_id == kBallotsCast) {
         return reader.Error(
             line, absl::StrCat("contest '", Shown(contest_id),
                                "' has no selection 'ballots_cast' (a unit's ballots cast is "
                                "a row with an empty contest)"));
       } else {
-        return reader.Error(
-            line, absl::StrCat("unknown selection '", Shown(selection_id), "' of contest '",
-                               Shown(contest_id),
-                               "' (expected one of its selection ids, or overvotes, "
-                               "undervotes, ballots)"));
+        return reader.Error(line, absl::StrCat("unknown selection '", Shown(selection_id),
+                                               "' of contest '", Shown(contest_id),
+                                               "' (expected one of its selection ids or names, or "
+                                               "overvotes, undervotes, ballots",
+                                               election->invalid_figure ? ", invalid" : "", ")"));
       }
     }
 

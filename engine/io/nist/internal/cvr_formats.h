@@ -11,6 +11,17 @@
 namespace canvass {
 
 std::unique_ptr<CvrScanner> NewJsonCvrScanner(std::string name, absl::string_view text);
+
+// The scanner of any JSON file whose records are one top-level array of objects: `key` is
+// the array's key ("CVR", "Sessions"), `what` says what the file should be in messages
+// ("a NIST CVR JSON report"). Definition() and Synthetic() are NIST's (empty, false
+// elsewhere).
+struct JsonRecordArray {
+  absl::string_view key;
+  absl::string_view what;
+};
+std::unique_ptr<CvrScanner> NewJsonRecordScanner(std::string name, absl::string_view text,
+                                                 const JsonRecordArray& array);
 std::unique_ptr<CvrDecoder> NewJsonCvrDecoder();
 
 // cvr_xml.cc. The XML scanner's Definition() is empty (the XML election is not read).
