@@ -30,6 +30,7 @@
 #include "engine/election/contests.h"
 #include "engine/election/election.h"
 #include "engine/ingest/cvr_job.h"
+#include "engine/ingest/dominion_job.h"
 #include "engine/ingest/ingest.h"
 #include "engine/io/csv/csv_format.h"
 #include "engine/io/cvb/cvb_writer.h"
@@ -38,6 +39,7 @@
 #include "engine/pipeline/pipeline.h"
 #include "engine/reconcile/cell_reconciler.h"
 #include "engine/synth/cvr_generator.h"
+#include "engine/synth/dominion_generator.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
 #include "tbb/blocked_range.h"
@@ -784,6 +786,93 @@ void BM_Scan_NistCvrJson(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
 BENCHMARK(BM_Scan_NistCvrJson)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- Dominion CVR exports (issue "dominion") ----
+
+// Exports generated from gen-01 at 2.5 x --canvass_scale times its figures (100,000
+// sessions, about 290 MB of JSON in 100 CvrExport files at the default 1000): sessions
+// interleaved across units and in unit order, from a folder; the interleaved one also as a
+// zip (deflated members, decompressed by the job).
+struct DominionFixture {
+  std::unique_ptr<ScratchFile> holder;  // its folder holds the exports
+  std::string interleaved;
+  std::string unit_order;
+  std::string zip;
+  uint64_t sessions = 0;
+  uint64_t bytes = 0;  // of JSON, per export
+};
+
+const DominionFixture& Dominions() {
+  static const DominionFixture* fixture = [] {
+    auto* built = new DominionFixture;
+    const ContestElection base = LoadResultsReportJson(std::string(CANVASS_SOURCE_DIR) +
+                                                       "/datasets/nist-cdf/gen-01/err-gen-01.json")
+                                     .value();
+    const uint64_t scale = std::max<uint64_t>(1, g_scale * 5 / 2);
+    built->holder = std::make_unique<ScratchFile>("unused", [](std::ofstream&) {});
+    const std::string root = std::filesystem::path(built->holder->path).parent_path();
+    built->interleaved = root + "/interleaved";
+    built->unit_order = root + "/unit-order";
+    built->zip = root + "/interleaved.zip";
+    for (const auto& [out, interleave] :
+         {std::pair{built->interleaved, true}, std::pair{built->unit_order, false},
+          std::pair{built->zip, true}}) {
+      DominionGeneratorOptions options;
+      options.ballots = CvrGeneratorOptions{scale, 7, interleave};
+      const DominionWriteSummary summary =
+          DominionGenerator::Plan(base, options).value().Write(out).value();
+      built->sessions = summary.sessions;
+      built->bytes = summary.bytes;
+    }
+    return built;
+  }();
+  return *fixture;
+}
+
+void DominionBenchmark(benchmark::State& state, const std::string& path) {
+  const DominionFixture& exports = Dominions();
+  const DominionExport dominion = LoadDominionExport(path).value();
+  CvrJobOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const CvrJobResult job = ReadDominionExport(dominion, path, options).value();
+    if (job.tally.counted != exports.sessions || job.tally.TotalRejected() != 0) {
+      state.SkipWithError("the generated sessions were not all counted");
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * exports.sessions));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * exports.bytes));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+
+// Whole job: list, map (or inflate), scan, decode, exactly-once, roll-up.
+void BM_Ingest_Dominion_FolderInterleaved(benchmark::State& state) {
+  DominionBenchmark(state, Dominions().interleaved);
+}
+BENCHMARK(BM_Ingest_Dominion_FolderInterleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_Ingest_Dominion_FolderUnitOrder(benchmark::State& state) {
+  DominionBenchmark(state, Dominions().unit_order);
+}
+BENCHMARK(BM_Ingest_Dominion_FolderUnitOrder)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_Ingest_Dominion_ZipInterleaved(benchmark::State& state) {
+  DominionBenchmark(state, Dominions().zip);
+}
+BENCHMARK(BM_Ingest_Dominion_ZipInterleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace canvass

@@ -13,6 +13,7 @@
 #include "engine/io/manifest.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/synth/cvr_generator.h"
+#include "engine/synth/dominion_generator.h"
 #include "engine/synth/fault_plan.h"
 #include "engine/synth/file_generator.h"
 #include "engine/synth/generator.h"
@@ -28,7 +29,9 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
   generate->add_option("--out", flags->out, "Output folder (created; must hold no ballot files)")
       ->required();
   generate
-      ->add_option("--format", flags->format, "File format: csv or cvb; with --reported, nist-json")
+      ->add_option("--format", flags->format,
+                   "File format: csv or cvb; with --reported, nist-json or dominion (a Dominion "
+                   "CVR export: a folder, or a zip when --out ends in .zip)")
       ->capture_default_str();
   generate->add_option("--reported", flags->reported,
                        "Results report (NIST ERR JSON): write cast vote records (OUT/cvr.json) "
@@ -36,6 +39,8 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
   generate->add_flag("--interleave", flags->interleave,
                      "With --reported: records in a seeded order across units, not unit by "
                      "unit");
+  AddDecimal(generate, "--sessions-per-file", &flags->sessions_per_file,
+             "With --format dominion: sessions per CvrExport_N.json file", 1, uint64_t{1} << 32);
   generate->add_option("--election", flags->run.report.election_directory,
                        "Election directory; default: the embedded reference election");
   AddDecimal(generate, "--scale", &flags->run.scale,
@@ -51,11 +56,30 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
 
 namespace {
 
+// canvass generate --reported ERR.json --format dominion: a synthetic Dominion export.
+int GenerateDominion(const GenerateFlags& flags, const ContestElection& election) {
+  DominionGeneratorOptions options;
+  options.ballots = CvrGeneratorOptions{flags.run.scale, flags.run.seed, flags.interleave};
+  options.sessions_per_file = flags.sessions_per_file;
+  absl::StatusOr<DominionGenerator> generator = DominionGenerator::Plan(election, options);
+  if (!generator.ok()) return Fail(generator.status());
+  absl::StatusOr<DominionWriteSummary> summary = generator->Write(flags.out);
+  if (!summary.ok()) return Fail(summary.status());
+  std::printf(
+      "wrote a Dominion CVR export of %llu sessions in %llu CvrExport files (%llu bytes of JSON) "
+      "to %s, its reported figures to %s (SYNTHETIC)\n",
+      static_cast<unsigned long long>(summary->sessions),
+      static_cast<unsigned long long>(summary->files),
+      static_cast<unsigned long long>(summary->bytes), flags.out.c_str(),
+      DominionReportedPath(flags.out).c_str());
+  return kExitMatch;
+}
+
 // canvass generate --reported ERR.json: synthetic cast vote records of a results report.
 int GenerateCvrs(const GenerateFlags& flags) {
-  if (flags.format != "nist-json") {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--format ", flags.format, ": cast vote records are written as nist-json")));
+  if (flags.format != "nist-json" && flags.format != "dominion") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--format ", flags.format, ": cast vote records are written as nist-json or dominion")));
   }
   if (!flags.run.faults.empty() || !flags.file_faults.empty()) {
     return Fail(absl::InvalidArgumentError(
@@ -64,6 +88,7 @@ int GenerateCvrs(const GenerateFlags& flags) {
   }
   absl::StatusOr<ContestElection> election = LoadResultsReportJson(flags.reported);
   if (!election.ok()) return Fail(election.status());
+  if (flags.format == "dominion") return GenerateDominion(flags, *election);
   absl::StatusOr<CvrGenerator> generator = CvrGenerator::Plan(
       *election, CvrGeneratorOptions{flags.run.scale, flags.run.seed, flags.interleave});
   if (!generator.ok()) return Fail(generator.status());

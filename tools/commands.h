@@ -34,6 +34,7 @@ struct GenerateFlags {
   std::string file_faults;
   std::string reported;  // --reported ERR.json: cast vote records reproducing its figures
   bool interleave = false;
+  uint64_t sessions_per_file = 1000;  // --format dominion: sessions per CvrExport file
 };
 CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags);
 int GenerateCommand(const GenerateFlags& flags);

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -120,7 +122,12 @@ struct Chunk {
   std::shared_ptr<InputText> input;
   std::vector<CvrSpan> spans;
   bool last = false;  // the file's last chunk
+  // A whole small file, scanned by the parallel stage (its path names it in errors).
+  bool scan = false;
+  std::string path;
   // Filled by the parallel stage.
+  absl::Status error;  // the file's scan failed (scan chunks only): nothing was decoded
+  bool synthetic = false;
   uint64_t records = 0;
   std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
   std::vector<CastRejectExample> examples;
@@ -149,7 +156,9 @@ absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view te
   return *format;
 }
 
-// The serial first stage: files in order, each scanned chunk by chunk.
+// The serial first stage: files in order. A file larger than a chunk is scanned here,
+// chunk by chunk; a smaller one (most files of a folder of many) is handed on whole, to
+// be scanned by the parallel stage, so that the serial stage only opens files.
 class ChunkSource {
  public:
   ChunkSource(CvrTextOpener* opener, uint64_t chunk_bytes, std::vector<CvrInput>* inputs)
@@ -162,10 +171,12 @@ class ChunkSource {
     while (next_file_ <= opener_->size()) {
       if (scanner_ == nullptr) {
         if (next_file_ == opener_->size()) return nullptr;
-        if (absl::Status opened = OpenNext(); !opened.ok()) {
+        std::unique_ptr<Chunk> whole;
+        if (absl::Status opened = OpenNext(&whole); !opened.ok()) {
           status_ = opened;
           return nullptr;
         }
+        if (whole != nullptr) return whole;
       }
       auto chunk = std::make_unique<Chunk>();
       chunk->file = next_file_ - 1;
@@ -193,16 +204,28 @@ class ChunkSource {
   size_t opened() const { return next_file_; }
 
  private:
-  absl::Status OpenNext() {
+  // Opens the next file: a small one comes back whole in *whole, a larger one gets a
+  // scanner here.
+  absl::Status OpenNext(std::unique_ptr<Chunk>* whole) {
     CANVASS_ASSIGN_OR_RETURN(CvrText opened, opener_->Open(next_file_++));
-    input_ = std::move(opened.input);
     // The slot was sized before the job: the last stage reads earlier files' slots while
     // this one is written.
     CvrInput& slot = (*inputs_)[next_file_ - 1];
     slot = CvrInput{};
     slot.path = opened.path;
-    slot.bytes = input_->text().size();
+    slot.bytes = opened.input->text().size();
     slot.format = opened.format;
+    if (slot.bytes <= chunk_bytes_) {
+      *whole = std::make_unique<Chunk>();
+      (*whole)->file = next_file_ - 1;
+      (*whole)->format = opened.format;
+      (*whole)->input = std::move(opened.input);
+      (*whole)->last = true;
+      (*whole)->scan = true;
+      (*whole)->path = std::move(opened.path);
+      return absl::OkStatus();
+    }
+    input_ = std::move(opened.input);
     scanner_ = NewCvrScanner(opened.format, opened.path, input_->text());
     scanned_ = 0;
     return absl::OkStatus();
@@ -227,6 +250,20 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
   }
   worker->batch.Clear();
   const absl::string_view text = chunk->input->text();
+  if (chunk->scan) {
+    std::unique_ptr<CvrScanner> scanner = NewCvrScanner(chunk->format, chunk->path, text);
+    while (true) {
+      absl::StatusOr<bool> more =
+          scanner->Next(std::numeric_limits<uint64_t>::max(), &chunk->spans);
+      if (!more.ok()) {
+        chunk->error = more.status();
+        chunk->spans.clear();
+        return;
+      }
+      if (!*more) break;
+    }
+    chunk->synthetic = scanner->Synthetic();
+  }
   std::array<uint64_t, kNumCastRejects> rejected{};
   for (const CvrSpan& span : chunk->spans) {
     worker->builder.Begin();
@@ -263,12 +300,18 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
   ChunkSource source(opener, options.chunk_bytes, &result->inputs);
   tbb::enumerable_thread_specific<Worker> workers([&election] { return Worker(election); });
   std::array<uint32_t, kNumCastRejects> examples_kept{};
+  absl::Status first_error;  // of a file scanned by the parallel stage; the last stage's
+  std::atomic<bool> failed{false};
   const int threads = ResolveThreads(options.threads);
   RunOnWorkers(threads, [&] {
     tbb::parallel_pipeline(
         static_cast<size_t>(threads) * 4,
         tbb::make_filter<void, Chunk*>(tbb::filter_mode::serial_in_order,
                                        [&](tbb::flow_control& flow) -> Chunk* {
+                                         if (failed.load(std::memory_order_relaxed)) {
+                                           flow.stop();
+                                           return nullptr;
+                                         }
                                          std::unique_ptr<Chunk> chunk = source.Next();
                                          if (chunk == nullptr) flow.stop();
                                          return chunk.release();
@@ -281,7 +324,15 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
                                              }) &
             tbb::make_filter<Chunk*, void>(tbb::filter_mode::serial_in_order, [&](Chunk* owned) {
               std::unique_ptr<Chunk> chunk(owned);
+              if (!chunk->error.ok() || !first_error.ok()) {
+                // The first file in order whose scan failed ends the job (as a failure of
+                // the serial scan would): later files are not accounted.
+                if (first_error.ok()) first_error = chunk->error;
+                failed.store(true, std::memory_order_relaxed);
+                return;
+              }
               CvrInput& input = result->inputs[chunk->file];
+              if (chunk->scan) input.synthetic = chunk->synthetic;
               input.records += chunk->records;
               for (int f = 0; f < kNumCvrIdentityFields; ++f) {
                 input.identity_fields[f] += chunk->identity_fields[f];
@@ -297,6 +348,9 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
               chunk->input->DoneUpTo(end, chunk->last);
             }));
   });
+  // A failed scan of the parallel stage is of a file before any the serial stage failed
+  // to open (those were in flight when it stopped).
+  CANVASS_RETURN_IF_ERROR(first_error);
   CANVASS_RETURN_IF_ERROR(source.status());
   result->inputs.resize(source.opened());
   CANVASS_ASSIGN_OR_RETURN(result->tally, aggregator.Finish());

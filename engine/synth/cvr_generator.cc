@@ -117,7 +117,58 @@ absl::StatusOr<CvrGenerator> CvrGenerator::Plan(const ContestElection& election,
     generator.ballots_ += unit.ballots;
     if (unit.ballots > 0) generator.units_.push_back(std::move(unit));
   }
+  // Record r of the file is record RecordOrder(r) of the units laid end to end.
+  for (const UnitPlan& unit : generator.units_) {
+    generator.unit_end_.push_back((generator.unit_end_.empty() ? 0 : generator.unit_end_.back()) +
+                                  unit.ballots);
+  }
+  const uint64_t ballots = generator.ballots_;
+  if (options.interleave && ballots > 1) {
+    generator.stride_ = (KeyedRandom(options.seed, ~uint64_t{0}) % ballots) | 1;
+    while (std::gcd(generator.stride_, ballots) != 1) generator.stride_ += 2;
+    generator.offset_ = KeyedRandom(options.seed, ~uint64_t{0}, 1) % ballots;
+  }
   return generator;
+}
+
+void CvrGenerator::Contents(const UnitPlan& unit, uint64_t ballot,
+                            std::vector<BallotContest>* out) const {
+  const ContestElection& election = *election_;
+  out->clear();
+  for (const ContestPlan& plan : unit.contests) {
+    const uint64_t position = static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(plan.stride) * ballot + plan.offset) % unit.ballots);
+    if (position >= plan.overvoted + plan.shared) continue;
+    const ElectionContest& contest = election.contests[plan.contest];
+    const uint64_t n = contest.vote_for;
+    BallotContest& entry = out->emplace_back();
+    entry.contest = plan.contest;
+    if (position < plan.overvoted) {
+      const uint64_t selections = contest.selections.size();
+      for (uint64_t k = 0; k <= n; ++k) {
+        entry.marks.push_back(static_cast<uint32_t>((position + k) % selections));
+      }
+      entry.overvotes =
+          position + 1 == plan.overvoted ? plan.overvotes - n * (plan.overvoted - 1) : n;
+    } else {
+      const uint64_t j = position - plan.overvoted;
+      const uint64_t m = plan.shared;
+      const uint64_t base = plan.votes / m;
+      const uint64_t extra = plan.votes % m;
+      const uint64_t votes = base + (j < extra ? 1 : 0);
+      for (uint64_t t = 0; t < votes; ++t) {
+        const uint64_t q = j + t * m;
+        const auto it = std::upper_bound(plan.vote_prefix.begin(), plan.vote_prefix.end(), q);
+        entry.marks.push_back(static_cast<uint32_t>(it - plan.vote_prefix.begin()) - 1);
+      }
+      // The excess of the dealing's undervotes over the figure comes off the first ballots.
+      const uint64_t under = n - votes;
+      const uint64_t before = j * n - (j * base + std::min(j, extra));
+      const uint64_t take =
+          plan.under_excess > before ? std::min(under, plan.under_excess - before) : 0;
+      entry.undervotes = under - take;
+    }
+  }
 }
 
 void CvrGenerator::AppendBallot(const UnitPlan& unit, uint64_t ballot, std::string* out) const {
@@ -131,53 +182,42 @@ void CvrGenerator::AppendBallot(const UnitPlan& unit, uint64_t ballot, std::stri
   out->append(
       ",\"CVRSnapshot\":[{\"@id\":\"s\",\"@type\":\"CVR.CVRSnapshot\",\"Type\":\"original\","
       "\"CVRContest\":[");
+  thread_local std::vector<BallotContest> contents;
+  Contents(unit, ballot, &contents);
   bool first_contest = true;
-  for (const ContestPlan& plan : unit.contests) {
-    const uint64_t position = static_cast<uint64_t>(
-        (static_cast<unsigned __int128>(plan.stride) * ballot + plan.offset) % unit.ballots);
-    if (position >= plan.overvoted + plan.shared) continue;
-    const ElectionContest& contest = election.contests[plan.contest];
-    const uint64_t n = contest.vote_for;
+  for (const BallotContest& entry : contents) {
+    const ElectionContest& contest = election.contests[entry.contest];
     if (!first_contest) out->push_back(',');
     first_contest = false;
     out->append("{\"@type\":\"CVR.CVRContest\",\"ContestId\":");
     AppendJsonString(contest.id, out);
     out->append(",\"CVRContestSelection\":[");
-    uint64_t overvotes = 0;
-    uint64_t undervotes = 0;
-    auto mark = [&](uint64_t selection, bool first) {
-      if (!first) out->push_back(',');
+    for (size_t k = 0; k < entry.marks.size(); ++k) {
+      if (k) out->push_back(',');
       out->append("{\"ContestSelectionId\":");
-      AppendJsonString(contest.selections[selection].id, out);
+      AppendJsonString(contest.selections[entry.marks[k]].id, out);
       out->append(
           ",\"SelectionPosition\":[{\"HasIndication\":\"yes\",\"IsAllocable\":\"yes\","
           "\"NumberVotes\":1}]}");
-    };
-    if (position < plan.overvoted) {
-      const uint64_t selections = contest.selections.size();
-      for (uint64_t k = 0; k <= n; ++k) mark((position + k) % selections, k == 0);
-      overvotes = position + 1 == plan.overvoted ? plan.overvotes - n * (plan.overvoted - 1) : n;
-    } else {
-      const uint64_t j = position - plan.overvoted;
-      const uint64_t m = plan.shared;
-      const uint64_t base = plan.votes / m;
-      const uint64_t extra = plan.votes % m;
-      const uint64_t votes = base + (j < extra ? 1 : 0);
-      for (uint64_t t = 0; t < votes; ++t) {
-        const uint64_t q = j + t * m;
-        const auto it = std::upper_bound(plan.vote_prefix.begin(), plan.vote_prefix.end(), q);
-        mark(static_cast<uint64_t>(it - plan.vote_prefix.begin()) - 1, t == 0);
-      }
-      // The excess of the dealing's undervotes over the figure comes off the first ballots.
-      const uint64_t under = n - votes;
-      const uint64_t before = j * n - (j * base + std::min(j, extra));
-      const uint64_t take =
-          plan.under_excess > before ? std::min(under, plan.under_excess - before) : 0;
-      undervotes = under - take;
     }
-    absl::StrAppend(out, "],\"Overvotes\":", overvotes, ",\"Undervotes\":", undervotes, "}");
+    absl::StrAppend(out, "],\"Overvotes\":", entry.overvotes, ",\"Undervotes\":", entry.undervotes,
+                    "}");
   }
   out->append("]}]}");
+}
+
+uint64_t CvrGenerator::RecordOrder(uint64_t r) const {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(stride_) * r + offset_) % ballots_);
+}
+
+void CvrGenerator::Record(uint64_t r, uint32_t* unit, uint64_t* ballot,
+                          std::vector<BallotContest>* contests) const {
+  const uint64_t record = RecordOrder(r);
+  const size_t u = static_cast<size_t>(
+      std::upper_bound(unit_end_.begin(), unit_end_.end(), record) - unit_end_.begin());
+  *unit = units_[u].unit;
+  *ballot = record - (u == 0 ? 0 : unit_end_[u - 1]);
+  Contents(units_[u], *ballot, contests);
 }
 
 std::string CvrGenerator::Header() const {
@@ -251,24 +291,11 @@ absl::StatusOr<uint64_t> CvrGenerator::Write(std::FILE* out, const std::string& 
     buffer.clear();
     return absl::OkStatus();
   };
-  // Record r of the file is record order(r) of the units laid end to end.
-  std::vector<uint64_t> unit_end;
-  for (const UnitPlan& unit : units_) {
-    unit_end.push_back((unit_end.empty() ? 0 : unit_end.back()) + unit.ballots);
-  }
-  uint64_t stride = 1;
-  uint64_t offset = 0;
-  if (options_.interleave && ballots_ > 1) {
-    stride = (KeyedRandom(options_.seed, ~uint64_t{0}) % ballots_) | 1;
-    while (std::gcd(stride, ballots_) != 1) stride += 2;
-    offset = KeyedRandom(options_.seed, ~uint64_t{0}, 1) % ballots_;
-  }
   for (uint64_t r = 0; r < ballots_; ++r) {
-    const uint64_t record =
-        static_cast<uint64_t>((static_cast<unsigned __int128>(stride) * r + offset) % ballots_);
+    const uint64_t record = RecordOrder(r);
     const size_t u = static_cast<size_t>(
-        std::upper_bound(unit_end.begin(), unit_end.end(), record) - unit_end.begin());
-    const uint64_t ballot = record - (u == 0 ? 0 : unit_end[u - 1]);
+        std::upper_bound(unit_end_.begin(), unit_end_.end(), record) - unit_end_.begin());
+    const uint64_t ballot = record - (u == 0 ? 0 : unit_end_[u - 1]);
     if (r > 0) buffer.append(",\n");
     AppendBallot(units_[u], ballot, &buffer);
     if (buffer.size() >= kFlushBytes) {

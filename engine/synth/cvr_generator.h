@@ -52,6 +52,20 @@ class CvrGenerator {
   uint64_t ballots() const { return ballots_; }
   const std::vector<uint32_t>& generating_units() const { return generating_units_; }
 
+  // What one generated ballot marks in one contest: its selections (indexes into the
+  // contest's), and the Overvotes and Undervotes it states.
+  struct BallotContest {
+    uint32_t contest = 0;
+    std::vector<uint32_t> marks;
+    uint64_t overvotes = 0;
+    uint64_t undervotes = 0;
+  };
+  // Record r (0 <= r < ballots()) in the written order: its unit (an election unit index),
+  // its number within the unit (from 0), and its contests (replacing *contests), for
+  // writers of other syntaxes (synth/dominion_generator.h).
+  void Record(uint64_t r, uint32_t* unit, uint64_t* ballot,
+              std::vector<BallotContest>* contests) const;
+
   // Writes the whole report (Election, GpUnit, then the CVR records) to `out`; returns
   // the bytes written. DataLoss naming `out_name` when a write fails.
   absl::StatusOr<uint64_t> Write(std::FILE* out, const std::string& out_name) const;
@@ -74,7 +88,10 @@ class CvrGenerator {
     std::vector<ContestPlan> contests;
   };
   explicit CvrGenerator(const ContestElection& election) : election_(&election) {}
+  void Contents(const UnitPlan& unit, uint64_t ballot, std::vector<BallotContest>* out) const;
   void AppendBallot(const UnitPlan& unit, uint64_t ballot, std::string* out) const;
+  // The position of record r in the units laid end to end.
+  uint64_t RecordOrder(uint64_t r) const;
   std::string Header() const;
 
   const ContestElection* election_;
@@ -82,6 +99,9 @@ class CvrGenerator {
   std::vector<UnitPlan> units_;
   std::vector<uint32_t> generating_units_;
   uint64_t ballots_ = 0;
+  std::vector<uint64_t> unit_end_;  // per planned unit, records up to its end
+  uint64_t stride_ = 1;             // the file order: record r is stride_ * r + offset_
+  uint64_t offset_ = 0;
 };
 
 }  // namespace canvass

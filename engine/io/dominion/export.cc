@@ -171,6 +171,8 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
     if (!description.empty()) election.id = description;
     election.name =
         jurisdiction.empty() ? description : absl::StrCat(jurisdiction, ", ", description);
+    // As `canvass generate --format dominion` marks its exports.
+    election.synthetic = absl::StartsWith(description, "SYNTHETIC");
   }
 
   // Contests and their candidates.
