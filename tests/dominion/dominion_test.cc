@@ -5,6 +5,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,9 +17,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
 #include "engine/io/dominion/export.h"
+#include "engine/io/nist/err_json.h"
+#include "engine/io/nist/reported_csv.h"
 #include "engine/reconcile/cell_reconciler.h"
+#include "engine/synth/cvr_generator.h"
+#include "engine/synth/dominion_generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -304,6 +311,94 @@ TEST(DominionSessionFilesTest, NaturalOrderOfTheirNumbers) {
   EXPECT_TRUE(IsDominionSessionFile("CvrExport_1.json"));
   EXPECT_FALSE(IsDominionSessionFile("ContestManifest.json"));
   EXPECT_FALSE(IsDominionSessionFile("CvrExport_1.json.bak"));
+}
+
+// ---- canvass generate --format dominion ----
+
+// A results report's ballots as a Dominion export reconcile to its figures (keyed by the
+// export's ids, units by external id) cell for cell, from a folder and from a zip, and
+// tally exactly as the same ballots written as NIST CVRs.
+TEST(DominionGeneratorTest, GeneratedExportsReconcileAndMatchTheNistRecordsOfTheSameBallots) {
+  absl::StatusOr<ContestElection> base =
+      LoadResultsReportJson(Source("datasets/nist-cdf/gen-01/err-gen-01.json"));
+  ASSERT_THAT(base.status(), IsOk());
+  TempDir temp;
+  DominionGeneratorOptions options;
+  options.ballots = CvrGeneratorOptions{3, 11, true};
+  options.sessions_per_file = 13;
+  absl::StatusOr<DominionGenerator> generator = DominionGenerator::Plan(*base, options);
+  ASSERT_THAT(generator.status(), IsOk());
+  EXPECT_EQ(generator->sessions(), 120u);  // gen-01's 40 ballots, times 3
+
+  // The same ballots as NIST CVRs, tallied against the report at scale 3.
+  absl::StatusOr<ContestElection> scaled = ScaleContestElection(*base, 3);
+  ASSERT_THAT(scaled.status(), IsOk());
+  absl::StatusOr<CvrGenerator> nist = CvrGenerator::Plan(*base, options.ballots);
+  ASSERT_THAT(nist.status(), IsOk());
+  const std::string nist_path = temp.File("cvr.json");
+  std::FILE* out = std::fopen(nist_path.c_str(), "wb");
+  ASSERT_NE(out, nullptr);
+  ASSERT_THAT(nist->Write(out, nist_path).status(), IsOk());
+  ASSERT_EQ(std::fclose(out), 0);
+  absl::StatusOr<CvrJobResult> nist_job = ReadCvrFiles(*scaled, {nist_path}, {});
+  ASSERT_THAT(nist_job.status(), IsOk());
+
+  for (const std::string& name : {"export", "export.zip"}) {
+    SCOPED_TRACE(name);
+    const std::string path = temp.File(name);
+    absl::StatusOr<DominionWriteSummary> summary = generator->Write(path);
+    ASSERT_THAT(summary.status(), IsOk());
+    EXPECT_EQ(summary->sessions, 120u);
+    EXPECT_EQ(summary->files, 10u);  // 120 sessions, 13 a file
+    EXPECT_EQ(DominionReportedPath(path), temp.File("export-reported.csv"));
+    absl::StatusOr<DominionExport> dominion = LoadDominionExport(path);
+    ASSERT_THAT(dominion.status(), IsOk());
+    EXPECT_TRUE(dominion->election.synthetic);
+    const std::string csv = ReadFileBytes(DominionReportedPath(path));
+    ASSERT_THAT(ReadReportedFiguresCsv(DominionReportedPath(path), csv, &dominion->election),
+                IsOk());
+    for (const int threads : {1, 2}) {
+      CvrJobOptions job_options;
+      job_options.threads = threads;
+      absl::StatusOr<CvrJobResult> job = ReadDominionExport(*dominion, path, job_options);
+      ASSERT_THAT(job.status(), IsOk());
+      const ContestElection& e = dominion->election;
+      EXPECT_EQ(job->tally.counted, 120u);
+      EXPECT_EQ(job->tally.TotalRejected(), 0u);
+      const Reconciliation2 rec = ReconcileCells(e, job->tally, {});
+      EXPECT_TRUE(rec.match);
+      // Every row of the CSV but its header is a cell compared.
+      EXPECT_EQ(rec.cells_compared,
+                static_cast<uint64_t>(std::count(csv.begin(), csv.end(), '\n') - 1));
+      // The adjudicated sessions are those written with a Modified version.
+      uint64_t modified = 0;
+      if (name == "export") {
+        for (const CvrInput& input : job->inputs) {
+          const std::string text = ReadFileBytes(input.path);
+          for (size_t at = text.find("\"Modified\""); at != std::string::npos;
+               at = text.find("\"Modified\"", at + 1)) {
+            ++modified;
+          }
+        }
+        EXPECT_EQ(job->tally.adjudicated, modified);
+        EXPECT_GT(modified, 0u);
+      }
+      // The contests and selections are the report's, in its order: the scope's totals
+      // equal the NIST records' of the same ballots.
+      for (uint32_t c = 0; c < scaled->contests.size(); ++c) {
+        for (uint32_t s = 0; s < scaled->contests[c].selections.size(); ++s) {
+          EXPECT_EQ(job->tally.Cell(e.scope(), e.SelectionCell(c, s)),
+                    nist_job->tally.Cell(scaled->scope(), scaled->SelectionCell(c, s)))
+              << scaled->contests[c].id << " " << scaled->contests[c].selections[s].id;
+        }
+        for (const ContestFigure f :
+             {ContestFigure::kOvervotes, ContestFigure::kUndervotes, ContestFigure::kBallots}) {
+          EXPECT_EQ(job->tally.Cell(e.scope(), e.FigureCell(c, f)),
+                    nist_job->tally.Cell(scaled->scope(), scaled->FigureCell(c, f)));
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
