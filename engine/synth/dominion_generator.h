@@ -33,7 +33,7 @@
 namespace canvass {
 
 struct DominionGeneratorOptions {
-  CvrGeneratorOptions ballots;      // scale, seed, interleave (sessions across units)
+  CvrGeneratorOptions ballots;  // scale, seed, interleave (sessions across units)
   uint64_t sessions_per_file = 1000;
 };
 
