@@ -287,7 +287,8 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
   }
   absl::StrAppend(&out, "\n");
   const bool reconcile = input.reconciliation != nullptr;
-  for (const Json& contest : model["contests"]) {
+  for (size_t c = 0; c < model["contests"].size(); ++c) {
+    const Json& contest = model["contests"][c];
     absl::StrAppend(
         &out,
         contest["name"].get<std::string>().empty() ? contest["id"].get<std::string>()
@@ -307,7 +308,17 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
       absl::StrAppend(&out, "\n");
     };
     for (const auto& [key, counted] : contest["totals"].items()) {
-      line(key, counted.get<uint64_t>(), reconcile ? contest["reported"][key] : Json(),
+      // Numeric ids (a Dominion export's) mean nothing to a reader: the name follows them.
+      std::string label = key;
+      if (!key.empty() && std::all_of(key.begin(), key.end(), [](char ch) {
+            return ch >= '0' && ch <= '9';
+          })) {
+        const std::optional<uint32_t> s = election.FindSelection(static_cast<uint32_t>(c), key);
+        if (s && !election.contests[c].selections[*s].name.empty()) {
+          label = absl::StrCat(key, " ", election.contests[c].selections[*s].name);
+        }
+      }
+      line(label, counted.get<uint64_t>(), reconcile ? contest["reported"][key] : Json(),
            reconcile ? contest["delta"][key] : Json());
     }
     for (const char* key : {"overvotes", "undervotes", "ballots", "invalid"}) {
