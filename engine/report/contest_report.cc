@@ -310,9 +310,8 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
     for (const auto& [key, counted] : contest["totals"].items()) {
       // Numeric ids (a Dominion export's) mean nothing to a reader: the name follows them.
       std::string label = key;
-      if (!key.empty() && std::all_of(key.begin(), key.end(), [](char ch) {
-            return ch >= '0' && ch <= '9';
-          })) {
+      if (!key.empty() &&
+          std::all_of(key.begin(), key.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
         const std::optional<uint32_t> s = election.FindSelection(static_cast<uint32_t>(c), key);
         if (s && !election.contests[c].selections[*s].name.empty()) {
           label = absl::StrCat(key, " ", election.contests[c].selections[*s].name);
