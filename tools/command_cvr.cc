@@ -203,6 +203,15 @@ int DominionCommand(const FilesFlags& flags, ReportFormat format, bool reconcile
         absl::StrCat("--election ", flags.report.election_directory,
                      ": a Dominion export defines its own election (its manifests)")));
   }
+  // Refused rather than ignored: the figures of a --reported CSV are compared as given (a
+  // generated export's DIR-reported.csv is already times its scale).
+  if (flags.scale && *flags.scale != 1) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--scale ", *flags.scale,
+        ": the reported figures of a Dominion export are compared as the --reported CSV gives "
+        "them (a generated export's reported CSV is already times its scale); leave --scale "
+        "out")));
+  }
   absl::StatusOr<DominionExport> dominion = LoadDominionExport(flags.paths.front());
   if (!dominion.ok()) return Fail(dominion.status());
   ContestElection& election = dominion->election;

@@ -11,12 +11,13 @@ bash tools/install-deps.sh
 bash tools/install-deps.sh clang libclang-rt-14-dev
 cmake --preset asan-ubsan >/dev/null
 cmake --build --preset asan-ubsan --target csv_reader_fuzz cvb_reader_fuzz election_loader_fuzz \
-    checkpoint_decoder_fuzz cvr_json_fuzz cvr_xml_fuzz err_json_fuzz write_fuzz_seeds
+    checkpoint_decoder_fuzz cvr_json_fuzz cvr_xml_fuzz err_json_fuzz dominion_session_fuzz \
+    write_fuzz_seeds
 bin=build/asan-ubsan/tests/fuzz
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p build/asan-ubsan/crashes
-for corpus in csv cvb election checkpoint cvr-json cvr-xml err-json; do
+for corpus in csv cvb election checkpoint cvr-json cvr-xml err-json dominion; do
   mkdir -p "$work/$corpus"
   cp tests/fuzz/corpus/"$corpus"/* "$work/$corpus"/ 2>/dev/null || true
 done
@@ -30,7 +31,7 @@ for election in datasets/nist-cdf/*/; do
 done
 status=0
 for pair in csv_reader:csv cvb_reader:cvb election_loader:election checkpoint_decoder:checkpoint \
-    cvr_json:cvr-json cvr_xml:cvr-xml err_json:err-json; do
+    cvr_json:cvr-json cvr_xml:cvr-xml err_json:err-json dominion_session:dominion; do
   target="${pair%%:*}"
   corpus="${pair##*:}"
   echo "fuzz: $target for ${seconds}s"

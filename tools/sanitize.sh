@@ -42,7 +42,8 @@ if [[ "$preset" == tsan ]]; then
 else
   cmake --build --preset "$preset"
   e2e_targets=(canvass_cli_test canvass_os_boundary_test canvass_bad_inputs_test canvass_files_test
-                canvass_checkpoint_test canvass_campaign_test canvass_nist_bad_inputs_test)
+                canvass_checkpoint_test canvass_campaign_test canvass_nist_bad_inputs_test
+                canvass_dominion_bad_inputs_test)
 fi
 ctest --preset "$preset"
 

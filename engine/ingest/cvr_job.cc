@@ -250,28 +250,15 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
   }
   worker->batch.Clear();
   const absl::string_view text = chunk->input->text();
-  if (chunk->scan) {
-    std::unique_ptr<CvrScanner> scanner = NewCvrScanner(chunk->format, chunk->path, text);
-    while (true) {
-      absl::StatusOr<bool> more =
-          scanner->Next(std::numeric_limits<uint64_t>::max(), &chunk->spans);
-      if (!more.ok()) {
-        chunk->error = more.status();
-        chunk->spans.clear();
-        return;
-      }
-      if (!*more) break;
-    }
-    chunk->synthetic = scanner->Synthetic();
-  }
   std::array<uint64_t, kNumCastRejects> rejected{};
-  for (const CvrSpan& span : chunk->spans) {
-    worker->builder.Begin();
-    decoder->Decode(text, span, &worker->builder);
+  uint64_t records = 0;
+  // After builder.Begin() and the decoder's calls: one record's outcome.
+  auto account = [&](const CvrSpan& span) {
+    ++records;
     const std::optional<CastReject> reject = worker->builder.End(&worker->batch);
     if (!reject) {
       ++chunk->identity_fields[static_cast<int>(worker->builder.identity_field())];
-      continue;
+      return;
     }
     const int r = static_cast<int>(*reject);
     ++rejected[r];
@@ -284,8 +271,41 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
                         span.index, "]"),
            worker->builder.why()});
     }
+  };
+  bool decoded = false;
+  if (chunk->scan) {
+    // A whole file: the decoder's one-pass path when it has one and the file is
+    // well-formed; else (forgetting what it was told) the scan and record by record.
+    decoded = decoder->DecodeFile(text, &worker->builder, account);
+    if (!decoded) {
+      worker->batch.Clear();
+      rejected = {};
+      records = 0;
+      chunk->identity_fields = {};
+      chunk->examples.clear();
+      chunk->examples_per_reason = {};
+      std::unique_ptr<CvrScanner> scanner = NewCvrScanner(chunk->format, chunk->path, text);
+      while (true) {
+        absl::StatusOr<bool> more =
+            scanner->Next(std::numeric_limits<uint64_t>::max(), &chunk->spans);
+        if (!more.ok()) {
+          chunk->error = more.status();
+          chunk->spans.clear();
+          return;
+        }
+        if (!*more) break;
+      }
+      chunk->synthetic = scanner->Synthetic();
+    }
   }
-  chunk->records = chunk->spans.size();
+  if (!decoded) {
+    for (const CvrSpan& span : chunk->spans) {
+      worker->builder.Begin();
+      decoder->Decode(text, span, &worker->builder);
+      account(span);
+    }
+  }
+  chunk->records = records;
   aggregator->Add(worker->batch);
   for (int r = 0; r < kNumCastRejects; ++r) {
     if (rejected[r] > 0) aggregator->AddRejected(static_cast<CastReject>(r), rejected[r]);

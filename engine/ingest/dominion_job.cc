@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -133,22 +135,60 @@ class ZipOpener final : public CvrTextOpener {
   size_t members_;
 };
 
+// Whether `path` is a regular file named as a session file whose first bytes hold a
+// "Sessions" key: a CvrExport file (a NIST report that happens to have such a name holds
+// "CVR" instead).
+bool IsSessionFile(const std::string& path) {
+  if (!IsDominionSessionFile(BaseName(path))) return false;
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return false;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char head[4096];
+  const ssize_t got = read(fd, head, sizeof(head));
+  close(fd);
+  return got > 0 &&
+         absl::StrContains(absl::string_view(head, static_cast<size_t>(got)), "\"Sessions\"");
+}
+
+// Whether `folder` holds what only a Dominion export has: one of the manifests it needs
+// (any one: an export that lacks ContestManifest.json is still read as one, and told what
+// it lacks) or a CvrExport file.
+bool HoldsDominionFiles(const std::string& folder) {
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end;
+       it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    std::error_code status_error;
+    if (std::find(std::begin(kDominionRequiredManifests), std::end(kDominionRequiredManifests),
+                  name) != std::end(kDominionRequiredManifests) &&
+        it->is_regular_file(status_error)) {
+      return true;
+    }
+    if (IsSessionFile(it->path().string())) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool IsDominionExport(const std::string& path) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) return false;
-  if (S_ISDIR(info.st_mode)) {
-    const std::string manifest = absl::StrCat(path, "/ContestManifest.json");
-    return stat(manifest.c_str(), &info) == 0 && S_ISREG(info.st_mode);
-  }
-  return IsZipFile(path);
+  if (S_ISDIR(info.st_mode)) return HoldsDominionFiles(path);
+  return IsZipFile(path) || IsSessionFile(path);
 }
 
 absl::StatusOr<DominionExport> LoadDominionExport(const std::string& path) {
   struct stat info {};
   if (stat(path.c_str(), &info) != 0) {
     return absl::NotFoundError(absl::StrCat(path, ": no such file or folder"));
+  }
+  if (!S_ISDIR(info.st_mode) && !IsZipFile(path) && IsSessionFile(path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path,
+                     ": a Dominion CvrExport file is read as part of its export, with the export's "
+                     "manifests: give the folder or the .zip that holds it"));
   }
   if (S_ISDIR(info.st_mode)) {
     return BuildDominionExport(

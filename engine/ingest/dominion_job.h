@@ -21,12 +21,16 @@ namespace canvass {
 // held in memory while its sessions are decoded.
 inline constexpr uint64_t kMaxZipMemberBytes = uint64_t{4} << 30;
 
-// Whether `path` is a Dominion export: a folder holding ContestManifest.json, or a
-// regular file that is a zip archive (by its first bytes). Never opens a stream.
+// Whether `path` is meant as a Dominion export: a folder holding one of the manifests an
+// export needs or a CvrExport file (so that an export lacking a manifest is told which), a
+// regular file that is a zip archive (by its first bytes), or a CvrExport file given on its
+// own (which LoadDominionExport refuses, saying why). A CvrExport file is a CvrExport*.json
+// whose first 4 KiB hold a "Sessions" key. Never opens a stream.
 bool IsDominionExport(const std::string& path);
 
 // The election an export's manifests define. Errors: NotFound (no such path),
-// InvalidArgument (a manifest missing or inconsistent, naming it), DataLoss (a damaged zip).
+// InvalidArgument (a manifest missing or inconsistent, naming it; a CvrExport*.json file
+// given without its export), DataLoss (a damaged zip).
 absl::StatusOr<DominionExport> LoadDominionExport(const std::string& path);
 
 // Reads the export's sessions (CvrExport*.json in the natural order of their numbers in a

@@ -147,7 +147,10 @@ std::string ZipArchive::Cause(int code) const {
 
 absl::StatusOr<std::optional<ZipMember>> ZipArchive::Next() {
   CANVASS_RETURN_IF_ERROR(fatal_);
-  member_.reset();
+  // The current member's data, when not read, is skipped here rather than by libarchive's
+  // next header call, so that data cut short is reported as that member's, not as the
+  // header of the one after it.
+  if (member_) CANVASS_RETURN_IF_ERROR(Skip());
   // libarchive refuses another header once it has reported the end.
   if (at_end_) return std::nullopt;
   const Utf8NamesScope utf8_names;

@@ -24,8 +24,10 @@
 //    caller's limit, FailedPrecondition for a call out of order. A member's DataLoss reads
 //    "ARCHIVE: member NAME: byte B of the member: <libarchive's message>", B being where
 //    the block that failed starts (libarchive inflates up to 256 KiB at a time and drops a
-//    block that fails); a damaged header reads "ARCHIVE: the header of member K (after
-//    NAME): ..." (libarchive does not tell the byte of a local header). After a DataLoss
+//    block that fails), or "ARCHIVE: member NAME: skipping its data: ..." when the data
+//    of a member not read runs out (Next() skips it first); a damaged header reads
+//    "ARCHIVE: the header of member K (after NAME): ..." (libarchive does not tell the
+//    byte of a local header). After a DataLoss
 //    that leaves the archive unreadable, every later call returns it again; after an error
 //    confined to one member (OutOfRange, a bad CRC), Next() moves on.
 //

@@ -1,8 +1,9 @@
-// What the libFuzzer targets of the NIST CVR readers (cvr_json_fuzz.cc, cvr_xml_fuzz.cc)
-// check, beyond "no crash": the spans are numbered 0, 1, ..., in order, inside the file,
-// each from the syntax's opening to its closing character; scanning one record a call
-// hands out the same spans and ends the same way as scanning all at once; every record is
-// counted or rejected with a reason, and decoding the records in the reverse order gives
+// What the libFuzzer targets of the CVR readers (cvr_json_fuzz.cc, cvr_xml_fuzz.cc,
+// dominion_session_fuzz.cc) check, beyond "no crash": the spans are numbered 0, 1, ..., in
+// order, inside the file, each from the syntax's opening to its closing character; scanning
+// one record a call hands out the same spans and ends the same way as scanning all at once;
+// every record is counted (one ballot, at a unit of the election, its cells within the
+// election's) or rejected with a reason, and decoding the records in the reverse order gives
 // the same ballots (a decoder's reused buffers carry nothing from one record to the next).
 #ifndef CANVASS_TESTS_FUZZ_CVR_FUZZ_H_
 #define CANVASS_TESTS_FUZZ_CVR_FUZZ_H_
@@ -10,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,12 +80,15 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
+using DecoderFactory = std::function<std::unique_ptr<canvass::CvrDecoder>()>;
+
 // Every record, decoded by one decoder, in file order or the reverse.
-inline std::vector<Record> DecodeAll(canvass::CvrFormat format, absl::string_view text,
+inline std::vector<Record> DecodeAll(const canvass::ContestElection& election,
+                                     const DecoderFactory& new_decoder, absl::string_view text,
                                      const std::vector<canvass::CvrSpan>& spans, bool reverse) {
   std::vector<Record> records(spans.size());
-  std::unique_ptr<canvass::CvrDecoder> decoder = canvass::NewCvrDecoder(format);
-  canvass::CvrBuilder builder(TinyElection());
+  std::unique_ptr<canvass::CvrDecoder> decoder = new_decoder();
+  canvass::CvrBuilder builder(election);
   canvass::CastBallotBatch batch;
   for (size_t n = 0; n < spans.size(); ++n) {
     const size_t i = reverse ? spans.size() - 1 - n : n;
@@ -100,13 +105,21 @@ inline std::vector<Record> DecodeAll(canvass::CvrFormat format, absl::string_vie
     record.identity = std::string(batch.identity(0));
     record.unit = batch.unit(0);
     record.cells.assign(batch.cells(0).begin(), batch.cells(0).end());
+    if (record.identity.empty() || record.unit >= election.units.size()) std::abort();
+    for (const canvass::CellVotes& cell : record.cells) {
+      if (cell.cell >= election.cells_per_unit()) std::abort();
+    }
   }
   return records;
 }
 
-// One input through a reader of `format`, whose records run from `open` to `close`.
-inline void FuzzCvrReader(canvass::CvrFormat format, absl::string_view text, char open,
-                          char close) {
+// One input through the scanner of `format`, whose records run from `open` to `close`, and
+// the decoders `new_decoder` makes, against `election`. Returns the records decoded, in file
+// order, for a caller's own checks.
+inline std::vector<Record> FuzzRecordReader(canvass::CvrFormat format, absl::string_view text,
+                                            char open, char close,
+                                            const canvass::ContestElection& election,
+                                            const DecoderFactory& new_decoder) {
   const size_t size = text.size();
   (void)canvass::SniffCvrFormat(text);
   const Scan whole = ScanAll(format, text, uint64_t{1} << 40);
@@ -127,8 +140,16 @@ inline void FuzzCvrReader(canvass::CvrFormat format, absl::string_view text, cha
     }
   }
   // A decoder reuses its buffers from record to record: the order must not matter.
-  if (DecodeAll(format, text, whole.spans, false) != DecodeAll(format, text, whole.spans, true))
-    std::abort();
+  std::vector<Record> records = DecodeAll(election, new_decoder, text, whole.spans, false);
+  if (records != DecodeAll(election, new_decoder, text, whole.spans, true)) std::abort();
+  return records;
+}
+
+// One input through a NIST reader of `format` (its own decoder), against TinyElection().
+inline void FuzzCvrReader(canvass::CvrFormat format, absl::string_view text, char open,
+                          char close) {
+  FuzzRecordReader(format, text, open, close, TinyElection(),
+                   [format] { return canvass::NewCvrDecoder(format); });
 }
 
 }  // namespace canvass_fuzz

@@ -12,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/status_macros.h"
+#include "engine/io/nist/cvr_reader.h"
+#include "nlohmann/json.hpp"
 #include "simdjson.h"
 
 namespace canvass {
@@ -19,6 +21,28 @@ namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::object;
+
+constexpr absl::string_view kExpectedManifest =
+    "expected a Dominion manifest, an object {\"Version\": ..., \"List\": [{...}, ...]}";
+
+// " at byte B (line L, column C)": where the JSON syntax of `text` breaks, or "" where that
+// is not known. simdjson's DOM errors do not say where; nlohmann's do (this runs only once
+// simdjson has failed).
+std::string ErrorPlace(absl::string_view text) {
+  // nlohmann says where only through its exception, which is caught here.
+  uint64_t read = 0;
+  try {
+    [[maybe_unused]] const nlohmann::json parsed = nlohmann::json::parse(text.begin(), text.end());
+    return "";
+  } catch (const nlohmann::json::parse_error& error) {
+    read = error.byte;
+  } catch (const nlohmann::json::exception&) {
+    return "";  // a number out of range, say: no place given
+  }
+  // nlohmann counts the bytes read, the one that broke the syntax included.
+  const uint64_t byte = read == 0 ? 0 : std::min<uint64_t>(read - 1, text.size());
+  return absl::StrCat(" at byte ", byte, " (", LineColumn(text, byte), ")");
+}
 
 // One manifest's entries, each read field by field with errors naming
 // "SOURCE/NAME: List[i].Field: what".
@@ -41,12 +65,13 @@ class Manifest {
     element root;
     if (const auto error = manifest.parser_->parse(manifest.text_).get(root); error) {
       return absl::InvalidArgumentError(
-          absl::StrCat(manifest.name_, ": not valid JSON (", simdjson::error_message(error), ")"));
+          absl::StrCat(manifest.name_, ": not valid JSON", ErrorPlace(*bytes), " (",
+                       simdjson::error_message(error), "); ", kExpectedManifest));
     }
     simdjson::dom::array list;
     if (root["List"].get_array().get(list) != simdjson::SUCCESS) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          manifest.name_, ": expected an object with a \"List\" array (a Dominion manifest)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(manifest.name_, ": no \"List\" array; ", kExpectedManifest));
     }
     for (const element entry : list) {
       object fields;

@@ -59,22 +59,43 @@ class DominionSessionDecoder final : public CvrDecoder {
   explicit DominionSessionDecoder(const DominionExport& dominion) : dominion_(dominion) {}
 
   void Decode(absl::string_view text, const CvrSpan& span, CvrBuilder* builder) override;
+  // The whole file in one On Demand pass: no scan, one stage 1 over the file.
+  bool DecodeFile(absl::string_view text, CvrBuilder* builder,
+                  absl::FunctionRef<void(const CvrSpan&)> done) override;
 
  private:
-  void ReadVersion(simdjson::ondemand::object object, Version* version);
+  // `name`: "Original" or "Modified", for messages.
+  void ReadVersion(simdjson::ondemand::object object, const char* name, Version* version);
   void ReadContests(simdjson::ondemand::array contests, Version* version);
   void ReadContest(simdjson::ondemand::object object, Version* version);
   void Tell(const Version& version, std::optional<int64_t> group, CvrBuilder* builder);
+  void Session(simdjson::ondemand::object object, CvrBuilder* builder);
 
   const DominionExport& dominion_;
   simdjson::ondemand::parser parser_;
   std::unique_ptr<char[]> buffer_;
   size_t capacity_ = 0;
+  // DecodeFile's: a whole file's document outlives each session's.
+  simdjson::ondemand::parser file_parser_;
+  std::unique_ptr<char[]> file_buffer_;
+  size_t file_capacity_ = 0;
   Version original_;
   Version modified_;
   std::string identity_;
   const char* path_ = "";  // the field being read, for messages
 };
+
+// Appends one id of a session's identity, after a '-' when `separate`. A '-' or '\\' inside
+// the id is escaped with a '\\', so that ids that are strings with dashes in them
+// (TabulatorId "1-2", BatchId "3" against TabulatorId "1", BatchId "2-3") never join into
+// the same identity; ids without either, every number's, are written as they are: T-B-R.
+void AppendIdentityPart(std::string_view id, bool separate, std::string* identity) {
+  if (separate) identity->push_back('-');
+  for (const char c : id) {
+    if (c == '-' || c == '\\') identity->push_back('\\');
+    identity->push_back(c);
+  }
+}
 
 bool IsCondition(simdjson::ondemand::array conditions, std::optional<int64_t> wanted) {
   bool found = false;
@@ -105,6 +126,7 @@ void DominionSessionDecoder::ReadContest(simdjson::ondemand::object object, Vers
       path_ = "Contests[].OutstackConditionIds";
       contest.invalid = IsCondition(field.value().get_array(), dominion_.invalid_condition);
     } else if (key == "Marks") {
+      path_ = "Marks[]";
       for (simdjson::ondemand::object mark_object : field.value().get_array()) {
         Mark mark;
         bool has_candidate = false;
@@ -124,17 +146,18 @@ void DominionSessionDecoder::ReadContest(simdjson::ondemand::object object, Vers
             path_ = "Marks[].IsAmbiguous";
             mark.ambiguous = mfield.value().get_bool();
           } else {
-            path_ = "Marks[]";
             Validate(mfield.value());
           }
+          path_ = "Marks[]";  // where the next key is read
         }
+        path_ = "Marks[].CandidateId";
         if (!has_candidate) throw simdjson::simdjson_error(simdjson::NO_SUCH_FIELD);
         version->marks.push_back(mark);
       }
     } else {
-      path_ = "Contests[]";
       Validate(field.value());
     }
+    path_ = "Contests[]";
   }
   if (!has_id) {
     path_ = "Contests[].Id";
@@ -149,7 +172,8 @@ void DominionSessionDecoder::ReadContests(simdjson::ondemand::array contests, Ve
   for (simdjson::ondemand::object contest : contests) ReadContest(contest, version);
 }
 
-void DominionSessionDecoder::ReadVersion(simdjson::ondemand::object object, Version* version) {
+void DominionSessionDecoder::ReadVersion(simdjson::ondemand::object object, const char* name,
+                                         Version* version) {
   version->present = true;
   for (auto field : object) {
     const std::string_view key = Key(field);
@@ -160,24 +184,26 @@ void DominionSessionDecoder::ReadVersion(simdjson::ondemand::object object, Vers
       path_ = "PrecinctPortionId";
       version->portion = field.value().get_int64();
     } else if (key == "Cards") {
-      path_ = "Cards";
+      path_ = "Cards[]";
       version->has_contests = true;
       for (simdjson::ondemand::object card : field.value().get_array()) {
         for (auto cfield : card) {
           if (Key(cfield) == "Contests") {
+            path_ = "Cards[].Contests";
             ReadContests(cfield.value().get_array(), version);
           } else {
-            path_ = "Cards[]";
             Validate(cfield.value());
           }
+          path_ = "Cards[]";
         }
       }
     } else if (key == "Contests") {  // an older export: no Cards level
+      path_ = "Contests";
       ReadContests(field.value().get_array(), version);
     } else {
-      path_ = "";
       Validate(field.value());
     }
+    path_ = name;
   }
 }
 
@@ -231,6 +257,116 @@ void DominionSessionDecoder::Tell(const Version& version, std::optional<int64_t>
   }
 }
 
+// One session object (throws simdjson_error on what is not JSON or of the wrong type).
+void DominionSessionDecoder::Session(simdjson::ondemand::object object, CvrBuilder* builder) {
+  original_.Clear();
+  modified_.Clear();
+  std::optional<std::string> ids[3];  // TabulatorId, BatchId, RecordId
+  std::optional<int64_t> group;
+  for (auto field : object) {
+    const std::string_view key = Key(field);
+    int id = -1;
+    if (key == "TabulatorId") {
+      id = 0;
+    } else if (key == "BatchId") {
+      id = 1;
+    } else if (key == "RecordId") {
+      id = 2;
+    }
+    if (id >= 0) {
+      path_ = id == 0 ? "TabulatorId" : id == 1 ? "BatchId" : "RecordId";
+      simdjson::ondemand::value value = field.value();
+      if (value.type() == json_type::string) {
+        ids[id] = std::string(std::string_view(value.get_string()));
+      } else {
+        ids[id] = std::to_string(int64_t{value.get_int64()});
+      }
+      if (ids[id]->empty()) {
+        builder->Malformed(
+            absl::StrCat(path_, " is \"\" (expected a number or a non-empty string)"));
+      }
+    } else if (key == "CountingGroupId") {
+      path_ = "CountingGroupId";
+      group = field.value().get_int64();
+    } else if (key == "Original") {
+      path_ = "Original";
+      ReadVersion(field.value().get_object(), path_, &original_);
+    } else if (key == "Modified") {
+      path_ = "Modified";
+      ReadVersion(field.value().get_object(), path_, &modified_);
+    } else {
+      Validate(field.value());
+    }
+    path_ = "";
+  }
+  if (!ids[0] || !ids[1] || !ids[2]) {
+    builder->Malformed(
+        absl::StrCat("no ",
+                     !ids[0]   ? "TabulatorId"
+                     : !ids[1] ? "BatchId"
+                               : "RecordId",
+                     " (a session is identified by TabulatorId, BatchId, RecordId)"));
+  } else {
+    identity_.clear();
+    for (int i = 0; i < 3; ++i) AppendIdentityPart(*ids[i], i > 0, &identity_);
+    builder->SetIdentity(CvrIdentityField::kUniqueId, identity_);
+  }
+  const Version* current = nullptr;
+  if (original_.present && original_.is_current.value_or(true)) {
+    current = &original_;
+  } else if (original_.present && modified_.present && modified_.is_current.value_or(true)) {
+    current = &modified_;
+    builder->SetAdjudicated();
+  }
+  if (current == nullptr) {
+    builder->Malformed(!original_.present
+                           ? "no Original version"
+                           : "no current version (Original says IsCurrent false and there "
+                             "is no current Modified version)");
+    return;
+  }
+  Tell(*current, group, builder);
+}
+
+bool DominionSessionDecoder::DecodeFile(absl::string_view text, CvrBuilder* builder,
+                                        absl::FunctionRef<void(const CvrSpan&)> done) {
+  // A padded copy (a mapped file has no padding of its own); a few megabytes at most.
+  if (file_capacity_ < text.size() + simdjson::SIMDJSON_PADDING) {
+    file_capacity_ = text.size() + simdjson::SIMDJSON_PADDING;
+    file_buffer_.reset(new char[file_capacity_]);
+  }
+  std::memcpy(file_buffer_.get(), text.data(), text.size());
+  std::memset(file_buffer_.get() + text.size(), ' ', simdjson::SIMDJSON_PADDING);
+  const char* base = file_buffer_.get();
+  path_ = "";
+  try {
+    simdjson::ondemand::document doc =
+        file_parser_.iterate(base, text.size(), text.size() + simdjson::SIMDJSON_PADDING);
+    bool seen = false;
+    for (auto field : doc.get_object()) {
+      if (Key(field) != "Sessions") {
+        Validate(field.value());
+        continue;
+      }
+      if (seen) return false;  // a second "Sessions": the scanner says so
+      seen = true;
+      uint64_t index = 0;
+      for (auto element : field.value().get_array()) {
+        simdjson::ondemand::value value = element.value();
+        const char* at = value.current_location();
+        if (value.type() != json_type::object) return false;
+        builder->Begin();
+        Session(value.get_object(), builder);
+        done(CvrSpan{static_cast<uint64_t>(at - base), 0, index++});
+      }
+    }
+    // Anything after the closing brace, or no "Sessions": the careful path names it.
+    return seen && doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+  } catch (const simdjson::simdjson_error&) {
+    return false;
+  }
+}
+
 void DominionSessionDecoder::Decode(absl::string_view text, const CvrSpan& span,
                                     CvrBuilder* builder) {
   const size_t length = span.end - span.begin;
@@ -244,73 +380,11 @@ void DominionSessionDecoder::Decode(absl::string_view text, const CvrSpan& span,
     std::memset(buffer_.get() + length, ' ', simdjson::SIMDJSON_PADDING);
     json = buffer_.get();
   }
-  original_.Clear();
-  modified_.Clear();
   path_ = "";
   try {
     simdjson::ondemand::document doc =
         parser_.iterate(json, length, length + simdjson::SIMDJSON_PADDING);
-    std::optional<std::string> ids[3];  // TabulatorId, BatchId, RecordId
-    std::optional<int64_t> group;
-    for (auto field : doc.get_object()) {
-      const std::string_view key = Key(field);
-      int id = -1;
-      if (key == "TabulatorId") {
-        id = 0;
-      } else if (key == "BatchId") {
-        id = 1;
-      } else if (key == "RecordId") {
-        id = 2;
-      }
-      if (id >= 0) {
-        path_ = id == 0 ? "TabulatorId" : id == 1 ? "BatchId" : "RecordId";
-        simdjson::ondemand::value value = field.value();
-        if (value.type() == json_type::string) {
-          ids[id] = std::string(std::string_view(value.get_string()));
-        } else {
-          ids[id] = std::to_string(int64_t{value.get_int64()});
-        }
-      } else if (key == "CountingGroupId") {
-        path_ = "CountingGroupId";
-        group = field.value().get_int64();
-      } else if (key == "Original") {
-        path_ = "Original";
-        ReadVersion(field.value().get_object(), &original_);
-      } else if (key == "Modified") {
-        path_ = "Modified";
-        ReadVersion(field.value().get_object(), &modified_);
-      } else {
-        path_ = "";
-        Validate(field.value());
-      }
-    }
-    path_ = "";
-    if (!ids[0] || !ids[1] || !ids[2]) {
-      builder->Malformed(
-          absl::StrCat("no ",
-                       !ids[0]   ? "TabulatorId"
-                       : !ids[1] ? "BatchId"
-                                 : "RecordId",
-                       " (a session is identified by TabulatorId, BatchId, RecordId)"));
-    } else {
-      identity_ = absl::StrCat(*ids[0], "-", *ids[1], "-", *ids[2]);
-      builder->SetIdentity(CvrIdentityField::kUniqueId, identity_);
-    }
-    const Version* current = nullptr;
-    if (original_.present && original_.is_current.value_or(true)) {
-      current = &original_;
-    } else if (original_.present && modified_.present && modified_.is_current.value_or(true)) {
-      current = &modified_;
-      builder->SetAdjudicated();
-    }
-    if (current == nullptr) {
-      builder->Malformed(!original_.present
-                             ? "no Original version"
-                             : "no current version (Original says IsCurrent false and there "
-                               "is no current Modified version)");
-      return;
-    }
-    Tell(*current, group, builder);
+    Session(doc.get_object(), builder);
   } catch (const simdjson::simdjson_error& error) {
     builder->Malformed(absl::StrCat(*path_ != '\0' ? absl::StrCat(path_, ": ") : "",
                                     "not a valid session (", error.what(), ")"));

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/io/nist/cvr_builder.h"
@@ -71,6 +72,17 @@ class CvrDecoder {
   // calls End()). A record broken inside its span is reported through
   // builder->Malformed() with the JSON path or XML element.
   virtual void Decode(absl::string_view text, const CvrSpan& span, CvrBuilder* builder) = 0;
+
+  // Optional fast path for a whole file held in memory: decodes every record in one pass
+  // over the file, with no scan of its own, calling builder->Begin() before each record
+  // and `done(span)` after it (the caller then calls End()). Returns true when the whole
+  // file was well-formed; false, at any point, when it is not, or when the decoder has no
+  // such path: the caller then forgets everything `done` was told and reads the file
+  // record by record (scanner and Decode), which locates what is broken.
+  virtual bool DecodeFile(absl::string_view /*text*/, CvrBuilder* /*builder*/,
+                          absl::FunctionRef<void(const CvrSpan&)> /*done*/) {
+    return false;
+  }
 };
 
 std::unique_ptr<CvrScanner> NewCvrScanner(CvrFormat format, std::string name,
