@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/io/dominion/export.h"
 #include "engine/io/dominion/sessions.h"
@@ -68,6 +70,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool leaf = false;
     for (const uint32_t unit : dominion.leaves) leaf |= unit == record.unit;
     if (!leaf) std::abort();
+  }
+  // The one-pass path of a whole file (DecodeFile): when it takes the file, it tells the
+  // very records the scanner and record-by-record path find, at the same places.
+  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  std::unique_ptr<canvass::CvrDecoder> decoder = canvass::NewDominionSessionDecoder(dominion);
+  canvass::CvrBuilder builder(dominion.election);
+  canvass::CastBallotBatch batch;
+  std::vector<canvass_fuzz::Record> whole;
+  std::vector<uint64_t> begins;
+  const bool taken = decoder->DecodeFile(text, &builder, [&](const canvass::CvrSpan& span) {
+    batch.Clear();
+    canvass_fuzz::Record& record = whole.emplace_back();
+    record.reject = builder.End(&batch);
+    begins.push_back(span.begin);
+    if (record.reject) return;
+    record.identity = std::string(batch.identity(0));
+    record.unit = batch.unit(0);
+    record.cells.assign(batch.cells(0).begin(), batch.cells(0).end());
+  });
+  if (taken) {
+    const canvass_fuzz::Scan scan =
+        canvass_fuzz::ScanAll(canvass::CvrFormat::kDominionJson, text, uint64_t{1} << 40);
+    if (!scan.status.ok() || whole != records) std::abort();
+    for (size_t i = 0; i < begins.size(); ++i) {
+      if (begins[i] != scan.spans[i].begin) std::abort();
+    }
   }
   return 0;
 }
