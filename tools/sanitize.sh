@@ -9,7 +9,9 @@
 # Then the release build's end-to-end suites (label e2e: they only start `canvass`
 # processes) run once more against this preset's instrumented `canvass`
 # (CANVASS_BINARY_UNDER_TEST; test presets asan-ubsan-e2e and tsan-e2e), so that they are
-# compiled once for all three builds; the release targets they need are built here.
+# compiled once for all three builds; the release targets they need are built here. The
+# cvb damage sweeps (CvbDamageTest: a process per damaged byte, about 80 s of CPU under
+# ASan) run in the release suite only; the cvb reader is under ASan in its fuzz target.
 # The first sanitizer report ends the program with a nonzero status, so the test (or the
 # stress run) fails; child `canvass` processes inherit the same options. Safe to run again.
 # CANVASS_SANITIZE_STRESS_ROUNDS sets the stress run's length (default 1000, about 15 s under

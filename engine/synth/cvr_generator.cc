@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "engine/synth/internal/json_text.h"
 #include "engine/synth/random.h"
 
 namespace canvass {
@@ -13,20 +14,7 @@ namespace {
 constexpr uint64_t kMaxFigure = uint64_t{1} << 40;
 constexpr size_t kFlushBytes = 4u << 20;
 
-void AppendJsonString(absl::string_view text, std::string* out) {
-  out->push_back('"');
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
+using synth_internal::AppendJsonString;
 
 uint64_t CeilDiv(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 

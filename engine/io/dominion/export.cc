@@ -144,6 +144,22 @@ absl::Status Unique(const Manifest& manifest, size_t i, int64_t id,
   return absl::OkStatus();
 }
 
+// Entry i of a manifest of units as a ReportingUnit "<prefix>-<Id>" of `type`, with its
+// Description and ExternalId; its Id, checked unique against *ids (Id -> position), in *id.
+absl::StatusOr<ReportingUnit> ManifestUnit(const Manifest& manifest, size_t i,
+                                           absl::string_view prefix, absl::string_view type,
+                                           absl::flat_hash_map<int64_t, uint32_t>* ids,
+                                           int64_t* id) {
+  CANVASS_ASSIGN_OR_RETURN(*id, manifest.Int(i, "Id"));
+  CANVASS_RETURN_IF_ERROR(Unique(manifest, i, *id, ids));
+  ReportingUnit unit;
+  unit.id = absl::StrCat(prefix, "-", *id);
+  unit.type = std::string(type);
+  CANVASS_ASSIGN_OR_RETURN(unit.name, manifest.String(i, "Description"));
+  CANVASS_ASSIGN_OR_RETURN(unit.external_id, manifest.String(i, "ExternalId"));
+  return unit;
+}
+
 }  // namespace
 
 bool IsDominionSessionFile(absl::string_view name) {
@@ -276,15 +292,13 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
     out.manifests.push_back("DistrictManifest.json");
     absl::flat_hash_map<int64_t, uint32_t> seen;
     for (size_t i = 0; i < districts->size(); ++i) {
-      CANVASS_ASSIGN_OR_RETURN(const int64_t id, districts->Int(i, "Id"));
-      CANVASS_RETURN_IF_ERROR(Unique(*districts, i, id, &seen));
-      ReportingUnit unit;
-      unit.id = absl::StrCat("district-", id);
-      CANVASS_ASSIGN_OR_RETURN(unit.name, districts->String(i, "Description"));
+      int64_t id = 0;
+      CANVASS_ASSIGN_OR_RETURN(ReportingUnit unit,
+                               ManifestUnit(*districts, i, "district", "district", &seen, &id));
       CANVASS_ASSIGN_OR_RETURN(const std::string type, districts->String(i, "DistrictTypeId"));
-      const auto type_name = type_names.find(type);
-      unit.type = type_name == type_names.end() ? "district" : type_name->second;
-      CANVASS_ASSIGN_OR_RETURN(unit.external_id, districts->String(i, "ExternalId"));
+      if (const auto type_name = type_names.find(type); type_name != type_names.end()) {
+        unit.type = type_name->second;
+      }
       district_units[id] = static_cast<uint32_t>(election.units.size());
       election.units.push_back(std::move(unit));
     }
@@ -294,26 +308,19 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
     out.manifests.push_back("PrecinctManifest.json");
     absl::flat_hash_map<int64_t, uint32_t> seen;
     for (size_t i = 0; i < precincts->size(); ++i) {
-      CANVASS_ASSIGN_OR_RETURN(const int64_t id, precincts->Int(i, "Id"));
-      CANVASS_RETURN_IF_ERROR(Unique(*precincts, i, id, &seen));
-      ReportingUnit unit;
-      unit.id = absl::StrCat("precinct-", id);
-      unit.type = "precinct";
-      CANVASS_ASSIGN_OR_RETURN(unit.name, precincts->String(i, "Description"));
-      CANVASS_ASSIGN_OR_RETURN(unit.external_id, precincts->String(i, "ExternalId"));
+      int64_t id = 0;
+      CANVASS_ASSIGN_OR_RETURN(ReportingUnit unit,
+                               ManifestUnit(*precincts, i, "precinct", "precinct", &seen, &id));
       precinct_units[id] = static_cast<uint32_t>(election.units.size());
       election.units.push_back(std::move(unit));
     }
   }
   std::vector<uint32_t> portion_units;
   for (size_t i = 0; i < portions->size(); ++i) {
-    CANVASS_ASSIGN_OR_RETURN(const int64_t id, portions->Int(i, "Id"));
-    CANVASS_RETURN_IF_ERROR(Unique(*portions, i, id, &out.portions));
-    ReportingUnit unit;
-    unit.id = absl::StrCat("portion-", id);
-    unit.type = "precinct-portion";
-    CANVASS_ASSIGN_OR_RETURN(unit.name, portions->String(i, "Description"));
-    CANVASS_ASSIGN_OR_RETURN(unit.external_id, portions->String(i, "ExternalId"));
+    int64_t id = 0;
+    CANVASS_ASSIGN_OR_RETURN(
+        ReportingUnit unit,
+        ManifestUnit(*portions, i, "portion", "precinct-portion", &out.portions, &id));
     const uint32_t index = static_cast<uint32_t>(election.units.size());
     portion_units.push_back(index);
     CANVASS_ASSIGN_OR_RETURN(const std::optional<int64_t> precinct,
@@ -355,13 +362,10 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
   if (groups) {
     out.manifests.push_back("CountingGroupManifest.json");
     for (size_t i = 0; i < groups->size(); ++i) {
-      CANVASS_ASSIGN_OR_RETURN(const int64_t id, groups->Int(i, "Id"));
-      CANVASS_RETURN_IF_ERROR(Unique(*groups, i, id, &out.groups));
-      ReportingUnit unit;
-      unit.id = absl::StrCat("group-", id);
-      unit.type = "counting-group";
-      CANVASS_ASSIGN_OR_RETURN(unit.name, groups->String(i, "Description"));
-      CANVASS_ASSIGN_OR_RETURN(unit.external_id, groups->String(i, "ExternalId"));
+      int64_t id = 0;
+      CANVASS_ASSIGN_OR_RETURN(
+          ReportingUnit unit,
+          ManifestUnit(*groups, i, "group", "counting-group", &out.groups, &id));
       group_units.push_back(static_cast<uint32_t>(election.units.size()));
       election.units.push_back(std::move(unit));
     }

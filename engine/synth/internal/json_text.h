@@ -1,0 +1,32 @@
+// What the generators of JSON records share (cvr_generator.cc, dominion_generator.cc): a
+// string written as a JSON string, escaped.
+#ifndef CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
+#define CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace canvass::synth_internal {
+
+// Appends `text` to *out as a JSON string: quoted, '"' and '\' escaped, control bytes as
+// \u00XX; other bytes as they are (UTF-8 passes through).
+inline void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace canvass::synth_internal
+
+#endif  // CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
