@@ -222,15 +222,23 @@ int DominionCommand(const FilesFlags& flags, ReportFormat format, bool reconcile
     }
     absl::StatusOr<std::string> text = ReadFileToString(flags.reported, kMaxResultsReportBytes);
     if (!text.ok()) return Fail(text.status());
-    if (!LooksLikeReportedFiguresCsv(*text)) {
+    if (LooksLikeReportedFiguresCsv(*text)) {
+      if (absl::Status read = ReadReportedFiguresCsv(flags.reported, *text, &election);
+          !read.ok()) {
+        return Fail(read);
+      }
+    } else if (LooksLikeResultsReportJson(absl::StripPrefix(*text, "\xEF\xBB\xBF"))) {
+      // An ERR: its figures taken unit by unit (by id or the precincts' codes) and contest
+      // by contest (by id or name) into the export's election.
+      absl::StatusOr<ContestElection> report = ParseResultsReportJson(flags.reported, *text);
+      if (!report.ok()) return Fail(report.status());
+      if (absl::Status read = TakeReportedFigures(*report, flags.reported, &election); !read.ok()) {
+        return Fail(read);
+      }
+    } else {
       return Fail(absl::InvalidArgumentError(absl::StrCat(
-          flags.reported,
-          ": the reported figures of a Dominion export are a reported-figures CSV whose first "
-          "line is the header \"",
-          kReportedFiguresCsvHeader, "\" (docs/FORMAT.md)")));
-    }
-    if (absl::Status read = ReadReportedFiguresCsv(flags.reported, *text, &election); !read.ok()) {
-      return Fail(read);
+          flags.reported, ": not reported figures; for a Dominion export --reported expects ",
+          ReportedKinds(), " (docs/FORMAT.md)")));
     }
     election.source = absl::StrCat(flags.reported, " (reported figures), election of ",
                                    flags.paths.front(), " (its manifests)");

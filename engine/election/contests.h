@@ -41,6 +41,7 @@ struct Selection {
   std::string id;    // e.g. "cs-president-hb": unique within its contest
   std::string name;  // candidate names, party or ballot-measure text; may be empty
   bool write_in = false;
+  std::string external_id;  // the voting system's own code (a Dominion ExternalId); may be empty
 };
 
 struct ElectionContest {
@@ -49,6 +50,7 @@ struct ElectionContest {
   uint32_t vote_for = 1;  // >= 1
   ContestKind kind = ContestKind::kPlurality;
   std::vector<Selection> selections;  // in ballot order; at most kMaxSelections
+  std::string external_id;            // the voting system's own code; may be empty
 };
 
 // Kinds of per-contest figures beside the selections' votes, in cell order. Every

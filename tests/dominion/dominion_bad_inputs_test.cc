@@ -634,8 +634,9 @@ TEST(DominionBadReportedTest, AFileThatIsNotAReportedFiguresCsvIsRefused) {
   for (const std::string& file :
        {DataPath("reported_six_columns.csv"), DataPath("base/ContestManifest.json")}) {
     ExpectInputError(Reconcile(file, DataPath("base")), file + ": ",
-                     {"the reported figures of a Dominion export are a reported-figures CSV "
-                      "whose first line is the header \"unit,contest,selection,count\""});
+                     {"not reported figures; for a Dominion export --reported expects a NIST ERR "
+                      "JSON results report, or a reported-figures CSV whose first line is the "
+                      "header \"unit,contest,selection,count\""});
   }
 }
 

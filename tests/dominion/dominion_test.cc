@@ -401,5 +401,42 @@ TEST(DominionGeneratorTest, GeneratedExportsReconcileAndMatchTheNistRecordsOfThe
   }
 }
 
+// A results report's own figures (an ERR) taken into the export generated from it: units by
+// external id (the report's unit ids), contests and selections by external id (their
+// names collide: two "Write-in"s, a primary's two "President" contests), every cell of the
+// report compared and matching; a report of another election is refused at the first cell
+// that matches nothing (gen-03's president shares gen-01's contest name, not its candidates).
+TEST(DominionGeneratorTest, TheResultsReportItselfReconcilesAgainstItsGeneratedExport) {
+  TempDir temp;
+  for (const char* name : {"gen-01", "gen-03", "prim-01"}) {
+    SCOPED_TRACE(name);
+    absl::StatusOr<ContestElection> report = LoadResultsReportJson(
+        Source(absl::StrCat("datasets/nist-cdf/", name, "/err-", name, ".json")));
+    ASSERT_THAT(report.status(), IsOk());
+    absl::StatusOr<DominionGenerator> generator = DominionGenerator::Plan(*report, {});
+    ASSERT_THAT(generator.status(), IsOk());
+    const std::string path = temp.File(absl::StrCat(name, ".zip"));
+    ASSERT_THAT(generator->Write(path).status(), IsOk());
+    absl::StatusOr<DominionExport> dominion = LoadDominionExport(path);
+    ASSERT_THAT(dominion.status(), IsOk());
+    ASSERT_THAT(TakeReportedFigures(*report, "err.json", &dominion->election), IsOk());
+    EXPECT_EQ(dominion->election.reported.size(), report->reported.size());
+    absl::StatusOr<CvrJobResult> job = ReadDominionExport(*dominion, path, {});
+    ASSERT_THAT(job.status(), IsOk());
+    const Reconciliation2 rec = ReconcileCells(dominion->election, job->tally, {});
+    EXPECT_TRUE(rec.match);
+    EXPECT_EQ(rec.cells_compared, report->reported.size());
+  }
+  absl::StatusOr<ContestElection> other =
+      LoadResultsReportJson(Source("datasets/nist-cdf/gen-03/err-gen-03.json"));
+  ASSERT_THAT(other.status(), IsOk());
+  absl::StatusOr<DominionExport> gen01 = LoadDominionExport(temp.File("gen-01.zip"));
+  ASSERT_THAT(gen01.status(), IsOk());
+  EXPECT_THAT(
+      TakeReportedFigures(*other, "err-gen-03.json", &gen01->election).message(),
+      HasSubstr("err-gen-03.json: selection 'cs-president-ak' (Arthur Kumar) of contest "
+                "'cc-president' is neither a selection id, external id nor name of contest '2'"));
+}
+
 }  // namespace
 }  // namespace canvass

@@ -226,6 +226,7 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
     ElectionContest contest;
     contest.id = std::to_string(id);
     CANVASS_ASSIGN_OR_RETURN(contest.name, contests->String(i, "Description"));
+    CANVASS_ASSIGN_OR_RETURN(contest.external_id, contests->String(i, "ExternalId"));
     CANVASS_ASSIGN_OR_RETURN(const int64_t vote_for, contests->Int(i, "VoteFor"));
     if (vote_for < 1 || vote_for > (int64_t{1} << 20)) {
       return contests->Error(i, "VoteFor", absl::StrCat(vote_for, "; expected 1 to 2^20"));
@@ -252,6 +253,7 @@ absl::StatusOr<DominionExport> BuildDominionExport(std::string source,
     Selection selection;
     selection.id = std::to_string(id);
     CANVASS_ASSIGN_OR_RETURN(selection.name, candidates->String(i, "Description"));
+    CANVASS_ASSIGN_OR_RETURN(selection.external_id, candidates->String(i, "ExternalId"));
     CANVASS_ASSIGN_OR_RETURN(const std::string type, candidates->String(i, "Type"));
     selection.write_in = type == "WriteIn";
     std::vector<Selection>& selections = election.contests[contest->second].selections;

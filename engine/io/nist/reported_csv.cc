@@ -180,32 +180,40 @@ std::string CellName(const std::vector<std::string>& fields) {
 // or code that two of them share is an error, never a guess; an external id that a unit
 // and a unit below it share (a Dominion precinct and its one portion) names the upper one.
 absl::StatusOr<std::optional<uint32_t>> ByExternalId(const ContestElection& election,
-                                                     const std::string& code,
-                                                     const RecordReader& reader, uint64_t line) {
+                                                     const std::string& code) {
   std::optional<uint32_t> found;
   for (uint32_t u = 0; u < election.units.size(); ++u) {
     if (election.units[u].external_id != code) continue;
     if (found && election.Level(u) == election.Level(*found)) {
-      return reader.Error(
-          line, absl::StrCat("reporting unit '", Shown(code), "' is the external id of both '",
-                             election.units[*found].id, "' and '", election.units[u].id,
-                             "'; give the unit id"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "reporting unit '", Shown(code), "' is the external id of both '",
+          election.units[*found].id, "' and '", election.units[u].id, "'; give the unit id"));
     }
     if (!found || election.Level(u) < election.Level(*found)) found = u;
   }
   return found;
 }
 
+// A contest by its external id, else by its name.
 absl::StatusOr<std::optional<uint32_t>> ContestByName(const ContestElection& election,
-                                                      const std::string& name,
-                                                      const RecordReader& reader, uint64_t line) {
+                                                      const std::string& name) {
   std::optional<uint32_t> found;
+  for (uint32_t c = 0; c < election.contests.size(); ++c) {
+    if (election.contests[c].external_id != name) continue;
+    if (found) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "contest '", Shown(name), "' is the external id of both '", election.contests[*found].id,
+          "' and '", election.contests[c].id, "'; give the contest id"));
+    }
+    found = c;
+  }
+  if (found) return found;
   for (uint32_t c = 0; c < election.contests.size(); ++c) {
     if (election.contests[c].name != name) continue;
     if (found) {
-      return reader.Error(line, absl::StrCat("contest '", Shown(name), "' is the name of both '",
-                                             election.contests[*found].id, "' and '",
-                                             election.contests[c].id, "'; give the contest id"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "contest '", Shown(name), "' is the name of both '", election.contests[*found].id,
+          "' and '", election.contests[c].id, "'; give the contest id"));
     }
     found = c;
   }
@@ -213,16 +221,25 @@ absl::StatusOr<std::optional<uint32_t>> ContestByName(const ContestElection& ele
 }
 
 absl::StatusOr<std::optional<uint32_t>> SelectionByName(const ContestElection& election,
-                                                        uint32_t contest, const std::string& name,
-                                                        const RecordReader& reader, uint64_t line) {
+                                                        uint32_t contest, const std::string& name) {
   const std::vector<Selection>& selections = election.contests[contest].selections;
   std::optional<uint32_t> found;
   for (uint32_t s = 0; s < selections.size(); ++s) {
+    if (selections[s].external_id != name) continue;
+    if (found) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "selection '", Shown(name), "' is the external id of both '", selections[*found].id,
+          "' and '", selections[s].id, "'; give the selection id"));
+    }
+    found = s;
+  }
+  if (found) return found;
+  for (uint32_t s = 0; s < selections.size(); ++s) {
     if (selections[s].name != name) continue;
     if (found) {
-      return reader.Error(line, absl::StrCat("selection '", Shown(name), "' is the name of both '",
-                                             selections[*found].id, "' and '", selections[s].id,
-                                             "'; give the selection id"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("selection '", Shown(name), "' is the name of both '", selections[*found].id,
+                       "' and '", selections[s].id, "'; give the selection id"));
     }
     found = s;
   }
@@ -268,7 +285,9 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
     if (unit_id.empty()) return reader.Error(line, "expected a reporting unit id, got \"\"");
     std::optional<uint32_t> unit = election->FindUnit(unit_id);
     if (!unit) {
-      CANVASS_ASSIGN_OR_RETURN(unit, ByExternalId(*election, unit_id, reader, line));
+      absl::StatusOr<std::optional<uint32_t>> by_code = ByExternalId(*election, unit_id);
+      if (!by_code.ok()) return reader.Error(line, by_code.status().message());
+      unit = *by_code;
     }
     if (!unit) {
       return reader.Error(line, absl::StrCat("unknown reporting unit '", Shown(unit_id),
@@ -287,7 +306,9 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
     } else {
       std::optional<uint32_t> contest = election->FindContest(contest_id);
       if (!contest) {
-        CANVASS_ASSIGN_OR_RETURN(contest, ContestByName(*election, contest_id, reader, line));
+        absl::StatusOr<std::optional<uint32_t>> by_name = ContestByName(*election, contest_id);
+        if (!by_name.ok()) return reader.Error(line, by_name.status().message());
+        contest = *by_name;
       }
       if (!contest) {
         return reader.Error(line, absl::StrCat("unknown contest '", Shown(contest_id),
@@ -297,8 +318,10 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
       // A selection id wins over a reserved name it happens to equal.
       std::optional<uint32_t> selection = election->FindSelection(*contest, selection_id);
       if (!selection) {
-        CANVASS_ASSIGN_OR_RETURN(selection,
-                                 SelectionByName(*election, *contest, selection_id, reader, line));
+        absl::StatusOr<std::optional<uint32_t>> by_name =
+            SelectionByName(*election, *contest, selection_id);
+        if (!by_name.ok()) return reader.Error(line, by_name.status().message());
+        selection = *by_name;
       }
       if (selection) {
         cell = election->SelectionCell(*contest, *selection);
@@ -354,6 +377,88 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
     return status;
   }
   return absl::OkStatus();
+}
+
+absl::Status TakeReportedFigures(const ContestElection& report, absl::string_view name,
+                                 ContestElection* election) {
+  auto error = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", what));
+  };
+  std::vector<ReportedCell> reported;
+  absl::flat_hash_map<uint64_t, std::string> given;  // (unit << 32 | cell) -> the report's cell
+  // The report's units, contests and selections resolved once each.
+  std::vector<std::optional<uint32_t>> units(report.units.size());
+  for (uint32_t u = 0; u < report.units.size(); ++u) {
+    if (u == report.scope()) {
+      units[u] = election->scope();
+      continue;
+    }
+    const std::string& id = report.units[u].id;
+    units[u] = election->FindUnit(id);
+    if (!units[u]) {
+      absl::StatusOr<std::optional<uint32_t>> by_code = ByExternalId(*election, id);
+      if (!by_code.ok()) return error(by_code.status().message());
+      units[u] = *by_code;
+    }
+  }
+  for (const ReportedCell& cell : report.reported) {
+    const ReportingUnit& report_unit = report.units[cell.unit];
+    if (!units[cell.unit]) {
+      return error(absl::StrCat("reporting unit '", Shown(report_unit.id),
+                                "' is neither a unit id nor an external id of the election (",
+                                election->source, ")"));
+    }
+    const ContestElection::CellMeaning m = report.Meaning(cell.cell);
+    uint32_t into = ContestElection::kBallotsCastCell;
+    std::string what = "ballots cast";
+    if (m.contest) {
+      const ElectionContest& contest = report.contests[*m.contest];
+      // By the report's id (an election's own id, else its external id), then by name.
+      std::optional<uint32_t> c = election->FindContest(contest.id);
+      for (const std::string* key : {&contest.id, &contest.name}) {
+        if (c || key->empty()) continue;
+        absl::StatusOr<std::optional<uint32_t>> by_name = ContestByName(*election, *key);
+        if (!by_name.ok()) return error(by_name.status().message());
+        c = *by_name;
+      }
+      if (!c) {
+        return error(
+            absl::StrCat("contest '", Shown(contest.id), "' (", Shown(contest.name),
+                         ") is neither a contest id, external id nor name of the election"));
+      }
+      if (m.selection) {
+        const Selection& selection = contest.selections[*m.selection];
+        std::optional<uint32_t> s = election->FindSelection(*c, selection.id);
+        for (const std::string* key : {&selection.id, &selection.name}) {
+          if (s || key->empty()) continue;
+          absl::StatusOr<std::optional<uint32_t>> by_name = SelectionByName(*election, *c, *key);
+          if (!by_name.ok()) return error(by_name.status().message());
+          s = *by_name;
+        }
+        if (!s) {
+          return error(absl::StrCat(
+              "selection '", Shown(selection.id), "' (", Shown(selection.name), ") of contest '",
+              Shown(contest.id), "' is neither a selection id, external id nor name of contest '",
+              election->contests[*c].id, "'"));
+        }
+        into = election->SelectionCell(*c, *s);
+        what = absl::StrCat("contest '", contest.id, "' selection '", selection.id, "'");
+      } else {
+        into = election->FigureCell(*c, *m.figure);
+        what = absl::StrCat("contest '", contest.id, "' ", ContestFigureName(*m.figure));
+      }
+    }
+    what = absl::StrCat("unit '", report_unit.id, "' ", what);
+    const uint64_t key = (uint64_t{*units[cell.unit]} << 32) | into;
+    const auto [it, inserted] = given.emplace(key, what);
+    if (!inserted) {
+      return error(absl::StrCat(what, " and ", it->second, " are the same cell of the election"));
+    }
+    reported.push_back({*units[cell.unit], into, cell.count});
+  }
+  election->reported = std::move(reported);
+  election->reported_by_type.clear();
+  return election->Finalize(name);
 }
 
 bool LooksLikeReportedFiguresCsv(absl::string_view head) {

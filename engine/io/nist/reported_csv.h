@@ -44,6 +44,17 @@ absl::Status ReadReportedFiguresCsv(absl::string_view name, absl::string_view te
 // inputs by content.
 bool LooksLikeReportedFiguresCsv(absl::string_view head);
 
+// The reported figures of `report` (a results report read with its own election, such as
+// an ERR JSON) taken into `election` (one defined elsewhere: a Dominion export's
+// manifests), replacing its reported figures: each unit by id, else by external id (the
+// report's unit id is the precinct's code); the report's scope is the election's scope;
+// each contest and selection by id, else its id as an external id, else by name; by the rules of
+// the CSV above (a code or name two of them share is an error). Only the reported `total` figures
+// are taken. InvalidArgument naming `name` and the report's unit, contest or selection that matches
+// nothing, or two of the report's cells that land in one.
+absl::Status TakeReportedFigures(const ContestElection& report, absl::string_view name,
+                                 ContestElection* election);
+
 }  // namespace canvass
 
 #endif  // CANVASS_ENGINE_IO_NIST_REPORTED_CSV_H_
