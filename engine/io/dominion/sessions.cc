@@ -73,12 +73,10 @@ class DominionSessionDecoder final : public CvrDecoder {
 
   const DominionExport& dominion_;
   simdjson::ondemand::parser parser_;
-  std::unique_ptr<char[]> buffer_;
-  size_t capacity_ = 0;
+  PaddedText padded_;
   // DecodeFile's: a whole file's document outlives each session's.
   simdjson::ondemand::parser file_parser_;
-  std::unique_ptr<char[]> file_buffer_;
-  size_t file_capacity_ = 0;
+  PaddedText padded_file_;
   Version original_;
   Version modified_;
   std::string identity_;
@@ -331,13 +329,7 @@ void DominionSessionDecoder::Session(simdjson::ondemand::object object, CvrBuild
 bool DominionSessionDecoder::DecodeFile(absl::string_view text, CvrBuilder* builder,
                                         absl::FunctionRef<void(const CvrSpan&)> done) {
   // A padded copy (a mapped file has no padding of its own); a few megabytes at most.
-  if (file_capacity_ < text.size() + simdjson::SIMDJSON_PADDING) {
-    file_capacity_ = text.size() + simdjson::SIMDJSON_PADDING;
-    file_buffer_.reset(new char[file_capacity_]);
-  }
-  std::memcpy(file_buffer_.get(), text.data(), text.size());
-  std::memset(file_buffer_.get() + text.size(), ' ', simdjson::SIMDJSON_PADDING);
-  const char* base = file_buffer_.get();
+  const char* base = padded_file_.Copy(text);
   path_ = "";
   try {
     simdjson::ondemand::document doc =
@@ -370,16 +362,7 @@ bool DominionSessionDecoder::DecodeFile(absl::string_view text, CvrBuilder* buil
 void DominionSessionDecoder::Decode(absl::string_view text, const CvrSpan& span,
                                     CvrBuilder* builder) {
   const size_t length = span.end - span.begin;
-  const char* json = text.data() + span.begin;
-  if (span.end + simdjson::SIMDJSON_PADDING > text.size()) {
-    if (capacity_ < length + simdjson::SIMDJSON_PADDING) {
-      capacity_ = std::max<size_t>(2 * capacity_, length + simdjson::SIMDJSON_PADDING);
-      buffer_.reset(new char[capacity_]);
-    }
-    std::memcpy(buffer_.get(), json, length);
-    std::memset(buffer_.get() + length, ' ', simdjson::SIMDJSON_PADDING);
-    json = buffer_.get();
-  }
+  const char* json = padded_.Of(text, span.begin, span.end);
   path_ = "";
   try {
     simdjson::ondemand::document doc =

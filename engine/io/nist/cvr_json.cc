@@ -422,8 +422,7 @@ class JsonCvrDecoder final : public CvrDecoder {
   void Contest(simdjson::ondemand::object contest, CvrBuilder* builder);
 
   simdjson::ondemand::parser parser_;
-  std::unique_ptr<char[]> buffer_;
-  size_t capacity_ = 0;
+  PaddedText padded_;
   std::string path_;  // where the decoder is, for messages
   std::vector<PendingMark> marks_;
   std::string current_;
@@ -556,18 +555,9 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
 
 void JsonCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuilder* builder) {
   const size_t length = span.end - span.begin;
-  // Parsed in place when the mapped file holds simdjson's padding after the record (its
-  // bytes are read, never used); the last records of a file are copied into a buffer.
-  const char* json = text.data() + span.begin;
-  if (span.end + simdjson::SIMDJSON_PADDING > text.size()) {
-    if (capacity_ < length + simdjson::SIMDJSON_PADDING) {
-      capacity_ = std::max<size_t>(2 * capacity_, length + simdjson::SIMDJSON_PADDING);
-      buffer_.reset(new char[capacity_]);
-    }
-    std::memcpy(buffer_.get(), json, length);
-    std::memset(buffer_.get() + length, ' ', simdjson::SIMDJSON_PADDING);
-    json = buffer_.get();
-  }
+  // Parsed in place when the mapped file holds simdjson's padding after the record; the
+  // last records of a file are copied.
+  const char* json = padded_.Of(text, span.begin, span.end);
   found_ = false;
   path_.clear();
   try {

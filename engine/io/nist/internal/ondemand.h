@@ -3,8 +3,13 @@
 #ifndef CANVASS_ENGINE_IO_NIST_INTERNAL_ONDEMAND_H_
 #define CANVASS_ENGINE_IO_NIST_INTERNAL_ONDEMAND_H_
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
 #include <string_view>
 
+#include "absl/strings/string_view.h"
 #include "simdjson.h"
 
 namespace canvass {
@@ -49,6 +54,32 @@ inline void Validate(simdjson::ondemand::value value) {
       return;
   }
 }
+
+// Bytes On Demand can parse: simdjson reads SIMDJSON_PADDING bytes past a document's end
+// (reads them, never uses them). One per decoder; a pointer stays valid until the next call.
+class PaddedText {
+ public:
+  // Bytes [begin, end) of `text`: in place when the text holds the padding after them
+  // (a record inside a mapped file), else copied (the last records of a file).
+  const char* Of(absl::string_view text, uint64_t begin, uint64_t end) {
+    if (end + simdjson::SIMDJSON_PADDING <= text.size()) return text.data() + begin;
+    return Copy(text.substr(begin, end - begin));
+  }
+  // `bytes` copied, padded.
+  const char* Copy(absl::string_view bytes) {
+    if (capacity_ < bytes.size() + simdjson::SIMDJSON_PADDING) {
+      capacity_ = std::max<size_t>(2 * capacity_, bytes.size() + simdjson::SIMDJSON_PADDING);
+      buffer_.reset(new char[capacity_]);
+    }
+    std::memcpy(buffer_.get(), bytes.data(), bytes.size());
+    std::memset(buffer_.get() + bytes.size(), ' ', simdjson::SIMDJSON_PADDING);
+    return buffer_.get();
+  }
+
+ private:
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+};
 
 }  // namespace canvass
 
