@@ -107,6 +107,8 @@ int Main(int argc, char** argv) {
   FilesFlags aggregate_flags, reconcile_flags;
   CLI::App* aggregate = AddAggregateCommand(&app, &aggregate_flags);
   CLI::App* reconcile = AddReconcileCommand(&app, &reconcile_flags);
+  ConvertFlags convert_flags;
+  CLI::App* convert = AddConvertCommand(&app, &convert_flags);
   StressFlags stress_flags;
   CLI::App* stress = AddStressCommand(&app, &stress_flags);
   if (!KnownCommand(app, argc, argv)) return kExitInputError;
@@ -125,6 +127,7 @@ int Main(int argc, char** argv) {
   if (generate->parsed()) return CheckStdout(GenerateCommand(generate_flags));
   if (aggregate->parsed()) return CheckStdout(AggregateCommand(aggregate_flags));
   if (reconcile->parsed()) return CheckStdout(ReconcileCommand(reconcile_flags));
+  if (convert->parsed()) return CheckStdout(ConvertCommand(convert_flags));
   return kExitInputError;
 }
 

@@ -114,7 +114,9 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
     input.faults = &faults_summary;
     input.predicted = &*manifest->predicted;
   }
-  std::fputs(RenderReport(input, *format).c_str(), stdout);
+  const absl::Status emitted =
+      EmitReport(flags.report, *format, [&](ReportFormat as) { return RenderReport(input, as); });
+  if (!emitted.ok()) return Fail(emitted);
   if (!reconcile) return kExitMatch;
   const bool truth_holds = !input.predicted || *input.predicted == ingest->tally;
   return reconciliation->match && truth_holds && ingest->findings.empty() ? kExitMatch

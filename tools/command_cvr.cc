@@ -12,12 +12,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/election/contest_json.h"
 #include "engine/election/election.h"
+#include "engine/ingest/convert.h"
 #include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
 #include "engine/io/nist/err_json.h"
@@ -185,7 +187,9 @@ int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconc
   input.examples = &job.examples;
   input.skipped = &job.skipped;
   input.repeated = &job.repeated;
-  std::fputs(RenderContestReport(input, format).c_str(), stdout);
+  const absl::Status emitted = EmitReport(
+      flags.report, format, [&](ReportFormat as) { return RenderContestReport(input, as); });
+  if (!emitted.ok()) return Fail(emitted);
   if (!reconcile) return kExitMatch;
   return reconciliation->match ? kExitMatch : kExitMismatch;
 }
@@ -308,6 +312,104 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
   absl::StatusOr<CvrJobResult> job = ReadCvrFiles(*election, flags.paths, options);
   if (!job.ok()) return Fail(job.status());
   return PrintContestReport(flags, *format, reconcile, *election, *job);
+}
+
+CLI::App* AddConvertCommand(CLI::App* app, ConvertFlags* flags) {
+  CLI::App* command = app->add_subcommand(
+      "convert",
+      "Write the cast vote records of a Dominion export (a folder or .zip), NIST CVR reports "
+      "or a cvb file of contest ballots as a NIST CVR JSON report or a cvb file, read back to "
+      "the same figures");
+  command
+      ->add_option("PATH", flags->paths,
+                   "A Dominion export (folder or .zip), or NIST CVR reports (JSON or XML) or "
+                   "folders of them, or a cvb file of contest ballots")
+      ->required();
+  command->add_option("--to", flags->to, "nist-json (a NIST SP 1500-103 CVR JSON report) or cvb")
+      ->required();
+  command->add_option("--out", flags->out, "The file to write (replaced when complete)")
+      ->required();
+  command->add_option("--election", flags->election,
+                      "For NIST inputs: the election, as for aggregate (default: the records' "
+                      "own definition)");
+  command->add_option("--reported", flags->reported,
+                      "For NIST inputs: an ERR JSON results report defining the election");
+  AddThreads(command, &flags->threads);
+  return command;
+}
+
+int ConvertCommand(const ConvertFlags& flags) {
+  absl::StatusOr<ConvertTarget> target = ParseConvertTarget(flags.to);
+  if (!target.ok()) return Fail(target.status());
+  CvrJobOptions options;
+  options.threads = flags.threads;
+  const bool dominion = IsDominionExport(flags.paths.front());
+  absl::StatusOr<DominionExport> export_election;
+  ContestElection election;
+  if (dominion) {
+    if (flags.paths.size() != 1) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          flags.paths[1], ": a Dominion export is converted on its own (one folder or zip)")));
+    }
+    if (!flags.election.empty() || !flags.reported.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          "--election and --reported: a Dominion export defines its own election (its "
+          "manifests)"));
+    }
+    export_election = LoadDominionExport(flags.paths.front());
+    if (!export_election.ok()) return Fail(export_election.status());
+  } else {
+    absl::StatusOr<bool> cvrs = PathsHoldCvrReports(flags.paths);
+    if (!cvrs.ok()) return Fail(cvrs.status());
+    if (!*cvrs) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          flags.paths.front(),
+          ": not cast vote records; convert reads a Dominion export (a folder or .zip), NIST "
+          "CVR reports (JSON or XML) or a cvb file of contest ballots")));
+    }
+    FilesFlags files;
+    files.paths = flags.paths;
+    files.reported = flags.reported;
+    files.report.election_directory = flags.election;
+    absl::StatusOr<ContestElection> job_election = JobElection(files);
+    if (!job_election.ok()) return Fail(job_election.status());
+    election = *std::move(job_election);
+  }
+  const ContestElection& source = dominion ? export_election->election : election;
+  const std::string from = absl::StrJoin(flags.paths, ", ");
+  absl::StatusOr<ConvertResult> converted = ConvertCvrRecords(
+      source, *target, flags.out, from, options,
+      [&](const CvrJobOptions& job_options) -> absl::StatusOr<CvrJobResult> {
+        if (dominion) return ReadDominionExport(*export_election, flags.paths.front(), job_options);
+        return ReadCvrFiles(source, flags.paths, job_options);
+      });
+  if (!converted.ok()) return Fail(converted.status());
+  const CvrJobResult& job = converted->job;
+  uint64_t records = 0;
+  for (const CvrInput& input : job.inputs) records += input.records;
+  std::string out =
+      absl::StrCat("converted ", records, " records of ", from, " (", job.inputs.size(),
+                   job.inputs.size() == 1 ? " file" : " files", ") to ", flags.out, " (", flags.to,
+                   ", ", converted->bytes_written, " bytes)\n");
+  absl::StrAppend(&out, "  records written: ", converted->records_written, "\n");
+  absl::StrAppend(&out, "  ballots counted: ", job.tally.counted, " (", job.tally.adjudicated,
+                  " from adjudicated versions)\n");
+  for (int r = 0; r < kNumCastRejects; ++r) {
+    const uint64_t n = job.tally.rejected[r];
+    if (n == 0) continue;
+    const uint64_t left_out = job.not_converted[r];
+    absl::StrAppend(&out, "  rejected ", CastRejectName(static_cast<CastReject>(r)), ": ", n,
+                    left_out > 0 ? absl::StrCat(" (", left_out, " not converted: ", flags.to,
+                                                " has no form for them)")
+                                 : "",
+                    "\n");
+  }
+  for (const CastRejectExample& example : job.examples) {
+    if (job.not_converted[static_cast<int>(example.reason)] == 0) continue;
+    absl::StrAppend(&out, "    not converted: ", example.location, ": ", example.why, "\n");
+  }
+  std::fputs(out.c_str(), stdout);
+  return kExitMatch;
 }
 
 }  // namespace canvass::cli

@@ -58,7 +58,9 @@ int RunCommand(const RunFlags& flags) {
     input.faults = &faults_summary;
     input.predicted = &*run->predicted;
   }
-  std::fputs(RenderReport(input, *format).c_str(), stdout);
+  const absl::Status emitted =
+      EmitReport(flags.report, *format, [&](ReportFormat as) { return RenderReport(input, as); });
+  if (!emitted.ok()) return Fail(emitted);
   const bool truth_holds = !run->predicted || *run->predicted == run->tally;
   return reconciliation.match && truth_holds ? kExitMatch : kExitMismatch;
 }

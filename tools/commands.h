@@ -64,6 +64,19 @@ int ReconcileCommand(const FilesFlags& flags);
 absl::StatusOr<bool> IsContestJob(const FilesFlags& flags);
 int ContestFilesCommand(const FilesFlags& flags, bool reconcile);
 
+// canvass convert (command_cvr.cc): the records of a Dominion export, NIST CVR reports or
+// a cvb file of contest ballots written as a NIST CVR JSON report or a cvb file.
+struct ConvertFlags {
+  std::vector<std::string> paths;
+  std::string to;
+  std::string out;
+  std::string election;  // --election: as for aggregate (NIST inputs only)
+  std::string reported;  // --reported: an ERR whose election the records are read against
+  int threads = 0;
+};
+CLI::App* AddConvertCommand(CLI::App* app, ConvertFlags* flags);
+int ConvertCommand(const ConvertFlags& flags);
+
 // canvass stress (command_stress.cc): seeded rounds of random elections with faults.
 struct StressFlags {
   uint64_t rounds = 1000;

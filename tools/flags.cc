@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/decimal.h"
+#include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
+#include "engine/report/html_report.h"
 
 namespace canvass::cli {
 
@@ -51,13 +53,35 @@ void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance) 
   command->add_option("--election", flags->election_directory,
                       "Election directory (election.json + roster); default: the embedded "
                       "reference election, Iran 2024 runoff, votes cast abroad");
-  command->add_option("--format", flags->format, "Report format: text, json or csv")
+  command->add_option("--format", flags->format, "Report format: text, json, csv or html")
       ->capture_default_str();
+  command->add_option("--html", flags->html,
+                      "Also write the report as a self-contained HTML page to FILE");
   command->add_option("--by", flags->by, "Drill down by station or by country");
   if (with_tolerance) {
     AddDecimal(command, "--tolerance", &flags->tolerance,
                "Largest |counted - reported| per figure still called a match", 0, kMaxFigure);
   }
+}
+
+absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,
+                        absl::FunctionRef<std::string(ReportFormat)> render) {
+  const std::string report = render(format);
+  std::fputs(report.c_str(), stdout);
+  if (flags.html.empty()) return absl::OkStatus();
+  std::string html;
+  if (format == ReportFormat::kHtml) {
+    html = report;
+  } else {
+    html =
+        RenderHtmlOfOwnReport(format == ReportFormat::kJson ? report : render(ReportFormat::kJson));
+  }
+  absl::Status written = WriteFileAtomically(flags.html, html);
+  if (!written.ok()) {
+    return absl::Status(written.code(),
+                        absl::StrCat("--html: cannot write the report: ", written.message()));
+  }
+  return absl::OkStatus();
 }
 
 int Fail(const absl::Status& status) {

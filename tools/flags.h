@@ -8,6 +8,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/election/election.h"
@@ -30,6 +31,7 @@ struct ReportFlags {
   std::string format = "text";
   std::string by;
   uint64_t tolerance = 0;
+  std::string html;  // --html FILE: the HTML page of the same report, beside --format's
 };
 
 // The flags of `canvass run`; `canvass generate` takes the same generator flags.
@@ -51,8 +53,14 @@ CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* va
 // flag is not given.
 void AddThreads(CLI::App* command, int* threads);
 
-// Adds --election, --format and --by, and --tolerance when `with_tolerance`.
+// Adds --election, --format, --html and --by, and --tolerance when `with_tolerance`.
 void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance);
+
+// Prints the report in `format` on stdout and, with --html FILE, writes the HTML page of the
+// same report to FILE (atomically), made from its JSON rendering. `render` renders the one
+// report model in a given format. An error names FILE and why it could not be written.
+absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,
+                        absl::FunctionRef<std::string(ReportFormat)> render);
 
 // Prints "canvass: MESSAGE" on stderr; returns kExitInputError.
 int Fail(const absl::Status& status);

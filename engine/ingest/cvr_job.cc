@@ -15,12 +15,14 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/contest_aggregator.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
 #include "engine/ingest/internal/cvr_pipeline.h"
 #include "engine/ingest/paths.h"
+#include "engine/io/cvb/contest_cvb.h"
 #include "engine/io/dominion/sessions.h"
 #include "engine/io/nist/err_json.h"
 #include "tbb/enumerable_thread_specific.h"
@@ -132,6 +134,10 @@ struct Chunk {
   std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
   std::vector<CastRejectExample> examples;
   std::array<uint32_t, kNumCastRejects> examples_per_reason{};
+  // With a sink: the chunk's records re-encoded, and rejected ones the sink cannot hold.
+  std::string converted;
+  uint64_t converted_records = 0;
+  std::array<uint64_t, kNumCastRejects> not_converted{};
 };
 
 struct Worker {
@@ -149,7 +155,7 @@ absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view te
         ": byte 0: not a NIST cast vote record report (expected a JSON object with a \"CVR\" "
         "array, or XML whose root is CastVoteRecordReport)"));
   }
-  if (NewCvrDecoder(*format) == nullptr) {
+  if (*format == CvrFormat::kDominionJson) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", CvrFormatName(*format), " is not supported by this build"));
   }
@@ -181,6 +187,7 @@ class ChunkSource {
       auto chunk = std::make_unique<Chunk>();
       chunk->file = next_file_ - 1;
       chunk->format = (*inputs_)[chunk->file].format;
+      chunk->path = (*inputs_)[chunk->file].path;
       chunk->input = input_;
       input_->Prefault(scanned_);
       absl::StatusOr<bool> more = scanner_->Next(chunk_bytes_, &chunk->spans);
@@ -241,6 +248,20 @@ class ChunkSource {
   absl::Status status_;
 };
 
+// Where a record lies, as examples name it (without the file, which the last stage adds);
+// with its line and column when `line` (a pass over the file up to it: examples only).
+std::string RecordLocation(const Chunk& chunk, absl::string_view text, const CvrSpan& span,
+                           bool line) {
+  const absl::string_view array = chunk.format == CvrFormat::kCvbContest     ? "record "
+                                  : chunk.format == CvrFormat::kDominionJson ? "Sessions["
+                                                                             : "CVR[";
+  const bool text_format = chunk.format != CvrFormat::kCvbContest;
+  return absl::StrCat(
+      "byte ", span.begin,
+      line && text_format ? absl::StrCat(" (", LineColumn(text, span.begin), ")") : "", ": ", array,
+      span.index, text_format ? "]" : "");
+}
+
 void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, Chunk* chunk,
                  Worker* worker, ContestAggregator* aggregator) {
   std::unique_ptr<CvrDecoder>& decoder = worker->decoders[static_cast<int>(chunk->format)];
@@ -249,6 +270,7 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
                                                         : NewCvrDecoder(chunk->format);
   }
   worker->batch.Clear();
+  worker->builder.KeepTranscript(options.sink != nullptr);
   const absl::string_view text = chunk->input->text();
   std::array<uint64_t, kNumCastRejects> rejected{};
   uint64_t records = 0;
@@ -258,18 +280,28 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
     const std::optional<CastReject> reject = worker->builder.End(&worker->batch);
     if (!reject) {
       ++chunk->identity_fields[static_cast<int>(worker->builder.identity_field())];
+      if (options.sink != nullptr) {
+        options.sink->EncodeBallot(worker->builder.transcript(), &chunk->converted);
+        ++chunk->converted_records;
+      }
       return;
     }
     const int r = static_cast<int>(*reject);
     ++rejected[r];
+    if (options.sink != nullptr) {
+      if (options.sink->EncodeRejected(
+              *reject, worker->builder.why(),
+              absl::StrCat(chunk->path, ": ", RecordLocation(*chunk, text, span, false)),
+              &chunk->converted)) {
+        ++chunk->converted_records;
+      } else {
+        ++chunk->not_converted[r];
+      }
+    }
     if (chunk->examples_per_reason[r] < options.examples_per_reason) {
       ++chunk->examples_per_reason[r];
       chunk->examples.push_back(
-          {*reject,
-           absl::StrCat("byte ", span.begin, " (", LineColumn(text, span.begin),
-                        "): ", chunk->format == CvrFormat::kDominionJson ? "Sessions[" : "CVR[",
-                        span.index, "]"),
-           worker->builder.why()});
+          {*reject, RecordLocation(*chunk, text, span, true), worker->builder.why()});
     }
   };
   bool decoded = false;
@@ -284,6 +316,9 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
       chunk->identity_fields = {};
       chunk->examples.clear();
       chunk->examples_per_reason = {};
+      chunk->converted.clear();
+      chunk->converted_records = 0;
+      chunk->not_converted = {};
       std::unique_ptr<CvrScanner> scanner = NewCvrScanner(chunk->format, chunk->path, text);
       while (true) {
         absl::StatusOr<bool> more =
@@ -364,6 +399,20 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
                 example.location = absl::StrCat(input.path, ": ", example.location);
                 result->examples.push_back(std::move(example));
               }
+              if (options.sink != nullptr) {
+                for (int r = 0; r < kNumCastRejects; ++r) {
+                  result->not_converted[r] += chunk->not_converted[r];
+                }
+                if (chunk->converted_records > 0) {
+                  if (absl::Status written =
+                          options.sink->Write(chunk->converted, chunk->converted_records);
+                      !written.ok()) {
+                    first_error = written;
+                    failed.store(true, std::memory_order_relaxed);
+                    return;
+                  }
+                }
+              }
               const uint64_t end = chunk->spans.empty() ? 0 : chunk->spans.back().end;
               chunk->input->DoneUpTo(end, chunk->last);
             }));
@@ -437,13 +486,24 @@ absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::stri
     if (!more) break;
   }
   const std::string definition = scanner->Definition();
+  // The `invalid` figure where the records can fill it: a cvb file says so in its header;
+  // a NIST report where any of its contests is marked "invalidated-rules".
+  bool invalid_figure = false;
+  if (format == CvrFormat::kCvbContest) {
+    CANVASS_ASSIGN_OR_RETURN(const ContestCvbHeader header,
+                             ReadContestCvbHeader(path, input->text()));
+    invalid_figure = header.invalid_figure;
+  } else {
+    invalid_figure = absl::StrContains(input->text(), "invalidated-rules");
+  }
   if (definition.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path,
                      ": the report defines no election (no Election and GpUnit); give the results "
                      "report with --reported or --election"));
   }
-  return ParseCvrElectionJson(absl::StrCat(path, " (its Election and GpUnit)"), definition);
+  return ParseCvrElectionJson(absl::StrCat(path, " (its Election and GpUnit)"), definition,
+                              invalid_figure);
 }
 
 }  // namespace canvass

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "engine/ballot/cast_ballots.h"
 #include "engine/election/contests.h"
 #include "engine/io/inputs.h"
@@ -29,10 +30,28 @@
 
 namespace canvass {
 
+// Re-encodes every record a job reads, for `canvass convert` (ingest/convert.h): the
+// parallel stage encodes each chunk's records on its worker, the last stage writes the
+// chunks' encodings in reading order.
+class CvrRecordSink {
+ public:
+  virtual ~CvrRecordSink() = default;
+  // Any thread, concurrently: appends a counted record's encoding to *out.
+  virtual void EncodeBallot(const CvrTranscript& record, std::string* out) const = 0;
+  // Any thread: appends a rejected record's encoding to *out; false when the target format
+  // cannot hold one (the record is then listed as not converted). `location` is as the
+  // job's examples are ("FILE: byte B: CVR[i]").
+  virtual bool EncodeRejected(CastReject reason, absl::string_view why, absl::string_view location,
+                              std::string* out) const = 0;
+  // In reading order, one call per chunk: `records` encodings, their bytes.
+  virtual absl::Status Write(absl::string_view bytes, uint64_t records) = 0;
+};
+
 struct CvrJobOptions {
   int threads = 0;                   // 0: all hardware threads
   uint64_t chunk_bytes = 4u << 20;   // records per parallel task, in bytes of input
   uint32_t examples_per_reason = 5;  // located examples kept per rejection reason
+  CvrRecordSink* sink = nullptr;     // when set, every record is re-encoded into it
 };
 
 struct CvrJobResult {
@@ -41,6 +60,8 @@ struct CvrJobResult {
   std::vector<SkippedInput> skipped;        // folder entries not read, with the reason
   std::vector<RepeatedInput> repeated;      // files given more than once (read once)
   std::vector<CastRejectExample> examples;  // per reason the first few, in file order
+  // With a sink: rejected records its format could not hold, per reason.
+  std::array<uint64_t, kNumCastRejects> not_converted{};
 };
 
 // Reads `paths` (CVR report files, or folders of *.json / *.xml files). Errors: NotFound

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "engine/report/html_report.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -139,8 +140,9 @@ Json Model(const ContestReportInput& input) {
   if (input.inputs) {
     for (const CvrInput& file : *input.inputs) dominion |= file.format == CvrFormat::kDominionJson;
   }
-  // Dominion sessions: how many of the counted ballots came from an adjudicated version.
-  if (dominion) report["records"]["adjudicated"] = tally.adjudicated;
+  // How many of the counted ballots came from an adjudicated version (Dominion's Modified,
+  // a NIST snapshot of Type "modified").
+  report["records"]["adjudicated"] = tally.adjudicated;
   Json examples = Json::array();
   if (input.examples) {
     for (const CastRejectExample& example : *input.examples) {
@@ -258,7 +260,7 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
     if (count.get<uint64_t>() > 0) absl::StrAppend(&out, ", ", reason, " ", count.get<uint64_t>());
   }
   absl::StrAppend(&out, "\n");
-  if (records.contains("adjudicated")) {
+  if (records["adjudicated"].get<uint64_t>() > 0) {
     absl::StrAppend(&out, "  counted from an adjudicated (Modified) version: ",
                     records["adjudicated"].get<uint64_t>(), "\n");
   }
@@ -386,8 +388,9 @@ std::string CellContestId(const ContestElection& election, uint32_t cell) {
 std::string RenderContestReport(const ContestReportInput& input, ReportFormat format) {
   if (format == ReportFormat::kCsv) return RenderCsv(input);
   const Json model = Model(input);
-  if (format == ReportFormat::kJson) {
-    return model.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  if (format == ReportFormat::kJson || format == ReportFormat::kHtml) {
+    std::string json = model.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+    return format == ReportFormat::kJson ? json : RenderHtmlOfOwnReport(json);
   }
   return RenderText(input, model);
 }

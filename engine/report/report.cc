@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/check.h"
+#include "engine/report/html_report.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -525,8 +526,9 @@ absl::StatusOr<ReportFormat> ParseReportFormat(absl::string_view name) {
   if (name == "text") return ReportFormat::kText;
   if (name == "json") return ReportFormat::kJson;
   if (name == "csv") return ReportFormat::kCsv;
+  if (name == "html") return ReportFormat::kHtml;
   return absl::InvalidArgumentError(
-      absl::StrCat("--format: expected text, json or csv, got \"", name, "\""));
+      absl::StrCat("--format: expected text, json, csv or html, got \"", name, "\""));
 }
 
 absl::StatusOr<Breakdown> ParseBreakdown(absl::string_view name) {
@@ -545,6 +547,8 @@ std::string RenderReport(const ReportInput& input, ReportFormat format) {
       return RenderCsv(input);
     case ReportFormat::kText:
       return RenderText(input);
+    case ReportFormat::kHtml:
+      return RenderHtmlOfOwnReport(RenderJson(input));
   }
   return RenderText(input);
 }

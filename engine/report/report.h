@@ -1,6 +1,7 @@
-// Renders a tally (and, for `run`/`reconcile`, its reconciliation) as text, JSON or CSV.
-// The JSON schema is documented in docs/REPORT.md; its keys are stable across versions.
-// Every rendering of a synthetic station split says so. Pure functions, thread-safe.
+// Renders a tally (and, for `run`/`reconcile`, its reconciliation) as text, JSON, CSV or
+// HTML. The JSON schema is documented in docs/REPORT.md; its keys are stable across
+// versions. The HTML page is rendered from the JSON (html_report.h), so its figures are the
+// JSON's. Every rendering of a synthetic station split says so. Pure functions, thread-safe.
 #ifndef CANVASS_ENGINE_REPORT_REPORT_H_
 #define CANVASS_ENGINE_REPORT_REPORT_H_
 
@@ -18,10 +19,10 @@
 
 namespace canvass {
 
-enum class ReportFormat { kText, kJson, kCsv };
+enum class ReportFormat { kText, kJson, kCsv, kHtml };
 enum class Breakdown { kNone, kStation, kCountry };
 
-// "text" | "json" | "csv" and "station" | "country", for the command line.
+// "text" | "json" | "csv" | "html" and "station" | "country", for the command line.
 absl::StatusOr<ReportFormat> ParseReportFormat(absl::string_view name);
 absl::StatusOr<Breakdown> ParseBreakdown(absl::string_view name);
 

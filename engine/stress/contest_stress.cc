@@ -103,6 +103,7 @@ StressRecordOutcome Model(const ModelElection& model, const StressRecord& record
       current = nullptr;
     }
   }
+  out.adjudicated = current != nullptr && current->type == "modified";
   int field = 0;
   while (field < kNumCvrIdentityFields && !record.ids[field]) ++field;
   if (field == kNumCvrIdentityFields) reject(CastReject::kMalformed);
@@ -489,6 +490,7 @@ absl::StatusOr<ContestTally> ExpectContestTally(const ContestElection& election,
     StressRecordOutcome first;
     uint64_t copies = 0;
     bool differ = false;
+    bool adjudicated = false;  // any copy (equal copies are one ballot)
   };
   std::map<std::string, Copies> identities;
   for (const StressRecord& record : records) {
@@ -498,6 +500,7 @@ absl::StatusOr<ContestTally> ExpectContestTally(const ContestElection& election,
       continue;
     }
     Copies& copies = identities[outcome.identity];
+    copies.adjudicated |= outcome.adjudicated;
     if (copies.copies++ == 0) {
       copies.first = std::move(outcome);
     } else if (outcome.unit != copies.first.unit || outcome.cells != copies.first.cells) {
@@ -510,6 +513,7 @@ absl::StatusOr<ContestTally> ExpectContestTally(const ContestElection& election,
       continue;
     }
     ++tally.counted;
+    if (copies.adjudicated) ++tally.adjudicated;
     tally.rejected[static_cast<int>(CastReject::kDuplicate)] += copies.copies - 1;
     for (const uint32_t unit : (*ancestors)[copies.first.unit]) {
       for (const CellVotes& cell : copies.first.cells) {
@@ -633,7 +637,7 @@ ContestElection DrawElection(Draws& d, uint64_t seed, RoundPlan* plan) {
   static constexpr const char* kPrefixes[] = {"ru-prec", "ru-dist", "ru-cnty", "ru-state"};
   std::vector<ReportingUnit> units;
   std::vector<std::vector<size_t>> by_level(levels);
-  units.push_back({"ru-state", "The state", levels == 1 ? "precinct" : "state", {}});
+  units.push_back({"ru-state", "The state", levels == 1 ? "precinct" : "state", {}, ""});
   by_level[0].push_back(0);
   uint32_t counter = 0;
   for (uint32_t level = 1; level < levels; ++level) {

@@ -124,6 +124,7 @@ struct StressRecordOutcome {
   std::string identity;  // field, device and id, when not rejected
   uint32_t unit = 0;
   std::vector<CellVotes> cells;  // sorted by cell, no zero figure, no cell twice
+  bool adjudicated = false;      // its current snapshot is of Type "modified"
 };
 
 // The model of one record against `election` (only its public contests, units and scope;

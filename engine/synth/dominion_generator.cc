@@ -17,13 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "engine/synth/internal/json_text.h"
+#include "engine/base/json_text.h"
 #include "engine/synth/random.h"
 
 namespace canvass {
 namespace {
-
-using synth_internal::AppendJsonString;
 
 // A CSV field, quoted when it must be.
 std::string CsvField(absl::string_view text) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -1171,6 +1172,51 @@ TEST(CliKernelTest, EveryKernelGivesTheSameReport) {
       EXPECT_TRUE(result.out == first_report) << "the reports differ";
     }
   }
+}
+
+// ---- The HTML page (--format html, --html FILE) ----
+
+TEST(CliHtmlTest, FormatHtmlAndHtmlFileWriteTheSamePageWithTheSameExitCode) {
+  TempDir directory;
+  const std::string page = directory.File("report.html");
+  const RunResult html = RunCanvass({"run", "--faults", "drop=0.01", "--format", "html"});
+  ASSERT_EQ(html.exit_code, kExitMismatch) << Describe(html);
+  EXPECT_TRUE(absl::StartsWith(html.out, "<!DOCTYPE html>")) << html.out.substr(0, 200);
+  EXPECT_THAT(html.out, HasSubstr("<b>SYNTHETIC</b>"));
+  const RunResult beside =
+      RunCanvass({"run", "--faults", "drop=0.01", "--format", "json", "--html", page});
+  ASSERT_EQ(beside.exit_code, kExitMismatch) << Describe(beside);
+  EXPECT_EQ(ParseJson(beside)["verdict"], "mismatch");
+  EXPECT_TRUE(ReadFile(page) == html.out) << "--html FILE differs from --format html";
+  // Beside the text too, and for a match.
+  const RunResult text = RunCanvass({"run", "--html", page});
+  ASSERT_EQ(text.exit_code, kExitMatch) << Describe(text);
+  EXPECT_THAT(text.out, HasSubstr("MATCH"));
+  EXPECT_THAT(ReadFile(page), HasSubstr("data-key=\"/verdict\">match</span>"));
+}
+
+TEST(CliHtmlTest, AggregateAndContestReportsHaveTheirPages) {
+  TempDir directory;
+  WriteFile(directory.path() / "ballots.csv", "station,seq,choice\nAE-01,1,JAL\nAE-01,x,PEZ\n");
+  const RunResult ballots =
+      RunCanvass({"aggregate", directory.path().string(), "--format", "html", "--quiet"});
+  ASSERT_EQ(ballots.exit_code, kExitMatch) << Describe(ballots);
+  EXPECT_THAT(ballots.out, HasSubstr("data-report-version=\"1\""));
+  EXPECT_THAT(ballots.out, HasSubstr("ballots.csv:3"));  // the malformed record, located
+  const std::string example =
+      (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "contests-example").string();
+  const RunResult contests =
+      RunCanvass({"reconcile", "--election", example, example + "/cvr.json", "--format", "html"});
+  ASSERT_EQ(contests.exit_code, kExitMatch) << Describe(contests);
+  EXPECT_THAT(contests.out, HasSubstr("data-report-version=\"2\""));
+  EXPECT_THAT(contests.out, HasSubstr("data-key=\"/cells/compared\">39</span>"));
+}
+
+TEST(CliHtmlTest, AnHtmlFileThatCannotBeWrittenIsAnInputError) {
+  const RunResult result =
+      RunCanvass({"run", "--format", "json", "--html", "/nonexistent-canvass-dir/report.html"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_THAT(result.err, HasSubstr("--html: cannot write the report: /nonexistent-canvass-dir"));
 }
 
 }  // namespace

@@ -665,5 +665,150 @@ TEST(DominionBadFlagsTest, WhatAnExportDoesNotTakeIsRefusedNotIgnored) {
                    {"a Dominion export is read on its own (one folder or zip per job)"});
 }
 
+// ---- `canvass convert`: the real binary, and the copies read back by the real binary ----
+
+// The aggregate report of `path` by unit, less what names the input (election.source, inputs).
+Json FiguresOf(const std::string& path) {
+  const RunResult result = Aggregate(path, {"--by", "unit"});
+  EXPECT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  Json report = Json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(report.is_discarded()) << result.out;
+  if (report.is_discarded()) return Json();
+  report["election"].erase("source");
+  report.erase("inputs");
+  return report;
+}
+
+// Every case of the catalogue whose export reads (README.md, "Session-level cases"), both
+// targets: the cvb copy aggregates to the same report, its rejections named where they were
+// first read; the NIST copy to the same figures, less the records it has no form for.
+TEST(DominionConvertCliTest, EveryCopyOfEveryReadableCaseAggregatesToTheSameReport) {
+  TempDir dir;
+  for (const char* name :
+       {"base", "conflicting_session", "contest_twice", "dashes_in_string_ids", "duplicate_session",
+        "empty_record_id", "is_vote_string", "modified_not_current", "no_cards",
+        "no_current_version", "no_portion", "no_record_id", "overvotes_string",
+        "record_id_as_string", "session_broken_json", "unknown_candidate", "unknown_contest",
+        "unknown_portion"}) {
+    SCOPED_TRACE(name);
+    const std::string folder = LayOut(dir, name);
+    const Json want = FiguresOf(folder);
+    for (const char* to : {"nist-json", "cvb"}) {
+      SCOPED_TRACE(to);
+      const std::string out = (dir.path() / absl::StrCat(name, ".", to)).string();
+      const RunResult converted = RunCanvass({"convert", folder, "--to", to, "--out", out});
+      ASSERT_EQ(converted.exit_code, kExitMatch) << Describe(converted);
+      EXPECT_EQ(converted.err, "");
+      EXPECT_THAT(
+          converted.out,
+          StartsWith(absl::StrCat("converted ", want["records"]["read"].get<int>(), " records of ",
+                                  folder, " (1 file) to ", out, " (", to, ", ")));
+      EXPECT_FALSE(fs::exists(out + ".partial"));
+      Json got = FiguresOf(out);
+      ASSERT_EQ(got["rejected_examples"].size(),
+                absl::string_view(to) == "cvb" ? want["rejected_examples"].size() : 0u);
+      for (size_t e = 0; e < got["rejected_examples"].size(); ++e) {
+        const Json& example = got["rejected_examples"][e];
+        const Json& first = want["rejected_examples"][e];
+        EXPECT_EQ(example["reason"], first["reason"]);
+        EXPECT_THAT(example["why"].get<std::string>(),
+                    StartsWith(first["why"].get<std::string>() + " (converted from " + folder));
+      }
+      got.erase("rejected_examples");
+      Json expected = want;
+      expected.erase("rejected_examples");
+      if (absl::string_view(to) == "nist-json") {
+        // A NIST report has no form for a record rejected before the identity rules.
+        Json& rejected = expected["records"]["rejected"];
+        for (const char* reason :
+             {"malformed", "unknown_unit", "unknown_contest", "unknown_selection"}) {
+          expected["records"]["read"] =
+              expected["records"]["read"].get<int>() - rejected[reason].get<int>();
+          rejected[reason] = 0;
+        }
+      }
+      EXPECT_EQ(got, expected);
+    }
+  }
+}
+
+TEST(DominionConvertCliTest, TheCopiesReconcileToTheSameVerdictAndMismatch) {
+  TempDir dir;
+  for (const char* to : {"nist-json", "cvb"}) {
+    SCOPED_TRACE(to);
+    const std::string out = (dir.path() / absl::StrCat("base.", to)).string();
+    const RunResult converted = RunCanvass({"convert", DataPath("base"), "--to", to, "--out", out});
+    ASSERT_EQ(converted.exit_code, kExitMatch) << Describe(converted);
+    // base/: read 5, counted 5, 1 from its Modified version (README.md).
+    EXPECT_THAT(converted.out, HasSubstr("\n  records written: 5\n  ballots counted: 5 (1 from "
+                                         "adjudicated versions)\n"));
+    ExpectReconciled(Reconcile(DataPath("reported_match.csv"), out), kExitMatch, {});
+    ExpectReconciled(Reconcile(DataPath("reported_off_by_one.csv"), out), kExitMismatch,
+                     {"precinct-2 1 11 2 3 -1"});
+  }
+}
+
+TEST(DominionConvertCliTest, ARejectedSessionIsKeptInCvbAndNamedAsNotConvertedInNistJson) {
+  TempDir dir;
+  const std::string folder = LayOut(dir, "unknown_candidate");
+  const std::string json = (dir.path() / "copy.json").string();
+  const std::string cvb = (dir.path() / "copy.cvb").string();
+  const RunResult to_json = RunCanvass({"convert", folder, "--to", "nist-json", "--out", json});
+  ASSERT_EQ(to_json.exit_code, kExitMatch) << Describe(to_json);
+  // Sessions[5] (line 7, byte 2628) names candidate 21, a Council candidate, in the Mayor
+  // contest: unknown_selection, which a NIST report has no form for.
+  EXPECT_THAT(to_json.out,
+              HasSubstr("  records written: 5\n  ballots counted: 5 (1 from adjudicated "
+                        "versions)\n  rejected unknown_selection: 1 (1 not converted: nist-json "
+                        "has no form for them)\n    not converted: " +
+                        folder +
+                        "/CvrExport_1.json: byte 2628 (line 7, column 1): Sessions[5]: "
+                        "candidate 21 is not in contest 1 (CandidateManifest.json)\n"));
+  const RunResult to_cvb = RunCanvass({"convert", folder, "--to", "cvb", "--out", cvb});
+  ASSERT_EQ(to_cvb.exit_code, kExitMatch) << Describe(to_cvb);
+  EXPECT_THAT(to_cvb.out, HasSubstr("  records written: 6\n"));
+  EXPECT_THAT(to_cvb.out, HasSubstr("  rejected unknown_selection: 1\n"));
+
+  const Json original = FiguresOf(folder);
+  Json from_cvb = FiguresOf(cvb);
+  // The cvb copy is rejected on the same record, which names where it was first read.
+  ASSERT_EQ(from_cvb["rejected_examples"].size(), 1u);
+  EXPECT_EQ(from_cvb["rejected_examples"][0]["why"],
+            "candidate 21 is not in contest 1 (CandidateManifest.json) (converted from " + folder +
+                "/CvrExport_1.json: byte 2628: Sessions[5])");
+  from_cvb.erase("rejected_examples");
+  Json want = original;
+  want.erase("rejected_examples");
+  EXPECT_EQ(from_cvb, want);
+  // The NIST copy holds the 5 ballots and their figures, not the rejected session.
+  Json from_json = FiguresOf(json);
+  EXPECT_EQ(from_json["records"]["read"], 5);
+  EXPECT_EQ(from_json["records"]["rejected"]["unknown_selection"], 0);
+  EXPECT_EQ(from_json["contests"], original["contests"]);
+  EXPECT_EQ(from_json["units"], original["units"]);
+}
+
+TEST(DominionConvertCliTest, BadTargetsPathsAndOutputsAreInputErrorsLeavingNothing) {
+  TempDir dir;
+  const std::string folder = DataPath("base");
+  const std::string out = (dir.path() / "copy").string();
+  ExpectInputError(RunCanvass({"convert", folder, "--to", "xml", "--out", out}),
+                   "--to xml: ", {"expected nist-json (a NIST CVR JSON report) or cvb"});
+  const std::string missing = (dir.path() / "nope").string();
+  ExpectInputError(RunCanvass({"convert", missing, "--to", "cvb", "--out", out}), missing + ": ",
+                   {"no such file or folder"});
+  const std::string unwritable = (dir.path() / "no-such-folder" / "copy.cvb").string();
+  ExpectInputError(RunCanvass({"convert", folder, "--to", "cvb", "--out", unwritable}),
+                   unwritable + ".partial: ", {"cannot be written"});
+  ExpectInputError(RunCanvass({"convert", folder, folder, "--to", "cvb", "--out", out}),
+                   folder + ": ", {"a Dominion export is converted on its own"});
+  // A Dominion export that fails to read leaves neither the copy nor its .partial.
+  const std::string broken = LayOut(dir, "truncated_mid_session");
+  const RunResult failed = RunCanvass({"convert", broken, "--to", "cvb", "--out", out});
+  EXPECT_EQ(failed.exit_code, kExitInputError) << Describe(failed);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".partial"));
+}
+
 }  // namespace
 }  // namespace canvass

@@ -343,7 +343,7 @@ TEST(DominionGeneratorTest, GeneratedExportsReconcileAndMatchTheNistRecordsOfThe
   absl::StatusOr<CvrJobResult> nist_job = ReadCvrFiles(*scaled, {nist_path}, {});
   ASSERT_THAT(nist_job.status(), IsOk());
 
-  for (const std::string& name : {"export", "export.zip"}) {
+  for (const std::string name : {"export", "export.zip"}) {
     SCOPED_TRACE(name);
     const std::string path = temp.File(name);
     absl::StatusOr<DominionWriteSummary> summary = generator->Write(path);

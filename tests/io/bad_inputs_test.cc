@@ -582,7 +582,7 @@ std::string FlipBit(std::string bytes, uint64_t offset, int bit) {
 std::vector<std::pair<std::string, std::string>> CvbCatalogue(const Election& election) {
   const std::string valid = WriteCvb(ElectionFingerprint(election));
   std::string future = valid;
-  future[8] = 3;  // version 3, with the header checksum made right again
+  future[8] = 4;  // version 4, with the header checksum made right again
   const uint64_t checksum = XXH3_64bits(future.data(), 24);
   future.replace(24, 8, reinterpret_cast<const char*>(&checksum), 8);
   return {
@@ -659,7 +659,7 @@ TEST(CvbCatalogueTest, FutureVersionIsAnInputErrorEvenWithSkipDamaged) {
     EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
     EXPECT_EQ(result.out, "");
     EXPECT_THAT(result.err, HasSubstr(absl::StrCat(path, ": byte 8: ")));
-    EXPECT_THAT(result.err, HasSubstr("version 3"));
+    EXPECT_THAT(result.err, HasSubstr("cvb version 4 is not supported"));
   }
 }
 

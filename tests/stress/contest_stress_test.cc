@@ -39,7 +39,7 @@ ElectionContest MakeContest(std::string id, uint32_t vote_for, ContestKind kind,
   contest.vote_for = vote_for;
   contest.kind = kind;
   for (size_t s = 0; s < selections.size(); ++s) {
-    contest.selections.push_back({selections[s], "", static_cast<int>(s) == write_in});
+    contest.selections.push_back({selections[s], "", static_cast<int>(s) == write_in, ""});
   }
   return contest;
 }
@@ -77,9 +77,9 @@ StressRecord Record(std::string id, std::string unit, std::vector<StressContest>
 ContestElection MayorCouncil() {
   ContestElection election;
   election.id = "mayor-council";
-  election.units = {{"county", "", "county", {"p1", "p2"}},
-                    {"p1", "", "precinct", {}},
-                    {"p2", "", "precinct", {}}};
+  election.units = {{"county", "", "county", {"p1", "p2"}, ""},
+                    {"p1", "", "precinct", {}, ""},
+                    {"p2", "", "precinct", {}, ""}};
   election.scope_id = "county";
   election.contests.push_back(
       MakeContest("mayor", 1, ContestKind::kPlurality, {"ann", "bob", "wi"}, 2));
@@ -221,9 +221,9 @@ ContestStressWorld TinyWorld() {
   world.seed = 7;
   ContestElection& e = world.election;
   e.id = "tiny";
-  e.units = {{"state", "", "state", {"d1", "d2"}}, {"d1", "", "district", {"p1", "p2"}},
-             {"d2", "", "district", {"p2", "p3"}}, {"p1", "", "precinct", {}},
-             {"p2", "", "precinct", {}},           {"p3", "", "precinct", {}}};
+  e.units = {{"state", "", "state", {"d1", "d2"}, ""}, {"d1", "", "district", {"p1", "p2"}, ""},
+             {"d2", "", "district", {"p2", "p3"}, ""}, {"p1", "", "precinct", {}, ""},
+             {"p2", "", "precinct", {}, ""},           {"p3", "", "precinct", {}, ""}};
   e.scope_id = "state";
   e.contests.push_back(MakeContest("gov", 1, ContestKind::kPlurality, {"g-a", "g-b"}));
   e.contests.push_back(MakeContest("board", 2, ContestKind::kPlurality, {"b-x", "b-y", "b-w"}, 2));

@@ -250,9 +250,9 @@ absl::StatusOr<CvbLayout> ScanCvb(absl::string_view file, const uint8_t* data, s
   }
   const uint16_t version = Get<uint16_t>(data + 8);
   if (version < kCvbOldestVersion || version > kCvbVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": byte 8: cvb version ", version,
-                                                   " is not supported; this build reads versions ",
-                                                   kCvbOldestVersion, " to ", kCvbVersion));
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ": byte 8: cvb version ", version, " is not supported; this build reads versions ",
+        kCvbOldestVersion, " to ", kCvbVersion, " (and 3, contest ballots, as a CVR input)"));
   }
   layout.version = version;
   // Fields the grammar fixes (docs/FORMAT.md): a header that sums right but holds other

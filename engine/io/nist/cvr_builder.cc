@@ -34,13 +34,27 @@ void CvrBuilder::Begin() {
   for (const uint32_t c : seen_list_) seen_contest_[c] = 0;
   seen_list_.clear();
   cells_.clear();
+  stated_reject_ = false;
+  if (keep_transcript_) {
+    transcript_.device.reset();
+    transcript_.adjudicated = false;
+    transcript_.contests.clear();
+    transcript_.marks.clear();
+  }
 }
 
 void CvrBuilder::Reject(CastReject reason, std::string why) {
+  if (stated_reject_) return;
   // The first reason in the table's order wins, whatever order the record states them in.
   if (reject_ && static_cast<int>(*reject_) <= static_cast<int>(reason)) return;
   reject_ = reason;
   why_ = std::move(why);
+}
+
+void CvrBuilder::Rejected(CastReject reason, std::string why) {
+  reject_ = reason;
+  why_ = std::move(why);
+  stated_reject_ = true;
 }
 
 void CvrBuilder::Malformed(std::string why) { Reject(CastReject::kMalformed, std::move(why)); }
@@ -87,16 +101,34 @@ void CvrBuilder::ContestIndex(uint32_t contest, absl::string_view what) {
   contest_ = contest;
   seen_contest_[contest] = 1;
   seen_list_.push_back(contest);
+  if (keep_transcript_) TranscribeContest();
 }
 
-void CvrBuilder::MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank) {
-  if (!contest_ || !has_indication || !allocable) return;
+void CvrBuilder::MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank,
+                           uint64_t number_votes) {
+  if (number_votes > kMaxNumberVotes) {
+    Malformed(absl::StrCat("NumberVotes ", number_votes, "; expected at most ", kMaxNumberVotes));
+    return;
+  }
+  if (!contest_) return;
+  if (keep_transcript_) Transcribe(selection, has_indication, allocable, number_votes, rank);
+  if (!has_indication || !allocable || number_votes == 0) return;
   if (election_.contests[*contest_].kind == ContestKind::kRanked && rank > 1) return;
-  ++votes_;
-  marks_.push_back({election_.SelectionCell(*contest_, selection), 1});
+  votes_ += number_votes;
+  marks_.push_back(
+      {election_.SelectionCell(*contest_, selection), static_cast<uint32_t>(number_votes)});
 }
 
-void CvrBuilder::InvalidContest() { invalid_ = true; }
+void CvrBuilder::Transcribe(uint32_t selection, bool has_indication, bool allocable,
+                            uint64_t number_votes, uint64_t rank) {
+  transcript_.marks.push_back({selection, has_indication, allocable, number_votes, rank});
+  transcript_.contests.back().marks_end = static_cast<uint32_t>(transcript_.marks.size());
+}
+
+void CvrBuilder::InvalidContest() {
+  invalid_ = true;
+  if (keep_transcript_ && contest_) transcript_.contests.back().invalid = true;
+}
 
 void CvrBuilder::Contest(absl::string_view contest_id) {
   StartContest();
@@ -113,6 +145,14 @@ void CvrBuilder::Contest(absl::string_view contest_id) {
   }
   seen_contest_[*contest_] = 1;
   seen_list_.push_back(*contest_);
+  if (keep_transcript_) TranscribeContest();
+}
+
+void CvrBuilder::TranscribeContest() {
+  CvrTranscript::Contest contest;
+  contest.contest = *contest_;
+  contest.marks_end = static_cast<uint32_t>(transcript_.marks.size());
+  transcript_.contests.push_back(contest);
 }
 
 // The counts are checked even in a contest that is not in the election, so that a broken
@@ -122,6 +162,7 @@ void CvrBuilder::DeclaredOvervotes(uint64_t overvotes) {
     Malformed(absl::StrCat("Overvotes ", overvotes, "; expected at most ", kMaxNumberVotes));
   }
   declared_over_ = overvotes;
+  if (keep_transcript_ && contest_) transcript_.contests.back().overvotes = overvotes;
 }
 
 void CvrBuilder::DeclaredUndervotes(uint64_t undervotes) {
@@ -129,6 +170,7 @@ void CvrBuilder::DeclaredUndervotes(uint64_t undervotes) {
     Malformed(absl::StrCat("Undervotes ", undervotes, "; expected at most ", kMaxNumberVotes));
   }
   declared_under_ = undervotes;
+  if (keep_transcript_ && contest_) transcript_.contests.back().undervotes = undervotes;
 }
 
 void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool allocable,
@@ -146,6 +188,7 @@ void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool 
                         election_.contests[*contest_].id, "'"));
     return;
   }
+  if (keep_transcript_) Transcribe(*selection, has_indication, allocable, number_votes, rank);
   if (!has_indication || !allocable || number_votes == 0) return;
   if (election_.contests[*contest_].kind == ContestKind::kRanked && rank > 1) return;
   votes_ += number_votes;
@@ -157,7 +200,10 @@ void CvrBuilder::EndContest() {
   if (!contest_) return;
   const uint32_t contest = *contest_;
   if (invalid_) {
-    cells_.push_back({election_.FigureCell(contest, ContestFigure::kInvalid), 1});
+    // Not counted; visible in its own figure where the election has one.
+    if (election_.invalid_figure) {
+      cells_.push_back({election_.FigureCell(contest, ContestFigure::kInvalid), 1});
+    }
     contest_.reset();
     return;
   }
@@ -185,6 +231,7 @@ void CvrBuilder::EndContest() {
 }
 
 std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
+  if (stated_reject_) return reject_;
   int field = 0;
   while (field < kNumCvrIdentityFields && !has_identity_[field]) ++field;
   if (field == kNumCvrIdentityFields) {
@@ -202,6 +249,13 @@ std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
   }
   if (reject_) return reject_;
   identity_field_ = static_cast<CvrIdentityField>(field);
+  if (keep_transcript_) {
+    transcript_.identity_field = identity_field_;
+    transcript_.identity = identity_[field];
+    if (has_device_) transcript_.device = device_;
+    transcript_.unit = *unit;
+    transcript_.adjudicated = adjudicated_;
+  }
   // The identity bytes: the field's index, the device (empty when none), a separator
   // that cannot occur in either length prefix, and the id: distinct fields and devices
   // never give the same bytes.

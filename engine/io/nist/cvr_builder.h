@@ -40,9 +40,39 @@ enum class CvrIdentityField : uint8_t { kUniqueId = 0, kBallotPrePrintedId, kBal
 inline constexpr int kNumCvrIdentityFields = 3;
 absl::string_view CvrIdentityFieldName(CvrIdentityField field);  // "UniqueId", ...
 
+// What a record stated, as its reader told the builder (kept when KeepTranscript(true)):
+// converters re-encode each record in another syntax from it (ingest/convert.h), so that
+// the copy is read by the same rules to the same figures. Contest, selection and unit are
+// indexes into the election; contest k's marks are [contests[k-1].marks_end,
+// contests[k].marks_end) of `marks`.
+struct CvrTranscript {
+  struct Contest {
+    uint32_t contest = 0;
+    std::optional<uint64_t> overvotes;   // as the record declares them
+    std::optional<uint64_t> undervotes;  // likewise
+    bool invalid = false;                // InvalidContest()
+    uint32_t marks_end = 0;
+  };
+  struct Mark {
+    uint32_t selection = 0;
+    bool has_indication = true;
+    bool allocable = true;
+    uint64_t number_votes = 1;
+    uint64_t rank = 0;
+  };
+  CvrIdentityField identity_field = CvrIdentityField::kUniqueId;
+  std::string identity;  // the value of identity_field
+  std::optional<std::string> device;
+  uint32_t unit = 0;
+  bool adjudicated = false;
+  std::vector<Contest> contests;
+  std::vector<Mark> marks;
+};
+
 class CvrBuilder {
  public:
   explicit CvrBuilder(const ContestElection& election) : election_(election) {}
+  const ContestElection& election() const { return election_; }
 
   // Starts a record; forgets the previous one.
   void Begin();
@@ -69,16 +99,21 @@ class CvrBuilder {
   // The record names a unit the reader could not resolve: unknown_unit, with `why`.
   void UnknownUnit(std::string why);
   void ContestIndex(uint32_t contest, absl::string_view what);
-  void MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank);
+  // `number_votes` above kMaxNumberVotes makes the record malformed.
+  void MarkIndex(uint32_t selection, bool has_indication, bool allocable, uint64_t rank,
+                 uint64_t number_votes = 1);
   // The current contest is on the ballot but not to be counted (Dominion's InvalidContest
-  // condition): it adds 1 to its kInvalid figure and nothing else. Requires: the election
-  // has that figure (invalid_figure).
+  // condition, NIST's Status "invalidated-rules"): it adds 1 to its kInvalid figure where
+  // the election has that figure (invalid_figure), and nothing else.
   void InvalidContest();
 
   // Marks the record malformed (a reader found the schema broken); `why` is kept.
   void Malformed(std::string why);
   // Rejects the record for `reason`; the first reason in CastReject's order wins.
   void Reject(CastReject reason, std::string why);
+  // The record is rejected for `reason` whatever else it states (a converted copy of a
+  // record its first reader rejected): End() returns `reason` with `why`.
+  void Rejected(CastReject reason, std::string why);
 
   // Ends the record: on success appends the ballot to `batch` and returns nullopt;
   // otherwise returns the reason, with why() saying what was wrong.
@@ -91,8 +126,16 @@ class CvrBuilder {
   void SetAdjudicated() { adjudicated_ = true; }
   bool adjudicated() const { return adjudicated_; }
 
+  // Whether records keep their transcript (off by default: it costs a copy of the marks).
+  void KeepTranscript(bool keep) { keep_transcript_ = keep; }
+  // The last record's transcript; complete when End() counted it.
+  const CvrTranscript& transcript() const { return transcript_; }
+
  private:
   void StartContest();
+  void TranscribeContest();
+  void Transcribe(uint32_t selection, bool has_indication, bool allocable, uint64_t number_votes,
+                  uint64_t rank);
 
   const ContestElection& election_;
   std::optional<CastReject> reject_;
@@ -117,6 +160,9 @@ class CvrBuilder {
   std::vector<uint32_t> seen_list_;
   std::vector<CellVotes> cells_;
   std::string identity_bytes_;
+  bool stated_reject_ = false;
+  bool keep_transcript_ = false;
+  CvrTranscript transcript_;
 };
 
 }  // namespace canvass

@@ -440,10 +440,15 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
   bool has_id = false;
   std::optional<uint64_t> over;
   std::optional<uint64_t> under;
+  bool invalid = false;
   marks_.clear();
   for (auto field : contest) {
     const std::string_view key = Key(field);
-    if (key == "ContestId") {
+    if (key == "Status") {
+      for (auto status : field.value().get_array()) {
+        if (status.get_string().value() == "invalidated-rules") invalid = true;
+      }
+    } else if (key == "ContestId") {
       contest_id = field.value().get_string();
       has_id = true;
     } else if (key == "Overvotes") {
@@ -500,6 +505,7 @@ void JsonCvrDecoder::Contest(simdjson::ondemand::object contest, CvrBuilder* bui
     return;
   }
   builder->Contest(Absl(contest_id));
+  if (invalid) builder->InvalidContest();
   if (over) builder->DeclaredOvervotes(*over);
   if (under) builder->DeclaredUndervotes(*under);
   for (const PendingMark& mark : marks_) {
@@ -514,9 +520,12 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
   for (simdjson::ondemand::object snapshot : snapshots) {
     enum { kUnknown, kCurrent, kOther } which = kUnknown;
     bool contests_before_id = false;
+    bool modified = false;
     for (auto field : snapshot) {
       const std::string_view key = Key(field);
-      if (key == "@id") {
+      if (key == "Type") {
+        modified = field.value().get_string().value() == "modified";
+      } else if (key == "@id") {
         which = field.value().get_string().value() == current ? kCurrent : kOther;
         if (which == kCurrent && found_) {
           builder->Malformed(absl::StrCat("two CVRSnapshots have @id '", Absl(current), "'"));
@@ -537,6 +546,8 @@ void JsonCvrDecoder::Snapshots(simdjson::ondemand::array snapshots, std::string_
         Validate(field.value());
       }
     }
+    // The current snapshot is an adjudicated one when its Type says "modified".
+    if (which == kCurrent && modified) builder->SetAdjudicated();
     // A snapshot that lists its contests before its @id is walked again for them.
     if (!contests_before_id) continue;
     snapshot.reset();

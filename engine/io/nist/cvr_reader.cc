@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/io/cvb/contest_cvb.h"
 #include "engine/io/nist/internal/cvr_formats.h"
 
 namespace canvass {
@@ -15,6 +16,8 @@ absl::string_view CvrFormatName(CvrFormat format) {
       return "nist-cvr-xml";
     case CvrFormat::kDominionJson:
       return "dominion-cvr-json";
+    case CvrFormat::kCvbContest:
+      return "cvb-contest-ballots";
   }
   return "?";
 }
@@ -64,6 +67,7 @@ std::optional<absl::string_view> XmlRootLocalName(absl::string_view head) {
 }  // namespace
 
 std::optional<CvrFormat> SniffCvrFormat(absl::string_view head) {
+  if (LooksLikeContestCvb(head)) return CvrFormat::kCvbContest;
   if (absl::StartsWith(head, "\xEF\xBB\xBF")) head.remove_prefix(3);
   size_t i = 0;
   while (i < head.size() &&
@@ -109,6 +113,8 @@ std::unique_ptr<CvrScanner> NewCvrScanner(CvrFormat format, std::string name,
     case CvrFormat::kDominionJson:
       return NewJsonRecordScanner(std::move(name), text,
                                   JsonRecordArray{"Sessions", "a Dominion CvrExport file"});
+    case CvrFormat::kCvbContest:
+      return NewContestCvbScanner(std::move(name), text);
   }
   return nullptr;
 }
@@ -121,6 +127,8 @@ std::unique_ptr<CvrDecoder> NewCvrDecoder(CvrFormat format) {
       return NewXmlCvrDecoder();
     case CvrFormat::kDominionJson:
       return nullptr;
+    case CvrFormat::kCvbContest:
+      return NewContestCvbDecoder();
   }
   return nullptr;
 }

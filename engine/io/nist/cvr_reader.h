@@ -29,15 +29,17 @@
 namespace canvass {
 
 // kDominionJson: a Dominion CvrExport file, read only as part of its export (its
-// decoder needs the export's manifests: io/dominion/sessions.h).
-enum class CvrFormat : uint8_t { kJson, kXml, kDominionJson };
-inline constexpr int kNumCvrFormats = 3;
-// "nist-cvr-json", "nist-cvr-xml", "dominion-cvr-json"
+// decoder needs the export's manifests: io/dominion/sessions.h). kCvbContest: a cvb file
+// of contest ballots (version 3, io/cvb/contest_cvb.h), as `canvass convert` writes them.
+enum class CvrFormat : uint8_t { kJson, kXml, kDominionJson, kCvbContest };
+inline constexpr int kNumCvrFormats = 4;
+// "nist-cvr-json", "nist-cvr-xml", "dominion-cvr-json", "cvb-contest-ballots"
 absl::string_view CvrFormatName(CvrFormat format);
 
 // The format `head` (a file's first bytes) is written in, or nullopt when it is neither a
 // CVR JSON report (an object whose top level has a "CVR" key, or "@type":
-// "CVR.CastVoteRecordReport") nor a CVR XML report (root element CastVoteRecordReport).
+// "CVR.CastVoteRecordReport") nor a CVR XML report (root element CastVoteRecordReport)
+// nor a cvb file of contest ballots (version 3).
 std::optional<CvrFormat> SniffCvrFormat(absl::string_view head);
 
 // One record: bytes [begin, end) of the file, and its position among the file's records.

@@ -418,11 +418,14 @@ bool XmlCvrDecoder::Contest(pugi::xml_node contest, CvrBuilder* builder) {
   bool has_id = false;
   std::optional<uint64_t> over;
   std::optional<uint64_t> under;
+  bool invalid = false;
   marks_.clear();
   for (pugi::xml_node field : contest.children()) {
     if (field.type() != pugi::node_element) continue;
     const absl::string_view key = Name(field);
-    if (key == "ContestId") {
+    if (key == "Status") {
+      if (Token(field) == "invalidated-rules") invalid = true;
+    } else if (key == "ContestId") {
       contest_id = Token(field);
       has_id = true;
     } else if (key == "Overvotes") {
@@ -469,6 +472,7 @@ bool XmlCvrDecoder::Contest(pugi::xml_node contest, CvrBuilder* builder) {
     return false;
   }
   builder->Contest(contest_id);
+  if (invalid) builder->InvalidContest();
   if (over) builder->DeclaredOvervotes(*over);
   if (under) builder->DeclaredUndervotes(*under);
   for (const PendingMark& mark : marks_) {
@@ -553,9 +557,11 @@ void XmlCvrDecoder::Decode(absl::string_view text, const CvrSpan& span, CvrBuild
         absl::StrCat("no CVRSnapshot has the current @id '", current, "' (as its ObjectId)"));
     return;
   }
-  for (pugi::xml_node contest : found.children()) {
-    if (contest.type() != pugi::node_element || Name(contest) != "CVRContest") continue;
-    if (!Contest(contest, builder)) return;
+  for (pugi::xml_node field : found.children()) {
+    if (field.type() != pugi::node_element) continue;
+    if (Name(field) == "Type" && Token(field) == "modified") builder->SetAdjudicated();
+    if (Name(field) != "CVRContest") continue;
+    if (!Contest(field, builder)) return;
   }
 }
 

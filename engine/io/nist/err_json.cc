@@ -24,6 +24,9 @@ using simdjson::dom::object;
 class DefinitionReader {
  public:
   DefinitionReader(absl::string_view name, bool results) : name_(name), results_(results) {}
+  // Whether the election gets the `invalid` figure (a CVR report that marks contests
+  // invalidated-rules).
+  bool invalid_figure = false;
 
   absl::Status Read(const element& root, ContestElection* election);
 
@@ -53,6 +56,29 @@ class DefinitionReader {
   bool results_;
   std::vector<std::pair<std::string, std::string>> candidate_names_;
 };
+
+// The voting system's own code of an object: the Value of its first ExternalIdentifier of
+// Type "local-level", else of its first of Type "other"; "" when it has neither.
+std::string ExternalId(const object& parent) {
+  array ids;
+  if (parent["ExternalIdentifier"].get_array().get(ids) != simdjson::SUCCESS) return "";
+  std::string other;
+  bool has_other = false;
+  for (const element id : ids) {
+    std::string_view type;
+    std::string_view value;
+    if (id["Type"].get_string().get(type) != simdjson::SUCCESS ||
+        id["Value"].get_string().get(value) != simdjson::SUCCESS) {
+      continue;
+    }
+    if (type == "local-level") return std::string(value);
+    if (type == "other" && !has_other) {
+      other = std::string(value);
+      has_other = true;
+    }
+  }
+  return other;
+}
 
 // The first Content of an InternationalizedText, or a plain string.
 std::string Text(const element& value) {
@@ -123,6 +149,7 @@ absl::Status DefinitionReader::ReadUnits(const object& root, ContestElection* el
     CANVASS_ASSIGN_OR_RETURN(out.type, String(unit, "Type", path, /*required=*/false));
     element name;
     if (unit["Name"].get(name) == simdjson::SUCCESS) out.name = Text(name);
+    out.external_id = ExternalId(unit);
     CANVASS_ASSIGN_OR_RETURN(std::vector<element> composing,
                              Array(unit, "ComposingGpUnitIds", path));
     for (const element id : composing) {
@@ -147,6 +174,7 @@ absl::Status DefinitionReader::ReadContest(const element& value, const std::stri
   CANVASS_ASSIGN_OR_RETURN(out.id, String(contest, "@id", path, /*required=*/true));
   element name;
   if (contest["Name"].get(name) == simdjson::SUCCESS) out.name = Text(name);
+  out.external_id = ExternalId(contest);
   CANVASS_ASSIGN_OR_RETURN(std::optional<uint64_t> votes_allowed,
                            Count(contest, "VotesAllowed", path));
   if (votes_allowed && (*votes_allowed < 1 || *votes_allowed > kMaxSelections)) {
@@ -170,6 +198,7 @@ absl::Status DefinitionReader::ReadContest(const element& value, const std::stri
     }
     Selection sel;
     CANVASS_ASSIGN_OR_RETURN(sel.id, String(selection, "@id", selection_path, true));
+    sel.external_id = ExternalId(selection);
     bool write_in = false;
     if (selection["IsWriteIn"].get_bool().get(write_in) == simdjson::SUCCESS)
       sel.write_in = write_in;
@@ -309,6 +338,7 @@ absl::Status DefinitionReader::Read(const element& root_value, ContestElection* 
     candidate_names_.emplace_back(std::string(candidate_id), std::move(text));
   }
   CANVASS_RETURN_IF_ERROR(ReadUnits(root, election));
+  election->invalid_figure = invalid_figure;
   CANVASS_ASSIGN_OR_RETURN(std::vector<element> contests,
                            Array(election_object, "Contest", election_path));
   size_t index = 0;
@@ -341,8 +371,8 @@ absl::Status DefinitionReader::Read(const element& root_value, ContestElection* 
   return election->Finalize(name_);
 }
 
-absl::StatusOr<ContestElection> Parse(absl::string_view name, absl::string_view text,
-                                      bool results) {
+absl::StatusOr<ContestElection> Parse(absl::string_view name, absl::string_view text, bool results,
+                                      bool invalid_figure) {
   simdjson::dom::parser parser;
   const simdjson::padded_string padded(text.data(), text.size());
   element root;
@@ -354,6 +384,7 @@ absl::StatusOr<ContestElection> Parse(absl::string_view name, absl::string_view 
   ContestElection election;
   election.source = std::string(name);
   DefinitionReader reader(name, results);
+  reader.invalid_figure = invalid_figure;
   CANVASS_RETURN_IF_ERROR(reader.Read(root, &election));
   return election;
 }
@@ -362,12 +393,12 @@ absl::StatusOr<ContestElection> Parse(absl::string_view name, absl::string_view 
 
 absl::StatusOr<ContestElection> ParseResultsReportJson(absl::string_view name,
                                                        absl::string_view text) {
-  return Parse(name, text, /*results=*/true);
+  return Parse(name, text, /*results=*/true, /*invalid_figure=*/false);
 }
 
-absl::StatusOr<ContestElection> ParseCvrElectionJson(absl::string_view name,
-                                                     absl::string_view text) {
-  return Parse(name, text, /*results=*/false);
+absl::StatusOr<ContestElection> ParseCvrElectionJson(absl::string_view name, absl::string_view text,
+                                                     bool invalid_figure) {
+  return Parse(name, text, /*results=*/false, invalid_figure);
 }
 
 absl::StatusOr<ContestElection> LoadResultsReportJson(const std::string& path) {

@@ -23,14 +23,18 @@ inline constexpr uint64_t kMaxResultsReportBytes = uint64_t{1} << 30;
 // Parses an ERR JSON document: the election (its first Election), its GpUnits, and every
 // VoteCounts of type "total" (other types are kept in reported_by_type), OtherCounts'
 // Overvotes and Undervotes, and BallotCounts' BallotsCast (of the election: a unit's
-// ballots cast; of a contest: its ballots). Errors are InvalidArgument naming `name`, the
-// JSON path and what was expected (DataLoss when the text is not JSON at all).
+// ballots cast; of a contest: its ballots). Units, contests and selections keep the Value
+// of their first ExternalIdentifier of Type "local-level" (else "other") as external_id.
+// Errors are InvalidArgument naming `name`, the JSON path and what was expected (DataLoss when the
+// text is not JSON at all).
 absl::StatusOr<ContestElection> ParseResultsReportJson(absl::string_view name,
                                                        absl::string_view text);
 
 // Parses the election definition of a CVR JSON report (its Election and GpUnit lists).
-absl::StatusOr<ContestElection> ParseCvrElectionJson(absl::string_view name,
-                                                     absl::string_view text);
+// `invalid_figure`: the election gets the `invalid` figure (ContestElection), for reports
+// whose records mark contests "invalidated-rules".
+absl::StatusOr<ContestElection> ParseCvrElectionJson(absl::string_view name, absl::string_view text,
+                                                     bool invalid_figure = false);
 
 // Reads `path` (an ERR JSON file) whole and parses it.
 absl::StatusOr<ContestElection> LoadResultsReportJson(const std::string& path);

@@ -1,14 +1,14 @@
-// What the generators of JSON records share (cvr_generator.cc, dominion_generator.cc): a
+// What every writer of JSON text shares (generators, converters, reports): a
 // string written as a JSON string, escaped.
-#ifndef CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
-#define CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
+#ifndef CANVASS_ENGINE_BASE_JSON_TEXT_H_
+#define CANVASS_ENGINE_BASE_JSON_TEXT_H_
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace canvass::synth_internal {
+namespace canvass {
 
 // Appends `text` to *out as a JSON string: quoted, '"' and '\' escaped, control bytes as
 // \u00XX; other bytes as they are (UTF-8 passes through).
@@ -27,6 +27,6 @@ inline void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-}  // namespace canvass::synth_internal
+}  // namespace canvass
 
-#endif  // CANVASS_ENGINE_SYNTH_INTERNAL_JSON_TEXT_H_
+#endif  // CANVASS_ENGINE_BASE_JSON_TEXT_H_
