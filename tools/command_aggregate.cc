@@ -100,6 +100,7 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   input.election = &*scaled;
   input.tally = &ingest->tally;
   input.breakdown = breakdown;
+  input.plausibility = flags.report.plausibility;
   input.inputs = &*ingest;
   std::optional<Reconciliation> reconciliation;
   if (reconcile) {

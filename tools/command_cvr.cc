@@ -183,6 +183,7 @@ int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconc
   input.tally = &job.tally;
   input.reconciliation = reconciliation ? &*reconciliation : nullptr;
   input.by_unit = flags.report.by == "unit";
+  input.plausibility = flags.report.plausibility;
   input.inputs = &job.inputs;
   input.examples = &job.examples;
   input.skipped = &job.skipped;

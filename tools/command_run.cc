@@ -52,6 +52,7 @@ int RunCommand(const RunFlags& flags) {
   input.reconciliation = &reconciliation;
   input.generation = GenerationInfo{flags.seed, flags.scale};
   input.breakdown = breakdown;
+  input.plausibility = flags.report.plausibility;
   FaultSummary faults_summary;
   if (run->predicted) {
     faults_summary = SummarizeFaults(options.faults, run->fired);

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "engine/base/checked_math.h"
 #include "engine/base/decimal.h"
 #include "engine/base/file_util.h"
@@ -35,6 +36,49 @@ CLI::Option* AddDecimal(CLI::App* command, const std::string& name, uint64_t* va
       ->default_str(absl::StrCat(*value));
 }
 
+namespace {
+
+// A percent with at most one decimal (0, 5, 2.5, 100; a trailing % is allowed), stored in
+// permille: exact, so the same threshold decides the same way on every machine.
+std::optional<uint64_t> ParsePermille(absl::string_view text) {
+  if (absl::ConsumeSuffix(&text, "%") && text.empty()) return std::nullopt;
+  absl::string_view whole = text;
+  absl::string_view tenth;
+  if (const size_t dot = text.find('.'); dot != absl::string_view::npos) {
+    whole = text.substr(0, dot);
+    tenth = text.substr(dot + 1);
+    if (tenth.size() != 1 || tenth[0] < '0' || tenth[0] > '9') return std::nullopt;
+  }
+  if (whole.empty() || whole.size() > 3) return std::nullopt;
+  const std::optional<uint64_t> percent = ParseDecimalUint64(whole);
+  if (!percent) return std::nullopt;
+  const uint64_t permille = *percent * 10 + (tenth.empty() ? 0 : tenth[0] - '0');
+  if (permille > 1000) return std::nullopt;
+  return permille;
+}
+
+void AddShare(CLI::App* command, const std::string& name, uint64_t* permille,
+              const std::string& help) {
+  command
+      ->add_option_function<std::string>(
+          name,
+          [=](const std::string& text) {
+            const std::optional<uint64_t> parsed = ParsePermille(text);
+            if (!parsed) {
+              throw CLI::ValidationError(
+                  name, absl::StrCat("expected a percent in 0..100 with at most one decimal "
+                                     "(e.g. 5 or 2.5), got \"",
+                                     text, "\""));
+            }
+            *permille = *parsed;
+          },
+          help)
+      ->default_str(
+          absl::StrCat(*permille / 10, *permille % 10 ? absl::StrCat(".", *permille % 10) : ""));
+}
+
+}  // namespace
+
 void AddThreads(CLI::App* command, int* threads) {
   command->add_option_function<std::string>(
       "--threads",
@@ -58,6 +102,15 @@ void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance) 
   command->add_option("--html", flags->html,
                       "Also write the report as a self-contained HTML page to FILE");
   command->add_option("--by", flags->by, "Drill down by station or by country");
+  AddShare(command, "--warn-invalid-share", &flags->plausibility.invalid_permille,
+           "Plausibility warning: invalid ballots above this percent of a station's or unit's "
+           "ballots");
+  AddShare(command, "--warn-blank-share", &flags->plausibility.blank_permille,
+           "Plausibility warning: blank ballots (undervotes) above this percent");
+  AddDecimal(command, "--warn-min-ballots", &flags->plausibility.min_ballots,
+             "Plausibility warning: shares are checked where at least this many ballots were "
+             "counted",
+             0, kMaxFigure);
   if (with_tolerance) {
     AddDecimal(command, "--tolerance", &flags->tolerance,
                "Largest |counted - reported| per figure still called a match", 0, kMaxFigure);

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/election/election.h"
+#include "engine/reconcile/plausibility.h"
 #include "engine/report/report.h"
 #include "engine/synth/fault_plan.h"
 
@@ -32,6 +33,8 @@ struct ReportFlags {
   std::string by;
   uint64_t tolerance = 0;
   std::string html;  // --html FILE: the HTML page of the same report, beside --format's
+  // --warn-invalid-share, --warn-blank-share (percent, one decimal), --warn-min-ballots.
+  PlausibilityOptions plausibility;
 };
 
 // The flags of `canvass run`; `canvass generate` takes the same generator flags.

@@ -67,8 +67,8 @@ class OutputFile {
 
  private:
   absl::Status Failed() const {
-    return absl::DataLossError(absl::StrCat(partial_, ": write failed after ", written_,
-                                            " bytes (", std::strerror(errno), ")"));
+    return absl::DataLossError(absl::StrCat(partial_, ": write failed after ", written_, " bytes (",
+                                            std::strerror(errno), ")"));
   }
 
   std::string path_;
@@ -80,8 +80,7 @@ class OutputFile {
 
 class NistJsonSink final : public CvrRecordSink {
  public:
-  NistJsonSink(const ContestElection& election, OutputFile* out)
-      : election_(election), out_(out) {}
+  NistJsonSink(const ContestElection& election, OutputFile* out) : election_(election), out_(out) {}
   void EncodeBallot(const CvrTranscript& record, std::string* out) const override {
     out->append(",\n");
     AppendCvrRecord(election_, record, out);
@@ -139,9 +138,9 @@ class CvbSink final : public CvrRecordSink {
   absl::Status Flush() {
     if (pending_records_ == 0) return absl::OkStatus();
     if (pending_.size() > std::numeric_limits<uint32_t>::max()) {
-      return absl::OutOfRangeError(
-          absl::StrCat("cvb: ", pending_records_, " records of ", pending_.size(),
-                       " bytes are too large for one block"));
+      return absl::OutOfRangeError(absl::StrCat("cvb: ", pending_records_, " records of ",
+                                                pending_.size(),
+                                                " bytes are too large for one block"));
     }
     block_.clear();
     AppendContestCvbBlock(pending_, pending_records_, &block_);
@@ -223,7 +222,8 @@ absl::StatusOr<ConvertResult> ConvertCvrRecords(
       marked.synthetic = true;
       header.clear();
       AppendContestCvbHeader(marked, &header);
-      CANVASS_RETURN_IF_ERROR(out.Patch(0, absl::string_view(header).substr(0, kCvbContestHeaderBytes)));
+      CANVASS_RETURN_IF_ERROR(
+          out.Patch(0, absl::string_view(header).substr(0, kCvbContestHeaderBytes)));
     }
     result.records_written = sink.records();
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/report/html_report.h"
+#include "engine/report/internal/warnings.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -74,6 +75,11 @@ Json Leaders(const ElectionContest& contest, const Standing& standing) {
   Json leaders = Json::array();
   for (const uint32_t s : standing.leaders) leaders.push_back(contest.selections[s].id);
   return leaders;
+}
+
+std::vector<PlausibilityWarning> Warnings(const ContestReportInput& input) {
+  return CheckContestPlausibility(*input.election, *input.tally, input.reconciliation,
+                                  input.plausibility);
 }
 
 Json Model(const ContestReportInput& input) {
@@ -238,6 +244,8 @@ Json Model(const ContestReportInput& input) {
     }
     report["units"] = std::move(units);
   }
+  report["plausibility"] = report_internal::PlausibilityJson(input.plausibility);
+  report["warnings"] = report_internal::WarningsJson(Warnings(input));
   if (rec) report["verdict"] = rec->match ? "match" : "mismatch";
   return report;
 }
@@ -335,6 +343,12 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
                       ")\n");
     }
   }
+  std::vector<PlausibilityWarning> warnings;
+  for (const Json& w : model["warnings"]) {
+    warnings.push_back(
+        {w["check"].get<std::string>(), "", "", {}, w["message"].get<std::string>()});
+  }
+  report_internal::AppendWarningsText(warnings, kTextMismatches, &out);
   if (reconcile) {
     const Json& cells = model["cells"];
     absl::StrAppend(&out, "\ncells compared ", cells["compared"].get<uint64_t>(), ", mismatched ",
@@ -366,6 +380,17 @@ std::string RenderCsv(const ContestReportInput& input) {
       }
       absl::StrAppend(&out, "\n");
     }
+  }
+  // Warnings: the unit, the contest, "warning:" and the check, its first figure (and with
+  // reconcile its second), docs/REPORT.md "Plausibility warnings".
+  for (const PlausibilityWarning& w : Warnings(input)) {
+    absl::StrAppend(&out, Quote(w.unit), ",", Quote(w.contest), ",warning:", w.check, ",",
+                    w.figures.empty() ? "" : absl::StrCat(w.figures[0].second));
+    if (reconcile) {
+      absl::StrAppend(&out, ",", w.figures.size() > 1 ? absl::StrCat(w.figures[1].second) : "",
+                      ",");
+    }
+    absl::StrAppend(&out, "\n");
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include "engine/io/inputs.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/reconcile/cell_reconciler.h"
+#include "engine/reconcile/plausibility.h"
 #include "engine/report/report.h"
 
 namespace canvass {
@@ -28,6 +29,8 @@ struct ContestReportInput {
   const std::vector<CastRejectExample>* examples = nullptr;
   const std::vector<SkippedInput>* skipped = nullptr;
   const std::vector<RepeatedInput>* repeated = nullptr;
+  // Thresholds of the plausibility warnings (reconcile/plausibility.h), in every format.
+  PlausibilityOptions plausibility;
 };
 
 // Requires: election and tally set and of each other.

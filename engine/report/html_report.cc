@@ -319,8 +319,9 @@ void Banner(element report, std::string* out) {
   if (!GetBool(report, "synthetic")) return;
   std::string note = GetString(report, "synthetic_note");
   if (note.empty()) {
-    note = "the cast vote records or the election of this report are synthetic: its figures are "
-           "no real election's";
+    note =
+        "the cast vote records or the election of this report are synthetic: its figures are "
+        "no real election's";
   }
   absl::StrAppend(out, "<div class=\"synthetic\" id=\"synthetic\" role=\"note\"><b>SYNTHETIC</b> ",
                   HtmlEscape(note), "</div>");
@@ -328,7 +329,8 @@ void Banner(element report, std::string* out) {
 
 void Navigation(bool faults, std::string* out) {
   out->append(
-      "<nav><a href=\"#verdict\">Verdict</a><a href=\"#provenance\">Provenance</a><a "
+      "<nav><a href=\"#verdict\">Verdict</a><a href=\"#warnings\">Warnings</a><a "
+      "href=\"#provenance\">Provenance</a><a "
       "href=\"#contests\">Counted vs reported</a><a href=\"#discrepancies\">Discrepancies</a>"
       "<a href=\"#rejected\">Rejected</a>");
   if (faults) out->append("<a href=\"#faults\">Faults</a>");
@@ -765,8 +767,56 @@ void DrillDownV1(element report, std::string* out) {
   out->append("</section>");
 }
 
+// Plausibility warnings (both report versions): the thresholds, then one row per warning
+// with its figures, each keyed to its JSON value. Long lists are laid out lazily.
+void Warnings(element report, std::string* out) {
+  const std::vector<element> warnings = Items(Get(report, "warnings"));
+  BeginLongSection("warnings", "Plausibility warnings", warnings.size(), out);
+  std::optional<element> thresholds = Get(report, "plausibility");
+  if (thresholds) {
+    out->append(
+        "<p>Figures that add up and may still be wrong; a warning does not change the "
+        "verdict. Thresholds (permille of the ballots): invalid ");
+    out->append(KeyedSpan(*thresholds, "invalid_share_permille", "/plausibility"));
+    out->append(", blank ");
+    out->append(KeyedSpan(*thresholds, "blank_share_permille", "/plausibility"));
+    out->append(", checked where at least ");
+    out->append(KeyedSpan(*thresholds, "min_ballots", "/plausibility"));
+    out->append(" ballots were counted.</p>");
+  }
+  if (warnings.empty()) {
+    out->append("<p class=\"ok\">No warnings.</p></section>");
+    return;
+  }
+  FilterBox("warnings-table", "Filter warnings", 3, out);
+  BeginTable("warnings-table", {{"check"}, {"unit"}, {"contest"}, {"figures"}, {"what"}}, true,
+             out);
+  for (size_t i = 0; i < warnings.size(); ++i) {
+    const std::string base = Pointer("/warnings", i);
+    out->append("<tr>");
+    TextCell(GetString(warnings[i], "check"), out);
+    const std::string unit = GetString(warnings[i], "unit");
+    TextCell(unit.empty() ? "the whole election" : unit, out);
+    TextCell(GetString(warnings[i], "contest"), out);
+    out->append("<td>");
+    std::optional<element> figures = Get(warnings[i], "figures");
+    bool first = true;
+    for (const auto& [name, value] : Fields(figures)) {
+      absl::StrAppend(out, first ? "" : ", ", HtmlEscape(name), " ",
+                      KeyedSpan(*figures, name, absl::StrCat(base, "/figures")));
+      first = false;
+    }
+    out->append("</td>");
+    TextCell(GetString(warnings[i], "message"), out);
+    out->append("</tr>");
+  }
+  EndTable(out);
+  out->append("</section>");
+}
+
 void RenderV1(element report, std::string* out) {
   VerdictV1(report, out);
+  Warnings(report, out);
   ProvenanceV1(report, out);
   CountedVsReportedV1(report, out);
   DiscrepanciesV1(report, out);
@@ -1108,6 +1158,7 @@ void DrillDownV2(element report, std::string* out) {
 
 void RenderV2(element report, std::string* out) {
   VerdictV2(report, out);
+  Warnings(report, out);
   ProvenanceV2(report, out);
   CountedVsReportedV2(report, out);
   DiscrepanciesV2(report, out);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/base/check.h"
 #include "engine/report/html_report.h"
+#include "engine/report/internal/warnings.h"
 #include "nlohmann/json.hpp"
 
 namespace canvass {
@@ -56,6 +57,10 @@ std::vector<BreakdownRow> BuildRows(const Election& election, const Tally& tally
     }
   }
   return rows;
+}
+
+std::vector<PlausibilityWarning> Warnings(const ReportInput& input) {
+  return CheckPlausibility(*input.election, *input.tally, input.reconciliation, input.plausibility);
 }
 
 bool IsSynthetic(const ReportInput& input) {
@@ -308,6 +313,8 @@ std::string RenderJson(const ReportInput& input) {
     }
     report[input.breakdown == Breakdown::kStation ? "stations" : "countries"] = std::move(rows);
   }
+  report["plausibility"] = report_internal::PlausibilityJson(input.plausibility);
+  report["warnings"] = report_internal::WarningsJson(Warnings(input));
   // Strings that are not UTF-8 (a file name or roster id in another encoding) are carried
   // with U+FFFD in place of each invalid byte, never an exception (docs/REPORT.md).
   return report.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
@@ -341,6 +348,13 @@ std::string RenderCsv(const ReportInput& input) {
                       is_cast ? "cast" : CsvField(contest.choices[c].code), ",",
                       is_cast ? row.cast : row.counted[c], ",,\n");
     }
+  }
+  // Warnings: scope "warning", the station (or the election), the check, its first two
+  // figures (docs/REPORT.md, "Plausibility warnings").
+  for (const PlausibilityWarning& w : Warnings(input)) {
+    absl::StrAppend(&out, "warning,", CsvField(w.unit.empty() ? input.election->id : w.unit), ",",
+                    w.check, ",", w.figures.size() > 0 ? absl::StrCat(w.figures[0].second) : "",
+                    ",", w.figures.size() > 1 ? absl::StrCat(w.figures[1].second) : "", ",\n");
   }
   return out;
 }
@@ -514,6 +528,7 @@ std::string RenderText(const ReportInput& input) {
   if (input.predicted) AppendGroundTruth(input, &out);
   if (input.inputs) AppendInputs(*input.inputs, &out);
   if (input.breakdown != Breakdown::kNone) AppendBreakdown(input, &out);
+  report_internal::AppendWarningsText(Warnings(input), 20, &out);
   if (input.reconciliation) {
     absl::StrAppend(&out, "\n", input.reconciliation->match ? "MATCH" : "MISMATCH", "\n");
   }

@@ -15,6 +15,7 @@
 #include "engine/ballot/tally.h"
 #include "engine/election/election.h"
 #include "engine/io/inputs.h"
+#include "engine/reconcile/plausibility.h"
 #include "engine/reconcile/reconciler.h"
 
 namespace canvass {
@@ -57,6 +58,8 @@ struct ReportInput {
   const Tally* predicted = nullptr;
   // For file input (`aggregate`, `reconcile`): what was read, damage, manifest findings.
   const InputsSummary* inputs = nullptr;
+  // Thresholds of the plausibility warnings (reconcile/plausibility.h), in every format.
+  PlausibilityOptions plausibility;
 };
 
 // Requires: input.election and input.tally are set and belong together.

@@ -1219,5 +1219,101 @@ TEST(CliHtmlTest, AnHtmlFileThatCannotBeWrittenIsAnInputError) {
   EXPECT_THAT(result.err, HasSubstr("--html: cannot write the report: /nonexistent-canvass-dir"));
 }
 
+// ---- Plausibility warnings: thresholds as flags, the same warnings in every format ----
+
+TEST(CliPlausibilityTest, TheInvalidShareThresholdPicksExactlyTheStationsAboveIt) {
+  // 2.5%: above the reference election's 2.2% national share, so the stations whose
+  // synthetic split carries more are found. Which they are is worked out here from the
+  // same run's station rows: INV * 1000 > 25 * cast, where cast >= 100.
+  const RunResult result =
+      RunCanvass({"run", "--format", "json", "--by", "station", "--warn-invalid-share", "2.5"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const json report = ParseJson(result);
+  EXPECT_EQ(
+      report["plausibility"],
+      json({{"invalid_share_permille", 25}, {"blank_share_permille", 100}, {"min_ballots", 100}}));
+  std::vector<std::string> expected;
+  for (const json& station : report["stations"]) {
+    const uint64_t inv = station["counted"]["INV"].get<uint64_t>();
+    const uint64_t cast = station["counted"]["cast"].get<uint64_t>();
+    if (cast >= 100 && inv * 1000 > 25 * cast) {
+      expected.push_back(absl::StrCat(station["station"].get<std::string>(), " ", inv, "/", cast));
+    }
+  }
+  ASSERT_FALSE(expected.empty());
+  std::vector<std::string> warned;
+  for (const json& w : report["warnings"]) {
+    ASSERT_EQ(w["check"], "invalid_share") << w.dump();
+    EXPECT_EQ(w["figures"]["threshold_permille"], 25);
+    warned.push_back(absl::StrCat(w["unit"].get<std::string>(), " ",
+                                  w["figures"]["invalid"].get<uint64_t>(), "/",
+                                  w["figures"]["ballots"].get<uint64_t>()));
+  }
+  EXPECT_EQ(warned, expected);
+
+  // The same warnings as text lines and CSV rows.
+  const RunResult text = RunCanvass({"run", "--warn-invalid-share", "2.5"});
+  ASSERT_EQ(text.exit_code, kExitMatch) << Describe(text);
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("\nPlausibility warnings (", expected.size(),
+                                               "; they do not change the verdict):\n")));
+  const RunResult csv = RunCanvass({"run", "--format", "csv", "--warn-invalid-share", "2.5%"});
+  ASSERT_EQ(csv.exit_code, kExitMatch) << Describe(csv);
+  for (const json& w : report["warnings"]) {
+    EXPECT_THAT(text.out, HasSubstr(absl::StrCat(
+                              "  invalid_share: ", w["message"].get<std::string>(), "\n")));
+    EXPECT_THAT(csv.out,
+                HasSubstr(absl::StrCat("\nwarning,", w["unit"].get<std::string>(),
+                                       ",invalid_share,", w["figures"]["invalid"].get<uint64_t>(),
+                                       ",", w["figures"]["ballots"].get<uint64_t>(), ",\n")));
+  }
+  // At the default 5% the reference run has none, and says nothing of them in text.
+  const RunResult plain = RunCanvass({"run", "--format", "json"});
+  EXPECT_EQ(ParseJson(plain)["warnings"], json::array());
+  EXPECT_THAT(RunCanvass({"run"}).out, Not(HasSubstr("Plausibility")));
+}
+
+TEST(CliPlausibilityTest, AThresholdThatIsNotAPercentIsAUsageError) {
+  for (const char* bad : {"101", "2.55", "-1", "five", "%", ".5", "1e2"}) {
+    SCOPED_TRACE(bad);
+    const RunResult result = RunCanvass({"run", "--warn-blank-share", bad});
+    EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+    EXPECT_EQ(result.out, "");
+    EXPECT_THAT(result.err, HasSubstr(absl::StrCat(
+                                "--warn-blank-share: expected a percent in 0..100 with at most one "
+                                "decimal (e.g. 5 or 2.5), got \"",
+                                bad, "\"")));
+  }
+  const RunResult min = RunCanvass({"run", "--warn-min-ballots", "x"});
+  EXPECT_EQ(min.exit_code, kExitInputError) << Describe(min);
+  EXPECT_THAT(min.err, HasSubstr("--warn-min-ballots"));
+}
+
+TEST(CliPlausibilityTest, ContestReportsCarryTheirWarningsInEveryFormat) {
+  // The real Alaska slice: its House contest (7) carries the InvalidContest condition on 73
+  // of its 197 ballots (tests/dominion/README.md): 73 of 197 is above 5% at the whole
+  // election.
+  const std::string alaska =
+      (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "dominion" / "alaska-2024-partial")
+          .string();
+  const RunResult result = RunCanvass({"aggregate", alaska, "--format", "json"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const json report = ParseJson(result);
+  bool house = false;
+  for (const json& w : report["warnings"]) {
+    if (w["check"] == "invalid_share" && w["contest"] == "7" && w["unit"] == "election") {
+      house = true;
+      EXPECT_EQ(w["figures"],
+                json({{"invalid", 73}, {"ballots", 197}, {"threshold_permille", 50}}));
+    }
+  }
+  EXPECT_TRUE(house) << report["warnings"].dump();
+  const RunResult csv = RunCanvass({"aggregate", alaska, "--format", "csv"});
+  ASSERT_EQ(csv.exit_code, kExitMatch) << Describe(csv);
+  EXPECT_THAT(csv.out, HasSubstr("\nelection,7,warning:invalid_share,73\n"));
+  const RunResult text = RunCanvass({"aggregate", alaska});
+  EXPECT_THAT(text.out, HasSubstr("  invalid_share: the whole election, contest '7': 73 invalid of "
+                                  "197 ballots (37.1%) is above the 5% threshold\n"));
+}
+
 }  // namespace
 }  // namespace canvass

@@ -4,13 +4,14 @@
 // contest ballots and read back: the same figures at every unit (the cvb copy: the same
 // tally, rejections included; the NIST copy: the same but for the records NIST has no form
 // for, which convert counts as not converted), and the same election.
+#include "engine/ingest/convert.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/ingest/convert.h"
 #include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
 #include "engine/io/cvb/contest_cvb.h"
@@ -124,7 +125,8 @@ void CheckDominionExport(const std::string& path) {
   for (const ConvertTarget target : kTargets) {
     // Converted at 1 and 2 threads and in 1 KiB chunks: the copy is the same every time.
     std::string first_copy;
-    for (const auto& [threads, chunk] : {std::pair{1, uint64_t{4} << 20}, std::pair{2, uint64_t{1024}}}) {
+    for (const auto& [threads, chunk] :
+         {std::pair{1, uint64_t{4} << 20}, std::pair{2, uint64_t{1024}}}) {
       const std::string out = temp.File(target == ConvertTarget::kCvb ? "copy.cvb" : "copy.json");
       CvrJobOptions options;
       options.threads = threads;
@@ -214,7 +216,8 @@ TEST(ConvertTest, GeneratedInterleavedExportReadsBackToTheSameFigures) {
 TEST(ConvertTest, NistReportsReadBackToTheSameFigures) {
   for (const char* name : {"gen-01", "gen-03", "prim-01"}) {
     for (const char* syntax : {"json", "xml"}) {
-      const std::string cvr = Source(absl::StrCat("datasets/nist-cdf/", name, "/cvr-", name, ".", syntax));
+      const std::string cvr =
+          Source(absl::StrCat("datasets/nist-cdf/", name, "/cvr-", name, ".", syntax));
       SCOPED_TRACE(cvr);
       absl::StatusOr<ContestElection> election = LoadResultsReportJson(
           Source(absl::StrCat("datasets/nist-cdf/", name, "/err-", name, ".json")));
@@ -321,7 +324,8 @@ TEST_F(ContestCvbDamageTest, EveryFlippedByteIsFoundByAChecksum) {
 TEST_F(ContestCvbDamageTest, BytesAfterTheTrailerAreRefused) {
   const absl::Status status = Read(bytes_ + "x");
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("byte ", bytes_.size(), ": bytes after the trailer")));
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("byte ", bytes_.size(), ": bytes after the trailer")));
 }
 
 TEST_F(ContestCvbDamageTest, TheHeaderSaysWhatTheFileIs) {

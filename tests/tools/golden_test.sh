@@ -8,6 +8,9 @@
 # change since was deliberate: folders whose files no longer match their manifest report
 # `ground_truth` "inputs_changed" (text: "NOT CHECKED"), where 8e0cfb9 said "differs"
 # (4 JSON lines and 2 text lines of the generate-with-file-faults cases).
+# And since: every report carries the plausibility warnings (JSON `plausibility` and
+# `warnings`, text "Plausibility warnings", CSV `warning` rows; docs/REPORT.md): stations
+# with no ballots and stations with more records than serials show up there.
 #
 # Usage: golden_test.sh SOURCE_DIR CANVASS            compare (ctest; exit 1 on a difference)
 #        golden_test.sh SOURCE_DIR CANVASS --write    rewrite the goldens (review the diff!)

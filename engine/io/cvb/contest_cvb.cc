@@ -78,7 +78,8 @@ class Reader {
   // A count below `limit`, named `what` in the message.
   bool Index(uint64_t limit, absl::string_view what, uint64_t* value) {
     if (!Varint(value)) return false;
-    if (*value >= limit) return Fail(absl::StrCat(what, " ", *value, " (expected below ", limit, ")"));
+    if (*value >= limit)
+      return Fail(absl::StrCat(what, " ", *value, " (expected below ", limit, ")"));
     return true;
   }
   bool at_end() const { return pos_ == bytes_.size(); }
@@ -119,7 +120,8 @@ class ContestCvbScanner final : public CvrScanner {
     uint64_t taken = 0;
     while (taken < max_bytes || taken == 0) {
       if (text_.size() - pos_ < 4) {
-        return Damage(name_, pos_, "the file ends where a block or the trailer should be (truncated)");
+        return Damage(name_, pos_,
+                      "the file ends where a block or the trailer should be (truncated)");
       }
       const uint32_t magic = LoadLittleEndian<uint32_t>(text_.data() + pos_);
       if (magic == kCvbTrailerMagic) {
@@ -152,9 +154,10 @@ class ContestCvbScanner final : public CvrScanner {
     const uint64_t checksum = LoadLittleEndian<uint64_t>(head + 16);
     if (zero != 0) return Damage(name_, at + 12, "a block header's reserved word is not zero");
     if (bytes > text_.size() - pos_ - kCvbContestBlockHeaderBytes) {
-      return Damage(name_, at, absl::StrCat("a block of ", bytes,
-                                            " payload bytes runs past the end of the file "
-                                            "(truncated)"));
+      return Damage(name_, at,
+                    absl::StrCat("a block of ", bytes,
+                                 " payload bytes runs past the end of the file "
+                                 "(truncated)"));
     }
     const absl::string_view payload = text_.substr(pos_ + kCvbContestBlockHeaderBytes, bytes);
     if (BlockChecksum(payload, records) != checksum) {
@@ -230,9 +233,9 @@ class ContestCvbDecoder final : public CvrDecoder {
     }
     Reader in(text.substr(span.begin, span.end - span.begin));
     if (!Record(&in, builder) || !in.at_end()) {
-      builder->Malformed(in.error().empty() ? absl::StrCat("bytes after the record's end (byte ",
-                                                           in.pos(), ")")
-                                            : in.error());
+      builder->Malformed(in.error().empty()
+                             ? absl::StrCat("bytes after the record's end (byte ", in.pos(), ")")
+                             : in.error());
     }
   }
 
@@ -359,8 +362,8 @@ void AppendContestCvbBallot(const CvrTranscript& record, std::string* out) {
     for (; mark < contest.marks_end; ++mark) {
       const CvrTranscript::Mark& m = record.marks[mark];
       PutVarint(m.selection, &bytes);
-      bytes.push_back(
-          static_cast<char>((m.has_indication ? kHasIndication : 0) | (m.allocable ? kAllocable : 0)));
+      bytes.push_back(static_cast<char>((m.has_indication ? kHasIndication : 0) |
+                                        (m.allocable ? kAllocable : 0)));
       PutVarint(m.number_votes, &bytes);
       PutVarint(m.rank, &bytes);
     }
@@ -424,8 +427,6 @@ std::unique_ptr<CvrScanner> NewContestCvbScanner(std::string name, absl::string_
   return std::make_unique<ContestCvbScanner>(std::move(name), text);
 }
 
-std::unique_ptr<CvrDecoder> NewContestCvbDecoder() {
-  return std::make_unique<ContestCvbDecoder>();
-}
+std::unique_ptr<CvrDecoder> NewContestCvbDecoder() { return std::make_unique<ContestCvbDecoder>(); }
 
 }  // namespace canvass

@@ -9,8 +9,9 @@ namespace {
 
 void AppendExternalId(absl::string_view id, std::string* out) {
   if (id.empty()) return;
-  out->append(",\"ExternalIdentifier\":[{\"@type\":\"CVR.ExternalIdentifier\",\"Type\":"
-              "\"local-level\",\"Value\":");
+  out->append(
+      ",\"ExternalIdentifier\":[{\"@type\":\"CVR.ExternalIdentifier\",\"Type\":"
+      "\"local-level\",\"Value\":");
   AppendJsonString(id, out);
   out->append("}]");
 }
@@ -127,8 +128,9 @@ void AppendCvrRecord(const ContestElection& election, const CvrTranscript& recor
   }
   out->append(",\"BallotStyleUnitId\":");
   AppendJsonString(election.units[record.unit].id, out);
-  out->append(",\"CurrentSnapshotId\":\"s\",\"CVRSnapshot\":[{\"@id\":\"s\",\"@type\":"
-              "\"CVR.CVRSnapshot\",\"Type\":");
+  out->append(
+      ",\"CurrentSnapshotId\":\"s\",\"CVRSnapshot\":[{\"@id\":\"s\",\"@type\":"
+      "\"CVR.CVRSnapshot\",\"Type\":");
   out->append(record.adjudicated ? "\"modified\"" : "\"original\"");
   out->append(",\"CVRContest\":[");
   uint32_t mark = 0;
@@ -147,7 +149,8 @@ void AppendCvrRecord(const ContestElection& election, const CvrTranscript& recor
       if (mark > first) out->push_back(',');
       out->append("{\"@type\":\"CVR.CVRContestSelection\",\"ContestSelectionId\":");
       AppendJsonString(definition.selections[m.selection].id, out);
-      out->append(",\"SelectionPosition\":[{\"@type\":\"CVR.SelectionPosition\",\"HasIndication\":");
+      out->append(
+          ",\"SelectionPosition\":[{\"@type\":\"CVR.SelectionPosition\",\"HasIndication\":");
       out->append(m.has_indication ? "\"yes\"" : "\"no\"");
       out->append(",\"IsAllocable\":");
       out->append(m.allocable ? "\"yes\"" : "\"no\"");
