@@ -15,6 +15,7 @@
 #include "engine/base/decimal.h"
 #include "engine/base/file_util.h"
 #include "engine/ingest/ingest.h"
+#include "engine/ingest/input_hashes.h"
 #include "engine/io/manifest.h"
 #include "engine/reconcile/reconciler.h"
 #include "engine/report/report.h"
@@ -102,6 +103,13 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   input.breakdown = breakdown;
   input.plausibility = flags.report.plausibility;
   input.inputs = &*ingest;
+  std::vector<std::string> hashes;
+  if (WantsInputHashes(flags.report, *format)) {
+    std::vector<std::string> paths;
+    for (const FileOutcome& file : ingest->files) paths.push_back(file.path);
+    hashes = HashInputFiles(paths);
+    input.input_hashes = &hashes;
+  }
   std::optional<Reconciliation> reconciliation;
   if (reconcile) {
     reconciliation = Reconcile(*scaled, ingest->tally, ReconcileOptions{flags.report.tolerance});

@@ -22,6 +22,7 @@
 #include "engine/ingest/convert.h"
 #include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
+#include "engine/ingest/input_hashes.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/io/nist/reported_csv.h"
 #include "engine/reconcile/cell_reconciler.h"
@@ -188,6 +189,13 @@ int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconc
   input.examples = &job.examples;
   input.skipped = &job.skipped;
   input.repeated = &job.repeated;
+  std::vector<std::string> hashes;
+  if (WantsInputHashes(flags.report, format)) {
+    std::vector<std::string> paths;
+    for (const CvrInput& file : job.inputs) paths.push_back(file.path);
+    hashes = HashInputFiles(paths);
+    input.input_hashes = &hashes;
+  }
   const absl::Status emitted = EmitReport(
       flags.report, format, [&](ReportFormat as) { return RenderContestReport(input, as); });
   if (!emitted.ok()) return Fail(emitted);

@@ -111,10 +111,17 @@ void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance) 
              "Plausibility warning: shares are checked where at least this many ballots were "
              "counted",
              0, kMaxFigure);
+  command->add_flag("--hash-inputs", flags->hash_inputs,
+                    "Hash every input file (XXH3-128) into the report's provenance (always with "
+                    "--format html or --html; run has no input files)");
   if (with_tolerance) {
     AddDecimal(command, "--tolerance", &flags->tolerance,
                "Largest |counted - reported| per figure still called a match", 0, kMaxFigure);
   }
+}
+
+bool WantsInputHashes(const ReportFlags& flags, ReportFormat format) {
+  return flags.hash_inputs || format == ReportFormat::kHtml || !flags.html.empty();
 }
 
 absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,

@@ -35,7 +35,11 @@ struct ReportFlags {
   std::string html;  // --html FILE: the HTML page of the same report, beside --format's
   // --warn-invalid-share, --warn-blank-share (percent, one decimal), --warn-min-ballots.
   PlausibilityOptions plausibility;
+  bool hash_inputs = false;  // --hash-inputs (implied by --format html and --html)
 };
+
+// Whether the report hashes its input files: --hash-inputs, or an HTML page asked for.
+bool WantsInputHashes(const ReportFlags& flags, ReportFormat format);
 
 // The flags of `canvass run`; `canvass generate` takes the same generator flags.
 struct RunFlags {

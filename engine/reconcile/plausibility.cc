@@ -18,7 +18,8 @@ bool Above(uint64_t part, uint64_t whole, uint64_t permille) {
 // "4.2%" of part / whole, rounded half up to a tenth of a percent.
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "0%";
-  const unsigned __int128 tenths = (static_cast<unsigned __int128>(part) * 2000 + whole) / (2 * whole);
+  const unsigned __int128 tenths =
+      (static_cast<unsigned __int128>(part) * 2000 + whole) / (2 * whole);
   const uint64_t t = static_cast<uint64_t>(tenths);
   return absl::StrCat(t / 10, ".", t % 10, "%");
 }
@@ -33,9 +34,9 @@ std::string Where(absl::string_view unit, absl::string_view kind = "unit") {
 }
 
 // `where`: the unit as the message names it (Where()).
-PlausibilityWarning ShareWarning(absl::string_view check, absl::string_view what,
-                                 std::string unit, std::string contest, uint64_t part,
-                                 uint64_t whole, uint64_t permille, absl::string_view where) {
+PlausibilityWarning ShareWarning(absl::string_view check, absl::string_view what, std::string unit,
+                                 std::string contest, uint64_t part, uint64_t whole,
+                                 uint64_t permille, absl::string_view where) {
   PlausibilityWarning w;
   w.check = std::string(check);
   w.message = absl::StrCat(where, contest.empty() ? "" : absl::StrCat(", contest '", contest, "'"),
@@ -68,17 +69,17 @@ std::vector<PlausibilityWarning> CheckPlausibility(const Election& election, con
                                  options.invalid_permille, Where(unit, "station")));
     }
     if (Above(blank, ballots, options.blank_permille)) {
-      out.push_back(
-          ShareWarning("blank_share", "blank", unit, "", blank, ballots, options.blank_permille,
-                       Where(unit, "station")));
+      out.push_back(ShareWarning("blank_share", "blank", unit, "", blank, ballots,
+                                 options.blank_permille, Where(unit, "station")));
     }
   };
   for (StationIndex s = 0; s < tally.num_stations && s < election.stations.size(); ++s) {
     const Station& station = election.stations[s];
     uint64_t ballots = 0;
     for (ChoiceIndex c = 0; c < tally.num_choices; ++c) ballots += tally.Counted(s, c);
-    shares(station.id, [&](size_t c) { return tally.Counted(s, static_cast<ChoiceIndex>(c)); },
-           ballots);
+    shares(
+        station.id, [&](size_t c) { return tally.Counted(s, static_cast<ChoiceIndex>(c)); },
+        ballots);
     const uint64_t records = tally.station_records[s];
     if (records > station.capacity) {
       PlausibilityWarning w;
@@ -100,7 +101,8 @@ std::vector<PlausibilityWarning> CheckPlausibility(const Election& election, con
     }
   }
   const std::vector<uint64_t> totals = tally.ChoiceTotals();
-  shares("", [&](size_t c) { return totals[c]; }, tally.TotalCounted());
+  shares(
+      "", [&](size_t c) { return totals[c]; }, tally.TotalCounted());
   if (reconciliation == nullptr || !contest.reported) return out;
   const ReportedFigures& reported = *contest.reported;
   const Lead& counted = reconciliation->counted_lead;
@@ -109,10 +111,10 @@ std::vector<PlausibilityWarning> CheckPlausibility(const Election& election, con
     PlausibilityWarning w;
     w.check = "leader_changed";
     w.figures = {{"counted_margin", counted.margin}, {"reported_margin", announced.margin}};
-    w.message = absl::StrCat("the whole election: counted, ", contest.choices[*counted.leader].code,
-                             " leads by ", counted.margin, "; reported, ",
-                             contest.choices[*announced.leader].code, " leads by ",
-                             announced.margin);
+    w.message =
+        absl::StrCat("the whole election: counted, ", contest.choices[*counted.leader].code,
+                     " leads by ", counted.margin, "; reported, ",
+                     contest.choices[*announced.leader].code, " leads by ", announced.margin);
     out.push_back(std::move(w));
   }
   bool all_reported = true;
@@ -142,8 +144,8 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
   for (uint32_t u = 0; u < election.units.size() && u < tally.num_units; ++u) {
     const ReportingUnit& unit = election.units[u];
     const std::string& shown = unit.id;
-    const std::string where = u == election.scope() ? std::string("the whole election")
-                                                     : Where(unit.id);
+    const std::string where =
+        u == election.scope() ? std::string("the whole election") : Where(unit.id);
     // A unit with reported ballots and none counted.
     const std::optional<uint64_t> reported_cast =
         reported ? election.Reported(u, cast_cell) : std::nullopt;
@@ -187,9 +189,9 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
                                    : std::string(ContestFigureName(*meaning.figure));
         }
         w.figures = {{"reported", *whole}, {"sum_of_parts", sum}, {"parts", parts.size()}};
-        w.message = absl::StrCat(where, w.contest.empty() ? "" : absl::StrCat(", contest '", w.contest, "'"),
-                                 ": ", what, " reported ", *whole, ", its ", parts.size(),
-                                 " parts report ", sum);
+        w.message = absl::StrCat(
+            where, w.contest.empty() ? "" : absl::StrCat(", contest '", w.contest, "'"), ": ", what,
+            " reported ", *whole, ", its ", parts.size(), " parts report ", sum);
         out.push_back(std::move(w));
       }
     }
@@ -198,8 +200,9 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
       const uint64_t ballots = tally.Cell(u, election.FigureCell(c, ContestFigure::kBallots));
       const uint64_t over = tally.Cell(u, election.FigureCell(c, ContestFigure::kOvervotes));
       const uint64_t under = tally.Cell(u, election.FigureCell(c, ContestFigure::kUndervotes));
-      const uint64_t invalid =
-          election.invalid_figure ? tally.Cell(u, election.FigureCell(c, ContestFigure::kInvalid)) : 0;
+      const uint64_t invalid = election.invalid_figure
+                                   ? tally.Cell(u, election.FigureCell(c, ContestFigure::kInvalid))
+                                   : 0;
       // Shares of the contest's ballots: an overvoted or invalidated contest is an invalid
       // ballot of it; undervotes are blank votes out of vote_for per ballot.
       const uint64_t contest_ballots = ballots + invalid;
@@ -210,15 +213,15 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
                                      contest_ballots, options.invalid_permille, where));
         }
         if (Above(under, contest_ballots * contest.vote_for, options.blank_permille)) {
-          PlausibilityWarning w = ShareWarning("blank_share", "blank", shown, contest.id, under,
-                                               contest_ballots * contest.vote_for,
-                                               options.blank_permille, where);
+          PlausibilityWarning w =
+              ShareWarning("blank_share", "blank", shown, contest.id, under,
+                           contest_ballots * contest.vote_for, options.blank_permille, where);
           if (contest.vote_for > 1) {
-            w.message = absl::StrCat(where, ", contest '", contest.id, "': ", under,
-                                     " undervotes of ", contest_ballots * contest.vote_for,
-                                     " votes allowed (", Percent(under, contest_ballots * contest.vote_for),
-                                     ") is above the ", PermilleText(options.blank_permille),
-                                     " threshold");
+            w.message =
+                absl::StrCat(where, ", contest '", contest.id, "': ", under, " undervotes of ",
+                             contest_ballots * contest.vote_for, " votes allowed (",
+                             Percent(under, contest_ballots * contest.vote_for), ") is above the ",
+                             PermilleText(options.blank_permille), " threshold");
           }
           out.push_back(std::move(w));
         }
@@ -253,9 +256,9 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
         w.unit = shown;
         w.contest = contest.id;
         w.figures = {{"counted_margin", by_count.margin}, {"reported_margin", by_report.margin}};
-        w.message = absl::StrCat(where, ", contest '", contest.id, "': counted, ",
-                                 names(by_count), " lead(s) by ", by_count.margin, "; reported, ",
-                                 names(by_report), " by ", by_report.margin);
+        w.message = absl::StrCat(where, ", contest '", contest.id, "': counted, ", names(by_count),
+                                 " lead(s) by ", by_count.margin, "; reported, ", names(by_report),
+                                 " by ", by_report.margin);
         out.push_back(std::move(w));
       }
       const std::optional<uint64_t> r_over =
@@ -277,10 +280,10 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
                        {"undervotes", *r_under},
                        {"ballots", *r_ballots},
                        {"vote_for", contest.vote_for}};
-          w.message = absl::StrCat(where, ", contest '", contest.id, "': reported votes ",
-                                   sum, " + overvotes ", *r_over, " + undervotes ", *r_under,
-                                   " = ", votes, ", not ", contest.vote_for, " x ", *r_ballots,
-                                   " ballots = ", allowed);
+          w.message =
+              absl::StrCat(where, ", contest '", contest.id, "': reported votes ", sum,
+                           " + overvotes ", *r_over, " + undervotes ", *r_under, " = ", votes,
+                           ", not ", contest.vote_for, " x ", *r_ballots, " ballots = ", allowed);
           out.push_back(std::move(w));
         }
       }

@@ -100,7 +100,8 @@ Json Model(const ContestReportInput& input) {
   report["synthetic"] = synthetic;
   Json inputs = Json::array();
   if (input.inputs) {
-    for (const CvrInput& file : *input.inputs) {
+    for (size_t i = 0; i < input.inputs->size(); ++i) {
+      const CvrInput& file = (*input.inputs)[i];
       Json identity = Json::object();
       const bool dominion = file.format == CvrFormat::kDominionJson;
       if (dominion) {
@@ -118,6 +119,10 @@ Json Model(const ContestReportInput& input) {
                     {"records", file.records},
                     {"synthetic", file.synthetic},
                     {"identity", std::move(identity)}};
+      if (input.input_hashes) {
+        const std::string hash = i < input.input_hashes->size() ? (*input.input_hashes)[i] : "";
+        entry["xxh3"] = hash.empty() ? Json(nullptr) : Json(hash);
+      }
       inputs.push_back(std::move(entry));
     }
   }

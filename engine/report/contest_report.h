@@ -31,6 +31,9 @@ struct ContestReportInput {
   const std::vector<RepeatedInput>* repeated = nullptr;
   // Thresholds of the plausibility warnings (reconcile/plausibility.h), in every format.
   PlausibilityOptions plausibility;
+  // With `inputs`: the XXH3-128 (hex) of each input, "" where not hashable; null when the
+  // run did not hash its inputs (JSON inputs[].xxh3, docs/REPORT.md).
+  const std::vector<std::string>* input_hashes = nullptr;
 };
 
 // Requires: election and tally set and of each other.

@@ -505,7 +505,22 @@ void InputsV1(element report, std::string* out) {
   Term("bytes", KeyedSpan(*inputs, "bytes", "/inputs"), out);
   out->append("</dl>");
   const std::vector<element> paths = Items(Get(*inputs, "paths"));
-  if (!paths.empty()) {
+  const std::vector<element> hashes = Items(Get(*inputs, "xxh3"));
+  const std::vector<element> sizes = Items(Get(*inputs, "sizes"));
+  if (!paths.empty() && hashes.size() == paths.size() && sizes.size() == paths.size()) {
+    // Hashed inputs: which bytes exactly were counted, file by file.
+    absl::StrAppend(out, "<details", paths.size() <= 20 ? " open" : "",
+                    "><summary>files, in reading order, with their sizes and XXH3-128</summary>");
+    BeginTable("inputs-table", {{"path"}, {"bytes", true}, {"xxh3"}}, false, out);
+    for (size_t f = 0; f < paths.size(); ++f) {
+      absl::StrAppend(out, "<tr><td><code>", FigureText(paths[f], false), "</code></td>",
+                      "<td class=\"n\" data-key=\"/inputs/sizes/", f, "\">",
+                      FigureText(sizes[f], false), "</td><td><code data-key=\"/inputs/xxh3/", f,
+                      "\">", FigureText(hashes[f], false), "</code></td></tr>");
+    }
+    EndTable(out);
+    out->append("</details>");
+  } else if (!paths.empty()) {
     out->append("<details><summary>paths, in reading order</summary><ol class=\"paths\">");
     for (const element& path : paths) {
       absl::StrAppend(out, "<li><code>", FigureText(path, false), "</code></li>");
@@ -932,7 +947,8 @@ void ProvenanceV2(element report, std::string* out) {
   out->append("</dl><h3>Inputs</h3>");
   const std::vector<element> inputs = Items(Get(report, "inputs"));
   BeginTable("inputs-table",
-             {{"path"}, {"format"}, {"bytes", true}, {"records", true}, {"identity"}}, false, out);
+             {{"path"}, {"format"}, {"bytes", true}, {"records", true}, {"identity"}, {"xxh3"}},
+             false, out);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string base = Pointer("/inputs", i);
     out->append("<tr>");
@@ -946,7 +962,12 @@ void ProvenanceV2(element report, std::string* out) {
       absl::StrAppend(&identity, identity.empty() ? "" : ", ", HtmlEscape(field), " ",
                       FigureText(value, false));
     }
-    absl::StrAppend(out, "<td>", identity, "</td></tr>");
+    absl::StrAppend(out, "<td>", identity, "</td>");
+    std::optional<element> hash = Get(inputs[i], "xxh3");
+    absl::StrAppend(
+        out, "<td><code",
+        hash ? absl::StrCat(" data-key=\"", HtmlEscape(Pointer(base, "xxh3")), "\"") : "", ">",
+        hash ? FigureText(*hash, false) : "", "</code></td></tr>");
   }
   EndTable(out);
   PathTable("skipped-table", Get(report, "skipped"), "/skipped",

@@ -227,11 +227,23 @@ std::string Lost(const FileOutcome& file) {
   return absl::StrCat(*file.declared > file.records ? *file.declared - file.records : 0);
 }
 
-void AddInputsJson(const InputsSummary& ingest, Json* report) {
+void AddInputsJson(const InputsSummary& ingest, const std::vector<std::string>* hashes,
+                   Json* report) {
   Json paths = Json::array();
   for (const FileOutcome& file : ingest.files) paths.push_back(file.path);
   (*report)["inputs"] = {
       {"files", ingest.files.size()}, {"bytes", ingest.bytes_read}, {"paths", std::move(paths)}};
+  if (hashes) {
+    Json per_file = Json::array();
+    Json sizes = Json::array();
+    for (size_t f = 0; f < ingest.files.size(); ++f) {
+      const std::string hash = f < hashes->size() ? (*hashes)[f] : "";
+      per_file.push_back(hash.empty() ? Json(nullptr) : Json(hash));
+      sizes.push_back(ingest.files[f].bytes);
+    }
+    (*report)["inputs"]["sizes"] = std::move(sizes);
+    (*report)["inputs"]["xxh3"] = std::move(per_file);
+  }
   // Present only when something was skipped or given twice, so that other reports keep
   // their exact shape.
   if (!ingest.skipped.empty()) {
@@ -295,7 +307,7 @@ std::string RenderJson(const ReportInput& input) {
   report["totals"] = FiguresJson(contest, tally.ChoiceTotals(), tally.TotalCounted());
   if (input.reconciliation) AddReconciliationJson(input, &report);
   if (input.predicted) AddGroundTruthJson(input, &report);
-  if (input.inputs) AddInputsJson(*input.inputs, &report);
+  if (input.inputs) AddInputsJson(*input.inputs, input.input_hashes, &report);
   if (input.breakdown != Breakdown::kNone) {
     Json rows = Json::array();
     for (const BreakdownRow& row : BuildRows(election, tally, input.breakdown)) {

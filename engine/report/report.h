@@ -60,6 +60,9 @@ struct ReportInput {
   const InputsSummary* inputs = nullptr;
   // Thresholds of the plausibility warnings (reconcile/plausibility.h), in every format.
   PlausibilityOptions plausibility;
+  // With `inputs`: the XXH3-128 (hex) of each of inputs->files, "" where not hashable;
+  // null when the run did not hash its inputs (JSON inputs.xxh3, docs/REPORT.md).
+  const std::vector<std::string>* input_hashes = nullptr;
 };
 
 // Requires: input.election and input.tally are set and belong together.

@@ -1315,5 +1315,81 @@ TEST(CliPlausibilityTest, ContestReportsCarryTheirWarningsInEveryFormat) {
                                   "197 ballots (37.1%) is above the 5% threshold\n"));
 }
 
+// ---- Input hashes in the provenance ----
+
+TEST(CliInputHashesTest, EveryInputFileCarriesItsSizeAndTheHashItsManifestGives) {
+  TempDir directory;
+  const std::string folder = (directory.path() / "csv").string();
+  const RunResult generated =
+      RunCanvass({"generate", "--out", folder, "--format", "csv", "--seed", "3"});
+  ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+  const json manifest = json::parse(ReadFile(std::filesystem::path(folder) / "manifest.json"));
+  std::map<std::string, std::pair<uint64_t, std::string>> want;  // path: bytes, xxh3_128
+  for (const json& file : manifest["files"]) {
+    want[folder + "/" + file["file"].get<std::string>()] = {file["bytes"].get<uint64_t>(),
+                                                            file["xxh3_128"].get<std::string>()};
+  }
+  // Without the flag the report keeps its shape; with it, or with --html, it has them.
+  const json plain = ParseJson(RunCanvass({"aggregate", folder, "--format", "json"}));
+  EXPECT_FALSE(plain["inputs"].contains("xxh3"));
+  const std::string page = (directory.path() / "report.html").string();
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--hash-inputs"}, std::vector<std::string>{"--html", page}}) {
+    std::vector<std::string> args = {"aggregate", folder, "--format", "json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult result = RunCanvass(args);
+    ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+    const json inputs = ParseJson(result)["inputs"];
+    ASSERT_EQ(inputs["paths"].size(), want.size());
+    ASSERT_EQ(inputs["xxh3"].size(), want.size());
+    ASSERT_EQ(inputs["sizes"].size(), want.size());
+    for (size_t f = 0; f < want.size(); ++f) {
+      const std::string path = inputs["paths"][f].get<std::string>();
+      ASSERT_TRUE(want.count(path)) << path;
+      EXPECT_EQ(inputs["sizes"][f].get<uint64_t>(), want[path].first) << path;
+      EXPECT_EQ(inputs["xxh3"][f].get<std::string>(), want[path].second) << path;
+    }
+  }
+  // The page shows them, keyed to the JSON.
+  EXPECT_THAT(ReadFile(page), HasSubstr(absl::StrCat("<code data-key=\"/inputs/xxh3/0\">",
+                                                     want.begin()->second.second, "</code>")));
+}
+
+TEST(CliInputHashesTest, AContestReportHashesEachFileAndAChangedByteChangesOnlyItsHash) {
+  TempDir directory;
+  const std::filesystem::path source =
+      std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "dominion" / "alaska-2024-partial";
+  const std::filesystem::path copy = directory.path() / "alaska";
+  std::filesystem::copy(source, copy);
+  const auto hashes = [&]() {
+    const RunResult result =
+        RunCanvass({"aggregate", copy.string(), "--format", "json", "--hash-inputs"});
+    EXPECT_EQ(result.exit_code, kExitMatch) << Describe(result);
+    std::map<std::string, std::string> out;
+    const json report = ParseJson(result);
+    for (const json& input : report["inputs"]) {
+      out[input["path"].get<std::string>()] = input["xxh3"].get<std::string>();
+    }
+    return out;
+  };
+  const std::map<std::string, std::string> before = hashes();
+  ASSERT_EQ(before.size(), 10u);  // the slice's 10 CvrExport files
+  for (const auto& [path, hash] : before) {
+    EXPECT_EQ(hash.size(), 32u) << path;
+    EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << hash;
+  }
+  // A trailing newline: the same sessions, other bytes.
+  const std::string changed = before.begin()->first;
+  WriteFile(changed, ReadFile(changed) + "\n");
+  const std::map<std::string, std::string> after = hashes();
+  for (const auto& [path, hash] : before) {
+    if (path == changed) {
+      EXPECT_NE(after.at(path), hash);
+    } else {
+      EXPECT_EQ(after.at(path), hash) << path;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace canvass

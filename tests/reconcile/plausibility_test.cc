@@ -68,7 +68,8 @@ TEST(PlausibilityTest, AnInvalidShareAboveTheThresholdIsNamedWithItsFigures) {
   const std::vector<PlausibilityWarning> warnings =
       CheckPlausibility(election, tally, nullptr, options);
   ASSERT_THAT(Checks(warnings), ::testing::ElementsAre("invalid_share@S1", "empty_station@S3"));
-  EXPECT_EQ(warnings[0].figures, (Figures{{"invalid", 6}, {"ballots", 100}, {"threshold_permille", 50}}));
+  EXPECT_EQ(warnings[0].figures,
+            (Figures{{"invalid", 6}, {"ballots", 100}, {"threshold_permille", 50}}));
   EXPECT_EQ(warnings[0].message,
             "station 'S1': 6 invalid of 100 ballots (6.0%) is above the 5% threshold");
   EXPECT_EQ(warnings[1].figures, (Figures{{"records", 0}, {"capacity", 50}}));
@@ -100,7 +101,8 @@ TEST(PlausibilityTest, BlankShareOverCapacityAndAnEmptyStation) {
   const std::vector<PlausibilityWarning> warnings =
       CheckPlausibility(election, tally, nullptr, options);
   ASSERT_THAT(Checks(warnings), ::testing::ElementsAre("blank_share@S2", "over_capacity@S3"));
-  EXPECT_EQ(warnings[0].figures, (Figures{{"blank", 11}, {"ballots", 100}, {"threshold_permille", 100}}));
+  EXPECT_EQ(warnings[0].figures,
+            (Figures{{"blank", 11}, {"ballots", 100}, {"threshold_permille", 100}}));
   EXPECT_EQ(warnings[1].figures, (Figures{{"records", 51}, {"capacity", 50}}));
   EXPECT_EQ(warnings[1].message, "station 'S3': 51 records read for 50 ballot serials issued");
 }
@@ -186,14 +188,16 @@ TEST(ContestPlausibilityTest, InvalidAndBlankSharesPerUnitAndContest) {
   const std::vector<PlausibilityWarning> warnings =
       CheckContestPlausibility(w.e, w.tally, nullptr, options);
   // s: 7 invalid of 204 (3.4%); 21 blank of 204 (10.3% > 10%); p1: 7 of 104, 11 of 104 (10.6%).
-  ASSERT_THAT(Checks(warnings), ::testing::ElementsAre("blank_share@s", "invalid_share@p1",
-                                                       "blank_share@p1"));
+  ASSERT_THAT(Checks(warnings),
+              ::testing::ElementsAre("blank_share@s", "invalid_share@p1", "blank_share@p1"));
   EXPECT_EQ(warnings[0].contest, "c");
-  EXPECT_EQ(warnings[0].figures, (Figures{{"blank", 21}, {"ballots", 204}, {"threshold_permille", 100}}));
+  EXPECT_EQ(warnings[0].figures,
+            (Figures{{"blank", 21}, {"ballots", 204}, {"threshold_permille", 100}}));
   EXPECT_EQ(warnings[0].message,
             "the whole election, contest 'c': 21 blank of 204 ballots (10.3%) is above the 10% "
             "threshold");
-  EXPECT_EQ(warnings[1].figures, (Figures{{"invalid", 7}, {"ballots", 104}, {"threshold_permille", 50}}));
+  EXPECT_EQ(warnings[1].figures,
+            (Figures{{"invalid", 7}, {"ballots", 104}, {"threshold_permille", 50}}));
   EXPECT_EQ(warnings[1].message,
             "unit 'p1', contest 'c': 7 invalid of 104 ballots (6.7%) is above the 5% threshold");
 }
@@ -205,12 +209,11 @@ TEST(ContestPlausibilityTest, ReportedFiguresThatDoNotAddUpAndALeaderThatChanges
   // p1 as counted; p2 reported with x ahead (counted: y); s reports x 41 where its parts
   // report 30 + 16 = 46; p2's votes 16 + 14 + over 0 + under 0 = 30 = 1 x 30 ballots, and
   // p1's 30 + 10 + 0 + 1 = 41, not 40 ballots.
-  w.e.reported = {{w.p1, w.Cell("x"), 30},       {w.p1, w.Cell("y"), 10},
-                  {w.p1, w.Cell("over"), 0},     {w.p1, w.Cell("under"), 1},
-                  {w.p1, w.Cell("ballots"), 40}, {w.p2, w.Cell("x"), 16},
-                  {w.p2, w.Cell("y"), 14},       {w.p2, w.Cell("over"), 0},
-                  {w.p2, w.Cell("under"), 0},    {w.p2, w.Cell("ballots"), 30},
-                  {w.s, w.Cell("x"), 41},        {w.p2, w.Cell("cast"), 30}};
+  w.e.reported = {
+      {w.p1, w.Cell("x"), 30},       {w.p1, w.Cell("y"), 10},       {w.p1, w.Cell("over"), 0},
+      {w.p1, w.Cell("under"), 1},    {w.p1, w.Cell("ballots"), 40}, {w.p2, w.Cell("x"), 16},
+      {w.p2, w.Cell("y"), 14},       {w.p2, w.Cell("over"), 0},     {w.p2, w.Cell("under"), 0},
+      {w.p2, w.Cell("ballots"), 30}, {w.s, w.Cell("x"), 41},        {w.p2, w.Cell("cast"), 30}};
   ASSERT_THAT(w.e.Finalize("hand"), IsOk());
   PlausibilityOptions options;
   options.min_ballots = 1000;
@@ -219,17 +222,16 @@ TEST(ContestPlausibilityTest, ReportedFiguresThatDoNotAddUpAndALeaderThatChanges
   const Reconciliation2 rec = ReconcileCells(w.e, w.tally, {});
   const std::vector<PlausibilityWarning> warnings =
       CheckContestPlausibility(w.e, w.tally, &rec, options);
-  ASSERT_THAT(Checks(warnings), ::testing::ElementsAre("reported_not_summing@s",
-                                                       "reported_not_summing@p1",
-                                                       "leader_changed@p2"));
+  ASSERT_THAT(Checks(warnings),
+              ::testing::ElementsAre("reported_not_summing@s", "reported_not_summing@p1",
+                                     "leader_changed@p2"));
   EXPECT_EQ(warnings[0].figures, (Figures{{"reported", 41}, {"sum_of_parts", 46}, {"parts", 2}}));
   EXPECT_EQ(warnings[0].message,
             "the whole election, contest 'c': x reported 41, its 2 parts report 46");
-  EXPECT_EQ(warnings[1].figures, (Figures{{"votes", 40},
-                                          {"overvotes", 0},
-                                          {"undervotes", 1},
-                                          {"ballots", 40},
-                                          {"vote_for", 1}}));
+  EXPECT_EQ(
+      warnings[1].figures,
+      (Figures{
+          {"votes", 40}, {"overvotes", 0}, {"undervotes", 1}, {"ballots", 40}, {"vote_for", 1}}));
   EXPECT_EQ(warnings[1].message,
             "unit 'p1', contest 'c': reported votes 40 + overvotes 0 + undervotes 1 = 41, not 1 x "
             "40 ballots = 40");

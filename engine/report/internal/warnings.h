@@ -29,12 +29,13 @@ inline nlohmann::ordered_json WarningsJson(const std::vector<PlausibilityWarning
   for (const PlausibilityWarning& w : warnings) {
     nlohmann::ordered_json figures = nlohmann::ordered_json::object();
     for (const auto& [name, value] : w.figures) figures[name] = value;
-    out.push_back({{"check", w.check},
-                   {"unit", w.unit.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(w.unit)},
-                   {"contest",
-                    w.contest.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(w.contest)},
-                   {"figures", std::move(figures)},
-                   {"message", w.message}});
+    out.push_back(
+        {{"check", w.check},
+         {"unit", w.unit.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(w.unit)},
+         {"contest",
+          w.contest.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(w.contest)},
+         {"figures", std::move(figures)},
+         {"message", w.message}});
   }
   return out;
 }
@@ -49,7 +50,8 @@ inline void AppendWarningsText(const std::vector<PlausibilityWarning>& warnings,
     absl::StrAppend(out, "  ", warnings[i].check, ": ", warnings[i].message, "\n");
   }
   if (warnings.size() > limit) {
-    absl::StrAppend(out, "  ... ", warnings.size() - limit, " more (--format json lists them all)\n");
+    absl::StrAppend(out, "  ... ", warnings.size() - limit,
+                    " more (--format json lists them all)\n");
   }
 }
 
