@@ -29,6 +29,7 @@
 #include "engine/base/decimal.h"
 #include "engine/election/contests.h"
 #include "engine/election/election.h"
+#include "engine/ingest/convert.h"
 #include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
 #include "engine/ingest/ingest.h"
@@ -868,6 +869,91 @@ void BM_Ingest_Dominion_ZipInterleaved(benchmark::State& state) {
   DominionBenchmark(state, Dominions().zip);
 }
 BENCHMARK(BM_Ingest_Dominion_ZipInterleaved)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---- canvass convert (issue "dominion"): the interleaved export above written as a cvb
+// file of contest ballots and as a NIST CVR JSON report (the whole job: reading as
+// aggregate does, re-encoding every record, writing), and the cvb copy read back. Bytes
+// are the export's JSON, so the rows compare with BM_Ingest_Dominion_FolderInterleaved. ----
+
+void ConvertBenchmark(benchmark::State& state, ConvertTarget target) {
+  const DominionFixture& exports = Dominions();
+  const DominionExport dominion = LoadDominionExport(exports.interleaved).value();
+  const std::string out = exports.interleaved + (target == ConvertTarget::kCvb ? ".cvb" : ".cvr.json");
+  CvrJobOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  uint64_t written = 0;
+  for (auto _ : state) {
+    const ConvertResult converted =
+        ConvertCvrRecords(dominion.election, target, out, "bench", options,
+                          [&](const CvrJobOptions& job_options) {
+                            return ReadDominionExport(dominion, exports.interleaved, job_options);
+                          })
+            .value();
+    if (converted.records_written != exports.sessions) {
+      state.SkipWithError("not every session was written");
+    }
+    written = converted.bytes_written;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * exports.sessions));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * exports.bytes));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+  state.counters["out_bytes"] = static_cast<double>(written);
+}
+
+void BM_Convert_Dominion_ToCvb(benchmark::State& state) {
+  ConvertBenchmark(state, ConvertTarget::kCvb);
+}
+BENCHMARK(BM_Convert_Dominion_ToCvb)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+void BM_Convert_Dominion_ToNistJson(benchmark::State& state) {
+  ConvertBenchmark(state, ConvertTarget::kNistJson);
+}
+BENCHMARK(BM_Convert_Dominion_ToNistJson)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// The cvb copy read back (aggregate of a contest-ballot cvb file); bytes are the cvb file's.
+void BM_Ingest_ContestCvb_FromDominion(benchmark::State& state) {
+  const DominionFixture& exports = Dominions();
+  const std::string cvb = exports.interleaved + ".readback.cvb";
+  static const bool written = [&] {
+    const DominionExport dominion = LoadDominionExport(exports.interleaved).value();
+    return ConvertCvrRecords(dominion.election, ConvertTarget::kCvb, cvb, "bench", {},
+                             [&](const CvrJobOptions& job_options) {
+                               return ReadDominionExport(dominion, exports.interleaved,
+                                                         job_options);
+                             })
+        .ok();
+  }();
+  if (!written) {
+    state.SkipWithError("convert failed");
+    return;
+  }
+  const ContestElection election = ElectionOfCvrReports({cvb}).value();
+  CvrJobOptions options;
+  options.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const CvrJobResult job = ReadCvrFiles(election, {cvb}, options).value();
+    if (job.tally.counted != exports.sessions) state.SkipWithError("not every ballot counted");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * exports.sessions));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(state.iterations() * std::filesystem::file_size(cvb)));
+  state.counters["threads"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_Ingest_ContestCvb_FromDominion)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
