@@ -55,18 +55,6 @@ inline void AppendWarningsText(const std::vector<PlausibilityWarning>& warnings,
   }
 }
 
-// A CSV field: quoted when it holds a comma, a quote or a line break.
-inline std::string WarningCsvField(absl::string_view text) {
-  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 }  // namespace canvass::report_internal
 
 #endif  // CANVASS_ENGINE_REPORT_INTERNAL_WARNINGS_H_
