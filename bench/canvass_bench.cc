@@ -883,7 +883,8 @@ BENCHMARK(BM_Ingest_Dominion_ZipInterleaved)
 void ConvertBenchmark(benchmark::State& state, ConvertTarget target) {
   const DominionFixture& exports = Dominions();
   const DominionExport dominion = LoadDominionExport(exports.interleaved).value();
-  const std::string out = exports.interleaved + (target == ConvertTarget::kCvb ? ".cvb" : ".cvr.json");
+  const std::string out =
+      exports.interleaved + (target == ConvertTarget::kCvb ? ".cvb" : ".cvr.json");
   CvrJobOptions options;
   options.threads = static_cast<int>(state.range(0));
   uint64_t written = 0;
