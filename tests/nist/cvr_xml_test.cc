@@ -2,6 +2,7 @@
 // the ballots the JSON reader gives; format sniffing; bad input with exact outcomes.
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -168,6 +169,109 @@ TEST_P(SampleElectionTest, XmlGivesTheJsonBallotsRecordForRecord) {
   }
   ASSERT_EQ(from_xml.batch.size(), expected_records);
   ExpectSameBatches(from_json.batch, from_xml.batch);
+}
+
+// The report's own Election and GpUnit (an XML report read without --election or
+// --reported): the same election as the JSON report of the same election defines.
+ContestElection ElectionOfReport(CvrFormat format, const std::string& path) {
+  const std::string text = ReadFile(path);
+  std::unique_ptr<CvrScanner> scanner = NewCvrScanner(format, path, text);
+  std::vector<CvrSpan> spans;
+  while (true) {
+    absl::StatusOr<bool> more = scanner->Next(1 << 22, &spans);
+    EXPECT_THAT(more, IsOk());
+    if (!more.ok() || !*more) break;
+  }
+  absl::StatusOr<ContestElection> election =
+      ParseCvrElectionJson(path, scanner->Definition(), /*invalid_figure=*/false);
+  EXPECT_THAT(election, IsOk()) << scanner->Definition().substr(0, 400);
+  return election.ok() ? *std::move(election) : ContestElection();
+}
+
+TEST_P(SampleElectionTest, XmlDefinesTheElectionTheJsonDefines) {
+  const std::string id = GetParam().first;
+  const ContestElection json =
+      ElectionOfReport(CvrFormat::kJson, DatasetPath(id, absl::StrCat("cvr-", id, ".json")));
+  const ContestElection xml =
+      ElectionOfReport(CvrFormat::kXml, DatasetPath(id, absl::StrCat("cvr-", id, ".xml")));
+  EXPECT_EQ(xml.id, json.id);
+  EXPECT_EQ(xml.name, json.name);
+  EXPECT_EQ(xml.scope_id, json.scope_id);
+  ASSERT_EQ(xml.contests.size(), json.contests.size());
+  ASSERT_FALSE(json.contests.empty());
+  for (size_t c = 0; c < json.contests.size(); ++c) {
+    const ElectionContest& a = json.contests[c];
+    const ElectionContest& b = xml.contests[c];
+    EXPECT_EQ(b.id, a.id);
+    EXPECT_EQ(b.name, a.name);
+    EXPECT_EQ(b.vote_for, a.vote_for) << a.id;
+    EXPECT_EQ(b.kind, a.kind) << a.id;
+    EXPECT_EQ(b.external_id, a.external_id) << a.id;
+    ASSERT_EQ(b.selections.size(), a.selections.size()) << a.id;
+    for (size_t k = 0; k < a.selections.size(); ++k) {
+      EXPECT_EQ(b.selections[k].id, a.selections[k].id);
+      EXPECT_EQ(b.selections[k].name, a.selections[k].name) << a.selections[k].id;
+      EXPECT_EQ(b.selections[k].write_in, a.selections[k].write_in) << a.selections[k].id;
+    }
+  }
+  ASSERT_EQ(xml.units.size(), json.units.size());
+  for (size_t u = 0; u < json.units.size(); ++u) {
+    EXPECT_EQ(xml.units[u].id, json.units[u].id);
+    EXPECT_EQ(xml.units[u].name, json.units[u].name);
+    EXPECT_EQ(xml.units[u].type, json.units[u].type);
+    EXPECT_EQ(xml.units[u].composing, json.units[u].composing) << json.units[u].id;
+  }
+}
+
+TEST(CvrXmlDefinitionTest, PrefixedElementsIdListsAndTypedValuesBecomeTheJsonForm) {
+  const std::string xml =
+      "<?xml version=\"1.0\"?>\n"
+      "<cdf:CastVoteRecordReport xmlns:cdf=\"http://itl.nist.gov/ns/voting/1500-103/v1\" "
+      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+      "<cdf:Election ObjectId=\"e\"><cdf:Name>Hand</cdf:Name>"
+      "<cdf:Candidate ObjectId=\"ca\"><cdf:Name>Ann &amp; Co</cdf:Name></cdf:Candidate>"
+      "<cdf:Contest ObjectId=\"c\" xsi:type=\"cdf:CandidateContest\"><cdf:Name>Mayor</cdf:Name>"
+      "<cdf:VotesAllowed> 2 </cdf:VotesAllowed>"
+      "<cdf:ContestSelection ObjectId=\"s1\" xsi:type=\"cdf:CandidateSelection\">"
+      "<cdf:CandidateIds>ca</cdf:CandidateIds></cdf:ContestSelection>"
+      "<cdf:ContestSelection ObjectId=\"s2\" xsi:type=\"cdf:CandidateSelection\">"
+      "<cdf:IsWriteIn>true</cdf:IsWriteIn></cdf:ContestSelection></cdf:Contest>"
+      "<cdf:ElectionScopeId>all</cdf:ElectionScopeId></cdf:Election>\n"
+      "<cdf:GpUnit ObjectId=\"all\"><cdf:Type>county</cdf:Type>"
+      "<cdf:ComposingGpUnitIds> p1\n p2 </cdf:ComposingGpUnitIds></cdf:GpUnit>\n"
+      "<cdf:GpUnit ObjectId=\"p1\"><cdf:Type>precinct</cdf:Type></cdf:GpUnit>\n"
+      "<cdf:GpUnit ObjectId=\"p2\"><cdf:Type>precinct</cdf:Type></cdf:GpUnit>\n"
+      "<cdf:Version>1.0.0</cdf:Version>\n</cdf:CastVoteRecordReport>\n";
+  std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kXml, "hand.xml", xml);
+  std::vector<CvrSpan> spans;
+  ASSERT_THAT(scanner->Next(1 << 20, &spans), IsOk());
+  EXPECT_TRUE(spans.empty());
+  EXPECT_EQ(
+      scanner->Definition(),
+      "{\"Election\":[{\"@id\":\"e\",\"Name\":\"Hand\",\"Candidate\":[{\"@id\":\"ca\","
+      "\"Name\":\"Ann & Co\"}],\"Contest\":[{\"@id\":\"c\",\"@type\":\"CVR.CandidateContest\","
+      "\"Name\":\"Mayor\",\"VotesAllowed\":2,\"ContestSelection\":[{\"@id\":\"s1\","
+      "\"@type\":\"CVR.CandidateSelection\",\"CandidateIds\":[\"ca\"]},{\"@id\":\"s2\","
+      "\"@type\":\"CVR.CandidateSelection\",\"IsWriteIn\":true}]}],"
+      "\"ElectionScopeId\":\"all\"}],\"GpUnit\":[{\"@id\":\"all\",\"Type\":\"county\","
+      "\"ComposingGpUnitIds\":[\"p1\",\"p2\"]},{\"@id\":\"p1\",\"Type\":\"precinct\"},"
+      "{\"@id\":\"p2\",\"Type\":\"precinct\"}]}");
+  absl::StatusOr<ContestElection> election =
+      ParseCvrElectionJson("hand.xml", scanner->Definition(), false);
+  ASSERT_THAT(election, IsOk());
+  ASSERT_EQ(election->contests.size(), 1u);
+  EXPECT_EQ(election->contests[0].vote_for, 2u);
+  EXPECT_EQ(election->contests[0].selections[0].name, "Ann & Co");
+  EXPECT_TRUE(election->contests[0].selections[1].write_in);
+  EXPECT_EQ(election->units[0].composing, (std::vector<std::string>{"p1", "p2"}));
+}
+
+TEST(CvrXmlDefinitionTest, AReportWithoutAnElectionDefinesNone) {
+  const std::string xml = Report("");
+  std::unique_ptr<CvrScanner> scanner = NewCvrScanner(CvrFormat::kXml, "bare.xml", xml);
+  std::vector<CvrSpan> spans;
+  ASSERT_THAT(scanner->Next(1 << 20, &spans), IsOk());
+  EXPECT_EQ(scanner->Definition(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(NistCdf, SampleElectionTest,

@@ -11,6 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "engine/base/json_text.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/io/nist/internal/cvr_formats.h"
 #include "pugixml.hpp"
@@ -31,6 +34,145 @@ absl::string_view LocalName(absl::string_view name) {
   return colon == absl::string_view::npos ? name : name.substr(colon + 1);
 }
 
+// ---- The report's own election: its Election and GpUnit elements as the JSON the CVR
+// JSON reader keeps (io/nist/cvr_reader.h Definition), so that one parser reads both. ----
+
+// Elements that the JSON form gives as arrays, and those whose XML value is a list of ids
+// separated by white space (xsd:IDREFS) and an array of strings in JSON.
+bool IsArrayElement(absl::string_view name) {
+  return name == "Candidate" || name == "Contest" || name == "ContestSelection" ||
+         name == "ExternalIdentifier" || name == "Party" || name == "Text" ||
+         name == "BallotMeasureSelection";
+}
+bool IsIdList(absl::string_view name) {
+  return name == "CandidateIds" || name == "ComposingGpUnitIds" || name == "PartyIds";
+}
+
+bool HasElementChildren(pugi::xml_node node) {
+  for (pugi::xml_node child : node.children()) {
+    if (child.type() == pugi::node_element) return true;
+  }
+  return false;
+}
+
+absl::string_view NodeText(pugi::xml_node node) {
+  return absl::StripAsciiWhitespace(absl::string_view(node.child_value()));
+}
+
+void AppendXmlObject(pugi::xml_node node, std::string* out);
+
+// A leaf as JSON: counts as numbers, the schema's booleans as booleans, else a string.
+void AppendXmlLeaf(absl::string_view name, pugi::xml_node node, std::string* out) {
+  const absl::string_view text = NodeText(node);
+  if ((name == "VotesAllowed" || name == "NumberElected" || name == "SequenceOrder") &&
+      !text.empty() && text.size() <= 18 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    out->append(text.data(), text.size());
+    return;
+  }
+  if (absl::StartsWith(name, "Is") &&
+      (text == "true" || text == "false" || text == "1" || text == "0")) {
+    out->append(text == "true" || text == "1" ? "true" : "false");
+    return;
+  }
+  AppendJsonString(text, out);
+}
+
+void AppendXmlValue(absl::string_view name, pugi::xml_node node, std::string* out) {
+  if (HasElementChildren(node)) {
+    AppendXmlObject(node, out);
+  } else {
+    AppendXmlLeaf(name, node, out);
+  }
+}
+
+void AppendXmlObject(pugi::xml_node node, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  const auto key = [&](absl::string_view k) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(k, out);
+    out->push_back(':');
+  };
+  for (pugi::xml_attribute attribute : node.attributes()) {
+    const absl::string_view name = LocalName(attribute.name());
+    if (name == "ObjectId") {
+      key("@id");
+      AppendJsonString(attribute.value(), out);
+    } else if (name == "type") {
+      key("@type");
+      AppendJsonString(absl::StrCat("CVR.", LocalName(attribute.value())), out);
+    }
+  }
+  // Children by name, in the order each name first appears.
+  std::vector<std::pair<std::string, std::vector<pugi::xml_node>>> groups;
+  for (pugi::xml_node child : node.children()) {
+    if (child.type() != pugi::node_element) continue;
+    const std::string name(LocalName(child.name()));
+    auto group =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == name; });
+    if (group == groups.end()) {
+      groups.emplace_back(name, std::vector<pugi::xml_node>{});
+      group = groups.end() - 1;
+    }
+    group->second.push_back(child);
+  }
+  for (const auto& [name, children] : groups) {
+    key(name);
+    if (IsIdList(name)) {
+      out->push_back('[');
+      bool first_id = true;
+      for (pugi::xml_node child : children) {
+        for (absl::string_view id :
+             absl::StrSplit(NodeText(child), absl::ByAnyChar(" \t\r\n"), absl::SkipEmpty())) {
+          if (!first_id) out->push_back(',');
+          first_id = false;
+          AppendJsonString(id, out);
+        }
+      }
+      out->push_back(']');
+    } else if (IsArrayElement(name) || children.size() > 1) {
+      out->push_back('[');
+      for (size_t i = 0; i < children.size(); ++i) {
+        if (i) out->push_back(',');
+        AppendXmlValue(name, children[i], out);
+      }
+      out->push_back(']');
+    } else {
+      AppendXmlValue(name, children.front(), out);
+    }
+  }
+  out->push_back('}');
+}
+
+// {"Election":[...],"GpUnit":[...]} of the elements at `spans` of `text`; "" when there is
+// none or one does not parse (the report then defines no election of its own).
+std::string XmlDefinition(absl::string_view text,
+                          const std::vector<std::pair<uint64_t, uint64_t>>& elections,
+                          const std::vector<std::pair<uint64_t, uint64_t>>& units) {
+  if (elections.empty()) return "";
+  std::string out = "{";
+  for (const auto& [key, spans] :
+       {std::pair{"Election", &elections}, std::pair{"GpUnit", &units}}) {
+    if (out.size() > 1) out.push_back(',');
+    AppendJsonString(key, &out);
+    out.append(":[");
+    for (size_t i = 0; i < spans->size(); ++i) {
+      const auto [begin, end] = (*spans)[i];
+      pugi::xml_document document;
+      const pugi::xml_parse_result parsed =
+          document.load_buffer(text.data() + begin, end - begin, pugi::parse_default);
+      if (!parsed) return "";
+      if (i) out.push_back(',');
+      AppendXmlObject(document.document_element(), &out);
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
+  return out;
+}
+
 // The top level of a CVR XML report, walked once, in order:
 //   <?xml ...?> <CastVoteRecordReport ...> <CVR>...</CVR> ... <Election>...</Election>
 //   ... </CastVoteRecordReport>
@@ -41,9 +183,11 @@ class XmlCvrScanner final : public CvrScanner {
   XmlCvrScanner(std::string name, absl::string_view text) : name_(std::move(name)), text_(text) {}
 
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
-  // Empty: the XML report's own election definition is not read for now (the election
-  // comes from the results report); the JSON reader is the one that keeps it.
-  std::string Definition() const override { return ""; }
+  // The report's own Election and GpUnit elements, as the JSON the JSON reader keeps (read
+  // once the scan has passed them; "" when the report has none).
+  std::string Definition() const override {
+    return XmlDefinition(text_, election_spans_, unit_spans_);
+  }
 
  private:
   enum class State { kStart, kContent, kEpilogue, kDone };
@@ -95,6 +239,9 @@ class XmlCvrScanner final : public CvrScanner {
   uint64_t root_begin_ = 0;
   uint64_t records_ = 0;
   std::vector<std::pair<absl::string_view, uint64_t>> open_;  // names and their '<'
+  // Where the top level's Election and GpUnit elements lie: [begin, end).
+  std::vector<std::pair<uint64_t, uint64_t>> election_spans_;
+  std::vector<std::pair<uint64_t, uint64_t>> unit_spans_;
 };
 
 absl::Status XmlCvrScanner::SkipPast(uint64_t from, absl::string_view close,
@@ -321,6 +468,10 @@ absl::StatusOr<bool> XmlCvrScanner::Next(uint64_t max_bytes, std::vector<CvrSpan
           spans->push_back({lt, pos_, records_++});
           taken += pos_ - lt;
           handed_out = true;
+        } else if (LocalName(name) == "Election") {
+          election_spans_.emplace_back(lt, pos_);
+        } else if (LocalName(name) == "GpUnit") {
+          unit_spans_.emplace_back(lt, pos_);
         }
         break;
     }

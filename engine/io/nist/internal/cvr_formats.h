@@ -24,7 +24,8 @@ std::unique_ptr<CvrScanner> NewJsonRecordScanner(std::string name, absl::string_
                                                  const JsonRecordArray& array);
 std::unique_ptr<CvrDecoder> NewJsonCvrDecoder();
 
-// cvr_xml.cc. The XML scanner's Definition() is empty (the XML election is not read).
+// cvr_xml.cc. The XML scanner's Definition() is the report's Election and GpUnit elements in
+// the JSON form the JSON scanner keeps ("" when it has none).
 std::unique_ptr<CvrScanner> NewXmlCvrScanner(std::string name, absl::string_view text);
 std::unique_ptr<CvrDecoder> NewXmlCvrDecoder();
 
