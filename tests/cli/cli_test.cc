@@ -1391,5 +1391,47 @@ TEST(CliInputHashesTest, AContestReportHashesEachFileAndAChangedByteChangesOnlyI
   }
 }
 
+// ---- NIST XML reports define their own election ----
+
+TEST(CliNistXmlTest, AnXmlReportAggregatesAsItsJsonTwinWithoutElectionFlags) {
+  for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
+    SCOPED_TRACE(id);
+    const std::string base =
+        (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" / id / "cvr-")
+            .string() +
+        id;
+    const RunResult xml =
+        RunCanvass({"aggregate", base + ".xml", "--format", "json", "--by", "unit"});
+    const RunResult from_json =
+        RunCanvass({"aggregate", base + ".json", "--format", "json", "--by", "unit"});
+    ASSERT_EQ(xml.exit_code, kExitMatch) << Describe(xml);
+    ASSERT_EQ(from_json.exit_code, kExitMatch) << Describe(from_json);
+    json a = ParseJson(xml);
+    json b = ParseJson(from_json);
+    EXPECT_EQ(a["election"]["source"], base + ".xml (its Election and GpUnit)");
+    for (json* report : {&a, &b}) {
+      report->erase("inputs");
+      (*report)["election"].erase("source");
+    }
+    EXPECT_EQ(a, b);
+  }
+}
+
+TEST(CliNistXmlTest, AReportThatDefinesNoElectionAndNoFlagIsAnInputError) {
+  TempDir directory;
+  const std::string path = (directory.path() / "bare.xml").string();
+  WriteFile(path,
+            "<?xml version=\"1.0\"?>\n<CastVoteRecordReport "
+            "xmlns=\"http://itl.nist.gov/ns/voting/1500-103/v1\"><Version>1.0.0</Version>"
+            "</CastVoteRecordReport>\n");
+  const RunResult result = RunCanvass({"aggregate", path, "--format", "json"});
+  EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+  EXPECT_EQ(result.out, "");
+  EXPECT_THAT(result.err,
+              HasSubstr(absl::StrCat(path,
+                                     ": the report defines no election (no Election and GpUnit); "
+                                     "give the results report with --reported or --election")));
+}
+
 }  // namespace
 }  // namespace canvass
