@@ -30,7 +30,8 @@ CLI::App* AddGenerateCommand(CLI::App* app, GenerateFlags* flags) {
       ->required();
   generate
       ->add_option("--format", flags->format,
-                   "File format: csv or cvb; with --reported, nist-json or dominion (a Dominion "
+                   "File format: csv or cvb; with --reported, nist-json, cvb (contest ballots) or "
+                   "dominion (a Dominion "
                    "CVR export: a folder, or a zip when --out ends in .zip)")
       ->capture_default_str();
   generate->add_option("--reported", flags->reported,
@@ -77,9 +78,10 @@ int GenerateDominion(const GenerateFlags& flags, const ContestElection& election
 
 // canvass generate --reported ERR.json: synthetic cast vote records of a results report.
 int GenerateCvrs(const GenerateFlags& flags) {
-  if (flags.format != "nist-json" && flags.format != "dominion") {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--format ", flags.format, ": cast vote records are written as nist-json or dominion")));
+  if (flags.format != "nist-json" && flags.format != "cvb" && flags.format != "dominion") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--format ", flags.format,
+                     ": cast vote records are written as nist-json, cvb or dominion")));
   }
   if (!flags.run.faults.empty() || !flags.file_faults.empty()) {
     return Fail(absl::InvalidArgumentError(
@@ -98,13 +100,16 @@ int GenerateCvrs(const GenerateFlags& flags) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat(flags.out, ": cannot create the folder: ", error.message())));
   }
-  const std::string path = (std::filesystem::path(flags.out) / "cvr.json").string();
+  const bool cvb = flags.format == "cvb";
+  const std::string path =
+      (std::filesystem::path(flags.out) / (cvb ? "cvr.cvb" : "cvr.json")).string();
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (out == nullptr) {
     return Fail(
         absl::InvalidArgumentError(absl::StrCat(path, ": cannot create: ", std::strerror(errno))));
   }
-  absl::StatusOr<uint64_t> bytes = generator->Write(out, path);
+  absl::StatusOr<uint64_t> bytes =
+      cvb ? generator->WriteCvb(out, path) : generator->Write(out, path);
   const bool closed = std::fclose(out) == 0;
   if (!bytes.ok()) return Fail(bytes.status());
   if (!closed) return Fail(absl::DataLossError(absl::StrCat(path, ": close failed")));

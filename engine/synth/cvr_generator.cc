@@ -6,6 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/json_text.h"
+#include "engine/io/cvb/contest_cvb.h"
+#include "engine/io/cvb/cvb_format.h"
+#include "engine/io/nist/cvr_builder.h"
 #include "engine/io/nist/cvr_writer.h"
 #include "engine/synth/random.h"
 
@@ -241,6 +244,65 @@ absl::StatusOr<uint64_t> CvrGenerator::Write(std::FILE* out, const std::string& 
     }
   }
   buffer.append("\n]}\n");
+  if (absl::Status status = flush(); !status.ok()) return status;
+  if (std::fflush(out) != 0) {
+    return absl::DataLossError(absl::StrCat(out_name, ": write failed after ", written, " bytes"));
+  }
+  return written;
+}
+
+absl::StatusOr<uint64_t> CvrGenerator::WriteCvb(std::FILE* out, const std::string& out_name) const {
+  ContestElection marked = *election_;
+  marked.synthetic = true;
+  std::string buffer;
+  AppendContestCvbHeader(marked, &buffer);
+  uint64_t written = 0;
+  auto flush = [&]() -> absl::Status {
+    if (!buffer.empty() && std::fwrite(buffer.data(), 1, buffer.size(), out) != buffer.size()) {
+      return absl::DataLossError(
+          absl::StrCat(out_name, ": write failed after ", written, " bytes"));
+    }
+    written += buffer.size();
+    buffer.clear();
+    return absl::OkStatus();
+  };
+  // Blocks of the size `canvass convert` writes.
+  constexpr uint32_t kRecordsPerBlock = 4096;
+  std::string payload;
+  uint32_t in_block = 0;
+  uint32_t blocks = 0;
+  CvrTranscript record;
+  record.device = "canvass-generate";
+  std::vector<BallotContest> contents;
+  for (uint64_t r = 0; r < ballots_; ++r) {
+    uint32_t unit = 0;
+    uint64_t ballot = 0;
+    Record(r, &unit, &ballot, &contents);
+    record.identity = absl::StrCat(election_->units[unit].id, "-", ballot + 1);
+    record.unit = unit;
+    record.contests.clear();
+    record.marks.clear();
+    for (const BallotContest& entry : contents) {
+      for (const uint32_t selection : entry.marks) {
+        CvrTranscript::Mark mark;
+        mark.selection = selection;
+        record.marks.push_back(mark);
+      }
+      record.contests.push_back({entry.contest, entry.overvotes, entry.undervotes, false,
+                                 static_cast<uint32_t>(record.marks.size())});
+    }
+    AppendContestCvbBallot(record, &payload);
+    if (++in_block == kRecordsPerBlock || r + 1 == ballots_) {
+      AppendContestCvbBlock(payload, in_block, &buffer);
+      payload.clear();
+      in_block = 0;
+      ++blocks;
+      if (buffer.size() >= kFlushBytes) {
+        if (absl::Status status = flush(); !status.ok()) return status;
+      }
+    }
+  }
+  AppendCvbTrailer(blocks, ballots_, &buffer);
   if (absl::Status status = flush(); !status.ok()) return status;
   if (std::fflush(out) != 0) {
     return absl::DataLossError(absl::StrCat(out_name, ": write failed after ", written, " bytes"));

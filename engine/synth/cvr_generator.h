@@ -69,6 +69,10 @@ class CvrGenerator {
   // Writes the whole report (Election, GpUnit, then the CVR records) to `out`; returns
   // the bytes written. DataLoss naming `out_name` when a write fails.
   absl::StatusOr<uint64_t> Write(std::FILE* out, const std::string& out_name) const;
+  // The same records, in the same order, as a cvb file of contest ballots (version 3,
+  // io/cvb/contest_cvb.h), marked synthetic; returns the bytes written. Read back, it
+  // gives the figures of the JSON report exactly.
+  absl::StatusOr<uint64_t> WriteCvb(std::FILE* out, const std::string& out_name) const;
 
  private:
   struct ContestPlan {

@@ -1433,5 +1433,39 @@ TEST(CliNistXmlTest, AReportThatDefinesNoElectionAndNoFlagIsAnInputError) {
                                      "give the results report with --reported or --election")));
 }
 
+// ---- generate --reported ERR --format cvb: the generated CVRs as contest ballots ----
+
+TEST(CliGenerateCvbTest, TheCvbIsTheConvertedJsonByteForByteAndReconcilesToMatch) {
+  TempDir directory;
+  for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
+    SCOPED_TRACE(id);
+    const std::string err = (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" /
+                             id / absl::StrCat("err-", id, ".json"))
+                                .string();
+    const std::string json_dir = (directory.path() / absl::StrCat(id, "-json")).string();
+    const std::string cvb_dir = (directory.path() / absl::StrCat(id, "-cvb")).string();
+    for (const auto& [format, out] :
+         {std::pair{"nist-json", json_dir}, std::pair{"cvb", cvb_dir}}) {
+      const RunResult generated =
+          RunCanvass({"generate", "--reported", err, "--format", format, "--scale", "3", "--seed",
+                      "11", "--interleave", "--out", out});
+      ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+    }
+    const std::string converted = (directory.path() / absl::StrCat(id, "-converted.cvb")).string();
+    const RunResult convert =
+        RunCanvass({"convert", json_dir + "/cvr.json", "--to", "cvb", "--out", converted});
+    ASSERT_EQ(convert.exit_code, kExitMatch) << Describe(convert);
+    EXPECT_EQ(ReadFile(cvb_dir + "/cvr.cvb"), ReadFile(converted));
+    const RunResult reconciled = RunCanvass(
+        {"reconcile", "--reported", err, "--scale", "3", cvb_dir + "/cvr.cvb", "--format", "json"});
+    ASSERT_EQ(reconciled.exit_code, kExitMatch) << Describe(reconciled);
+    const json report = ParseJson(reconciled);
+    EXPECT_EQ(report["verdict"], "match");
+    EXPECT_EQ(report["synthetic"], true);
+    EXPECT_EQ(report["cells"]["mismatched"], 0);
+    EXPECT_GT(report["cells"]["compared"].get<uint64_t>(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace canvass
