@@ -3,19 +3,35 @@
 
 # canvass_cc_library(NAME n SRCS a.cc HDRS a.h DEPS x y)
 # Defines target canvass_<n> with alias canvass::<n>.
+# Every such library is installed (lib/, exported as canvass::<n> in CanvassTargets) with
+# its public headers: those of HDRS not under an internal/ folder and not named in
+# CANVASS_PRIVATE_HEADERS (headers only the library's own sources include), under
+# include/canvass/engine/..., so that an installed program includes them as the engine
+# does ("engine/base/status_macros.h").
 function(canvass_cc_library)
   cmake_parse_arguments(CC "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
   set(_target canvass_${CC_NAME})
+  set(_includes $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:include/canvass>)
   if(CC_SRCS)
     add_library(${_target} STATIC ${CC_SRCS} ${CC_HDRS})
-    target_include_directories(${_target} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_include_directories(${_target} PUBLIC ${_includes})
     target_link_libraries(${_target} PUBLIC ${CC_DEPS})
   else()
     add_library(${_target} INTERFACE)
-    target_include_directories(${_target} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_include_directories(${_target} INTERFACE ${_includes})
     target_link_libraries(${_target} INTERFACE ${CC_DEPS})
   endif()
   add_library(canvass::${CC_NAME} ALIAS ${_target})
+  set_target_properties(${_target} PROPERTIES EXPORT_NAME ${CC_NAME})
+  install(TARGETS ${_target} EXPORT CanvassTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  foreach(_header IN LISTS CC_HDRS)
+    if(_header MATCHES "(^|/)internal/" OR _header IN_LIST CANVASS_PRIVATE_HEADERS)
+      continue()
+    endif()
+    get_filename_component(_dir ${_header} DIRECTORY)
+    file(RELATIVE_PATH _from_root ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/${_dir})
+    install(FILES ${_header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/canvass/${_from_root})
+  endforeach()
 endfunction()
 
 # canvass_cc_test(NAME n SRCS a_test.cc DEPS x y [LABELS l])
