@@ -1,15 +1,16 @@
 # Small helpers in the manner of Abseil's absl_cc_library / absl_cc_test, so that each
 # CMakeLists.txt reads as a dependency list.
 
-# canvass_cc_library(NAME n SRCS a.cc HDRS a.h DEPS x y)
+# canvass_cc_library(NAME n SRCS a.cc HDRS a.h DEPS x y [NO_INSTALL])
 # Defines target canvass_<n> with alias canvass::<n>.
-# Every such library is installed (lib/, exported as canvass::<n> in CanvassTargets) with
-# its public headers: those of HDRS not under an internal/ folder and not named in
+# Every such library but a NO_INSTALL one (the tests' helpers) is installed (lib/,
+# exported as canvass::<n> in CanvassTargets) with its public headers: those of HDRS not
+# under an internal/ folder and not named in
 # CANVASS_PRIVATE_HEADERS (headers only the library's own sources include), under
 # include/canvass/engine/..., so that an installed program includes them as the engine
 # does ("engine/base/status_macros.h").
 function(canvass_cc_library)
-  cmake_parse_arguments(CC "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  cmake_parse_arguments(CC "NO_INSTALL" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
   set(_target canvass_${CC_NAME})
   set(_includes $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<INSTALL_INTERFACE:include/canvass>)
   if(CC_SRCS)
@@ -22,6 +23,9 @@ function(canvass_cc_library)
     target_link_libraries(${_target} INTERFACE ${CC_DEPS})
   endif()
   add_library(canvass::${CC_NAME} ALIAS ${_target})
+  if(CC_NO_INSTALL)
+    return()
+  endif()
   set_target_properties(${_target} PROPERTIES EXPORT_NAME ${CC_NAME})
   install(TARGETS ${_target} EXPORT CanvassTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
   foreach(_header IN LISTS CC_HDRS)

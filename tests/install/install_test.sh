@@ -18,6 +18,9 @@ fail() { echo "install test: $*" >&2; exit 1; }
 [[ -f "$prefix/lib/cmake/Canvass/CanvassConfig.cmake" ]] || fail "no CanvassConfig.cmake"
 [[ -f "$prefix/lib/cmake/Canvass/CanvassConfigVersion.cmake" ]] || fail "no version file"
 [[ -f "$prefix/share/canvass/ir-2024-runoff-overseas/election.json" ]] || fail "no election"
+if [[ "$(ls "$prefix/include/canvass")" != "engine" ]]; then
+  fail "include/canvass holds more than engine/: $(ls "$prefix/include/canvass")"
+fi
 if find "$prefix/include" -path '*/internal/*' | grep -q .; then
   fail "internal headers installed: $(find "$prefix/include" -path '*/internal/*' | head -3)"
 fi
