@@ -27,14 +27,16 @@ function(canvass_cc_library)
     return()
   endif()
   set_target_properties(${_target} PROPERTIES EXPORT_NAME ${CC_NAME})
-  install(TARGETS ${_target} EXPORT CanvassTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(TARGETS ${_target} EXPORT CanvassTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          COMPONENT development)
   foreach(_header IN LISTS CC_HDRS)
     if(_header MATCHES "(^|/)internal/" OR _header IN_LIST CANVASS_PRIVATE_HEADERS)
       continue()
     endif()
     get_filename_component(_dir ${_header} DIRECTORY)
     file(RELATIVE_PATH _from_root ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/${_dir})
-    install(FILES ${_header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/canvass/${_from_root})
+    install(FILES ${_header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/canvass/${_from_root}
+            COMPONENT development)
   endforeach()
 endfunction()
 
