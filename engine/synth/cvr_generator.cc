@@ -18,6 +18,39 @@ namespace {
 constexpr uint64_t kMaxFigure = uint64_t{1} << 40;
 constexpr size_t kFlushBytes = 4u << 20;
 
+// A buffer appended to and written to `out` every kFlushBytes; counts what was written.
+class BufferedFile {
+ public:
+  BufferedFile(std::FILE* out, const std::string& name) : out_(out), name_(name) {}
+  std::string& buffer() { return buffer_; }
+  absl::Status MaybeFlush() { return buffer_.size() >= kFlushBytes ? Flush() : absl::OkStatus(); }
+  // The rest written and flushed: the bytes written, or DataLoss naming the file.
+  absl::StatusOr<uint64_t> Finish() {
+    if (absl::Status status = Flush(); !status.ok()) return status;
+    if (std::fflush(out_) != 0) return Failed();
+    return written_;
+  }
+
+ private:
+  absl::Status Flush() {
+    if (!buffer_.empty() &&
+        std::fwrite(buffer_.data(), 1, buffer_.size(), out_) != buffer_.size()) {
+      return Failed();
+    }
+    written_ += buffer_.size();
+    buffer_.clear();
+    return absl::OkStatus();
+  }
+  absl::Status Failed() const {
+    return absl::DataLossError(absl::StrCat(name_, ": write failed after ", written_, " bytes"));
+  }
+
+  std::FILE* out_;
+  const std::string& name_;
+  std::string buffer_;
+  uint64_t written_ = 0;
+};
+
 uint64_t CeilDiv(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
 }  // namespace
@@ -221,17 +254,9 @@ std::string CvrGenerator::Header() const {
 }
 
 absl::StatusOr<uint64_t> CvrGenerator::Write(std::FILE* out, const std::string& out_name) const {
-  std::string buffer = Header();
-  uint64_t written = 0;
-  auto flush = [&]() -> absl::Status {
-    if (!buffer.empty() && std::fwrite(buffer.data(), 1, buffer.size(), out) != buffer.size()) {
-      return absl::DataLossError(
-          absl::StrCat(out_name, ": write failed after ", written, " bytes"));
-    }
-    written += buffer.size();
-    buffer.clear();
-    return absl::OkStatus();
-  };
+  BufferedFile file(out, out_name);
+  std::string& buffer = file.buffer();
+  buffer = Header();
   for (uint64_t r = 0; r < ballots_; ++r) {
     const uint64_t record = RecordOrder(r);
     const size_t u = static_cast<size_t>(
@@ -239,33 +264,18 @@ absl::StatusOr<uint64_t> CvrGenerator::Write(std::FILE* out, const std::string& 
     const uint64_t ballot = record - (u == 0 ? 0 : unit_end_[u - 1]);
     if (r > 0) buffer.append(",\n");
     AppendBallot(units_[u], ballot, &buffer);
-    if (buffer.size() >= kFlushBytes) {
-      if (absl::Status status = flush(); !status.ok()) return status;
-    }
+    if (absl::Status status = file.MaybeFlush(); !status.ok()) return status;
   }
   buffer.append("\n]}\n");
-  if (absl::Status status = flush(); !status.ok()) return status;
-  if (std::fflush(out) != 0) {
-    return absl::DataLossError(absl::StrCat(out_name, ": write failed after ", written, " bytes"));
-  }
-  return written;
+  return file.Finish();
 }
 
 absl::StatusOr<uint64_t> CvrGenerator::WriteCvb(std::FILE* out, const std::string& out_name) const {
   ContestElection marked = *election_;
   marked.synthetic = true;
-  std::string buffer;
+  BufferedFile file(out, out_name);
+  std::string& buffer = file.buffer();
   AppendContestCvbHeader(marked, &buffer);
-  uint64_t written = 0;
-  auto flush = [&]() -> absl::Status {
-    if (!buffer.empty() && std::fwrite(buffer.data(), 1, buffer.size(), out) != buffer.size()) {
-      return absl::DataLossError(
-          absl::StrCat(out_name, ": write failed after ", written, " bytes"));
-    }
-    written += buffer.size();
-    buffer.clear();
-    return absl::OkStatus();
-  };
   // Blocks of the size `canvass convert` writes.
   constexpr uint32_t kRecordsPerBlock = 4096;
   std::string payload;
@@ -297,17 +307,11 @@ absl::StatusOr<uint64_t> CvrGenerator::WriteCvb(std::FILE* out, const std::strin
       payload.clear();
       in_block = 0;
       ++blocks;
-      if (buffer.size() >= kFlushBytes) {
-        if (absl::Status status = flush(); !status.ok()) return status;
-      }
+      if (absl::Status status = file.MaybeFlush(); !status.ok()) return status;
     }
   }
   AppendCvbTrailer(blocks, ballots_, &buffer);
-  if (absl::Status status = flush(); !status.ok()) return status;
-  if (std::fflush(out) != 0) {
-    return absl::DataLossError(absl::StrCat(out_name, ": write failed after ", written, " bytes"));
-  }
-  return written;
+  return file.Finish();
 }
 
 }  // namespace canvass
