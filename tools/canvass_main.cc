@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/kernel.h"
+#if CANVASS_HAVE_MPI
+#include "engine/distributed/mpi_group.h"
+#endif
 #include "tools/build_info.h"
 #include "tools/commands.h"
 #include "tools/flags.h"
@@ -61,7 +65,13 @@ std::string VersionText() {
   return absl::StrCat("canvass ", kBuildInfoVersion, " (revision ", kBuildInfoRevision,
                       ")\nkernel: ", KernelName(ActiveKernel()), " (this CPU can run ",
                       absl::StrJoin(supported, ", "),
-                      "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nbuild: ", kBuildInfoType,
+                      "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nmpi: ",
+#if CANVASS_HAVE_MPI
+                      "yes (mpirun -np N canvass run|aggregate|reconcile)",
+#else
+                      "no (built without MPI: one process only)",
+#endif
+                      "\nbuild: ", kBuildInfoType,
                       ", ", kBuildInfoCompiler, ", flags: ", kBuildInfoFlags);
 }
 
@@ -90,6 +100,28 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "canvass: %s\n", std::string(kernel.status().message()).c_str());
     return kExitInputError;
   }
+#if CANVASS_HAVE_MPI
+  // Started by mpirun: one rank of a job of several (engine/distributed/). MPI is finalised
+  // when `ranks` goes, after the command; every rank returns the same exit code.
+  std::unique_ptr<MpiGroup> ranks;
+  if (MpiGroup::LaunchedByMpirun()) {
+    absl::StatusOr<std::unique_ptr<MpiGroup>> group = MpiGroup::Init(&argc, &argv);
+    if (!group.ok()) {
+      std::fprintf(stderr, "canvass: %s\n", std::string(group.status().message()).c_str());
+      return kExitInputError;
+    }
+    ranks = *std::move(group);
+    SetJobRanks(ranks.get());
+    // Only rank 0 prints; the others' standard output goes nowhere (help, version).
+    if (ranks->rank() != 0) {
+      const int null = open("/dev/null", O_WRONLY);
+      if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        close(null);
+      }
+    }
+  }
+#endif
   CLI::App app(
       "Canvass: exact, parallel ballot aggregation and reconciliation against reported "
       "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
@@ -124,10 +156,16 @@ int Main(int argc, char** argv) {
   }
   if (run->parsed()) return CheckStdout(RunCommand(run_flags));
   if (stress->parsed()) return CheckStdout(StressCommand(stress_flags));
-  if (generate->parsed()) return CheckStdout(GenerateCommand(generate_flags));
+  if (generate->parsed()) {
+    if (absl::Status one = RequireOneRank("generate"); !one.ok()) return Fail(one);
+    return CheckStdout(GenerateCommand(generate_flags));
+  }
   if (aggregate->parsed()) return CheckStdout(AggregateCommand(aggregate_flags));
   if (reconcile->parsed()) return CheckStdout(ReconcileCommand(reconcile_flags));
-  if (convert->parsed()) return CheckStdout(ConvertCommand(convert_flags));
+  if (convert->parsed()) {
+    if (absl::Status one = RequireOneRank("convert"); !one.ok()) return Fail(one);
+    return CheckStdout(ConvertCommand(convert_flags));
+  }
   return kExitInputError;
 }
 

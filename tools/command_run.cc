@@ -41,6 +41,7 @@ int RunCommand(const RunFlags& flags) {
   options.scale = flags.scale;
   options.generator.seed = flags.seed;
   options.threads = flags.threads;
+  options.ranks = JobRanks();
   absl::StatusOr<SyntheticRun> run = RunSynthetic(*election, options);
   if (!run.ok()) return Fail(run.status());
   Reconciliation reconciliation =

@@ -124,8 +124,25 @@ bool WantsInputHashes(const ReportFlags& flags, ReportFormat format) {
   return flags.hash_inputs || format == ReportFormat::kHtml || !flags.html.empty();
 }
 
+namespace {
+const RankGroup* job_ranks = nullptr;
+}  // namespace
+
+const RankGroup* JobRanks() { return job_ranks; }
+void SetJobRanks(const RankGroup* ranks) { job_ranks = ranks; }
+bool PrintsReport() { return job_ranks == nullptr || job_ranks->rank() == 0; }
+
+absl::Status RequireOneRank(absl::string_view command) {
+  if (job_ranks == nullptr || job_ranks->size() == 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("canvass ", command, " runs in one process; mpirun started ",
+                   job_ranks->size(),
+                   " ranks (run, aggregate and reconcile of ballot files take several)"));
+}
+
 absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,
                         absl::FunctionRef<std::string(ReportFormat)> render) {
+  if (!PrintsReport()) return absl::OkStatus();
   const std::string report = render(format);
   std::fputs(report.c_str(), stdout);
   if (flags.html.empty()) return absl::OkStatus();
@@ -145,6 +162,7 @@ absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,
 }
 
 int Fail(const absl::Status& status) {
+  if (!PrintsReport()) return kExitInputError;
   std::fprintf(stderr, "canvass: %s\n", std::string(status.message()).c_str());
   return kExitInputError;
 }

@@ -11,6 +11,8 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/election.h"
 #include "engine/reconcile/plausibility.h"
 #include "engine/report/report.h"
@@ -69,8 +71,19 @@ void AddReportFlags(CLI::App* command, ReportFlags* flags, bool with_tolerance);
 absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,
                         absl::FunctionRef<std::string(ReportFormat)> render);
 
-// Prints "canvass: MESSAGE" on stderr; returns kExitInputError.
+// Prints "canvass: MESSAGE" on stderr (rank 0 only, in a job of several ranks: their
+// errors are agreed, base/rank_group.h); returns kExitInputError.
 int Fail(const absl::Status& status);
+
+// The ranks of this job when mpirun started it, else nullptr (set once, by main, before
+// any command runs). Only rank 0 prints: reports, --html files, errors.
+const RankGroup* JobRanks();
+void SetJobRanks(const RankGroup* ranks);
+bool PrintsReport();
+
+// For a command that runs in one process only: InvalidArgument when mpirun started more
+// than one rank.
+absl::Status RequireOneRank(absl::string_view command);
 
 // The election in `directory`, or the embedded reference election when it is empty.
 absl::StatusOr<Election> LoadElection(const std::string& directory);

@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ libtbb-dev libabsl-dev libgtest-dev libgmock-dev
           libbenchmark-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libpugixml-dev
-          libxxhash-dev libarchive-dev time python3 dpkg-dev file man-db "$@")
+          libxxhash-dev libarchive-dev time python3 dpkg-dev file man-db ccache libopenmpi-dev openmpi-bin "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

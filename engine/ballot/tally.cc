@@ -39,6 +39,24 @@ void Tally::Merge(const Tally& other) {
     station_records[s] += other.station_records[s];
 }
 
+absl::StatusOr<Tally> SumTallyOverRanks(const RankGroup& group, const Tally& mine) {
+  std::vector<uint64_t> figures;
+  figures.reserve(1 + kNumRejectReasons + mine.counted.size() + mine.station_records.size());
+  figures.push_back(mine.records_read);
+  figures.insert(figures.end(), mine.rejected.begin(), mine.rejected.end());
+  figures.insert(figures.end(), mine.counted.begin(), mine.counted.end());
+  figures.insert(figures.end(), mine.station_records.begin(), mine.station_records.end());
+  absl::StatusOr<std::vector<uint64_t>> sum = SumOverRanks(group, figures);
+  if (!sum.ok()) return sum.status();
+  Tally all = mine;
+  auto at = sum->begin();
+  all.records_read = *at++;
+  for (uint64_t& rejected : all.rejected) rejected = *at++;
+  for (uint64_t& counted : all.counted) counted = *at++;
+  for (uint64_t& records : all.station_records) records = *at++;
+  return all;
+}
+
 uint32_t Tally::StationsReporting() const {
   uint32_t reporting = 0;
   for (uint64_t records : station_records) reporting += records > 0;

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/election.h"
 
 namespace canvass {
@@ -58,6 +60,12 @@ struct Tally {
 
   friend bool operator==(const Tally&, const Tally&) = default;
 };
+
+// A collective (base/rank_group.h): every rank's `mine`, summed figure by figure, on every
+// rank. Each rank counts a disjoint share of the records (the stations it owns, the
+// rejections of what it read), so the sum is the tally of the whole job. OutOfRange when
+// a figure would pass 2^63 - 1. Requires: the same shape on every rank.
+absl::StatusOr<Tally> SumTallyOverRanks(const RankGroup& group, const Tally& mine);
 
 }  // namespace canvass
 

@@ -96,6 +96,21 @@ bool GetTasks(Reader& in, uint64_t most, std::vector<RangeReading>* done) {
   return true;
 }
 
+}  // namespace
+
+std::string EncodeReadings(const std::vector<RangeReading>& readings) {
+  std::string bytes;
+  PutTasks(readings, &bytes);
+  return bytes;
+}
+
+bool DecodeReadings(absl::string_view bytes, uint64_t most, std::vector<RangeReading>* readings) {
+  Reader in(bytes);
+  return GetTasks(in, most, readings) && in.empty();
+}
+
+namespace {
+
 // The body of the intact frame at the start of `bytes`, or why there is none.
 struct FrameRead {
   absl::string_view body;

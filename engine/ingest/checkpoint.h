@@ -64,6 +64,12 @@ std::string EncodeCheckpointAppend(const Checkpoint& identity, uint64_t done_bef
 absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string_view bytes,
                                             CheckpointLayout* layout = nullptr);
 
+// Task readings as bytes, in the checkpoint's own encoding: what the ranks of a job of
+// several processes exchange after each epoch (base/rank_group.h). Decoding fails
+// (false) on anything but an intact encoding of at most `most` readings.
+std::string EncodeReadings(const std::vector<RangeReading>& readings);
+bool DecodeReadings(absl::string_view bytes, uint64_t most, std::vector<RangeReading>* readings);
+
 // Writes one job's checkpoint file: whole frames atomically, append frames at the end.
 // Errors name the path and the system's reason (DataLoss).
 class CheckpointWriter {

@@ -1,8 +1,10 @@
 // Generate-and-aggregate pipeline on oneTBB.
 #include "engine/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "engine/aggregate/aggregator.h"
 #include "engine/base/status_macros.h"
@@ -13,9 +15,22 @@
 #include "tbb/task_arena.h"
 
 namespace canvass {
+namespace {
 
-absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
-                                       int threads, AggregatorOptions options) {
+// Per station: whether this process generates its streams (all of them without a group).
+std::vector<uint8_t> OwnedStations(const Election& election, const RankGroup* ranks) {
+  std::vector<uint8_t> owned(election.stations.size(), 1);
+  if (ranks == nullptr) return owned;
+  for (size_t s = 0; s < owned.size(); ++s) {
+    owned[s] = StationOwner(election.stations[s].id, ranks->size()) == ranks->rank();
+  }
+  return owned;
+}
+
+absl::StatusOr<Tally> AggregateOwnedStreams(const Election& election,
+                                            const CalibratedStreams& streams, int threads,
+                                            AggregatorOptions options,
+                                            const std::vector<uint8_t>& owned) {
   CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election, options));
   Aggregator aggregator(election, options);
   tbb::enumerable_thread_specific<BallotBatch> batches;
@@ -24,6 +39,7 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
                       [&](const tbb::blocked_range<size_t>& units) {
                         BallotBatch& batch = batches.local();  // once per chunk of units
                         for (size_t u = units.begin(); u != units.end(); ++u) {
+                          if (!owned[streams.unit_station(u)]) continue;
                           streams.Generate(u, &batch);
                           aggregator.Add(batch);
                         }
@@ -32,8 +48,11 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
   return aggregator.Finish();
 }
 
-absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
-                                             int threads, Tally* predicted, FaultCounts* fired) {
+absl::StatusOr<Tally> AggregateOwnedFaultyStreams(const Election& election,
+                                                  const CalibratedStreams& clean,
+                                                  const FaultyStreams& streams, int threads,
+                                                  const std::vector<uint8_t>& owned,
+                                                  Tally* predicted, FaultCounts* fired) {
   CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election));
   Aggregator aggregator(election);
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
@@ -48,6 +67,11 @@ absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const Fau
                         Tally& truth = truths.local();
                         FaultCounts& counts = fired_counts.local();
                         for (size_t item = items.begin(); item != items.end(); ++item) {
+                          // Every copy of an identity lies in its unit's item, so an item
+                          // is counted whole by one process.
+                          if (!owned[clean.unit_station(item * FaultyStreams::kUnitsPerItem)]) {
+                            continue;
+                          }
                           streams.Generate(item, &output, &truth, &counts);
                           for (const BallotBatch& batch : output.batches) aggregator.Add(batch);
                           aggregator.AddMalformed(output.corrupt.size());
@@ -59,6 +83,31 @@ absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const Fau
   for (const Tally& truth : truths) predicted->Merge(truth);
   for (const FaultCounts& counts : fired_counts) fired->Merge(counts);
   return aggregator.Finish();
+}
+
+// A run's figures summed over the group: every rank's tally, prediction and faults fired.
+absl::Status SumOverGroup(const RankGroup& ranks, SyntheticRun* run) {
+  CANVASS_ASSIGN_OR_RETURN(run->tally, SumTallyOverRanks(ranks, run->tally));
+  if (!run->predicted) return absl::OkStatus();
+  CANVASS_ASSIGN_OR_RETURN(run->predicted, SumTallyOverRanks(ranks, *run->predicted));
+  const std::vector<uint64_t> fired(run->fired.fired.begin(), run->fired.fired.end());
+  CANVASS_ASSIGN_OR_RETURN(const std::vector<uint64_t> all, SumOverRanks(ranks, fired));
+  std::copy(all.begin(), all.end(), run->fired.fired.begin());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
+                                       int threads, AggregatorOptions options) {
+  return AggregateOwnedStreams(election, streams, threads, options,
+                               OwnedStations(election, nullptr));
+}
+
+absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
+                                             int threads, Tally* predicted, FaultCounts* fired) {
+  return AggregateOwnedFaultyStreams(election, streams.clean(), streams, threads,
+                                     OwnedStations(election, nullptr), predicted, fired);
 }
 
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
@@ -83,18 +132,32 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
   CANVASS_ASSIGN_OR_RETURN(Election scaled, ScaleElection(election, options.scale));
   SyntheticRun run{std::move(scaled), Tally(), std::nullopt, FaultCounts{}};
   // Before the streams are planned: a scale whose state cannot be mapped is exit 2 at once.
+  // (Every rank plans the same streams, so a failure up to here is every rank's.)
   CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(run.election));
   CANVASS_ASSIGN_OR_RETURN(CalibratedStreams streams,
                            CalibratedStreams::Plan(run.election, options.generator));
+  const std::vector<uint8_t> owned = OwnedStations(run.election, options.ranks);
+  absl::Status counted;
   if (!options.faults.Any()) {
-    CANVASS_ASSIGN_OR_RETURN(run.tally, AggregateStreams(run.election, streams, options.threads));
+    absl::StatusOr<Tally> tally =
+        AggregateOwnedStreams(run.election, streams, options.threads, {}, owned);
+    counted = tally.status();
+    if (tally.ok()) run.tally = *std::move(tally);
+  } else {
+    FaultyStreams faulty(run.election, streams, options.faults, options.generator.seed);
+    Tally predicted;
+    absl::StatusOr<Tally> tally = AggregateOwnedFaultyStreams(
+        run.election, streams, faulty, options.threads, owned, &predicted, &run.fired);
+    counted = tally.status();
+    if (tally.ok()) run.tally = *std::move(tally);
+    run.predicted = std::move(predicted);
+  }
+  if (options.ranks == nullptr) {
+    CANVASS_RETURN_IF_ERROR(counted);
     return run;
   }
-  FaultyStreams faulty(run.election, streams, options.faults, options.generator.seed);
-  Tally predicted;
-  CANVASS_ASSIGN_OR_RETURN(run.tally, AggregateFaultyStreams(run.election, faulty, options.threads,
-                                                             &predicted, &run.fired));
-  run.predicted = std::move(predicted);
+  CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*options.ranks, counted));
+  CANVASS_RETURN_IF_ERROR(SumOverGroup(*options.ranks, &run));
   return run;
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/ballot/tally.h"
+#include "engine/base/rank_group.h"
 #include "engine/base/workers.h"
 #include "engine/election/election.h"
 #include "engine/synth/fault_plan.h"
@@ -27,6 +28,11 @@ struct SyntheticRunOptions {
   uint64_t scale = 1;
   int threads = 0;   // 0: all hardware threads
   FaultPlan faults;  // empty: clean calibrated streams
+  // A job of several processes (base/rank_group.h): this one generates and counts the
+  // streams of the stations the group gives it (StationOwner; with faults, the work
+  // items that start at one of its stations), and every figure of the returned run is
+  // the whole group's, summed, on every rank. Null: one process does everything.
+  const RankGroup* ranks = nullptr;
 };
 
 struct SyntheticRun {
@@ -38,7 +44,8 @@ struct SyntheticRun {
 };
 
 // Scales `election`, plans its calibrated streams and aggregates them on `threads`
-// workers. Errors: OutOfRange (scale overflows a figure), InvalidArgument (capacities
+// workers (with options.ranks: this rank's share of them, then summed over the group;
+// a failure on any rank is every rank's, as AgreeOnStatus gives it). Errors: OutOfRange (scale overflows a figure), InvalidArgument (capacities
 // too small), FailedPrecondition (no consistent reported figures).
 absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
                                           const SyntheticRunOptions& options);

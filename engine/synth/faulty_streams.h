@@ -50,6 +50,8 @@ class FaultyStreams {
                 uint64_t seed);
 
   size_t num_items() const { return (clean_.num_units() + kUnitsPerItem - 1) / kUnitsPerItem; }
+  // The clean streams the faults are injected into.
+  const CalibratedStreams& clean() const { return clean_; }
 
   // Replaces `out` with item `item`'s delivery, adds its predicted outcome to `*truth`
   // (a Tally shaped for the election) and the faults that fired to `*fired`.

@@ -1,0 +1,60 @@
+// The processes of one job run by several processes at once (`mpirun -np N canvass ...`):
+// its ranks and the few collective operations the engine's stages need, as bytes, so that
+// the stages (pipeline/, ingest/) take a share of the work and combine their results
+// without depending on the runtime that connects them. engine/distributed/ implements it
+// over MPI; a job of one process passes none (nullptr) and runs exactly as before.
+//
+// Collectives: every rank of the group calls the same collectives in the same order, each
+// from one thread (the thread that runs the job), never from a job's workers. A failed
+// rank still takes part in them, so that a job never waits on a rank that gave up: see
+// AgreeOnStatus.
+//
+// Thread safety: rank() and size() from any thread; collectives as above.
+#ifndef CANVASS_ENGINE_BASE_RANK_GROUP_H_
+#define CANVASS_ENGINE_BASE_RANK_GROUP_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace canvass {
+
+class RankGroup {
+ public:
+  virtual ~RankGroup() = default;
+  virtual int rank() const = 0;  // 0 .. size() - 1; rank 0 prints the job's report
+  virtual int size() const = 0;
+  // Every rank's `mine`, in rank order, on every rank.
+  virtual std::vector<std::string> AllGather(absl::string_view mine) const = 0;
+  // Sends to_each[r] to rank r (to_each.size() == size()); returns what each rank sent
+  // to this one, in rank order.
+  virtual std::vector<std::string> AllToAll(std::vector<std::string> to_each) const = 0;
+  // Bytes this rank has sent to other ranks so far (its own share excluded), and the
+  // seconds it spent inside collectives: what a report of the job's cost quotes.
+  virtual uint64_t bytes_sent() const = 0;
+  virtual double seconds_in_collectives() const = 0;
+};
+
+// A collective: OK on every rank when `mine` is OK on every rank; otherwise, on every
+// rank, the failure of the lowest failing rank with "rank R: " before its message (the
+// code kept), so that each rank returns the same error and rank 0 can print it.
+absl::Status AgreeOnStatus(const RankGroup& group, const absl::Status& mine);
+
+// A collective: the element-wise sum of every rank's `mine` (all of the same length), on
+// every rank; OutOfRange when a sum would pass 2^63 - 1 (the engine's counter limit), or
+// InvalidArgument when the lengths differ.
+absl::StatusOr<std::vector<uint64_t>> SumOverRanks(const RankGroup& group,
+                                                   const std::vector<uint64_t>& mine);
+
+// The rank that owns the exactly-once state of the station with id `station_id` in a
+// group of `ranks`: a fixed hash of the id (XXH3-64, then modulo), the same on every
+// machine, for every run and thread count.
+int StationOwner(absl::string_view station_id, int ranks);
+
+}  // namespace canvass
+
+#endif  // CANVASS_ENGINE_BASE_RANK_GROUP_H_
