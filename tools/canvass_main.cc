@@ -89,6 +89,19 @@ bool KnownCommand(const CLI::App& app, int argc, char** argv) {
   return true;
 }
 
+int Dispatch(int argc, char** argv);
+
+// In a job of several ranks, every rank exits with rank 0's code: only rank 0 checks a
+// folder's manifest and prints, so its verdict is the job's (mpirun exits with the first
+// nonzero code any rank gives).
+int JobExitCode(int exit_code) {
+  const RankGroup* ranks = JobRanks();
+  if (ranks == nullptr || ranks->size() == 1) return exit_code;
+  const std::vector<std::string> codes =
+      ranks->AllGather(std::string(1, static_cast<char>(exit_code)));
+  return static_cast<unsigned char>(codes[0][0]);
+}
+
 int Main(int argc, char** argv) {
   if (!StandardDescriptorsOpen()) {
     std::fprintf(stderr, "canvass: cannot write report: standard output is closed\n");
@@ -122,6 +135,10 @@ int Main(int argc, char** argv) {
     }
   }
 #endif
+  return JobExitCode(Dispatch(argc, argv));
+}
+
+int Dispatch(int argc, char** argv) {
   CLI::App app(
       "Canvass: exact, parallel ballot aggregation and reconciliation against reported "
       "figures.\nExit codes: 0 match, 1 mismatch, 2 usage or input error.",
@@ -155,7 +172,10 @@ int Main(int argc, char** argv) {
     return kExitInputError;
   }
   if (run->parsed()) return CheckStdout(RunCommand(run_flags));
-  if (stress->parsed()) return CheckStdout(StressCommand(stress_flags));
+  if (stress->parsed()) {
+    if (absl::Status one = RequireOneRank("stress"); !one.ok()) return Fail(one);
+    return CheckStdout(StressCommand(stress_flags));
+  }
   if (generate->parsed()) {
     if (absl::Status one = RequireOneRank("generate"); !one.ok()) return Fail(one);
     return CheckStdout(GenerateCommand(generate_flags));

@@ -71,6 +71,10 @@ absl::StatusOr<uint64_t> JobScale(const FilesFlags& flags) {
 
 int FilesCommand(const FilesFlags& flags, bool reconcile) {
   if (absl::StatusOr<bool> contest = IsContestJob(flags); contest.ok() && *contest) {
+    if (absl::Status one = RequireOneRank("aggregate or reconcile of cast vote records");
+        !one.ok()) {
+      return Fail(one);
+    }
     return ContestFilesCommand(flags, reconcile);
   }
   absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
@@ -94,6 +98,8 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   options.progress = !flags.quiet && isatty(STDERR_FILENO);
   options.checkpoint_path = flags.checkpoint;
   options.checkpoint_every_bytes = flags.checkpoint_every_mib << 20;
+  options.ranks = JobRanks();
+  options.progress = options.progress && PrintsReport();
   absl::StatusOr<IngestResult> ingest = IngestFiles(*scaled, flags.paths, options);
   if (!ingest.ok()) return Fail(ingest.status());
   ReportInput input;
@@ -104,7 +110,7 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
   input.plausibility = flags.report.plausibility;
   input.inputs = &*ingest;
   std::vector<std::string> hashes;
-  if (WantsInputHashes(flags.report, *format)) {
+  if (WantsInputHashes(flags.report, *format) && PrintsReport()) {
     std::vector<std::string> paths;
     for (const FileOutcome& file : ingest->files) paths.push_back(file.path);
     hashes = HashInputFiles(paths);

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/ballot/tally.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/election.h"
 #include "engine/ingest/checkpoint.h"
 #include "engine/ingest/paths.h"
@@ -52,6 +53,11 @@ struct IngestOptions {
   // checkpoint_every_bytes of input, and remove it when the job completes.
   std::string checkpoint_path;
   uint64_t checkpoint_every_bytes = 64u << 20;
+  // A job of several processes (base/rank_group.h): each rank reads a share of the
+  // ranges, every record is counted by the rank owning its station (routing.h), and the
+  // result is the whole group's on every rank, but for the manifest check, which rank 0
+  // alone does (only it reports). Null: one process reads everything.
+  const RankGroup* ranks = nullptr;
 };
 
 // What a job read (its files, malformed examples, manifest findings: io/inputs.h), its

@@ -239,6 +239,9 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
     }
   }
   const TruncationGuard truncation_guard(std::move(mapped_ranges));
+  // Every rank opens every file (they plan the same ranges); a file one rank cannot open
+  // ends the job on all of them.
+  if (options_.ranks != nullptr) opened = AgreeOnStatus(*options_.ranks, opened);
   CANVASS_RETURN_IF_ERROR(opened);
   for (InputFile& input : inputs) {
     input.sequential = sequential_.count(input.path) > 0;
@@ -276,10 +279,18 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   IngestResult result;
   result.skipped = std::move(expanded.skipped);
   result.repeated = std::move(expanded.repeated);
-  CANVASS_ASSIGN_OR_RETURN(result.tally, aggregator.Finish());
+  absl::StatusOr<Tally> tally = aggregator.Finish();
+  if (options_.ranks != nullptr) {
+    CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*options_.ranks, tally.status()));
+    tally = SumTallyOverRanks(*options_.ranks, *tally);
+  }
+  CANVASS_ASSIGN_OR_RETURN(result.tally, std::move(tally));
   CollectOutcomes(inputs, tasks, &result);
   if (!options_.skip_damaged) CANVASS_RETURN_IF_ERROR(FirstDamage(inputs, result));
+  // With several ranks only rank 0 reports, so only it checks the manifest.
+  const bool checks_manifest = options_.ranks == nullptr || options_.ranks->rank() == 0;
   for (const std::string& directory : expanded.manifest_dirs) {
+    if (!checks_manifest) break;
     // Hashing is part of the job: it runs on the job's workers, no more.
     absl::Status verified;
     RunOnWorkers(options_.threads,
@@ -298,6 +309,20 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
           file,
           " is a stream (a pipe or a device): a job reading one cannot be resumed, so it "
           "takes no --checkpoint; give it as a file to checkpoint the job"));
+    }
+  }
+  if (options_.ranks != nullptr && options_.ranks->size() > 1) {
+    if (!options_.checkpoint_path.empty()) {
+      return absl::InvalidArgumentError(
+          "--checkpoint: a job of several ranks is not checkpointed yet; run it without "
+          "--checkpoint, or in one process");
+    }
+    for (const std::string& file : expanded_.files) {
+      if (IsStream(file)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, " is a stream (a pipe or a device): only one process can read it; give it "
+                  "as a file to read it on several ranks"));
+      }
     }
   }
   CANVASS_RETURN_IF_ERROR(streams_.Spool(expanded_.files));
