@@ -1,6 +1,7 @@
 // Collectives built on RankGroup's two primitives (rank_group.h).
 #include "engine/base/rank_group.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,11 @@ absl::Status AgreeOnStatus(const RankGroup& group, const absl::Status& mine) {
   PutLittleEndian<uint32_t>(static_cast<uint32_t>(mine.code()), &encoded);
   encoded.append(mine.message().data(), mine.message().size());
   const std::vector<std::string> all = group.AllGather(encoded);
+  // A failure every rank met alike (the same input, read the same way) is the job's own
+  // and keeps its message; one particular to some ranks names the first of them.
+  if (std::all_of(all.begin(), all.end(), [&](const std::string& s) { return s == all[0]; })) {
+    return mine;
+  }
   for (size_t r = 0; r < all.size(); ++r) {
     absl::string_view in = all[r];
     uint32_t code = 0;

@@ -39,9 +39,10 @@ class RankGroup {
   virtual double seconds_in_collectives() const = 0;
 };
 
-// A collective: OK on every rank when `mine` is OK on every rank; otherwise, on every
-// rank, the failure of the lowest failing rank with "rank R: " before its message (the
-// code kept), so that each rank returns the same error and rank 0 can print it.
+// A collective: OK on every rank when `mine` is OK on every rank; otherwise the same error
+// on every rank, so that each returns it and rank 0 prints it: the failure itself when
+// every rank failed alike (the same input read the same way: the message one process
+// gives), else the lowest failing rank's with "rank R: " before its message (code kept).
 absl::Status AgreeOnStatus(const RankGroup& group, const absl::Status& mine);
 
 // A collective: the element-wise sum of every rank's `mine` (all of the same length), on

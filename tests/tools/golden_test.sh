@@ -15,6 +15,10 @@
 # Usage: golden_test.sh SOURCE_DIR CANVASS            compare (ctest; exit 1 on a difference)
 #        golden_test.sh SOURCE_DIR CANVASS --write    rewrite the goldens (review the diff!)
 # CANVASS_BINARY_UNDER_TEST, when set, replaces CANVASS (as for the e2e suites).
+# CANVASS_LAUNCHER, when set, starts every run, aggregate and reconcile case through it
+# (e.g. "mpirun --allow-run-as-root --oversubscribe --quiet -np 3": a job of several ranks
+# must print exactly what one process prints, stderr and exit code included); generate
+# runs in one process.
 set -euo pipefail
 root="$(cd "$1" && pwd)"
 canvass="$(realpath "${CANVASS_BINARY_UNDER_TEST:-$2}")"
@@ -25,11 +29,14 @@ out="$work/out"
 mkdir -p "$out"
 
 # case NAME ARGS...: runs canvass ARGS in the current folder into $out/NAME.
+read -r -a launcher <<<"${CANVASS_LAUNCHER:-}"
 case_() {
   local name="$1"
   shift
   local status=0
-  "$canvass" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" </dev/null || status=$?
+  local start=("$canvass")
+  if [[ "$1" != generate ]]; then start=("${launcher[@]}" "$canvass"); fi
+  "${start[@]}" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" </dev/null || status=$?
   echo "$status" >"$out/$name.exit"
 }
 
