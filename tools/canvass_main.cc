@@ -4,11 +4,13 @@
 // This file holds main, the top-level app, --version and the dispatch; each subcommand
 // lives in its own command_*.cc (commands.h).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -62,17 +64,16 @@ bool StandardDescriptorsOpen() {
 std::string VersionText() {
   std::vector<std::string> supported;
   for (Kernel kernel : SupportedKernels()) supported.emplace_back(KernelName(kernel));
-  return absl::StrCat("canvass ", kBuildInfoVersion, " (revision ", kBuildInfoRevision,
-                      ")\nkernel: ", KernelName(ActiveKernel()), " (this CPU can run ",
-                      absl::StrJoin(supported, ", "),
-                      "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nmpi: ",
+  return absl::StrCat(
+      "canvass ", kBuildInfoVersion, " (revision ", kBuildInfoRevision,
+      ")\nkernel: ", KernelName(ActiveKernel()), " (this CPU can run ",
+      absl::StrJoin(supported, ", "), "; CANVASS_KERNEL=portable|avx2|avx512 forces one)\nmpi: ",
 #if CANVASS_HAVE_MPI
-                      "yes (mpirun -np N canvass run|aggregate|reconcile)",
+      "yes (mpirun -np N canvass run|aggregate|reconcile)",
 #else
-                      "no (built without MPI: one process only)",
+      "no (built without MPI: one process only)",
 #endif
-                      "\nbuild: ", kBuildInfoType,
-                      ", ", kBuildInfoCompiler, ", flags: ", kBuildInfoFlags);
+      "\nbuild: ", kBuildInfoType, ", ", kBuildInfoCompiler, ", flags: ", kBuildInfoFlags);
 }
 
 // False, after naming it and the commands on stderr, when the first word is neither a
@@ -96,7 +97,18 @@ int Dispatch(int argc, char** argv);
 // nonzero code any rank gives).
 int JobExitCode(int exit_code) {
   const RankGroup* ranks = JobRanks();
-  if (ranks == nullptr || ranks->size() == 1) return exit_code;
+  if (ranks == nullptr) return exit_code;
+  // CANVASS_RANK_STATS=1: each rank says on stderr what the job cost it (docs/SCALING.md).
+  if (const char* stats = std::getenv("CANVASS_RANK_STATS"); stats && std::string(stats) == "1") {
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    std::fprintf(stderr,
+                 "canvass: rank %d of %d: sent %llu bytes to other ranks, %.3f s in "
+                 "collectives, peak resident memory %ld MiB\n",
+                 ranks->rank(), ranks->size(), static_cast<unsigned long long>(ranks->bytes_sent()),
+                 ranks->seconds_in_collectives(), usage.ru_maxrss / 1024);
+  }
+  if (ranks->size() == 1) return exit_code;
   const std::vector<std::string> codes =
       ranks->AllGather(std::string(1, static_cast<char>(exit_code)));
   return static_cast<unsigned char>(codes[0][0]);

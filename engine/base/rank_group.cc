@@ -45,8 +45,8 @@ absl::StatusOr<std::vector<uint64_t>> SumOverRanks(const RankGroup& group,
   for (size_t r = 0; r < all.size(); ++r) {
     if (all[r].size() != encoded.size()) {
       return absl::InvalidArgumentError(absl::StrCat("rank ", r, " sent ", all[r].size() / 8,
-                                                     " figures to sum, rank ", group.rank(),
-                                                     " ", mine.size()));
+                                                     " figures to sum, rank ", group.rank(), " ",
+                                                     mine.size()));
     }
     for (size_t i = 0; i < sum.size(); ++i) {
       const uint64_t value = LoadLittleEndian<uint64_t>(all[r].data() + i * sizeof(uint64_t));

@@ -54,8 +54,7 @@ void RunTask(const Election& election, const InputFile& input, Task* task, Reade
 // The rank that reads each of tasks [first, last): largest first, each to the rank with
 // the fewest bytes so far (the lowest of equals), so that the ranks finish an epoch within
 // about one task of each other. The same on every rank: a function of the plan alone.
-std::vector<int> AssignTasks(const std::vector<Task>& tasks, size_t first, size_t last,
-                             int ranks) {
+std::vector<int> AssignTasks(const std::vector<Task>& tasks, size_t first, size_t last, int ranks) {
   std::vector<std::pair<uint64_t, size_t>> order;  // (bytes, task)
   for (size_t t = first; t < last; ++t) order.emplace_back(TaskBytes(tasks[t]), t);
   std::stable_sort(order.begin(), order.end(),
@@ -100,8 +99,8 @@ absl::Status ShareReadings(const RankGroup& ranks, const std::vector<int>& owner
     for (size_t t = first; whole && t < first + owner.size(); ++t) {
       if (owner[t - first] != r) continue;
       uint32_t hash_bytes = 0;
-      whole = next < theirs.size() && ConsumeLittleEndian(&in, &hash_bytes) &&
-              hash_bytes <= in.size();
+      whole =
+          next < theirs.size() && ConsumeLittleEndian(&in, &hash_bytes) && hash_bytes <= in.size();
       if (!whole) break;
       (*tasks)[t].reading = std::move(theirs[next++]);
       (*tasks)[t].hash_hex = std::string(in.substr(0, hash_bytes));

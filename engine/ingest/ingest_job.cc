@@ -319,9 +319,10 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
     }
     for (const std::string& file : expanded_.files) {
       if (IsStream(file)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            file, " is a stream (a pipe or a device): only one process can read it; give it "
-                  "as a file to read it on several ranks"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(file,
+                         " is a stream (a pipe or a device): only one process can read it; give it "
+                         "as a file to read it on several ranks"));
       }
     }
   }

@@ -45,8 +45,9 @@ struct SyntheticRun {
 
 // Scales `election`, plans its calibrated streams and aggregates them on `threads`
 // workers (with options.ranks: this rank's share of them, then summed over the group;
-// a failure on any rank is every rank's, as AgreeOnStatus gives it). Errors: OutOfRange (scale overflows a figure), InvalidArgument (capacities
-// too small), FailedPrecondition (no consistent reported figures).
+// a failure on any rank is every rank's, as AgreeOnStatus gives it). Errors: OutOfRange (scale
+// overflows a figure), InvalidArgument (capacities too small), FailedPrecondition (no consistent
+// reported figures).
 absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
                                           const SyntheticRunOptions& options);
 

@@ -1094,14 +1094,16 @@ TEST(CliKernelTest, VersionNamesTheKernelInUse) {
   const RunResult result = RunCanvass({"--version"});
   ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
   const std::vector<std::string> lines = absl::StrSplit(result.out, '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 3u) << result.out;
+  ASSERT_EQ(lines.size(), 4u) << result.out;
   EXPECT_THAT(lines[0], ::testing::StartsWith("canvass 0.1.0 (revision "));
   std::vector<std::string> supported;
   for (Kernel kernel : SupportedKernels()) supported.emplace_back(KernelName(kernel));
   EXPECT_EQ(lines[1], absl::StrCat("kernel: ", supported.back(), " (this CPU can run ",
                                    absl::StrJoin(supported, ", "),
                                    "; CANVASS_KERNEL=portable|avx2|avx512 forces one)"));
-  EXPECT_THAT(lines[2], ::testing::StartsWith("build: "));
+  // Whether this build runs on mpirun: "yes (...)" or "no (built without MPI...)".
+  EXPECT_THAT(lines[2], ::testing::MatchesRegex("mpi: (yes|no) \\(.*\\)"));
+  EXPECT_THAT(lines[3], ::testing::StartsWith("build: "));
   for (const std::string& name : supported) {
     const RunResult forced = RunCanvass({"--version"}, {"CANVASS_KERNEL=" + name});
     ASSERT_EQ(forced.exit_code, kExitMatch) << Describe(forced);
