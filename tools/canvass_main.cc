@@ -184,10 +184,7 @@ int Dispatch(int argc, char** argv) {
     return kExitInputError;
   }
   if (run->parsed()) return CheckStdout(RunCommand(run_flags));
-  if (stress->parsed()) {
-    if (absl::Status one = RequireOneRank("stress"); !one.ok()) return Fail(one);
-    return CheckStdout(StressCommand(stress_flags));
-  }
+  if (stress->parsed()) return CheckStdout(StressCommand(stress_flags));
   if (generate->parsed()) {
     if (absl::Status one = RequireOneRank("generate"); !one.ok()) return Fail(one);
     return CheckStdout(GenerateCommand(generate_flags));

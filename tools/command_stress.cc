@@ -4,6 +4,7 @@
 // read from cast vote record files, checked against an independent model (commands.h).
 #include <stdlib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/base/bytes.h"
 #include "engine/base/decimal.h"
 #include "engine/stress/contest_stress.h"
 #include "engine/stress/stress.h"
@@ -64,14 +66,12 @@ class ScratchDir {
   std::string path_;
 };
 
-void PrintContestFailure(const ContestStressResult& result, std::optional<uint64_t> round) {
-  if (round) {
-    std::printf("round %llu FAILED, replay with: canvass stress --contests --replay %llu\n",
-                static_cast<unsigned long long>(*round),
-                static_cast<unsigned long long>(result.seed));
-  }
-  std::printf("  %s\n", result.description.c_str());
-  for (const std::string& failure : result.failures) std::printf("  %s\n", failure.c_str());
+std::string ContestFailureText(const ContestStressResult& result, uint64_t round) {
+  std::string text =
+      absl::StrCat("round ", round, " FAILED, replay with: canvass stress --contests --replay ",
+                   result.seed, "\n  ", result.description, "\n");
+  for (const std::string& failure : result.failures) absl::StrAppend(&text, "  ", failure, "\n");
+  return text;
 }
 
 int ReplayContestRound(uint64_t seed, int threads) {
@@ -99,7 +99,14 @@ int ContestStress(const StressFlags& flags) {
   uint64_t counted = 0;
   std::array<uint64_t, kNumCastRejects> rejected{};
   bool first_round_passed = false;
-  for (uint64_t round = 0; round < flags.rounds; ++round) {
+  // On several ranks (mpirun), rank r runs the rounds whose index is r modulo their
+  // number, and rank 0 the canary; their counts and failures are then summed and printed
+  // in round order by rank 0, as one process prints them.
+  const RankGroup* ranks = JobRanks();
+  const uint64_t rank = ranks ? static_cast<uint64_t>(ranks->rank()) : 0;
+  const uint64_t size = ranks ? static_cast<uint64_t>(ranks->size()) : 1;
+  std::string failures;  // one process's, in round order
+  for (uint64_t round = rank; round < flags.rounds; round += size) {
     const ContestStressResult result =
         ContestStressRound(flags.seed, round, flags.threads, scratch->path());
     files += result.files;
@@ -112,9 +119,41 @@ int ContestStress(const StressFlags& flags) {
       ++passed;
     } else {
       ++failed;
-      PrintContestFailure(result, round);
+      const std::string text = ContestFailureText(result, round);
+      PutLittleEndian<uint64_t>(round, &failures);
+      PutLittleEndian<uint64_t>(text.size(), &failures);
+      failures += text;
     }
   }
+  if (ranks != nullptr) {
+    std::vector<uint64_t> figures = {files, records, ballots, counted, passed, failed};
+    figures.insert(figures.end(), rejected.begin(), rejected.end());
+    absl::StatusOr<std::vector<uint64_t>> sums = SumOverRanks(*ranks, figures);
+    if (!sums.ok()) return Fail(sums.status());
+    files = (*sums)[0], records = (*sums)[1], ballots = (*sums)[2], counted = (*sums)[3];
+    passed = (*sums)[4], failed = (*sums)[5];
+    std::copy(sums->begin() + 6, sums->end(), rejected.begin());
+    std::vector<std::pair<uint64_t, std::string>> entries;
+    for (const std::string& theirs : ranks->AllGather(failures)) {
+      absl::string_view in = theirs;
+      uint64_t round = 0, bytes = 0;
+      while (ConsumeLittleEndian(&in, &round) && ConsumeLittleEndian(&in, &bytes)) {
+        entries.emplace_back(round, std::string(in.substr(0, bytes)));
+        in.remove_prefix(std::min<uint64_t>(bytes, in.size()));
+      }
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [round, text] : entries) std::fputs(text.c_str(), stdout);
+  } else {
+    absl::string_view in = failures;
+    uint64_t round = 0, bytes = 0;
+    while (ConsumeLittleEndian(&in, &round) && ConsumeLittleEndian(&in, &bytes)) {
+      std::fputs(std::string(in.substr(0, bytes)).c_str(), stdout);
+      in.remove_prefix(bytes);
+    }
+  }
+  // The canary perturbs round 0, which rank 0 ran; the other ranks' verdicts are not used.
+  if (rank != 0) return kExitMatch;
   const ContestStressResult canary =
       ContestStressRound(flags.seed, 0, flags.threads, scratch->path(), /*canary=*/true);
   // Caught: round 0 passes as drawn and fails with one vote added to its prediction.
@@ -196,6 +235,7 @@ int StressCommand(const StressFlags& flags) {
   options.rounds = flags.rounds;
   options.seed = flags.seed;
   options.threads = flags.threads;
+  options.ranks = JobRanks();
   StressSummary summary = RunStress(options, ProductionAggregateFn(), std::cout);
   std::vector<std::string> exercised;
   for (int f = 0; f < kNumFaults; ++f) {

@@ -98,6 +98,14 @@ bool GetTasks(Reader& in, uint64_t most, std::vector<RangeReading>* done) {
 
 }  // namespace
 
+std::string RankCheckpointPath(const std::string& path, int rank, int ranks) {
+  return absl::StrCat(path, ".rank-", rank, "-of-", ranks);
+}
+
+std::string RankCheckpointSlot(const std::string& path, int rank, int ranks, int slot) {
+  return absl::StrCat(RankCheckpointPath(path, rank, ranks), ".", slot);
+}
+
 std::string EncodeReadings(const std::vector<RangeReading>& readings) {
   std::string bytes;
   PutTasks(readings, &bytes);

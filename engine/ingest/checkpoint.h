@@ -70,6 +70,14 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(absl::string_view name, absl::string
 std::string EncodeReadings(const std::vector<RangeReading>& readings);
 bool DecodeReadings(absl::string_view bytes, uint64_t most, std::vector<RangeReading>* readings);
 
+// The checkpoints of one rank of a job of several (base/rank_group.h): two slot files,
+// PATH.rank-R-of-N.0 and .1, each a whole checkpoint written atomically; the epoch of
+// ordinal i goes to slot i % 2, so a rank killed while writing one keeps the other, and
+// since the ranks save each epoch after the same collective they differ by at most one
+// epoch: the latest epoch every rank saved is still on every rank.
+std::string RankCheckpointPath(const std::string& path, int rank, int ranks);
+std::string RankCheckpointSlot(const std::string& path, int rank, int ranks, int slot);
+
 // Writes one job's checkpoint file: whole frames atomically, append frames at the end.
 // Errors name the path and the system's reason (DataLoss).
 class CheckpointWriter {

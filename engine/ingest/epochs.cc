@@ -156,25 +156,37 @@ void EpochRunner::RunEpoch(std::vector<Task>& tasks, size_t first, size_t last,
   });
 }
 
+// Restores the aggregator and the first tasks' readings from `resume`; DataLoss when it
+// belongs to another job than `identity` says.
+absl::Status EpochRunner::Restore(const Checkpoint& resume, const Checkpoint& identity,
+                                  std::vector<Task>* tasks) {
+  if (resume.election_fingerprint != identity.election_fingerprint ||
+      resume.inputs_fingerprint != identity.inputs_fingerprint ||
+      resume.tasks_total != tasks->size() || resume.done.size() > tasks->size()) {
+    return absl::DataLossError(
+        absl::StrCat(options_.checkpoint_path,
+                     ": checkpoint belongs to another job (other inputs, options "
+                     "or election); remove it to start over"));
+  }
+  CANVASS_RETURN_IF_ERROR(aggregator_->Restore(
+      std::vector<absl::string_view>(resume.aggregator.begin(), resume.aggregator.end())));
+  for (size_t t = 0; t < resume.done.size(); ++t) (*tasks)[t].reading = resume.done[t];
+  return absl::OkStatus();
+}
+
 absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
                               const CheckpointLayout& resume_layout, const Checkpoint& identity,
                               std::vector<Task>* tasks_out) {
   std::vector<Task>& tasks = *tasks_out;
+  const RankGroup* ranks = options_.ranks;
   size_t next = 0;
   uint64_t total_bytes = 0;
   for (const InputFile& input : inputs_) total_bytes += input.mapped->size();
   if (resume) {
-    if (resume->election_fingerprint != identity.election_fingerprint ||
-        resume->inputs_fingerprint != identity.inputs_fingerprint ||
-        resume->tasks_total != tasks.size()) {
-      return absl::DataLossError(
-          absl::StrCat(options_.checkpoint_path,
-                       ": checkpoint belongs to another job (other inputs, options "
-                       "or election); remove it to start over"));
-    }
-    CANVASS_RETURN_IF_ERROR(aggregator_->Restore(
-        std::vector<absl::string_view>(resume->aggregator.begin(), resume->aggregator.end())));
-    for (; next < resume->done.size(); ++next) tasks[next].reading = resume->done[next];
+    absl::Status restored = Restore(*resume, identity, &tasks);
+    if (ranks != nullptr) restored = AgreeOnStatus(*ranks, restored);
+    CANVASS_RETURN_IF_ERROR(restored);
+    next = resume->done.size();
   }
   CheckpointWriter writer(options_.checkpoint_path);
   if (resume) writer.ResumeFrom(resume_layout);
@@ -183,17 +195,22 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
   const bool checkpointing = !options_.checkpoint_path.empty();
   // With several ranks, records of other ranks' stations wait for the end of their epoch:
   // epochs of about checkpoint_every_bytes a rank bound what waits.
-  const RankGroup* ranks = options_.ranks;
   const uint64_t epoch_bytes =
       options_.checkpoint_every_bytes * static_cast<uint64_t>(ranks ? ranks->size() : 1);
-  while (next < tasks.size()) {
-    size_t last = tasks.size();
-    if (checkpointing || ranks) {
-      uint64_t bytes = 0;
-      for (last = next; last < tasks.size() && (last == next || bytes < epoch_bytes); ++last) {
-        bytes += TaskBytes(tasks[last]);
-      }
+  auto epoch_end = [&](size_t first) {
+    if (!checkpointing && !ranks) return tasks.size();
+    uint64_t bytes = 0;
+    size_t last = first;
+    for (; last < tasks.size() && (last == first || bytes < epoch_bytes); ++last) {
+      bytes += TaskBytes(tasks[last]);
     }
+    return last;
+  };
+  // The ordinal of the epoch that ends where the job resumes (a rank's checkpoint slot).
+  uint64_t ordinal = 0;
+  for (size_t at = 0; at < next; at = epoch_end(at)) ++ordinal;
+  while (next < tasks.size()) {
+    const size_t last = epoch_end(next);
     std::vector<int> owner;
     if (ranks) owner = AssignTasks(tasks, next, last, ranks->size());
     RunEpoch(tasks, next, last, owner, progress);
@@ -202,26 +219,37 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
       CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, ShareReadings(*ranks, owner, next, &tasks)));
     }
     next = last;
-    if (checkpointing && next < tasks.size()) {
-      // An append frame of what this epoch changed, unless the file has no whole frame yet
-      // or the appends would outgrow it: then one whole frame in place of the log.
-      std::string frame;
-      if (writer.started()) {
-        std::vector<RangeReading> done;
-        for (size_t t = saved; t < next; ++t) done.push_back(tasks[t].reading);
-        frame = EncodeCheckpointAppend(identity, saved, done, aggregator_->SnapshotChanges());
-      }
-      if (!frame.empty() && writer.AppendFits(frame.size())) {
-        CANVASS_RETURN_IF_ERROR(writer.Append(frame));
-      } else {
-        Checkpoint checkpoint = identity;
-        for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].reading);
-        checkpoint.aggregator = {aggregator_->Snapshot()};
-        CANVASS_RETURN_IF_ERROR(writer.WriteWhole(EncodeCheckpoint(checkpoint)));
-      }
-      saved = next;
+    ++ordinal;
+    if (!checkpointing || next == tasks.size()) continue;
+    if (ranks != nullptr) {
+      // A whole checkpoint of this rank's share into the slot of this epoch's ordinal.
+      Checkpoint checkpoint = identity;
+      for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].reading);
+      checkpoint.aggregator = {aggregator_->Snapshot()};
+      CheckpointWriter slot(RankCheckpointSlot(options_.checkpoint_path, ranks->rank(),
+                                               ranks->size(), static_cast<int>(ordinal % 2)));
+      CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, slot.WriteWhole(EncodeCheckpoint(checkpoint))));
       MaybeCrashAt(CrashPoint::kCheckpointWritten);
+      continue;
     }
+    // An append frame of what this epoch changed, unless the file has no whole frame yet
+    // or the appends would outgrow it: then one whole frame in place of the log.
+    std::string frame;
+    if (writer.started()) {
+      std::vector<RangeReading> done;
+      for (size_t t = saved; t < next; ++t) done.push_back(tasks[t].reading);
+      frame = EncodeCheckpointAppend(identity, saved, done, aggregator_->SnapshotChanges());
+    }
+    if (!frame.empty() && writer.AppendFits(frame.size())) {
+      CANVASS_RETURN_IF_ERROR(writer.Append(frame));
+    } else {
+      Checkpoint checkpoint = identity;
+      for (size_t t = 0; t < next; ++t) checkpoint.done.push_back(tasks[t].reading);
+      checkpoint.aggregator = {aggregator_->Snapshot()};
+      CANVASS_RETURN_IF_ERROR(writer.WriteWhole(EncodeCheckpoint(checkpoint)));
+    }
+    saved = next;
+    MaybeCrashAt(CrashPoint::kCheckpointWritten);
   }
   return absl::OkStatus();
 }

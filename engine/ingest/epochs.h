@@ -5,7 +5,8 @@
 // one. Without a checkpoint path the whole job is one epoch, unless several ranks run it
 // (IngestOptions::ranks): then each epoch's tasks are shared out among the ranks, records
 // are routed to their station's owner at its end (routing.h), and every rank learns every
-// task's reading.
+// task's reading; with a checkpoint path, each rank saves its share after every epoch into
+// one of its two slots (RankCheckpointSlot).
 //
 // Thread safety: Run() is called from one thread; it runs the tasks on options.threads
 // workers and returns when they are done. The runner reads `inputs` (read-only) and writes
@@ -50,6 +51,8 @@ class EpochRunner {
   // the tasks `owner` gives this rank (owner[t - first]); empty: every task.
   void RunEpoch(std::vector<ingest_internal::Task>& tasks, size_t first, size_t last,
                 const std::vector<int>& owner, Progress& progress);
+  absl::Status Restore(const Checkpoint& resume, const Checkpoint& identity,
+                       std::vector<ingest_internal::Task>* tasks);
 
   const Election& election_;
   const std::vector<ingest_internal::InputFile>& inputs_;

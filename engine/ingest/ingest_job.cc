@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/base/bytes.h"
 #include "engine/base/file_util.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
@@ -137,6 +138,11 @@ uint64_t InputsFingerprint(const std::vector<InputFile>& inputs, const IngestOpt
   std::string identity =
       absl::StrCat("canvass-inputs-v3|", options.range_bytes, "|", whole_file_limit, "|",
                    options.skip_damaged, "|", options.exactly_once, "|");
+  // A rank's checkpoint holds its share of the state: it belongs to that rank of a job of
+  // that many ranks only. (One process keeps the fingerprint it always had.)
+  if (options.ranks != nullptr && options.ranks->size() > 1) {
+    absl::StrAppend(&identity, "rank ", options.ranks->rank(), " of ", options.ranks->size(), "|");
+  }
   for (const InputFile& input : inputs) {
     absl::StrAppend(&identity, input.path, "|", input.mapped->size(), "|", input.modified.tv_sec,
                     ".", input.modified.tv_nsec, "|");
@@ -210,6 +216,64 @@ absl::StatusOr<std::optional<Checkpoint>> LoadCheckpoint(const std::string& path
   CANVASS_ASSIGN_OR_RETURN(const std::string bytes, ReadFileToString(path));
   CANVASS_ASSIGN_OR_RETURN(Checkpoint checkpoint, DecodeCheckpoint(path, bytes, layout));
   return std::optional<Checkpoint>(std::move(checkpoint));
+}
+
+// On a rank of a job of several: its two checkpoint slots (RankCheckpointSlot) read, and
+// the one to resume from agreed with every other rank: the latest epoch (tasks done)
+// that every rank has saved, or none. A slot that cannot be decoded is an error on every
+// rank (AgreeOnStatus), as a bad checkpoint is for one process.
+absl::StatusOr<std::optional<Checkpoint>> LoadRankCheckpoint(const std::string& path,
+                                                             const RankGroup& ranks) {
+  std::vector<Checkpoint> slots;
+  absl::Status loaded;
+  for (int slot = 0; slot < 2 && loaded.ok(); ++slot) {
+    CheckpointLayout ignored;
+    absl::StatusOr<std::optional<Checkpoint>> checkpoint =
+        LoadCheckpoint(RankCheckpointSlot(path, ranks.rank(), ranks.size(), slot), &ignored);
+    if (!checkpoint.ok()) {
+      loaded = checkpoint.status();
+    } else if (*checkpoint) {
+      slots.push_back(**std::move(checkpoint));
+    }
+  }
+  CANVASS_RETURN_IF_ERROR(AgreeOnStatus(ranks, loaded));
+  std::string mine;
+  for (const Checkpoint& checkpoint : slots) {
+    PutLittleEndian<uint64_t>(checkpoint.done.size(), &mine);
+  }
+  const std::vector<std::string> all = ranks.AllGather(mine);
+  // The done counts every rank has: those of rank 0 that each other rank has too.
+  uint64_t chosen = 0;
+  for (size_t at = 0; at + 8 <= all[0].size(); at += 8) {
+    const uint64_t done = LoadLittleEndian<uint64_t>(all[0].data() + at);
+    bool everywhere = true;
+    for (const std::string& theirs : all) {
+      bool here = false;
+      for (size_t i = 0; i + 8 <= theirs.size(); i += 8) {
+        here |= LoadLittleEndian<uint64_t>(theirs.data() + i) == done;
+      }
+      everywhere &= here;
+    }
+    if (everywhere) chosen = std::max(chosen, done);
+  }
+  for (Checkpoint& checkpoint : slots) {
+    if (chosen > 0 && checkpoint.done.size() == chosen) {
+      return std::optional<Checkpoint>(std::move(checkpoint));
+    }
+  }
+  return std::optional<Checkpoint>();
+}
+
+// Removes this job's checkpoint: the file, or a rank's two slots.
+void RemoveCheckpoint(const std::string& path, const RankGroup* ranks) {
+  std::error_code ignored;  // a checkpoint already gone is no error
+  if (ranks == nullptr || ranks->size() == 1) {
+    fs::remove(path, ignored);
+    return;
+  }
+  for (int slot = 0; slot < 2; ++slot) {
+    fs::remove(RankCheckpointSlot(path, ranks->rank(), ranks->size(), slot), ignored);
+  }
 }
 
 }  // namespace
@@ -311,12 +375,9 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
           "takes no --checkpoint; give it as a file to checkpoint the job"));
     }
   }
-  if (options_.ranks != nullptr && options_.ranks->size() > 1) {
-    if (!options_.checkpoint_path.empty()) {
-      return absl::InvalidArgumentError(
-          "--checkpoint: a job of several ranks is not checkpointed yet; run it without "
-          "--checkpoint, or in one process");
-    }
+  const RankGroup* ranks =
+      options_.ranks != nullptr && options_.ranks->size() > 1 ? options_.ranks : nullptr;
+  if (ranks != nullptr) {
     for (const std::string& file : expanded_.files) {
       if (IsStream(file)) {
         return absl::InvalidArgumentError(
@@ -330,11 +391,20 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
   // Held until the job ends, so that no other job writes the same checkpoint meanwhile.
   std::optional<CheckpointLock> lock;
   if (!options_.checkpoint_path.empty()) {
-    CANVASS_ASSIGN_OR_RETURN(CheckpointLock acquired,
-                             CheckpointLock::Acquire(options_.checkpoint_path));
-    lock.emplace(std::move(acquired));
+    // Each rank of a job of several holds its own checkpoint files (RankCheckpointSlot).
+    const std::string locked =
+        ranks ? RankCheckpointPath(options_.checkpoint_path, ranks->rank(), ranks->size())
+              : options_.checkpoint_path;
+    absl::StatusOr<CheckpointLock> acquired = CheckpointLock::Acquire(locked);
+    if (ranks != nullptr) CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, acquired.status()));
+    CANVASS_RETURN_IF_ERROR(acquired.status());
+    lock.emplace(*std::move(acquired));
   }
-  CANVASS_ASSIGN_OR_RETURN(resume_, LoadCheckpoint(options_.checkpoint_path, &resume_layout_));
+  if (ranks != nullptr && !options_.checkpoint_path.empty()) {
+    CANVASS_ASSIGN_OR_RETURN(resume_, LoadRankCheckpoint(options_.checkpoint_path, *ranks));
+  } else {
+    CANVASS_ASSIGN_OR_RETURN(resume_, LoadCheckpoint(options_.checkpoint_path, &resume_layout_));
+  }
   // Ranges of a CSV file are cut at line breaks assuming no quoted field spans a cut; a
   // file where one does is read again as a single range, from scratch, so nothing is
   // counted twice. A resumed job starts with the files its checkpoint read that way.
@@ -342,10 +412,7 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
     sequential_.insert(resume_->sequential_files.begin(), resume_->sequential_files.end());
   while (true) {
     CANVASS_ASSIGN_OR_RETURN(std::optional<IngestResult> result, ReadOnce());
-    if (!options_.checkpoint_path.empty()) {
-      std::error_code ignored;  // a checkpoint already gone is no error
-      fs::remove(options_.checkpoint_path, ignored);
-    }
+    if (!options_.checkpoint_path.empty()) RemoveCheckpoint(options_.checkpoint_path, ranks);
     if (result) return *std::move(result);
     resume_.reset();
   }

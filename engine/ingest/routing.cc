@@ -1,6 +1,9 @@
 // Records routed to their station's owner (routing.h).
 #include "engine/ingest/routing.h"
 
+#include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -12,14 +15,45 @@
 namespace canvass {
 namespace {
 
-// Records per block on the wire, and per batch counted on arrival.
-constexpr size_t kBlockRecords = 1 << 14;
-constexpr size_t kRecordBytes = sizeof(StationIndex) + sizeof(uint64_t) + sizeof(ChoiceIndex);
+// Mixed records per block on the wire (and per AddMixed call on arrival).
+constexpr size_t kMixedBlockRecords = 1 << 14;
 
 template <typename T>
 void PutColumn(const T* values, size_t count, std::string* out) {
   out->append(reinterpret_cast<const char*>(values), count * sizeof(T));
 }
+
+// Reads a column of `count` values off the front of *in into *out (the message's bytes
+// need not be aligned for T); false when fewer bytes are left.
+template <typename T>
+bool TakeColumn(absl::string_view* in, size_t count, std::vector<T>* out) {
+  if (in->size() / sizeof(T) < count) return false;
+  out->resize(count);
+  std::memcpy(out->data(), in->data(), count * sizeof(T));
+  in->remove_prefix(count * sizeof(T));
+  return true;
+}
+
+void FlushMixed(std::string* blocks, std::vector<StationIndex>* station, std::vector<uint64_t>* seq,
+                std::vector<ChoiceIndex>* choice) {
+  if (seq->empty()) return;
+  blocks->push_back('M');
+  PutLittleEndian<uint32_t>(static_cast<uint32_t>(seq->size()), blocks);
+  PutColumn(station->data(), station->size(), blocks);
+  PutColumn(seq->data(), seq->size(), blocks);
+  PutColumn(choice->data(), choice->size(), blocks);
+  station->clear();
+  seq->clear();
+  choice->clear();
+}
+
+// The columns of one block as it arrived, copied out of the message.
+struct Scratch {
+  std::vector<StationIndex> station;
+  std::vector<uint64_t> seq;
+  std::vector<ChoiceIndex> choice;
+  std::vector<uint64_t> words;
+};
 
 }  // namespace
 
@@ -38,14 +72,16 @@ void RoutingSink::Add(const BatchView& batch) {
     local_->Add(batch);
     return;
   }
-  Queue& queue = queues_.local()[owner_[batch.station]];
-  queue.station.insert(queue.station.end(), batch.count, batch.station);
-  queue.seq.insert(queue.seq.end(), batch.seq, batch.seq + batch.count);
-  queue.choice.insert(queue.choice.end(), batch.choice, batch.choice + batch.count);
+  std::string& out = QueueFor(batch.station).blocks;
+  out.push_back('B');
+  PutLittleEndian<uint32_t>(batch.station, &out);
+  PutLittleEndian<uint32_t>(static_cast<uint32_t>(batch.count), &out);
+  PutColumn(batch.seq, batch.count, &out);
+  PutColumn(batch.choice, batch.count, &out);
 }
 
 void RoutingSink::AddMixed(const MixedBatchView& batch) {
-  Queue& kept = kept_.local();
+  Kept& kept = kept_.local();
   kept.station.clear();
   kept.seq.clear();
   kept.choice.clear();
@@ -56,8 +92,14 @@ void RoutingSink::AddMixed(const MixedBatchView& batch) {
       kept.station.push_back(station);
       kept.seq.push_back(batch.seq[i]);
       kept.choice.push_back(batch.choice[i]);
-    } else {
-      Queue1(queues, station, batch.seq[i], batch.choice[i]);
+      continue;
+    }
+    Queue& queue = queues[owner_[station]];
+    queue.station.push_back(station);
+    queue.seq.push_back(batch.seq[i]);
+    queue.choice.push_back(batch.choice[i]);
+    if (queue.seq.size() == kMixedBlockRecords) {
+      FlushMixed(&queue.blocks, &queue.station, &queue.seq, &queue.choice);
     }
   }
   if (!kept.seq.empty()) {
@@ -72,12 +114,13 @@ void RoutingSink::AddRun(StationIndex station, uint64_t first, size_t count,
     local_->AddRun(station, first, count, packed_choices, choice_bits);
     return;
   }
-  Queue& queue = queues_.local()[owner_[station]];
-  const size_t at = queue.choice.size();
-  queue.choice.resize(at + count);
-  UnpackChoices(packed_choices, count, choice_bits, /*add=*/0, queue.choice.data() + at);
-  queue.station.insert(queue.station.end(), count, station);
-  for (size_t i = 0; i < count; ++i) queue.seq.push_back(first + i);
+  std::string& out = QueueFor(station).blocks;
+  out.push_back('P');
+  PutLittleEndian<uint32_t>(station, &out);
+  PutLittleEndian<uint64_t>(first, &out);
+  PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
+  out.push_back(static_cast<char>(choice_bits));
+  PutColumn(packed_choices, PackedWords(count, choice_bits), &out);
 }
 
 void RoutingSink::AddRun(StationIndex station, uint64_t first, size_t count,
@@ -86,10 +129,12 @@ void RoutingSink::AddRun(StationIndex station, uint64_t first, size_t count,
     local_->AddRun(station, first, count, choices);
     return;
   }
-  Queue& queue = queues_.local()[owner_[station]];
-  queue.station.insert(queue.station.end(), count, station);
-  for (size_t i = 0; i < count; ++i) queue.seq.push_back(first + i);
-  queue.choice.insert(queue.choice.end(), choices, choices + count);
+  std::string& out = QueueFor(station).blocks;
+  out.push_back('R');
+  PutLittleEndian<uint32_t>(station, &out);
+  PutLittleEndian<uint64_t>(first, &out);
+  PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
+  PutColumn(choices, count, &out);
 }
 
 absl::Status RoutingSink::Exchange(int threads) {
@@ -98,73 +143,110 @@ absl::Status RoutingSink::Exchange(int threads) {
   for (Queues& queues : queues_) {
     for (int r = 0; r < size; ++r) {
       Queue& queue = queues[r];
-      for (size_t at = 0; at < queue.seq.size(); at += kBlockRecords) {
-        const size_t count = std::min(kBlockRecords, queue.seq.size() - at);
-        std::string& out = to_each[r];
-        PutLittleEndian<uint64_t>(count, &out);
-        PutColumn(queue.station.data() + at, count, &out);
-        PutColumn(queue.seq.data() + at, count, &out);
-        PutColumn(queue.choice.data() + at, count, &out);
-        records_sent_ += count;
+      FlushMixed(&queue.blocks, &queue.station, &queue.seq, &queue.choice);
+      if (to_each[r].empty()) {
+        to_each[r] = std::move(queue.blocks);
+      } else {
+        to_each[r] += queue.blocks;
       }
       queue = Queue();
     }
   }
   const std::vector<std::string> received = ranks_.AllToAll(std::move(to_each));
-  // The blocks, checked before any is counted.
+  // Where each block starts, found (and its length checked) before any is counted.
   struct Block {
-    const char* at;
-    size_t count;
+    int from;
+    absl::string_view bytes;
   };
   std::vector<Block> blocks;
   for (int r = 0; r < size; ++r) {
     absl::string_view in = received[r];
     while (!in.empty()) {
-      uint64_t count = 0;
-      if (!ConsumeLittleEndian(&in, &count) || count == 0 || count > kBlockRecords ||
-          in.size() < count * kRecordBytes) {
+      const char tag = in[0];
+      absl::string_view header = in.substr(1);
+      uint32_t station = 0, count = 0;
+      uint64_t first = 0;
+      size_t length = 0;
+      bool whole = false;
+      if (tag == 'P' || tag == 'R') {
+        whole = ConsumeLittleEndian(&header, &station) && ConsumeLittleEndian(&header, &first) &&
+                ConsumeLittleEndian(&header, &count);
+        size_t body = count;
+        if (whole && tag == 'P') {
+          const int bits = header.empty() ? 0 : header[0];
+          whole = IsPackedWidth(bits);
+          body = 1 + PackedWords(count, whole ? bits : 1) * sizeof(uint64_t);
+        }
+        length = 1 + 4 + 8 + 4 + body;
+      } else if (tag == 'B') {
+        whole = ConsumeLittleEndian(&header, &station) && ConsumeLittleEndian(&header, &count);
+        length = 1 + 4 + 4 + size_t{count} * 9;
+      } else if (tag == 'M') {
+        whole = ConsumeLittleEndian(&header, &count);
+        length = 1 + 4 + size_t{count} * 13;
+      }
+      if (!whole || length > in.size()) {
         return absl::InvalidArgumentError(
             absl::StrCat("rank ", r, " sent records that are not whole blocks"));
       }
-      blocks.push_back({in.data(), static_cast<size_t>(count)});
-      in.remove_prefix(count * kRecordBytes);
+      blocks.push_back({r, in.substr(0, length)});
+      in.remove_prefix(length);
     }
   }
-  // Columns copied out of the message: its bytes need not be aligned for them.
-  struct Columns {
-    std::vector<StationIndex> station;
-    std::vector<uint64_t> seq;
-    std::vector<ChoiceIndex> choice;
-  };
-  tbb::enumerable_thread_specific<Columns> scratch;
   const size_t num_stations = owner_.size();
-  std::atomic<bool> foreign{false};
+  const int rank = ranks_.rank();
+  auto owned = [&](uint32_t station) { return station < num_stations && owner_[station] == rank; };
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  std::atomic<int> bad_from{-1};
   RunOnWorkers(threads, [&] {
     tbb::parallel_for(size_t{0}, blocks.size(), [&](size_t b) {
-      Columns& columns = scratch.local();
-      const size_t count = blocks[b].count;
-      const char* at = blocks[b].at;
-      columns.station.resize(count);
-      columns.seq.resize(count);
-      columns.choice.resize(count);
-      std::memcpy(columns.station.data(), at, count * sizeof(StationIndex));
-      at += count * sizeof(StationIndex);
-      std::memcpy(columns.seq.data(), at, count * sizeof(uint64_t));
-      at += count * sizeof(uint64_t);
-      std::memcpy(columns.choice.data(), at, count * sizeof(ChoiceIndex));
-      for (StationIndex station : columns.station) {
-        if (station >= num_stations || owner_[station] != ranks_.rank()) {
-          foreign.store(true, std::memory_order_relaxed);
-          return;
+      Scratch& columns = scratch.local();
+      absl::string_view in = blocks[b].bytes;
+      const char tag = in[0];
+      in.remove_prefix(1);
+      uint32_t station = 0, count = 0;
+      uint64_t first = 0;
+      bool ok = true;
+      if (tag == 'P' || tag == 'R') {
+        ConsumeLittleEndian(&in, &station);
+        ConsumeLittleEndian(&in, &first);
+        ConsumeLittleEndian(&in, &count);
+        ok = owned(station);
+        if (ok && tag == 'P') {
+          const int bits = in[0];
+          in.remove_prefix(1);
+          TakeColumn(&in, PackedWords(count, bits), &columns.words);
+          local_->AddRun(station, first, count, columns.words.data(), bits);
+        } else if (ok) {
+          TakeColumn(&in, count, &columns.choice);
+          local_->AddRun(station, first, count, columns.choice.data());
+        }
+      } else if (tag == 'B') {
+        ConsumeLittleEndian(&in, &station);
+        ConsumeLittleEndian(&in, &count);
+        ok = owned(station);
+        if (ok) {
+          TakeColumn(&in, count, &columns.seq);
+          TakeColumn(&in, count, &columns.choice);
+          local_->Add(BatchView{station, columns.seq.data(), columns.choice.data(), count, 0});
+        }
+      } else {
+        ConsumeLittleEndian(&in, &count);
+        TakeColumn(&in, count, &columns.station);
+        TakeColumn(&in, count, &columns.seq);
+        TakeColumn(&in, count, &columns.choice);
+        ok = std::all_of(columns.station.begin(), columns.station.end(), owned);
+        if (ok) {
+          local_->AddMixed(MixedBatchView{columns.station.data(), columns.seq.data(),
+                                          columns.choice.data(), count, 0});
         }
       }
-      local_->AddMixed(MixedBatchView{columns.station.data(), columns.seq.data(),
-                                      columns.choice.data(), count, /*contest=*/0});
+      if (!ok) bad_from.store(blocks[b].from, std::memory_order_relaxed);
     });
   });
-  if (foreign.load()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("rank ", ranks_.rank(), " was sent records of stations it does not own"));
+  if (bad_from.load() >= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rank ", bad_from.load(), " sent records of stations rank ", rank, " does not own"));
   }
   return absl::OkStatus();
 }

@@ -6,8 +6,14 @@
 // exactly as in one process. Records of stations this rank owns, of unknown stations and
 // malformed ones are counted here at once.
 //
-// On the wire, per destination: blocks of (count u64, then count station indexes u32,
-// serials u64 and choices u8), little-endian: 13 bytes a record.
+// What a reader hands over keeps its shape on the wire, so the owner counts it on the
+// same path the reader's rank would have: a run of consecutive serials stays a run (its
+// choices packed as read, 2 bits a record for the reference election), a station batch
+// a batch, and records of mixed stations a mixed block. Blocks, little-endian:
+//   run, packed   'P' station u32, first u64, count u32, bits u8, words u64[...]
+//   run, bytes    'R' station u32, first u64, count u32, choices u8[count]
+//   batch         'B' station u32, count u32, serials u64[count], choices u8[count]
+//   mixed         'M' count u32, stations u32[count], serials u64[count], choices u8[count]
 //
 // Thread safety: the BallotSink calls are safe from many threads at once (queues are per
 // worker); Exchange() is a collective, called from the job's thread between epochs, when
@@ -16,6 +22,7 @@
 #define CANVASS_ENGINE_INGEST_ROUTING_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -40,15 +47,15 @@ class RoutingSink final : public BallotSink {
               const ChoiceIndex* choices) override;
   void AddMalformed(uint64_t records) override { local_->AddMalformed(records); }
 
-  // Collective: sends every queued record to its owner and counts, on `threads` workers,
+  // Collective: sends every queued block to its owner and counts, on `threads` workers,
   // what the other ranks sent here. InvalidArgument naming the rank when what it sent is
-  // not a whole encoding (every rank then returns an error: AgreeOnStatus).
+  // not whole blocks of stations this rank owns.
   absl::Status Exchange(int threads);
 
-  uint64_t records_sent() const { return records_sent_; }
-
  private:
-  struct Queue {  // one worker's records for one rank
+  // One worker's queue for one rank: encoded blocks, and the mixed records not yet in one.
+  struct Queue {
+    std::string blocks;
     std::vector<StationIndex> station;
     std::vector<uint64_t> seq;
     std::vector<ChoiceIndex> choice;
@@ -58,20 +65,19 @@ class RoutingSink final : public BallotSink {
   bool Local(StationIndex station) const {
     return station == kUnknownStation || owner_[station] == ranks_.rank();
   }
-  void Queue1(Queues& queues, StationIndex station, uint64_t seq, ChoiceIndex choice) {
-    Queue& queue = queues[owner_[station]];
-    queue.station.push_back(station);
-    queue.seq.push_back(seq);
-    queue.choice.push_back(choice);
-  }
+  Queue& QueueFor(StationIndex station) { return queues_.local()[owner_[station]]; }
 
   const RankGroup& ranks_;
   Aggregator* local_;
   std::vector<int> owner_;  // per station
   tbb::enumerable_thread_specific<Queues> queues_;
   // Per worker: the records of a mixed batch that stay here.
-  tbb::enumerable_thread_specific<Queue> kept_;
-  uint64_t records_sent_ = 0;
+  struct Kept {
+    std::vector<StationIndex> station;
+    std::vector<uint64_t> seq;
+    std::vector<ChoiceIndex> choice;
+  };
+  tbb::enumerable_thread_specific<Kept> kept_;
 };
 
 }  // namespace canvass

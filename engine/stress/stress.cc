@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/reference_aggregator.h"
 #include "engine/base/apportion.h"
+#include "engine/base/bytes.h"
 #include "engine/pipeline/pipeline.h"
 #include "engine/reconcile/reconciler.h"
 #include "engine/report/report.h"
@@ -352,6 +353,43 @@ StressRoundResult RunStressRound(const StressRound& round, const AggregateFn& ag
   return result;
 }
 
+namespace {
+
+// Every rank's counts summed, and every rank's log entries, on every rank.
+void ShareStress(const RankGroup& ranks, StressSummary* summary,
+                 std::vector<std::pair<uint64_t, std::string>>* entries) {
+  std::string mine;
+  PutLittleEndian<uint64_t>(summary->passed, &mine);
+  PutLittleEndian<uint64_t>(summary->failed, &mine);
+  for (uint64_t count : summary->rounds_with_fault) PutLittleEndian(count, &mine);
+  for (const auto& [index, entry] : *entries) {
+    PutLittleEndian<uint64_t>(index, &mine);
+    PutLittleEndian<uint64_t>(entry.size(), &mine);
+    mine += entry;
+  }
+  *summary = StressSummary();
+  entries->clear();
+  for (const std::string& theirs : ranks.AllGather(mine)) {
+    absl::string_view in = theirs;
+    uint64_t value = 0;
+    ConsumeLittleEndian(&in, &value);
+    summary->passed += value;
+    ConsumeLittleEndian(&in, &value);
+    summary->failed += value;
+    for (uint64_t& count : summary->rounds_with_fault) {
+      ConsumeLittleEndian(&in, &value);
+      count += value;
+    }
+    uint64_t index = 0, bytes = 0;
+    while (ConsumeLittleEndian(&in, &index) && ConsumeLittleEndian(&in, &bytes)) {
+      entries->emplace_back(index, std::string(in.substr(0, bytes)));
+      in.remove_prefix(std::min<uint64_t>(bytes, in.size()));
+    }
+  }
+}
+
+}  // namespace
+
 StressSummary RunStress(const StressOptions& options, const AggregateFn& aggregate,
                         std::ostream& log) {
   StressSummary summary;
@@ -361,7 +399,10 @@ StressSummary RunStress(const StressOptions& options, const AggregateFn& aggrega
   tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
                             std::max<size_t>(8, static_cast<size_t>(options.threads)));
   std::vector<std::pair<uint64_t, StressRoundResult>> failures;
+  const uint64_t rank = options.ranks ? static_cast<uint64_t>(options.ranks->rank()) : 0;
+  const uint64_t ranks = options.ranks ? static_cast<uint64_t>(options.ranks->size()) : 1;
   tbb::parallel_for(uint64_t{0}, options.rounds, [&](uint64_t index) {
+    if (index % ranks != rank) return;
     const uint64_t seed = StressRoundSeed(options.seed, index);
     StressRound round = DrawStressRound(seed, options.threads);
     StressRoundResult result = RunStressRound(round, aggregate);
@@ -374,15 +415,23 @@ StressSummary RunStress(const StressOptions& options, const AggregateFn& aggrega
       failures.emplace_back(index, std::move(result));
     }
   });
-  // Report failures in round order, so the log does not depend on scheduling.
-  std::sort(failures.begin(), failures.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Each failing round's log entry, by round index.
+  std::vector<std::pair<uint64_t, std::string>> entries;
   for (const auto& [index, result] : failures) {
     const uint64_t seed = StressRoundSeed(options.seed, index);
-    summary.failing_seeds.push_back(seed);
-    log << "round " << index << " FAILED, replay with: canvass stress --replay " << seed
-        << (options.threads > 0 ? absl::StrCat(" --threads ", options.threads) : "") << "\n";
-    for (const std::string& failure : result.failures) log << "  " << failure << "\n";
+    std::string entry =
+        absl::StrCat("round ", index, " FAILED, replay with: canvass stress --replay ", seed,
+                     options.threads > 0 ? absl::StrCat(" --threads ", options.threads) : "", "\n");
+    for (const std::string& failure : result.failures) absl::StrAppend(&entry, "  ", failure, "\n");
+    entries.emplace_back(index, std::move(entry));
+  }
+  if (options.ranks != nullptr) ShareStress(*options.ranks, &summary, &entries);
+  // Report failures in round order, so the log does not depend on scheduling.
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [index, entry] : entries) {
+    summary.failing_seeds.push_back(StressRoundSeed(options.seed, index));
+    log << entry;
   }
   return summary;
 }

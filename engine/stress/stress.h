@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "engine/ballot/batch.h"
 #include "engine/ballot/tally.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/election.h"
 #include "engine/synth/fault_plan.h"
 
@@ -70,6 +71,10 @@ struct StressOptions {
   uint64_t rounds = 1000;
   uint64_t seed = 1;
   int threads = 0;  // 0: drawn per round
+  // A job of several processes (base/rank_group.h): rank r runs the rounds whose index
+  // is r modulo the group's size, and the summary and the log are the whole group's, on
+  // every rank, exactly what one process running every round gives. Null: every round.
+  const RankGroup* ranks = nullptr;
 };
 
 struct StressSummary {

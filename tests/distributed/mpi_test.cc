@@ -43,22 +43,28 @@ constexpr char kFaults[] =
 
 // `canvass ARGS` as a job of `ranks` ranks (as root here: mpirun needs to be told).
 RunResult RunOnRanks(int ranks, const std::vector<std::string>& args) {
-  std::vector<std::string> mpirun_args = {"--allow-run-as-root", "--oversubscribe", "--quiet",
-                                          "-np", absl::StrCat(ranks), CANVASS_BINARY};
+  std::vector<std::string> mpirun_args = {
+      "--allow-run-as-root", "--oversubscribe", "--quiet", "-np",
+      absl::StrCat(ranks),   CANVASS_BINARY};
   mpirun_args.insert(mpirun_args.end(), args.begin(), args.end());
   return RunProgram(CANVASS_MPIRUN, mpirun_args);
 }
 
-// Runs `args` in one process, then on every rank count and thread count given, and
-// expects the same stdout, stderr and exit code each time. Returns the one-process run.
+// Runs `args` in one process, then on every rank count and thread count given (none: as
+// `args` says, for commands whose work depends on --threads, as stress rounds' draws do),
+// and expects the same stdout, stderr and exit code each time. Returns the one-process run.
 RunResult ExpectSameOnRanks(const std::vector<std::string>& args, std::vector<int> rank_counts,
                             std::vector<int> thread_counts) {
   const RunResult one = RunCanvass(args);
+  const bool as_given = thread_counts.empty();
+  if (as_given) thread_counts = {0};
   for (int ranks : rank_counts) {
     for (int threads : thread_counts) {
       std::vector<std::string> with_threads = args;
-      with_threads.push_back("--threads");
-      with_threads.push_back(absl::StrCat(threads));
+      if (!as_given) {
+        with_threads.push_back("--threads");
+        with_threads.push_back(absl::StrCat(threads));
+      }
       const RunResult many = RunOnRanks(ranks, with_threads);
       SCOPED_TRACE(absl::StrCat(ranks, " ranks x ", threads, " threads: canvass ",
                                 absl::StrJoin(args, " ")));
@@ -92,10 +98,9 @@ TEST(MpiRunTest, ReferenceElectionIsByteIdenticalForEveryRankAndThreadCount) {
 
 TEST(MpiRunTest, FaultsAtScaleAreByteIdenticalInEveryFormat) {
   for (const char* format : {"json", "text", "csv"}) {
-    const RunResult one = ExpectSameOnRanks(
-        {"run", "--scale", "4", "--seed", "11", "--faults", kFaults, "--format", format, "--by",
-         "station"},
-        {2, 4}, {1});
+    const RunResult one = ExpectSameOnRanks({"run", "--scale", "4", "--seed", "11", "--faults",
+                                             kFaults, "--format", format, "--by", "station"},
+                                            {2, 4}, {1});
     // Faults make the totals miss the reported figures: exit 1, with the exact prediction.
     EXPECT_EQ(one.exit_code, kExitMismatch) << Describe(one);
   }
@@ -107,10 +112,9 @@ TEST(MpiFilesTest, FaultyFoldersAreByteIdenticalForEveryRankCount) {
   TempDir dir;
   for (const char* format : {"csv", "cvb"}) {
     const std::string folder = dir.File(format);
-    const RunResult generated =
-        RunCanvass({"generate", "--out", folder, "--format", format, "--scale", "3", "--seed",
-                    "5", "--faults", kFaults, "--file-faults",
-                    "truncate=0.05,flip=0.05,missing=0.02,extra=1"});
+    const RunResult generated = RunCanvass(
+        {"generate", "--out", folder, "--format", format, "--scale", "3", "--seed", "5", "--faults",
+         kFaults, "--file-faults", "truncate=0.05,flip=0.05,missing=0.02,extra=1"});
     ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
     const RunResult skipping = ExpectSameOnRanks(
         {"reconcile", folder, "--skip-damaged", "--format", "json", "--by", "station"},
@@ -141,9 +145,9 @@ TEST(MpiFilesTest, FaultyFoldersAreByteIdenticalForEveryRankCount) {
 TEST(MpiFilesTest, CopiesReadByDifferentRanksAreCaughtExactly) {
   TempDir dir;
   const std::string stations = dir.File("stations");
-  ASSERT_EQ(RunCanvass({"generate", "--out", stations, "--format", "csv", "--scale", "3"})
-                .exit_code,
-            kExitMatch);
+  ASSERT_EQ(
+      RunCanvass({"generate", "--out", stations, "--format", "csv", "--scale", "3"}).exit_code,
+      kExitMatch);
   std::vector<std::string> rows;
   for (const auto& entry : std::filesystem::directory_iterator(stations)) {
     if (entry.path().extension() != ".csv") continue;
@@ -156,7 +160,8 @@ TEST(MpiFilesTest, CopiesReadByDifferentRanksAreCaughtExactly) {
   ASSERT_EQ(rows.size(), 3 * kCast);
   const std::string folder = dir.File("interleaved");
   std::filesystem::create_directory(folder);
-  WriteAll(folder + "/all.csv", absl::StrCat("station,seq,choice\n", absl::StrJoin(rows, "\n"), "\n"));
+  WriteAll(folder + "/all.csv",
+           absl::StrCat("station,seq,choice\n", absl::StrJoin(rows, "\n"), "\n"));
   ASSERT_GT(std::filesystem::file_size(folder + "/all.csv"), 3u << 20);  // several ranges
   constexpr uint64_t kCopies = 30000;
   uint64_t altered = 0;
@@ -188,13 +193,11 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
     std::vector<std::string> args;
     std::string message;
   };
-  const std::string checkpoint = dir.File("job.ckpt");
   const std::vector<Case> cases = {
       {{"generate", "--out", dir.File("g")}, "canvass generate runs in one process"},
-      {{"stress", "--rounds", "1"}, "canvass stress runs in one process"},
-      {{"aggregate", CANVASS_SOURCE_DIR "/tests/data/bad_inputs/duplicate.csv", "--election",
-        CANVASS_SOURCE_DIR "/tests/data/tiny_election", "--checkpoint", checkpoint},
-       "a job of several ranks is not checkpointed yet"},
+      {{"convert", CANVASS_SOURCE_DIR "/tests/data/bad_inputs/duplicate.csv", "--to", "cvb",
+        "--out", dir.File("c.cvb")},
+       "canvass convert runs in one process"},
   };
   for (const Case& c : cases) {
     const RunResult result = RunOnRanks(2, c.args);
@@ -203,10 +206,73 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
     EXPECT_TRUE(result.out.empty()) << Describe(result);
   }
   EXPECT_FALSE(std::filesystem::exists(dir.File("g")));
-  EXPECT_FALSE(std::filesystem::exists(checkpoint));
-  // The same commands on one rank are the one-process program.
-  const RunResult one_rank = RunOnRanks(1, {"stress", "--rounds", "2", "--seed", "3"});
-  EXPECT_EQ(one_rank.exit_code, kExitMatch) << Describe(one_rank);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("c.cvb")));
+}
+
+// Seeded stress rounds shared out among the ranks: the same log and summary as one process
+// running every round, for both kinds of rounds.
+TEST(MpiStressTest, RoundsAcrossRanksGiveTheOneProcessLog) {
+  const RunResult rounds =
+      ExpectSameOnRanks({"stress", "--rounds", "40", "--seed", "9", "--threads", "2"}, {2, 3}, {});
+  EXPECT_EQ(rounds.exit_code, kExitMatch) << Describe(rounds);
+  EXPECT_THAT(rounds.out, HasSubstr("40 passed, 0 failed"));
+  const RunResult contests = ExpectSameOnRanks(
+      {"stress", "--contests", "--rounds", "6", "--seed", "9", "--threads", "1"}, {2, 4}, {});
+  EXPECT_EQ(contests.exit_code, kExitMatch) << Describe(contests);
+  EXPECT_THAT(contests.out, HasSubstr("canary caught"));
+  EXPECT_THAT(contests.out, HasSubstr("6 passed, 0 failed"));
+}
+
+// One rank killed (SIGKILL, at a fixed point of the job: CANVASS_CRASH_AT, in that rank
+// only: CANVASS_CRASH_RANK) while the job checkpoints; the same command again resumes
+// every rank from the latest epoch all of them saved and prints exactly the report of an
+// uninterrupted job, then removes every rank's checkpoint files.
+TEST(MpiCheckpointTest, AJobKilledOnAnyRankResumesToTheUninterruptedReport) {
+  TempDir dir;
+  const std::string stations = dir.File("stations");
+  ASSERT_EQ(RunCanvass({"generate", "--out", stations, "--format", "csv", "--scale", "12",
+                        "--faults", "dup=0.01,conflict=0.005"})
+                .exit_code,
+            kExitMatch);
+  const std::vector<std::string> job = {"reconcile", stations,  "--format",  "json",
+                                        "--by",      "station", "--threads", "1"};
+  const RunResult uninterrupted = RunCanvass(job);
+  ASSERT_EQ(uninterrupted.exit_code, kExitMismatch) << Describe(uninterrupted);
+  const std::string checkpoint = dir.File("job.ckpt");
+  std::vector<std::string> checkpointed = job;
+  for (const char* arg : {"--checkpoint", checkpoint.c_str(), "--checkpoint-every", "1"}) {
+    checkpointed.push_back(arg);
+  }
+  for (const char* point : {"range:7", "before-rename:2", "checkpoint:3"}) {
+    for (int rank : {0, 2}) {
+      SCOPED_TRACE(absl::StrCat(point, " on rank ", rank, " of 3"));
+      std::vector<std::string> killed = {"--allow-run-as-root",
+                                         "--oversubscribe",
+                                         "--quiet",
+                                         "-x",
+                                         "CANVASS_CRASH_AT",
+                                         "-x",
+                                         "CANVASS_CRASH_RANK",
+                                         "-np",
+                                         "3",
+                                         CANVASS_BINARY};
+      killed.insert(killed.end(), checkpointed.begin(), checkpointed.end());
+      const RunResult crashed = RunProgram(
+          CANVASS_MPIRUN, killed,
+          {absl::StrCat("CANVASS_CRASH_AT=", point), absl::StrCat("CANVASS_CRASH_RANK=", rank)});
+      EXPECT_NE(crashed.exit_code, kExitMatch);
+      EXPECT_NE(crashed.exit_code, kExitMismatch);
+      EXPECT_TRUE(crashed.out.empty()) << "a killed job printed a report";
+      EXPECT_TRUE(std::filesystem::exists(absl::StrCat(checkpoint, ".rank-", rank, "-of-3.lock")));
+      const RunResult resumed = RunOnRanks(3, checkpointed);
+      EXPECT_EQ(resumed.exit_code, uninterrupted.exit_code) << Describe(resumed);
+      EXPECT_EQ(resumed.out, uninterrupted.out);
+      for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        EXPECT_EQ(entry.path().string().find(checkpoint), std::string::npos)
+            << entry.path() << " left behind";
+      }
+    }
+  }
 }
 
 TEST(MpiVersionTest, VersionSaysTheBuildRunsOnMpirun) {
