@@ -34,17 +34,68 @@ bool TakeColumn(absl::string_view* in, size_t count, std::vector<T>* out) {
   return true;
 }
 
-void FlushMixed(std::string* blocks, std::vector<StationIndex>* station, std::vector<uint64_t>* seq,
-                std::vector<ChoiceIndex>* choice) {
+// Column widths of a block: bit 0, station indexes in 2 bytes; bit 1, serials in 4.
+constexpr uint8_t kNarrowStations = 1;
+constexpr uint8_t kNarrowSerials = 2;
+
+template <typename Narrow, typename T>
+void PutNarrowColumn(const T* values, size_t count, std::string* out) {
+  const size_t at = out->size();
+  out->resize(at + count * sizeof(Narrow));
+  char* to = out->data() + at;
+  for (size_t i = 0; i < count; ++i) {
+    const Narrow value = static_cast<Narrow>(values[i]);
+    std::memcpy(to + i * sizeof(Narrow), &value, sizeof(Narrow));
+  }
+}
+
+void PutSerials(const uint64_t* seq, size_t count, uint8_t widths, std::string* out) {
+  if (widths & kNarrowSerials) {
+    PutNarrowColumn<uint32_t>(seq, count, out);
+  } else {
+    PutColumn(seq, count, out);
+  }
+}
+
+uint8_t SerialWidth(const uint64_t* seq, size_t count) {
+  return *std::max_element(seq, seq + count) <= UINT32_MAX ? kNarrowSerials : 0;
+}
+
+void FlushMixed(std::string* blocks, std::vector<StationIndex>* station,
+                std::vector<uint64_t>* seq, std::vector<ChoiceIndex>* choice) {
   if (seq->empty()) return;
+  uint8_t widths = SerialWidth(seq->data(), seq->size());
+  if (*std::max_element(station->begin(), station->end()) <= UINT16_MAX) {
+    widths |= kNarrowStations;
+  }
   blocks->push_back('M');
+  blocks->push_back(static_cast<char>(widths));
   PutLittleEndian<uint32_t>(static_cast<uint32_t>(seq->size()), blocks);
-  PutColumn(station->data(), station->size(), blocks);
-  PutColumn(seq->data(), seq->size(), blocks);
+  if (widths & kNarrowStations) {
+    PutNarrowColumn<uint16_t>(station->data(), station->size(), blocks);
+  } else {
+    PutColumn(station->data(), station->size(), blocks);
+  }
+  PutSerials(seq->data(), seq->size(), widths, blocks);
   PutColumn(choice->data(), choice->size(), blocks);
   station->clear();
   seq->clear();
   choice->clear();
+}
+
+// Reads a column of `count` values stored `width` bytes each (2, 4 or 8) into *out.
+template <typename T>
+bool TakeWideningColumn(absl::string_view* in, size_t count, size_t width, std::vector<T>* out) {
+  if (in->size() / width < count) return false;
+  out->resize(count);
+  const char* from = in->data();
+  for (size_t i = 0; i < count; ++i) {
+    uint64_t value = 0;
+    std::memcpy(&value, from + i * width, width);  // little-endian
+    (*out)[i] = static_cast<T>(value);
+  }
+  in->remove_prefix(count * width);
+  return true;
 }
 
 // The columns of one block as it arrived, copied out of the message.
@@ -72,11 +123,23 @@ void RoutingSink::Add(const BatchView& batch) {
     local_->Add(batch);
     return;
   }
+  if (batch.count == 0) return;
+  // Consecutive serials (a station file's batch) travel as a run: a byte a record.
+  bool consecutive = true;
+  for (size_t i = 1; i < batch.count && consecutive; ++i) {
+    consecutive = batch.seq[i] == batch.seq[0] + i;
+  }
+  if (consecutive) {
+    AddRun(batch.station, batch.seq[0], batch.count, batch.choice);
+    return;
+  }
   std::string& out = QueueFor(batch.station).blocks;
+  const uint8_t widths = SerialWidth(batch.seq, batch.count);
   out.push_back('B');
+  out.push_back(static_cast<char>(widths));
   PutLittleEndian<uint32_t>(batch.station, &out);
   PutLittleEndian<uint32_t>(static_cast<uint32_t>(batch.count), &out);
-  PutColumn(batch.seq, batch.count, &out);
+  PutSerials(batch.seq, batch.count, widths, &out);
   PutColumn(batch.choice, batch.count, &out);
 }
 
@@ -178,12 +241,14 @@ absl::Status RoutingSink::Exchange(int threads) {
           body = 1 + PackedWords(count, whole ? bits : 1) * sizeof(uint64_t);
         }
         length = 1 + 4 + 8 + 4 + body;
-      } else if (tag == 'B') {
-        whole = ConsumeLittleEndian(&header, &station) && ConsumeLittleEndian(&header, &count);
-        length = 1 + 4 + 4 + size_t{count} * 9;
-      } else if (tag == 'M') {
-        whole = ConsumeLittleEndian(&header, &count);
-        length = 1 + 4 + size_t{count} * 13;
+      } else if (tag == 'B' || tag == 'M') {
+        uint8_t widths = 0;
+        whole = ConsumeLittleEndian(&header, &widths) && widths <= 3;
+        const size_t station_bytes = tag == 'B' ? 0 : (widths & kNarrowStations) ? 2 : 4;
+        const size_t serial_bytes = (widths & kNarrowSerials) ? 4 : 8;
+        if (tag == 'B') whole = whole && ConsumeLittleEndian(&header, &station);
+        whole = whole && ConsumeLittleEndian(&header, &count);
+        length = 2 + (tag == 'B' ? 4 : 0) + 4 + size_t{count} * (station_bytes + serial_bytes + 1);
       }
       if (!whole || length > in.size()) {
         return absl::InvalidArgumentError(
@@ -222,18 +287,22 @@ absl::Status RoutingSink::Exchange(int threads) {
           local_->AddRun(station, first, count, columns.choice.data());
         }
       } else if (tag == 'B') {
+        uint8_t widths = 0;
+        ConsumeLittleEndian(&in, &widths);
         ConsumeLittleEndian(&in, &station);
         ConsumeLittleEndian(&in, &count);
         ok = owned(station);
         if (ok) {
-          TakeColumn(&in, count, &columns.seq);
+          TakeWideningColumn(&in, count, (widths & kNarrowSerials) ? 4 : 8, &columns.seq);
           TakeColumn(&in, count, &columns.choice);
           local_->Add(BatchView{station, columns.seq.data(), columns.choice.data(), count, 0});
         }
       } else {
+        uint8_t widths = 0;
+        ConsumeLittleEndian(&in, &widths);
         ConsumeLittleEndian(&in, &count);
-        TakeColumn(&in, count, &columns.station);
-        TakeColumn(&in, count, &columns.seq);
+        TakeWideningColumn(&in, count, (widths & kNarrowStations) ? 2 : 4, &columns.station);
+        TakeWideningColumn(&in, count, (widths & kNarrowSerials) ? 4 : 8, &columns.seq);
         TakeColumn(&in, count, &columns.choice);
         ok = std::all_of(columns.station.begin(), columns.station.end(), owned);
         if (ok) {

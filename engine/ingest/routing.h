@@ -9,11 +9,16 @@
 // What a reader hands over keeps its shape on the wire, so the owner counts it on the
 // same path the reader's rank would have: a run of consecutive serials stays a run (its
 // choices packed as read, 2 bits a record for the reference election), a station batch
-// a batch, and records of mixed stations a mixed block. Blocks, little-endian:
+// a batch (one of consecutive serials a run), and records of mixed stations a mixed
+// block. Blocks, little-endian; W is a width byte (bit 0: station indexes in 2 bytes,
+// bit 1: serials in 4), set when every value of the block fits:
 //   run, packed   'P' station u32, first u64, count u32, bits u8, words u64[...]
 //   run, bytes    'R' station u32, first u64, count u32, choices u8[count]
-//   batch         'B' station u32, count u32, serials u64[count], choices u8[count]
-//   mixed         'M' count u32, stations u32[count], serials u64[count], choices u8[count]
+//   batch         'B' W, station u32, count u32, serials u32|u64[count], choices u8[count]
+//   mixed         'M' W, count u32, stations u16|u32[count], serials u32|u64[count],
+//                 choices u8[count]
+// So a record of a station file costs a byte on the wire (2 bits when packed), one of an
+// interleaved file 7 bytes.
 //
 // Thread safety: the BallotSink calls are safe from many threads at once (queues are per
 // worker); Exchange() is a collective, called from the job's thread between epochs, when
