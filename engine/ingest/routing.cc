@@ -61,8 +61,8 @@ uint8_t SerialWidth(const uint64_t* seq, size_t count) {
   return *std::max_element(seq, seq + count) <= UINT32_MAX ? kNarrowSerials : 0;
 }
 
-void FlushMixed(std::string* blocks, std::vector<StationIndex>* station,
-                std::vector<uint64_t>* seq, std::vector<ChoiceIndex>* choice) {
+void FlushMixed(std::string* blocks, std::vector<StationIndex>* station, std::vector<uint64_t>* seq,
+                std::vector<ChoiceIndex>* choice) {
   if (seq->empty()) return;
   uint8_t widths = SerialWidth(seq->data(), seq->size());
   if (*std::max_element(station->begin(), station->end()) <= UINT16_MAX) {

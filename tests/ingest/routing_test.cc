@@ -1,0 +1,234 @@
+// Records routed to their station's owner (engine/ingest/routing.h) and the collectives of
+// base/rank_group.h, on in-process ranks (tests/testing/thread_ranks.h) so that they also
+// run under the sanitizers. Every shape a reader hands over (packed and byte runs,
+// consecutive and scattered station batches, mixed records with unknown stations and
+// choices, copies and conflicting copies, serials past 2^32), shared out among 2 to 4
+// ranks, must sum to exactly the tally one Aggregator gives for the same calls.
+#include "engine/ingest/routing.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/aggregate/aggregator.h"
+#include "absl/strings/str_cat.h"
+#include "engine/ballot/packed_choices.h"
+#include "engine/base/bytes.h"
+#include "engine/base/rank_group.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/elections.h"
+#include "tests/testing/thread_ranks.h"
+
+namespace canvass {
+namespace {
+
+using ::canvass::testing::ElectionBuilder;
+using ::canvass::testing::ThreadRanks;
+using ::testing::HasSubstr;
+
+constexpr uint32_t kStations = 40;
+constexpr uint64_t kCapacity = 3000;
+
+Election MakeRoutingElection() {
+  return ElectionBuilder("routing-test", "routing test")
+      .AddChoices(3)
+      .AddStations(std::vector<uint64_t>(kStations, kCapacity), {"AA", "BB"})
+      .Build();
+}
+
+// One call a reader makes on its sink, with the columns it hands over.
+struct Call {
+  enum Kind { kPackedRun, kByteRun, kBatch, kMixed, kMalformed } kind;
+  StationIndex station = 0;
+  uint64_t first = 0;
+  std::vector<StationIndex> stations;
+  std::vector<uint64_t> seq;
+  std::vector<ChoiceIndex> choice;
+  std::vector<uint64_t> words;
+  uint64_t malformed = 0;
+
+  void Apply(BallotSink& sink) const {
+    switch (kind) {
+      case kPackedRun:
+        sink.AddRun(station, first, choice.size(), words.data(), 2);
+        break;
+      case kByteRun:
+        sink.AddRun(station, first, choice.size(), choice.data());
+        break;
+      case kBatch:
+        sink.Add(BatchView{station, seq.data(), choice.data(), seq.size(), 0});
+        break;
+      case kMixed:
+        sink.AddMixed(MixedBatchView{stations.data(), seq.data(), choice.data(), seq.size(), 0});
+        break;
+      case kMalformed:
+        sink.AddMalformed(malformed);
+        break;
+    }
+  }
+};
+
+// A seeded mix of every shape. Serials repeat across calls (copies, some conflicting),
+// some lie past the capacity or past 2^32 (bad_seq), some stations and choices are unknown.
+std::vector<Call> DrawCalls(uint64_t seed) {
+  std::mt19937_64 random(seed);
+  auto below = [&](uint64_t n) { return random() % n; };
+  std::vector<Call> calls;
+  for (int i = 0; i < 300; ++i) {
+    Call call;
+    call.kind = static_cast<Call::Kind>(below(5));
+    call.station = static_cast<StationIndex>(below(kStations));
+    const size_t count = 1 + below(200);
+    switch (call.kind) {
+      case Call::kPackedRun:
+      case Call::kByteRun:
+        call.first = 1 + below(kCapacity);
+        for (size_t r = 0; r < count; ++r) call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
+        call.words.assign(PackedWords(count, 2), 0);
+        PackChoices(call.choice.data(), count, 2, call.words.data());
+        break;
+      case Call::kBatch: {
+        const bool consecutive = below(2) == 0;
+        const uint64_t start = 1 + below(kCapacity);
+        for (size_t r = 0; r < count; ++r) {
+          uint64_t seq = consecutive ? start + r : 1 + below(kCapacity + 50);
+          if (below(40) == 0) seq = (uint64_t{1} << 32) + below(1000);  // wide serials
+          call.seq.push_back(seq);
+          call.choice.push_back(below(30) == 0 ? kUnknownChoice
+                                               : static_cast<ChoiceIndex>(below(3)));
+        }
+        break;
+      }
+      case Call::kMixed:
+        for (size_t r = 0; r < count; ++r) {
+          call.stations.push_back(below(25) == 0 ? kUnknownStation
+                                                 : static_cast<StationIndex>(below(kStations)));
+          call.seq.push_back(below(60) == 0 ? UINT64_MAX : 1 + below(kCapacity));
+          call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
+        }
+        break;
+      case Call::kMalformed:
+        call.malformed = below(5);
+        break;
+    }
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
+
+Tally OneProcess(const Election& election, const std::vector<Call>& calls) {
+  Aggregator aggregator(election);
+  for (const Call& call : calls) call.Apply(aggregator);
+  absl::StatusOr<Tally> tally = aggregator.Finish();
+  EXPECT_TRUE(tally.ok()) << tally.status();
+  return tally.ok() ? *tally : Tally();
+}
+
+TEST(RoutingSinkTest, EveryShapeSharedOutAmongRanksSumsToTheOneProcessTally) {
+  const Election election = MakeRoutingElection();
+  for (uint64_t seed : {1, 2, 3}) {
+    const std::vector<Call> calls = DrawCalls(seed);
+    const Tally expected = OneProcess(election, calls);
+    ASSERT_GT(expected.Rejected(RejectReason::kDuplicate), 0u);
+    ASSERT_GT(expected.Rejected(RejectReason::kConflict), 0u);
+    ASSERT_GT(expected.Rejected(RejectReason::kBadSeq), 0u);
+    ASSERT_GT(expected.Rejected(RejectReason::kUnknownStation), 0u);
+    for (int ranks : {2, 3, 4}) {
+      for (int epochs : {1, 3}) {
+        SCOPED_TRACE(::testing::Message() << "seed " << seed << ", " << ranks << " ranks, "
+                                        << epochs << " epochs");
+        ThreadRanks::Run(ranks, [&](const RankGroup& group) {
+          Aggregator local(election);
+          RoutingSink sink(election, group, &local);
+          // Rank r reads calls r, r + N, ...; an exchange after each epoch's share.
+          for (int epoch = 0; epoch < epochs; ++epoch) {
+            for (size_t c = group.rank(); c < calls.size(); c += group.size()) {
+              if (static_cast<int>(c * epochs / calls.size()) == epoch) calls[c].Apply(sink);
+            }
+            EXPECT_TRUE(sink.Exchange(/*threads=*/2).ok());
+          }
+          absl::StatusOr<Tally> mine = local.Finish();
+          ASSERT_TRUE(mine.ok()) << mine.status();
+          absl::StatusOr<Tally> all = SumTallyOverRanks(group, *mine);
+          ASSERT_TRUE(all.ok()) << all.status();
+          EXPECT_EQ(*all, expected);
+          // Each rank counted only the stations it owns.
+          for (StationIndex s = 0; s < kStations; ++s) {
+            if (StationOwner(election.stations[s].id, group.size()) == group.rank()) continue;
+            for (ChoiceIndex c = 0; c < 3; ++c) EXPECT_EQ(mine->Counted(s, c), 0u);
+          }
+          if (group.rank() == 0) {
+            EXPECT_GT(group.bytes_sent(), 0u);
+          }
+        });
+      }
+    }
+  }
+}
+
+TEST(RoutingSinkTest, BlocksThatAreNotWholeAreAnErrorNamingTheSender) {
+  const Election election = MakeRoutingElection();
+  ThreadRanks::Run(2, [&](const RankGroup& group) {
+    if (group.rank() == 1) {
+      // Rank 1 sends a mixed block that claims more records than it holds.
+      std::string garbage = "M";
+      garbage.push_back(3);
+      PutLittleEndian<uint32_t>(1000, &garbage);
+      group.AllToAll({garbage, ""});
+      return;
+    }
+    Aggregator local(election);
+    RoutingSink sink(election, group, &local);
+    const absl::Status status = sink.Exchange(1);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr("rank 1 sent records that are not whole blocks"));
+  });
+}
+
+TEST(RankGroupTest, AgreeOnStatusKeepsACommonFailureAndNamesASingleOne) {
+  ThreadRanks::Run(3, [](const RankGroup& group) {
+    EXPECT_TRUE(AgreeOnStatus(group, absl::OkStatus()).ok());
+    const absl::Status alike = AgreeOnStatus(group, absl::NotFoundError("x.csv: missing"));
+    EXPECT_EQ(alike, absl::NotFoundError("x.csv: missing"));
+    const absl::Status one = AgreeOnStatus(
+        group, group.rank() == 2 ? absl::DataLossError("y.cvb: byte 9: torn") : absl::OkStatus());
+    EXPECT_EQ(one, absl::DataLossError("rank 2: y.cvb: byte 9: torn"));
+    const absl::Status two = AgreeOnStatus(
+        group, group.rank() == 0 ? absl::OkStatus() : absl::InternalError("rank-local"));
+    EXPECT_EQ(two, absl::InternalError("rank 1: rank-local"));
+  });
+}
+
+TEST(RankGroupTest, SumOverRanksIsExactAndRefusesToPass2To63) {
+  ThreadRanks::Run(4, [](const RankGroup& group) {
+    const uint64_t r = static_cast<uint64_t>(group.rank());
+    absl::StatusOr<std::vector<uint64_t>> sum = SumOverRanks(group, {r, 10 * r, 7});
+    ASSERT_TRUE(sum.ok());
+    EXPECT_EQ(*sum, (std::vector<uint64_t>{6, 60, 28}));
+    const uint64_t quarter = uint64_t{1} << 61;
+    absl::StatusOr<std::vector<uint64_t>> full = SumOverRanks(group, {quarter});
+    EXPECT_EQ(full.status().code(), absl::StatusCode::kOutOfRange);  // 4 x 2^61 = 2^63
+    absl::StatusOr<std::vector<uint64_t>> fits = SumOverRanks(group, {quarter - 1});
+    ASSERT_TRUE(fits.ok());
+    EXPECT_EQ((*fits)[0], (uint64_t{1} << 63) - 4);
+  });
+}
+
+TEST(RankGroupTest, StationOwnerIsAFixedHashOfTheId) {
+  EXPECT_EQ(StationOwner("AE-01", 1), 0);
+  // Pinned: the owner of a station must not change between builds or machines, or a
+  // checkpoint of one rank would hold another rank's stations.
+  // (XXH3-64 of the id, modulo the ranks: computed apart from the engine.)
+  std::vector<int> owners;
+  for (const char* id : {"AE-01", "AU-01", "IQ-06", "TR-03"}) owners.push_back(StationOwner(id, 4));
+  EXPECT_EQ(owners, (std::vector<int>{0, 3, 3, 2}));
+  int seen[4] = {0, 0, 0, 0};
+  for (int s = 0; s < 400; ++s) ++seen[StationOwner(absl::StrCat("S", s), 4)];
+  for (int count : seen) EXPECT_GT(count, 60);  // spread over every rank
+}
+
+}  // namespace
+}  // namespace canvass
