@@ -60,10 +60,8 @@ absl::StatusOr<std::vector<uint64_t>> SumOverRanks(const RankGroup& group,
   return sum;
 }
 
-int StationOwner(absl::string_view station_id, int ranks) {
-  if (ranks <= 1) return 0;
-  return static_cast<int>(XXH3_64bits(station_id.data(), station_id.size()) %
-                          static_cast<uint64_t>(ranks));
+uint64_t StationHash(absl::string_view station_id) {
+  return XXH3_64bits(station_id.data(), station_id.size());
 }
 
 }  // namespace canvass

@@ -111,36 +111,74 @@ struct Scratch {
 RoutingSink::RoutingSink(const Election& election, const RankGroup& ranks, Aggregator* local)
     : ranks_(ranks),
       local_(local),
-      owner_(election.stations.size()),
       queues_([&ranks] { return Queues(static_cast<size_t>(ranks.size())); }) {
-  for (size_t s = 0; s < owner_.size(); ++s) {
-    owner_[s] = StationOwner(election.stations[s].id, ranks.size());
+  for (const Station& station : election.stations) hash_.push_back(StationHash(station.id));
+}
+
+void RoutingSink::EncodeBatch(int to, StationIndex station, const uint64_t* seq,
+                              const ChoiceIndex* choice, size_t count) {
+  // Consecutive serials (a station file's batch) travel as a run: a byte a record.
+  bool consecutive = true;
+  for (size_t i = 1; i < count && consecutive; ++i) consecutive = seq[i] == seq[0] + i;
+  std::string& out = queues_.local()[to].blocks;
+  if (consecutive) {
+    out.push_back('R');
+    PutLittleEndian<uint32_t>(station, &out);
+    PutLittleEndian<uint64_t>(seq[0], &out);
+    PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
+    PutColumn(choice, count, &out);
+    return;
   }
+  const uint8_t widths = SerialWidth(seq, count);
+  out.push_back('B');
+  out.push_back(static_cast<char>(widths));
+  PutLittleEndian<uint32_t>(station, &out);
+  PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
+  PutSerials(seq, count, widths, &out);
+  PutColumn(choice, count, &out);
 }
 
 void RoutingSink::Add(const BatchView& batch) {
-  if (Local(batch.station)) {
+  if (batch.count == 0) return;
+  if (batch.station == kUnknownStation) {
     local_->Add(batch);
     return;
   }
-  if (batch.count == 0) return;
-  // Consecutive serials (a station file's batch) travel as a run: a byte a record.
-  bool consecutive = true;
-  for (size_t i = 1; i < batch.count && consecutive; ++i) {
-    consecutive = batch.seq[i] == batch.seq[0] + i;
+  // Most batches lie in one block of serials: one owner, handed on whole.
+  const int first = Owner(batch.station, batch.seq[0]);
+  bool one_owner = true;
+  for (size_t i = 1; i < batch.count && one_owner; ++i) {
+    one_owner = Owner(batch.station, batch.seq[i]) == first;
   }
-  if (consecutive) {
-    AddRun(batch.station, batch.seq[0], batch.count, batch.choice);
+  if (one_owner) {
+    if (first == ranks_.rank()) {
+      local_->Add(batch);
+    } else {
+      EncodeBatch(first, batch.station, batch.seq, batch.choice, batch.count);
+    }
     return;
   }
-  std::string& out = QueueFor(batch.station).blocks;
-  const uint8_t widths = SerialWidth(batch.seq, batch.count);
-  out.push_back('B');
-  out.push_back(static_cast<char>(widths));
-  PutLittleEndian<uint32_t>(batch.station, &out);
-  PutLittleEndian<uint32_t>(static_cast<uint32_t>(batch.count), &out);
-  PutSerials(batch.seq, batch.count, widths, &out);
-  PutColumn(batch.choice, batch.count, &out);
+  // Else one sub-batch per owner, in the batch's order.
+  Split& split = split_.local();
+  split.seq.resize(static_cast<size_t>(ranks_.size()));
+  split.choice.resize(static_cast<size_t>(ranks_.size()));
+  for (size_t i = 0; i < batch.count; ++i) {
+    const int to = Owner(batch.station, batch.seq[i]);
+    split.seq[to].push_back(batch.seq[i]);
+    split.choice[to].push_back(batch.choice[i]);
+  }
+  for (int to = 0; to < ranks_.size(); ++to) {
+    std::vector<uint64_t>& seq = split.seq[to];
+    std::vector<ChoiceIndex>& choice = split.choice[to];
+    if (seq.empty()) continue;
+    if (to == ranks_.rank()) {
+      local_->Add(BatchView{batch.station, seq.data(), choice.data(), seq.size(), batch.contest});
+    } else {
+      EncodeBatch(to, batch.station, seq.data(), choice.data(), seq.size());
+    }
+    seq.clear();
+    choice.clear();
+  }
 }
 
 void RoutingSink::AddMixed(const MixedBatchView& batch) {
@@ -149,15 +187,17 @@ void RoutingSink::AddMixed(const MixedBatchView& batch) {
   kept.seq.clear();
   kept.choice.clear();
   Queues& queues = queues_.local();
+  const int rank = ranks_.rank();
   for (size_t i = 0; i < batch.count; ++i) {
     const StationIndex station = batch.station[i];
-    if (Local(station)) {
+    const int to = station == kUnknownStation ? rank : Owner(station, batch.seq[i]);
+    if (to == rank) {
       kept.station.push_back(station);
       kept.seq.push_back(batch.seq[i]);
       kept.choice.push_back(batch.choice[i]);
       continue;
     }
-    Queue& queue = queues[owner_[station]];
+    Queue& queue = queues[to];
     queue.station.push_back(station);
     queue.seq.push_back(batch.seq[i]);
     queue.choice.push_back(batch.choice[i]);
@@ -173,31 +213,57 @@ void RoutingSink::AddMixed(const MixedBatchView& batch) {
 
 void RoutingSink::AddRun(StationIndex station, uint64_t first, size_t count,
                          const uint64_t* packed_choices, int choice_bits) {
-  if (Local(station)) {
-    local_->AddRun(station, first, count, packed_choices, choice_bits);
+  if (count == 0) return;
+  const uint64_t last = first + count - 1;
+  if (station == kUnknownStation || (last >= first && last <= OwnedBlockEnd(first))) {
+    // One block of serials (or none to own): the run goes to one rank as it is.
+    const int to = station == kUnknownStation ? ranks_.rank() : Owner(station, first);
+    if (to == ranks_.rank()) {
+      local_->AddRun(station, first, count, packed_choices, choice_bits);
+      return;
+    }
+    std::string& out = queues_.local()[to].blocks;
+    out.push_back('P');
+    PutLittleEndian<uint32_t>(station, &out);
+    PutLittleEndian<uint64_t>(first, &out);
+    PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
+    out.push_back(static_cast<char>(choice_bits));
+    PutColumn(packed_choices, PackedWords(count, choice_bits), &out);
     return;
   }
-  std::string& out = QueueFor(station).blocks;
-  out.push_back('P');
-  PutLittleEndian<uint32_t>(station, &out);
-  PutLittleEndian<uint64_t>(first, &out);
-  PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
-  out.push_back(static_cast<char>(choice_bits));
-  PutColumn(packed_choices, PackedWords(count, choice_bits), &out);
+  // A run across blocks: its choices unpacked, then cut at the blocks' ends.
+  Kept& kept = kept_.local();
+  kept.choice.resize(count);
+  UnpackChoices(packed_choices, count, choice_bits, /*add=*/0, kept.choice.data());
+  std::vector<ChoiceIndex> choices = std::move(kept.choice);
+  AddRun(station, first, count, choices.data());
+  kept.choice = std::move(choices);
 }
 
 void RoutingSink::AddRun(StationIndex station, uint64_t first, size_t count,
                          const ChoiceIndex* choices) {
-  if (Local(station)) {
-    local_->AddRun(station, first, count, choices);
-    return;
+  for (size_t done = 0; done < count;) {
+    const uint64_t at = first + done;
+    // The rest of the run, up to the end of at's block (serials past 2^64 - 1 wrap: the
+    // aggregator rejects them as bad_seq wherever they are counted).
+    uint64_t piece = count - done;
+    const uint64_t block_end = OwnedBlockEnd(at);
+    if (station != kUnknownStation && at != 0 && block_end >= at) {
+      piece = std::min<uint64_t>(piece, block_end - at + 1);
+    }
+    const int to = station == kUnknownStation ? ranks_.rank() : Owner(station, at);
+    if (to == ranks_.rank()) {
+      local_->AddRun(station, at, piece, choices + done);
+    } else {
+      std::string& out = queues_.local()[to].blocks;
+      out.push_back('R');
+      PutLittleEndian<uint32_t>(station, &out);
+      PutLittleEndian<uint64_t>(at, &out);
+      PutLittleEndian<uint32_t>(static_cast<uint32_t>(piece), &out);
+      PutColumn(choices + done, piece, &out);
+    }
+    done += piece;
   }
-  std::string& out = QueueFor(station).blocks;
-  out.push_back('R');
-  PutLittleEndian<uint32_t>(station, &out);
-  PutLittleEndian<uint64_t>(first, &out);
-  PutLittleEndian<uint32_t>(static_cast<uint32_t>(count), &out);
-  PutColumn(choices, count, &out);
 }
 
 absl::Status RoutingSink::Exchange(int threads) {
@@ -258,9 +324,17 @@ absl::Status RoutingSink::Exchange(int threads) {
       in.remove_prefix(length);
     }
   }
-  const size_t num_stations = owner_.size();
+  const size_t num_stations = hash_.size();
   const int rank = ranks_.rank();
-  auto owned = [&](uint32_t station) { return station < num_stations && owner_[station] == rank; };
+  auto owned = [&](uint32_t station, uint64_t seq) {
+    return station < num_stations && Owner(station, seq) == rank;
+  };
+  // A run must lie in one block of serials that this rank owns (as the sender cut it).
+  auto owned_run = [&](uint32_t station, uint64_t first, uint32_t count) {
+    const uint64_t last = first + (count == 0 ? 0 : count - 1);
+    return owned(station, first) && (first == 0 || last < first || last <= OwnedBlockEnd(first) ||
+                                     OwnedBlockEnd(first) < first);
+  };
   tbb::enumerable_thread_specific<Scratch> scratch;
   std::atomic<int> bad_from{-1};
   RunOnWorkers(threads, [&] {
@@ -276,7 +350,7 @@ absl::Status RoutingSink::Exchange(int threads) {
         ConsumeLittleEndian(&in, &station);
         ConsumeLittleEndian(&in, &first);
         ConsumeLittleEndian(&in, &count);
-        ok = owned(station);
+        ok = owned_run(station, first, count);
         if (ok && tag == 'P') {
           const int bits = in[0];
           in.remove_prefix(1);
@@ -291,10 +365,11 @@ absl::Status RoutingSink::Exchange(int threads) {
         ConsumeLittleEndian(&in, &widths);
         ConsumeLittleEndian(&in, &station);
         ConsumeLittleEndian(&in, &count);
-        ok = owned(station);
+        TakeWideningColumn(&in, count, (widths & kNarrowSerials) ? 4 : 8, &columns.seq);
+        TakeColumn(&in, count, &columns.choice);
+        ok = std::all_of(columns.seq.begin(), columns.seq.end(),
+                         [&](uint64_t seq) { return owned(station, seq); });
         if (ok) {
-          TakeWideningColumn(&in, count, (widths & kNarrowSerials) ? 4 : 8, &columns.seq);
-          TakeColumn(&in, count, &columns.choice);
           local_->Add(BatchView{station, columns.seq.data(), columns.choice.data(), count, 0});
         }
       } else {
@@ -304,7 +379,7 @@ absl::Status RoutingSink::Exchange(int threads) {
         TakeWideningColumn(&in, count, (widths & kNarrowStations) ? 2 : 4, &columns.station);
         TakeWideningColumn(&in, count, (widths & kNarrowSerials) ? 4 : 8, &columns.seq);
         TakeColumn(&in, count, &columns.choice);
-        ok = std::all_of(columns.station.begin(), columns.station.end(), owned);
+        for (size_t i = 0; i < count && ok; ++i) ok = owned(columns.station[i], columns.seq[i]);
         if (ok) {
           local_->AddMixed(MixedBatchView{columns.station.data(), columns.seq.data(),
                                           columns.choice.data(), count, 0});

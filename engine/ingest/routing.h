@@ -1,10 +1,11 @@
-// Records routed to the rank that owns their station, for a reading job run by several
+// Records routed to the rank that owns their identity, for a reading job run by several
 // processes (base/rank_group.h). Each rank reads its share of the files' ranges; a record
-// of a station another rank owns (StationOwner of its id) is queued for that rank and
-// handed over at the end of the epoch, so that every identity's exactly-once state lives
-// on one rank and a copy read by another rank is caught as a duplicate or a conflict
-// exactly as in one process. Records of stations this rank owns, of unknown stations and
-// malformed ones are counted here at once.
+// whose (station, serial) another rank owns (IdentityOwner: a fixed hash of the station's
+// id and the serial's block of 65,536) is queued for that rank and handed over at the end
+// of the epoch, so that every identity's exactly-once state lives on one rank and a copy
+// read by another rank is caught as a duplicate or a conflict exactly as in one process.
+// Records this rank owns, those of unknown stations and malformed ones are counted here
+// at once. Runs are cut where a block of serials ends.
 //
 // What a reader hands over keeps its shape on the wire, so the owner counts it on the
 // same path the reader's rank would have: a run of consecutive serials stays a run (its
@@ -67,14 +68,17 @@ class RoutingSink final : public BallotSink {
   };
   using Queues = std::vector<Queue>;  // per rank
 
-  bool Local(StationIndex station) const {
-    return station == kUnknownStation || owner_[station] == ranks_.rank();
+  int Owner(StationIndex station, uint64_t seq) const {
+    return IdentityOwner(hash_[station], seq, ranks_.size());
   }
-  Queue& QueueFor(StationIndex station) { return queues_.local()[owner_[station]]; }
+  // Queues records of one station, all owned by rank `to`: as a run when their serials
+  // are consecutive, else as a batch.
+  void EncodeBatch(int to, StationIndex station, const uint64_t* seq, const ChoiceIndex* choice,
+                   size_t count);
 
   const RankGroup& ranks_;
   Aggregator* local_;
-  std::vector<int> owner_;  // per station
+  std::vector<uint64_t> hash_;  // StationHash per station
   tbb::enumerable_thread_specific<Queues> queues_;
   // Per worker: the records of a mixed batch that stay here.
   struct Kept {
@@ -83,6 +87,12 @@ class RoutingSink final : public BallotSink {
     std::vector<ChoiceIndex> choice;
   };
   tbb::enumerable_thread_specific<Kept> kept_;
+  // Per worker: a station batch whose serials several ranks own, cut per rank.
+  struct Split {
+    std::vector<std::vector<uint64_t>> seq;
+    std::vector<std::vector<ChoiceIndex>> choice;
+  };
+  tbb::enumerable_thread_specific<Split> split_;
 };
 
 }  // namespace canvass

@@ -17,12 +17,18 @@
 namespace canvass {
 namespace {
 
-// Per station: whether this process generates its streams (all of them without a group).
-std::vector<uint8_t> OwnedStations(const Election& election, const RankGroup* ranks) {
-  std::vector<uint8_t> owned(election.stations.size(), 1);
+// Per unit of the streams: whether this process generates it (all of them without a
+// group): the owner of the unit's first identity (IdentityOwner). A unit's serials lie in
+// one block of kOwnedSerials (units are at most 2^16 serials, starting at 1 + k x size).
+std::vector<uint8_t> OwnedUnits(const Election& election, const CalibratedStreams& streams,
+                                const RankGroup* ranks) {
+  std::vector<uint8_t> owned(streams.num_units(), 1);
   if (ranks == nullptr) return owned;
-  for (size_t s = 0; s < owned.size(); ++s) {
-    owned[s] = StationOwner(election.stations[s].id, ranks->size()) == ranks->rank();
+  std::vector<uint64_t> hashes;
+  for (const Station& station : election.stations) hashes.push_back(StationHash(station.id));
+  for (size_t u = 0; u < owned.size(); ++u) {
+    owned[u] = IdentityOwner(hashes[streams.unit_station(u)], streams.unit_first_seq(u),
+                             ranks->size()) == ranks->rank();
   }
   return owned;
 }
@@ -39,7 +45,7 @@ absl::StatusOr<Tally> AggregateOwnedStreams(const Election& election,
                       [&](const tbb::blocked_range<size_t>& units) {
                         BallotBatch& batch = batches.local();  // once per chunk of units
                         for (size_t u = units.begin(); u != units.end(); ++u) {
-                          if (!owned[streams.unit_station(u)]) continue;
+                          if (!owned[u]) continue;
                           streams.Generate(u, &batch);
                           aggregator.Add(batch);
                         }
@@ -69,9 +75,7 @@ absl::StatusOr<Tally> AggregateOwnedFaultyStreams(const Election& election,
                         for (size_t item = items.begin(); item != items.end(); ++item) {
                           // Every copy of an identity lies in its unit's item, so an item
                           // is counted whole by one process.
-                          if (!owned[clean.unit_station(item * FaultyStreams::kUnitsPerItem)]) {
-                            continue;
-                          }
+                          if (!owned[item * FaultyStreams::kUnitsPerItem]) continue;
                           streams.Generate(item, &output, &truth, &counts);
                           for (const BallotBatch& batch : output.batches) aggregator.Add(batch);
                           aggregator.AddMalformed(output.corrupt.size());
@@ -101,13 +105,14 @@ absl::Status SumOverGroup(const RankGroup& ranks, SyntheticRun* run) {
 absl::StatusOr<Tally> AggregateStreams(const Election& election, const CalibratedStreams& streams,
                                        int threads, AggregatorOptions options) {
   return AggregateOwnedStreams(election, streams, threads, options,
-                               OwnedStations(election, nullptr));
+                               OwnedUnits(election, streams, nullptr));
 }
 
 absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
                                              int threads, Tally* predicted, FaultCounts* fired) {
   return AggregateOwnedFaultyStreams(election, streams.clean(), streams, threads,
-                                     OwnedStations(election, nullptr), predicted, fired);
+                                     OwnedUnits(election, streams.clean(), nullptr), predicted,
+                                     fired);
 }
 
 absl::StatusOr<Tally> AggregateBatches(const Election& election,
@@ -136,7 +141,7 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
   CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(run.election));
   CANVASS_ASSIGN_OR_RETURN(CalibratedStreams streams,
                            CalibratedStreams::Plan(run.election, options.generator));
-  const std::vector<uint8_t> owned = OwnedStations(run.election, options.ranks);
+  const std::vector<uint8_t> owned = OwnedUnits(run.election, streams, options.ranks);
   absl::Status counted;
   if (!options.faults.Any()) {
     absl::StatusOr<Tally> tally =

@@ -29,9 +29,10 @@ struct SyntheticRunOptions {
   int threads = 0;   // 0: all hardware threads
   FaultPlan faults;  // empty: clean calibrated streams
   // A job of several processes (base/rank_group.h): this one generates and counts the
-  // streams of the stations the group gives it (StationOwner; with faults, the work
-  // items that start at one of its stations), and every figure of the returned run is
-  // the whole group's, summed, on every rank. Null: one process does everything.
+  // units of the streams whose identities it owns (IdentityOwner; with faults, the work
+  // items whose first unit it owns: every copy of an identity lies in its unit's item),
+  // and every figure of the returned run is the whole group's, summed, on every rank.
+  // Null: one process does everything.
   const RankGroup* ranks = nullptr;
 };
 

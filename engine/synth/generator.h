@@ -68,6 +68,7 @@ class CalibratedStreams {
     return planned_[static_cast<size_t>(s) * num_choices_ + c];
   }
   StationIndex unit_station(size_t unit) const { return units_[unit].station; }
+  uint64_t unit_first_seq(size_t unit) const { return units_[unit].first_seq; }
 
   // Replaces `batch`'s content with unit `unit`'s records, serials ascending.
   // Requires: unit < num_units().

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/aggregate/aggregator.h"
 #include "absl/strings/str_cat.h"
+#include "engine/aggregate/aggregator.h"
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/bytes.h"
 #include "engine/base/rank_group.h"
@@ -32,10 +32,16 @@ using ::testing::HasSubstr;
 constexpr uint32_t kStations = 40;
 constexpr uint64_t kCapacity = 3000;
 
+// Station kStations (the last) is large: its serials span several blocks of ownership
+// (kOwnedSerials), so its runs and batches are cut between ranks.
+constexpr uint64_t kLargeCapacity = 5 * kOwnedSerials;
+
 Election MakeRoutingElection() {
+  std::vector<uint64_t> capacities(kStations, kCapacity);
+  capacities.push_back(kLargeCapacity);
   return ElectionBuilder("routing-test", "routing test")
       .AddChoices(3)
-      .AddStations(std::vector<uint64_t>(kStations, kCapacity), {"AA", "BB"})
+      .AddStations(capacities, {"AA", "BB"})
       .Build();
 }
 
@@ -80,21 +86,26 @@ std::vector<Call> DrawCalls(uint64_t seed) {
   for (int i = 0; i < 300; ++i) {
     Call call;
     call.kind = static_cast<Call::Kind>(below(5));
-    call.station = static_cast<StationIndex>(below(kStations));
+    const bool large = below(4) == 0;
+    call.station = large ? kStations : static_cast<StationIndex>(below(kStations));
+    const uint64_t capacity = large ? kLargeCapacity : kCapacity;
     const size_t count = 1 + below(200);
     switch (call.kind) {
       case Call::kPackedRun:
       case Call::kByteRun:
-        call.first = 1 + below(kCapacity);
-        for (size_t r = 0; r < count; ++r) call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
+        // Runs of the large station often straddle the end of a block of ownership.
+        call.first = large && below(2) == 0 ? (1 + below(4)) * kOwnedSerials - below(100)
+                                            : 1 + below(capacity);
+        for (size_t r = 0; r < count; ++r)
+          call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
         call.words.assign(PackedWords(count, 2), 0);
         PackChoices(call.choice.data(), count, 2, call.words.data());
         break;
       case Call::kBatch: {
         const bool consecutive = below(2) == 0;
-        const uint64_t start = 1 + below(kCapacity);
+        const uint64_t start = 1 + below(capacity);
         for (size_t r = 0; r < count; ++r) {
-          uint64_t seq = consecutive ? start + r : 1 + below(kCapacity + 50);
+          uint64_t seq = consecutive ? start + r : 1 + below(capacity + 50);
           if (below(40) == 0) seq = (uint64_t{1} << 32) + below(1000);  // wide serials
           call.seq.push_back(seq);
           call.choice.push_back(below(30) == 0 ? kUnknownChoice
@@ -104,9 +115,10 @@ std::vector<Call> DrawCalls(uint64_t seed) {
       }
       case Call::kMixed:
         for (size_t r = 0; r < count; ++r) {
-          call.stations.push_back(below(25) == 0 ? kUnknownStation
-                                                 : static_cast<StationIndex>(below(kStations)));
-          call.seq.push_back(below(60) == 0 ? UINT64_MAX : 1 + below(kCapacity));
+          const StationIndex station = static_cast<StationIndex>(below(kStations + 1));
+          call.stations.push_back(below(25) == 0 ? kUnknownStation : station);
+          const uint64_t station_capacity = station == kStations ? kLargeCapacity : kCapacity;
+          call.seq.push_back(below(60) == 0 ? UINT64_MAX : 1 + below(station_capacity));
           call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
         }
         break;
@@ -138,8 +150,8 @@ TEST(RoutingSinkTest, EveryShapeSharedOutAmongRanksSumsToTheOneProcessTally) {
     ASSERT_GT(expected.Rejected(RejectReason::kUnknownStation), 0u);
     for (int ranks : {2, 3, 4}) {
       for (int epochs : {1, 3}) {
-        SCOPED_TRACE(::testing::Message() << "seed " << seed << ", " << ranks << " ranks, "
-                                        << epochs << " epochs");
+        SCOPED_TRACE(::testing::Message()
+                     << "seed " << seed << ", " << ranks << " ranks, " << epochs << " epochs");
         ThreadRanks::Run(ranks, [&](const RankGroup& group) {
           Aggregator local(election);
           RoutingSink sink(election, group, &local);
@@ -155,9 +167,13 @@ TEST(RoutingSinkTest, EveryShapeSharedOutAmongRanksSumsToTheOneProcessTally) {
           absl::StatusOr<Tally> all = SumTallyOverRanks(group, *mine);
           ASSERT_TRUE(all.ok()) << all.status();
           EXPECT_EQ(*all, expected);
-          // Each rank counted only the stations it owns.
+          // Each rank counted only identities it owns: the small stations, one block
+          // each, wholly on their owner.
           for (StationIndex s = 0; s < kStations; ++s) {
-            if (StationOwner(election.stations[s].id, group.size()) == group.rank()) continue;
+            if (IdentityOwner(StationHash(election.stations[s].id), 1, group.size()) ==
+                group.rank()) {
+              continue;
+            }
             for (ChoiceIndex c = 0; c < 3; ++c) EXPECT_EQ(mine->Counted(s, c), 0u);
           }
           if (group.rank() == 0) {
@@ -217,16 +233,23 @@ TEST(RankGroupTest, SumOverRanksIsExactAndRefusesToPass2To63) {
   });
 }
 
-TEST(RankGroupTest, StationOwnerIsAFixedHashOfTheId) {
-  EXPECT_EQ(StationOwner("AE-01", 1), 0);
-  // Pinned: the owner of a station must not change between builds or machines, or a
-  // checkpoint of one rank would hold another rank's stations.
-  // (XXH3-64 of the id, modulo the ranks: computed apart from the engine.)
+TEST(RankGroupTest, IdentityOwnerIsAFixedHashOfTheStationIdAndTheSerialsBlock) {
+  EXPECT_EQ(IdentityOwner(StationHash("AE-01"), 1, 1), 0);
+  // Pinned (Mix64 of XXH3-64 of the id plus the block, modulo the ranks: computed apart
+  // from the engine): an owner must not change between builds or machines, or a rank's
+  // checkpoint would hold another rank's identities.
   std::vector<int> owners;
-  for (const char* id : {"AE-01", "AU-01", "IQ-06", "TR-03"}) owners.push_back(StationOwner(id, 4));
-  EXPECT_EQ(owners, (std::vector<int>{0, 3, 3, 2}));
+  for (const char* id : {"AE-01", "AU-01", "IQ-06"}) {
+    for (uint64_t serial : {1, 65536, 65537, 1000000}) {
+      owners.push_back(IdentityOwner(StationHash(id), serial, 4));
+    }
+  }
+  EXPECT_EQ(owners, (std::vector<int>{0, 0, 0, 3, 0, 0, 3, 2, 2, 2, 1, 0}));
+  EXPECT_EQ(OwnedBlockEnd(1), kOwnedSerials);
+  EXPECT_EQ(OwnedBlockEnd(kOwnedSerials), kOwnedSerials);
+  EXPECT_EQ(OwnedBlockEnd(kOwnedSerials + 1), 2 * kOwnedSerials);
   int seen[4] = {0, 0, 0, 0};
-  for (int s = 0; s < 400; ++s) ++seen[StationOwner(absl::StrCat("S", s), 4)];
+  for (int s = 0; s < 400; ++s) ++seen[IdentityOwner(StationHash(absl::StrCat("S", s)), 1, 4)];
   for (int count : seen) EXPECT_GT(count, 60);  // spread over every rank
 }
 
