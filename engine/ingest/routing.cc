@@ -329,11 +329,16 @@ absl::Status RoutingSink::Exchange(int threads) {
   auto owned = [&](uint32_t station, uint64_t seq) {
     return station < num_stations && Owner(station, seq) == rank;
   };
-  // A run must lie in one block of serials that this rank owns (as the sender cut it).
+  // Every block of serials a run touches must be this rank's.
   auto owned_run = [&](uint32_t station, uint64_t first, uint32_t count) {
-    const uint64_t last = first + (count == 0 ? 0 : count - 1);
-    return owned(station, first) && (first == 0 || last < first || last <= OwnedBlockEnd(first) ||
-                                     OwnedBlockEnd(first) < first);
+    if (count == 0 || first == 0) return owned(station, first);
+    const uint64_t last = first + (count - 1);
+    for (uint64_t at = first;;) {
+      if (!owned(station, at)) return false;
+      const uint64_t end = OwnedBlockEnd(at);
+      if (end >= last || end < at || last < first) return true;
+      at = end + 1;
+    }
   };
   tbb::enumerable_thread_specific<Scratch> scratch;
   std::atomic<int> bad_from{-1};

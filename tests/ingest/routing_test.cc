@@ -34,7 +34,7 @@ constexpr uint64_t kCapacity = 3000;
 
 // Station kStations (the last) is large: its serials span several blocks of ownership
 // (kOwnedSerials), so its runs and batches are cut between ranks.
-constexpr uint64_t kLargeCapacity = 5 * kOwnedSerials;
+constexpr uint64_t kLargeCapacity = 40 * kOwnedSerials;
 
 Election MakeRoutingElection() {
   std::vector<uint64_t> capacities(kStations, kCapacity);
@@ -94,7 +94,7 @@ std::vector<Call> DrawCalls(uint64_t seed) {
       case Call::kPackedRun:
       case Call::kByteRun:
         // Runs of the large station often straddle the end of a block of ownership.
-        call.first = large && below(2) == 0 ? (1 + below(4)) * kOwnedSerials - below(100)
+        call.first = large && below(2) == 0 ? (1 + below(39)) * kOwnedSerials - below(100)
                                             : 1 + below(capacity);
         for (size_t r = 0; r < count; ++r)
           call.choice.push_back(static_cast<ChoiceIndex>(below(3)));
@@ -103,10 +103,13 @@ std::vector<Call> DrawCalls(uint64_t seed) {
         break;
       case Call::kBatch: {
         const bool consecutive = below(2) == 0;
-        const uint64_t start = 1 + below(capacity);
+        // Consecutive batches of the large station also straddle the ends of blocks
+        // (owned by one rank or by two).
+        const uint64_t start = large && below(2) == 0 ? (1 + below(39)) * kOwnedSerials - below(100)
+                                                      : 1 + below(capacity);
         for (size_t r = 0; r < count; ++r) {
           uint64_t seq = consecutive ? start + r : 1 + below(capacity + 50);
-          if (below(40) == 0) seq = (uint64_t{1} << 32) + below(1000);  // wide serials
+          if (!consecutive && below(40) == 0) seq = (uint64_t{1} << 32) + below(1000);  // wide
           call.seq.push_back(seq);
           call.choice.push_back(below(30) == 0 ? kUnknownChoice
                                                : static_cast<ChoiceIndex>(below(3)));
