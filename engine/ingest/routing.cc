@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/bytes.h"
+#include "engine/base/check.h"
 #include "engine/base/workers.h"
 #include "tbb/parallel_for.h"
 
@@ -84,15 +85,29 @@ void FlushMixed(std::string* blocks, std::vector<StationIndex>* station, std::ve
 }
 
 // Reads a column of `count` values stored `width` bytes each (2, 4 or 8) into *out.
+template <typename Stored, typename T>
+void Widen(const char* from, size_t count, T* out) {
+  for (size_t i = 0; i < count; ++i) {
+    Stored value;
+    std::memcpy(&value, from + i * sizeof(Stored), sizeof(Stored));  // little-endian
+    out[i] = static_cast<T>(value);
+  }
+}
+
 template <typename T>
 bool TakeWideningColumn(absl::string_view* in, size_t count, size_t width, std::vector<T>* out) {
   if (in->size() / width < count) return false;
   out->resize(count);
-  const char* from = in->data();
-  for (size_t i = 0; i < count; ++i) {
-    uint64_t value = 0;
-    std::memcpy(&value, from + i * width, width);  // little-endian
-    (*out)[i] = static_cast<T>(value);
+  switch (width) {
+    case 2:
+      Widen<uint16_t>(in->data(), count, out->data());
+      break;
+    case 4:
+      Widen<uint32_t>(in->data(), count, out->data());
+      break;
+    default:
+      Widen<uint64_t>(in->data(), count, out->data());
+      break;
   }
   in->remove_prefix(count * width);
   return true;
@@ -112,7 +127,17 @@ RoutingSink::RoutingSink(const Election& election, const RankGroup& ranks, Aggre
     : ranks_(ranks),
       local_(local),
       queues_([&ranks] { return Queues(static_cast<size_t>(ranks.size())); }) {
-  for (const Station& station : election.stations) hash_.push_back(StationHash(station.id));
+  CANVASS_CHECK(ranks.size() <= UINT16_MAX);
+  for (const Station& station : election.stations) {
+    hash_.push_back(StationHash(station.id));
+    const uint64_t blocks = station.capacity / kOwnedSerials + 1;
+    blocks_.push_back(blocks);
+    first_block_.push_back(block_owner_.size());
+    for (uint64_t block = 0; block < blocks; ++block) {
+      block_owner_.push_back(static_cast<uint16_t>(
+          IdentityOwner(hash_.back(), block * kOwnedSerials + 1, ranks.size())));
+    }
+  }
 }
 
 void RoutingSink::EncodeBatch(int to, StationIndex station, const uint64_t* seq,
@@ -182,32 +207,57 @@ void RoutingSink::Add(const BatchView& batch) {
 }
 
 void RoutingSink::AddMixed(const MixedBatchView& batch) {
+  // Columns are grown once per batch and written by index (no per-record capacity checks),
+  // then cut to what they hold.
+  const size_t count = batch.count;
   Kept& kept = kept_.local();
-  kept.station.clear();
-  kept.seq.clear();
-  kept.choice.clear();
+  kept.station.resize(count);
+  kept.seq.resize(count);
+  kept.choice.resize(count);
   Queues& queues = queues_.local();
+  const int size = ranks_.size();
+  std::vector<size_t>& filled = kept.filled;
+  filled.assign(static_cast<size_t>(size), 0);
+  for (int r = 0; r < size; ++r) {
+    Queue& queue = queues[r];
+    filled[r] = queue.seq.size();
+    if (r == ranks_.rank()) continue;
+    queue.station.resize(filled[r] + count);
+    queue.seq.resize(filled[r] + count);
+    queue.choice.resize(filled[r] + count);
+  }
   const int rank = ranks_.rank();
-  for (size_t i = 0; i < batch.count; ++i) {
+  size_t kept_count = 0;
+  for (size_t i = 0; i < count; ++i) {
     const StationIndex station = batch.station[i];
-    const int to = station == kUnknownStation ? rank : Owner(station, batch.seq[i]);
+    const uint64_t seq = batch.seq[i];
+    const int to = station == kUnknownStation ? rank : Owner(station, seq);
     if (to == rank) {
-      kept.station.push_back(station);
-      kept.seq.push_back(batch.seq[i]);
-      kept.choice.push_back(batch.choice[i]);
+      kept.station[kept_count] = station;
+      kept.seq[kept_count] = seq;
+      kept.choice[kept_count] = batch.choice[i];
+      ++kept_count;
       continue;
     }
     Queue& queue = queues[to];
-    queue.station.push_back(station);
-    queue.seq.push_back(batch.seq[i]);
-    queue.choice.push_back(batch.choice[i]);
-    if (queue.seq.size() == kMixedBlockRecords) {
+    const size_t at = filled[to]++;
+    queue.station[at] = station;
+    queue.seq[at] = seq;
+    queue.choice[at] = batch.choice[i];
+  }
+  for (int r = 0; r < size; ++r) {
+    if (r == rank) continue;
+    Queue& queue = queues[r];
+    queue.station.resize(filled[r]);
+    queue.seq.resize(filled[r]);
+    queue.choice.resize(filled[r]);
+    if (queue.seq.size() >= kMixedBlockRecords) {
       FlushMixed(&queue.blocks, &queue.station, &queue.seq, &queue.choice);
     }
   }
-  if (!kept.seq.empty()) {
+  if (kept_count > 0) {
     local_->AddMixed(MixedBatchView{kept.station.data(), kept.seq.data(), kept.choice.data(),
-                                    kept.seq.size(), batch.contest});
+                                    kept_count, batch.contest});
   }
 }
 
