@@ -1,7 +1,7 @@
 // Records routed to the rank that owns their identity, for a reading job run by several
 // processes (base/rank_group.h). Each rank reads its share of the files' ranges; a record
 // whose (station, serial) another rank owns (IdentityOwner: a fixed hash of the station's
-// id and the serial's block of 65,536) is queued for that rank and handed over at the end
+// id and the serial's block of 2^23) is queued for that rank and handed over at the end
 // of the epoch, so that every identity's exactly-once state lives on one rank and a copy
 // read by another rank is caught as a duplicate or a conflict exactly as in one process.
 // Records this rank owns, those of unknown stations and malformed ones are counted here

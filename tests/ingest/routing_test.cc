@@ -243,11 +243,11 @@ TEST(RankGroupTest, IdentityOwnerIsAFixedHashOfTheStationIdAndTheSerialsBlock) {
   // checkpoint would hold another rank's identities.
   std::vector<int> owners;
   for (const char* id : {"AE-01", "AU-01", "IQ-06"}) {
-    for (uint64_t serial : {1, 65536, 65537, 1000000}) {
+    for (uint64_t serial : {1, 8388608, 8388609, 100000000}) {
       owners.push_back(IdentityOwner(StationHash(id), serial, 4));
     }
   }
-  EXPECT_EQ(owners, (std::vector<int>{0, 0, 0, 3, 0, 0, 3, 2, 2, 2, 1, 0}));
+  EXPECT_EQ(owners, (std::vector<int>{0, 0, 0, 2, 0, 0, 3, 3, 2, 2, 1, 2}));
   EXPECT_EQ(OwnedBlockEnd(1), kOwnedSerials);
   EXPECT_EQ(OwnedBlockEnd(kOwnedSerials), kOwnedSerials);
   EXPECT_EQ(OwnedBlockEnd(kOwnedSerials + 1), 2 * kOwnedSerials);
