@@ -39,7 +39,7 @@ if [[ "$preset" == tsan ]]; then
   # CI's build time for tests that are not concurrent.
   cmake --build --preset tsan --target canvass canvass_aggregate_test canvass_synth_test \
       canvass_faulty_streams_test canvass_stress_round_test canvass_canary_test \
-      canvass_ingest_test canvass_nist_test
+      canvass_ingest_test canvass_nist_test canvass_routing_test
   e2e_targets=(canvass_cli_test canvass_checkpoint_test)
 else
   cmake --build --preset "$preset"
