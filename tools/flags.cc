@@ -73,8 +73,7 @@ void AddShare(CLI::App* command, const std::string& name, uint64_t* permille,
             *permille = *parsed;
           },
           help)
-      ->default_str(
-          absl::StrCat(*permille / 10, *permille % 10 ? absl::StrCat(".", *permille % 10) : ""));
+      ->default_str(PermilleAsPercent(*permille, /*with_sign=*/false));
 }
 
 }  // namespace

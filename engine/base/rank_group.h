@@ -52,21 +52,19 @@ absl::Status AgreeOnStatus(const RankGroup& group, const absl::Status& mine);
 absl::StatusOr<std::vector<uint64_t>> SumOverRanks(const RankGroup& group,
                                                    const std::vector<uint64_t>& mine);
 
-// Who owns an identity's exactly-once state: the rank given by a fixed hash of its
-// station's id and the block of kOwnedSerials serials its serial lies in (serials 1 to
-// 2^23 are block 0 of a station, the next 2^23 block 1, ...). Every copy of one identity
-// therefore goes to one rank, which is all exactly-once needs, while a large station's
-// serials spread over every rank at large scales (at scale 100,000 the reference
-// election's largest station spans 150 blocks). A block is 2^23 serials so that, at 2 bits
-// a serial, it fills one 2 MiB page of state: with smaller blocks (2^16 was tried) the
-// kernel's transparent huge pages gave every rank a page wherever any of its blocks lay,
-// so each rank's memory was the whole state and `run --scale 100000` on 2 ranks took 2.7x
-// the time of one process. The same on every machine, for every run and thread count.
+// Ownership of identities among ranks (engine/ballot/owners.h) is by blocks of
+// kOwnedSerials serials of a station: serials 1 to 2^23 are its block 0, the next 2^23
+// block 1, ... A block is 2^23 serials so that, at 2 bits a serial, it fills one 2 MiB page
+// of state: with smaller blocks (2^16 was tried) the kernel's transparent huge pages gave
+// every rank a page wherever any of its blocks lay, so each rank's memory was the whole
+// state and `run --scale 100000` on 2 ranks took 2.7x the time of one process.
 inline constexpr uint64_t kOwnedSerials = uint64_t{1} << 23;
 
-// XXH3-64 of a station's id: computed once per station, then IdentityOwner per record.
+// XXH3-64 of a station's id.
 uint64_t StationHash(absl::string_view station_id);
 
+// A fixed owner for any (station, serial) by a hash of the station's id and the block:
+// what owners.h gives the serials past a station's capacity (bad_seq wherever counted).
 inline int IdentityOwner(uint64_t station_hash, uint64_t serial, int ranks) {
   if (ranks <= 1) return 0;
   const uint64_t block = (serial - 1) / kOwnedSerials;  // serial 0 wraps: still fixed

@@ -126,19 +126,9 @@ struct Scratch {
 RoutingSink::RoutingSink(const Election& election, const RankGroup& ranks, Aggregator* local)
     : ranks_(ranks),
       local_(local),
-      queues_([&ranks] { return Queues(static_cast<size_t>(ranks.size())); }) {
-  CANVASS_CHECK(ranks.size() <= UINT16_MAX);
-  for (const Station& station : election.stations) {
-    hash_.push_back(StationHash(station.id));
-    const uint64_t blocks = station.capacity / kOwnedSerials + 1;
-    blocks_.push_back(blocks);
-    first_block_.push_back(block_owner_.size());
-    for (uint64_t block = 0; block < blocks; ++block) {
-      block_owner_.push_back(static_cast<uint16_t>(
-          IdentityOwner(hash_.back(), block * kOwnedSerials + 1, ranks.size())));
-    }
-  }
-}
+      owners_(election, ranks.size()),
+      num_stations_(election.stations.size()),
+      queues_([&ranks] { return Queues(static_cast<size_t>(ranks.size())); }) {}
 
 void RoutingSink::EncodeBatch(int to, StationIndex station, const uint64_t* seq,
                               const ChoiceIndex* choice, size_t count) {
@@ -374,7 +364,7 @@ absl::Status RoutingSink::Exchange(int threads) {
       in.remove_prefix(length);
     }
   }
-  const size_t num_stations = hash_.size();
+  const size_t num_stations = num_stations_;
   const int rank = ranks_.rank();
   auto owned = [&](uint32_t station, uint64_t seq) {
     return station < num_stations && Owner(station, seq) == rank;

@@ -1,7 +1,7 @@
 // Records routed to the rank that owns their identity, for a reading job run by several
 // processes (base/rank_group.h). Each rank reads its share of the files' ranges; a record
-// whose (station, serial) another rank owns (IdentityOwner: a fixed hash of the station's
-// id and the serial's block of 2^23) is queued for that rank and handed over at the end
+// whose (station, serial) another rank owns (ballot/owners.h: blocks of 2^23 serials
+// shared out by capacity) is queued for that rank and handed over at the end
 // of the epoch, so that every identity's exactly-once state lives on one rank and a copy
 // read by another rank is caught as a duplicate or a conflict exactly as in one process.
 // Records this rank owns, those of unknown stations and malformed ones are counted here
@@ -33,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "engine/aggregate/aggregator.h"
+#include "engine/ballot/owners.h"
 #include "engine/ballot/sink.h"
 #include "engine/base/rank_group.h"
 #include "engine/election/election.h"
@@ -68,13 +69,7 @@ class RoutingSink final : public BallotSink {
   };
   using Queues = std::vector<Queue>;  // per rank
 
-  // IdentityOwner, from a table of the owner of every block of every station's capacity
-  // (a few thousand entries at scale 1,000): one load a record instead of a hash.
-  int Owner(StationIndex station, uint64_t seq) const {
-    const uint64_t block = (seq - 1) / kOwnedSerials;
-    if (block < blocks_[station]) return block_owner_[first_block_[station] + block];
-    return IdentityOwner(hash_[station], seq, ranks_.size());
-  }
+  int Owner(StationIndex station, uint64_t seq) const { return owners_.Owner(station, seq); }
   // Queues records of one station, all owned by rank `to`: as a run when their serials
   // are consecutive, else as a batch.
   void EncodeBatch(int to, StationIndex station, const uint64_t* seq, const ChoiceIndex* choice,
@@ -82,10 +77,8 @@ class RoutingSink final : public BallotSink {
 
   const RankGroup& ranks_;
   Aggregator* local_;
-  std::vector<uint64_t> hash_;         // StationHash per station
-  std::vector<uint64_t> blocks_;       // per station: blocks its capacity spans
-  std::vector<uint64_t> first_block_;  // per station: where they start in block_owner_
-  std::vector<uint16_t> block_owner_;
+  const IdentityOwners owners_;
+  const size_t num_stations_;
   tbb::enumerable_thread_specific<Queues> queues_;
   // Per worker: the records of a mixed batch that stay here.
   struct Kept {

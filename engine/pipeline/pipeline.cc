@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/aggregate/aggregator.h"
+#include "engine/ballot/owners.h"
 #include "engine/base/status_macros.h"
 #include "tbb/blocked_range.h"
 #include "tbb/enumerable_thread_specific.h"
@@ -18,17 +19,15 @@ namespace canvass {
 namespace {
 
 // Per unit of the streams: whether this process generates it (all of them without a
-// group): the owner of the unit's first identity (IdentityOwner). A unit's serials lie in
+// group): whether it owns the unit's identities (ballot/owners.h). A unit's serials lie in
 // one block of kOwnedSerials (units are at most 2^16 serials, starting at 1 + k x size).
 std::vector<uint8_t> OwnedUnits(const Election& election, const CalibratedStreams& streams,
                                 const RankGroup* ranks) {
   std::vector<uint8_t> owned(streams.num_units(), 1);
   if (ranks == nullptr) return owned;
-  std::vector<uint64_t> hashes;
-  for (const Station& station : election.stations) hashes.push_back(StationHash(station.id));
+  const IdentityOwners owners(election, ranks->size());
   for (size_t u = 0; u < owned.size(); ++u) {
-    owned[u] = IdentityOwner(hashes[streams.unit_station(u)], streams.unit_first_seq(u),
-                             ranks->size()) == ranks->rank();
+    owned[u] = owners.Owner(streams.unit_station(u), streams.unit_first_seq(u)) == ranks->rank();
   }
   return owned;
 }

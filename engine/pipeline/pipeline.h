@@ -29,7 +29,7 @@ struct SyntheticRunOptions {
   int threads = 0;   // 0: all hardware threads
   FaultPlan faults;  // empty: clean calibrated streams
   // A job of several processes (base/rank_group.h): this one generates and counts the
-  // units of the streams whose identities it owns (IdentityOwner; with faults, the work
+  // units of the streams whose identities it owns (ballot/owners.h; with faults, the work
   // items whose first unit it owns: every copy of an identity lies in its unit's item),
   // and every figure of the returned run is the whole group's, summed, on every rank.
   // Null: one process does everything.

@@ -24,9 +24,14 @@ std::string Percent(uint64_t part, uint64_t whole) {
   return absl::StrCat(t / 10, ".", t % 10, "%");
 }
 
-std::string PermilleText(uint64_t permille) {
-  return absl::StrCat(permille / 10, permille % 10 ? absl::StrCat(".", permille % 10) : "", "%");
+}  // namespace
+
+std::string PermilleAsPercent(uint64_t permille, bool with_sign) {
+  return absl::StrCat(permille / 10, permille % 10 ? absl::StrCat(".", permille % 10) : "",
+                      with_sign ? "%" : "");
 }
+
+namespace {
 
 // "the whole election", "station 'AE-01'" or "unit 'prec-4'".
 std::string Where(absl::string_view unit, absl::string_view kind = "unit") {
@@ -41,7 +46,7 @@ PlausibilityWarning ShareWarning(absl::string_view check, absl::string_view what
   w.check = std::string(check);
   w.message = absl::StrCat(where, contest.empty() ? "" : absl::StrCat(", contest '", contest, "'"),
                            ": ", part, " ", what, " of ", whole, " ballots (", Percent(part, whole),
-                           ") is above the ", PermilleText(permille), " threshold");
+                           ") is above the ", PermilleAsPercent(permille), " threshold");
   w.unit = std::move(unit);
   w.contest = std::move(contest);
   w.figures = {{std::string(what), part}, {"ballots", whole}, {"threshold_permille", permille}};
@@ -221,7 +226,7 @@ std::vector<PlausibilityWarning> CheckContestPlausibility(const ContestElection&
                 absl::StrCat(where, ", contest '", contest.id, "': ", under, " undervotes of ",
                              contest_ballots * contest.vote_for, " votes allowed (",
                              Percent(under, contest_ballots * contest.vote_for), ") is above the ",
-                             PermilleText(options.blank_permille), " threshold");
+                             PermilleAsPercent(options.blank_permille), " threshold");
           }
           out.push_back(std::move(w));
         }

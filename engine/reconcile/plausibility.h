@@ -46,6 +46,10 @@ struct PlausibilityOptions {
   uint64_t min_ballots = 100;      // --warn-min-ballots
 };
 
+// A threshold in permille as the percent it was given as: "5", "2.5", "100" (the flags'
+// defaults and the warnings' text write it so; with_sign adds "%").
+std::string PermilleAsPercent(uint64_t permille, bool with_sign = true);
+
 struct PlausibilityWarning {
   std::string check;    // "invalid_share", ... (above)
   std::string unit;     // a station or unit id; empty: the whole election

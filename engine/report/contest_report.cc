@@ -348,12 +348,7 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
                       ")\n");
     }
   }
-  std::vector<PlausibilityWarning> warnings;
-  for (const Json& w : model["warnings"]) {
-    warnings.push_back(
-        {w["check"].get<std::string>(), "", "", {}, w["message"].get<std::string>()});
-  }
-  report_internal::AppendWarningsText(warnings, kTextMismatches, &out);
+  report_internal::AppendWarningsText(Warnings(input), kTextMismatches, &out);
   if (reconcile) {
     const Json& cells = model["cells"];
     absl::StrAppend(&out, "\ncells compared ", cells["compared"].get<uint64_t>(), ", mismatched ",

@@ -198,6 +198,10 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
       {{"convert", CANVASS_SOURCE_DIR "/tests/data/bad_inputs/duplicate.csv", "--to", "cvb",
         "--out", dir.File("c.cvb")},
        "canvass convert runs in one process"},
+      {{"reconcile", CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/cvr-gen-01.json", "--reported",
+        CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/err-gen-01.json"},
+       "aggregate or reconcile of cast vote records runs in one process"},
+      {{"aggregate", "/dev/stdin"}, "only one process can read it"},
   };
   for (const Case& c : cases) {
     const RunResult result = RunOnRanks(2, c.args);
