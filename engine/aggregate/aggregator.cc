@@ -77,13 +77,14 @@ unsigned __int128 StateSlots(const Election& election) {
   return slots;
 }
 
-uint64_t* AllocateZeroed(uint64_t bytes) {
+uint64_t* AllocateZeroed(uint64_t bytes, bool huge_pages) {
   if (bytes == 0) return nullptr;
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   CANVASS_CHECK(memory != MAP_FAILED);
-  // Huge pages cut the page faults of first touch by 512x on big elections.
-  madvise(memory, bytes, MADV_HUGEPAGE);
+  // Huge pages cut the page faults of first touch by 512x on big elections; a rank of a
+  // job of several asks for small ones (AggregatorOptions::huge_pages).
+  madvise(memory, bytes, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return static_cast<uint64_t*>(memory);
 }
 
@@ -179,8 +180,9 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
   const size_t stripes =
       static_cast<size_t>((slots + (uint64_t{1} << kStripeBits) - 1) >> kStripeBits);
   state_bytes_ = slots / 64 * static_cast<uint64_t>(state_bits_) * 8;
-  state_ = AllocateZeroed(state_bytes_);
-  stripe_flags_ = reinterpret_cast<uint8_t*>(AllocateZeroed(stripes));  // nothing written yet
+  state_ = AllocateZeroed(state_bytes_, options.huge_pages);
+  stripe_flags_ = reinterpret_cast<uint8_t*>(
+      AllocateZeroed(stripes, options.huge_pages));  // nothing written yet
   num_stripes_ = stripes;
   num_groups_ = (stripes >> kGroupBits) + 1;
   group_written_ = std::make_unique<std::atomic<uint8_t>[]>(num_groups_);

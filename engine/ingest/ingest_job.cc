@@ -318,9 +318,12 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   identity.sequential_files.assign(sequential_.begin(), sequential_.end());
   std::vector<Task> tasks = PlanTasks(inputs, options_.range_bytes, whole_file_limit);
   identity.tasks_total = tasks.size();
-  CANVASS_RETURN_IF_ERROR(
-      Aggregator::CheckStateFits(election_, AggregatorOptions{options_.exactly_once}));
-  Aggregator aggregator(election_, AggregatorOptions{options_.exactly_once});
+  AggregatorOptions aggregation;
+  aggregation.exactly_once = options_.exactly_once;
+  // A rank of several writes only its blocks of the state: small pages (aggregator.h).
+  aggregation.huge_pages = options_.ranks == nullptr || options_.ranks->size() == 1;
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election_, aggregation));
+  Aggregator aggregator(election_, aggregation);
   EpochRunner epochs(election_, inputs, options_, &aggregator);
   CANVASS_RETURN_IF_ERROR(epochs.Run(resume_, resume_layout_, identity, &tasks));
   // Tasks resumed from a checkpoint did not run here: their files are hashed afterwards.

@@ -56,10 +56,11 @@ absl::StatusOr<Tally> AggregateOwnedStreams(const Election& election,
 absl::StatusOr<Tally> AggregateOwnedFaultyStreams(const Election& election,
                                                   const CalibratedStreams& clean,
                                                   const FaultyStreams& streams, int threads,
+                                                  AggregatorOptions options,
                                                   const std::vector<uint8_t>& owned,
                                                   Tally* predicted, FaultCounts* fired) {
-  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election));
-  Aggregator aggregator(election);
+  CANVASS_RETURN_IF_ERROR(Aggregator::CheckStateFits(election, options));
+  Aggregator aggregator(election, options);
   const uint32_t num_stations = static_cast<uint32_t>(election.stations.size());
   const uint32_t num_choices = static_cast<uint32_t>(election.contest().choices.size());
   tbb::enumerable_thread_specific<FaultyOutput> outputs;
@@ -109,7 +110,7 @@ absl::StatusOr<Tally> AggregateStreams(const Election& election, const Calibrate
 
 absl::StatusOr<Tally> AggregateFaultyStreams(const Election& election, const FaultyStreams& streams,
                                              int threads, Tally* predicted, FaultCounts* fired) {
-  return AggregateOwnedFaultyStreams(election, streams.clean(), streams, threads,
+  return AggregateOwnedFaultyStreams(election, streams.clean(), streams, threads, {},
                                      OwnedUnits(election, streams.clean(), nullptr), predicted,
                                      fired);
 }
@@ -141,17 +142,20 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
   CANVASS_ASSIGN_OR_RETURN(CalibratedStreams streams,
                            CalibratedStreams::Plan(run.election, options.generator));
   const std::vector<uint8_t> owned = OwnedUnits(run.election, streams, options.ranks);
+  // A rank of several writes only its blocks of the state: small pages (aggregator.h).
+  AggregatorOptions aggregation;
+  aggregation.huge_pages = options.ranks == nullptr || options.ranks->size() == 1;
   absl::Status counted;
   if (!options.faults.Any()) {
     absl::StatusOr<Tally> tally =
-        AggregateOwnedStreams(run.election, streams, options.threads, {}, owned);
+        AggregateOwnedStreams(run.election, streams, options.threads, aggregation, owned);
     counted = tally.status();
     if (tally.ok()) run.tally = *std::move(tally);
   } else {
     FaultyStreams faulty(run.election, streams, options.faults, options.generator.seed);
     Tally predicted;
     absl::StatusOr<Tally> tally = AggregateOwnedFaultyStreams(
-        run.election, streams, faulty, options.threads, owned, &predicted, &run.fired);
+        run.election, streams, faulty, options.threads, aggregation, owned, &predicted, &run.fired);
     counted = tally.status();
     if (tally.ok()) run.tally = *std::move(tally);
     run.predicted = std::move(predicted);
