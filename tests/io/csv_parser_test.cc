@@ -211,7 +211,8 @@ struct Parsed {
 // Parses `file` cut into ranges of about `range_bytes` (0: one range), as the ingest
 // pipeline does, checking that consecutive ranges meet.
 Parsed ParseInRanges(const Election& election, const Expected& file, size_t range_bytes,
-                     bool fast_paths = true, Kernel kernel = ActiveKernel()) {
+                     bool fast_paths = true, Kernel kernel = ActiveKernel(),
+                     CsvRangeParser::Buffers buffers = {}) {
   Parsed parsed;
   CsvRangeParser parser(
       election,
@@ -220,7 +221,7 @@ Parsed ParseInRanges(const Election& election, const Expected& file, size_t rang
           parsed.emitted.emplace_back(batch.station, batch.seq[i], batch.choice[i]);
         }
       },
-      fast_paths, kernel);
+      fast_paths, kernel, buffers);
   const auto* data = reinterpret_cast<const uint8_t*>(file.text.data());
   const size_t size = file.text.size();
   size_t begin = file.first_record;
@@ -503,10 +504,18 @@ TEST(CsvParserOracleTest, MutatedFilesParseAsTheGeneralParserAlone) {
     }
     const Parsed oracle = ParseInRanges(election, file, 0, /*fast_paths=*/false);
     const size_t random_range = 1 + rng() % 3000;
+    // The default buffers, and the fuzzer's small ones (a structural chunk of 64 to 512
+    // bytes, batches of 8 to 64 records), whose ends every few lines meet.
+    const CsvRangeParser::Buffers small{size_t{64} << (rng() % 4), size_t{8} << (rng() % 4)};
     for (Kernel kernel : SupportedKernels()) {
-      for (size_t range_bytes : {size_t{0}, size_t{4096}, random_range}) {
-        SCOPED_TRACE(absl::StrCat("kernel ", KernelName(kernel), " range_bytes ", range_bytes));
-        Parsed fast = ParseInRanges(election, file, range_bytes, /*fast_paths=*/true, kernel);
+      for (auto [range_bytes, buffers] :
+           {std::pair{size_t{0}, CsvRangeParser::Buffers{}}, std::pair{size_t{4096}, small},
+            std::pair{random_range, CsvRangeParser::Buffers{}}, std::pair{size_t{0}, small}}) {
+        SCOPED_TRACE(absl::StrCat("kernel ", KernelName(kernel), " range_bytes ", range_bytes,
+                                  " chunk ", buffers.chunk_bytes, " batch ",
+                                  buffers.batch_records));
+        Parsed fast =
+            ParseInRanges(election, file, range_bytes, /*fast_paths=*/true, kernel, buffers);
         // A quote may now open a field that spans a cut: the pipeline reads such a file
         // again as one range, which range_bytes 0 checks.
         if (!fast.ranges_met) continue;

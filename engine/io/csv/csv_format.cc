@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/bytes.h"
+#include "engine/base/check.h"
 
 namespace canvass {
 namespace {
@@ -169,10 +170,19 @@ uint32_t CsvRangeParser::MatchCode(const uint8_t* data, uint32_t* length) const 
 
 CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths,
                                Kernel kernel)
+    : CsvRangeParser(election, std::move(sink), fast_paths, kernel, Buffers{}) {}
+
+CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths,
+                               Kernel kernel, Buffers buffers)
     : election_(election),
       sink_(std::move(sink)),
       fast_paths_(fast_paths),
-      plain_run_(csv_internal::PlainRunFor(kernel)) {
+      plain_run_(csv_internal::PlainRunFor(kernel)),
+      batch_records_(buffers.batch_records) {
+  CANVASS_CHECK(buffers.chunk_bytes % csv_internal::kBlockBytes == 0 && buffers.chunk_bytes > 0 &&
+                buffers.chunk_bytes <= csv_internal::kChunkBytes);
+  CANVASS_CHECK(buffers.batch_records >= 8 && buffers.batch_records <= kDefaultBatchSize);
+  plain_.chunk_bytes = buffers.chunk_bytes;
   plain_.election = &election;
   plain_.sink = &sink_;
   plain_.mixed_sink = &mixed_sink_;
@@ -274,7 +284,8 @@ CsvRangeParser::CsvRangeParser(const Election& election, BatchSink sink, bool fa
     plain_.station_fill.assign(election.stations.size(), 0);
   }
   if (!plain_.code_words.empty() && !plain_.station_words.empty()) {
-    plain_.structural.reset(new uint16_t[csv_internal::kChunkBytes + csv_internal::kIndexSlack]);
+    plain_.structural.reset(new uint16_t[plain_.chunk_bytes + csv_internal::kIndexSlack]);
+    plain_.AllocateStaging(batch_records_);
   }
 }
 
@@ -320,7 +331,7 @@ size_t CsvRangeParser::TryParsePlainRecord(const uint8_t* data, size_t size, siz
   if (found == 0) return 0;
   last_batch_->seq.push_back(seq);
   last_batch_->choice.push_back(static_cast<ChoiceIndex>(found - 1));
-  if (last_batch_->size() >= kDefaultBatchSize) {
+  if (last_batch_->size() >= batch_records_) {
     sink_(last_batch_->View());
     last_batch_->Clear();
   }
@@ -341,7 +352,7 @@ void CsvRangeParser::Emit(absl::string_view station_id, uint64_t seq, absl::stri
   std::optional<ChoiceIndex> choice = election_.contest().FindChoice(code);
   last_batch_->seq.push_back(seq);
   last_batch_->choice.push_back(choice.value_or(kUnknownChoice));
-  if (last_batch_->size() >= kDefaultBatchSize) {
+  if (last_batch_->size() >= batch_records_) {
     sink_(last_batch_->View());
     last_batch_->Clear();
   }

@@ -73,6 +73,15 @@ class CsvRangeParser {
   // be supported by the CPU. Every tier gives the same records and the same rejections.
   CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths = true,
                  Kernel kernel = ActiveKernel());
+  // Tests and the fuzzer: the same parser with smaller buffers, so that short inputs reach
+  // what long ones do (a structural chunk's end, a full batch). `chunk_bytes` is a multiple
+  // of 64 up to 8192 (the default); `batch_records` at least 8 (default kDefaultBatchSize).
+  struct Buffers {
+    size_t chunk_bytes = csv_internal::kChunkBytes;
+    size_t batch_records = kDefaultBatchSize;
+  };
+  CsvRangeParser(const Election& election, BatchSink sink, bool fast_paths, Kernel kernel,
+                 Buffers buffers);
   CsvRangeParser(const CsvRangeParser&) = delete;
   CsvRangeParser& operator=(const CsvRangeParser&) = delete;
 
@@ -132,6 +141,7 @@ class CsvRangeParser {
   // The fast path over runs of plain lines, and the tier that runs it.
   csv_internal::PlainRunState plain_;
   csv_internal::PlainRunKernel plain_run_ = nullptr;
+  size_t batch_records_ = kDefaultBatchSize;  // a batch is handed on when it holds this many
 };
 
 }  // namespace canvass

@@ -22,6 +22,16 @@ PlainRunKernel PlainRunFor(Kernel kernel) {
   return &portable::ParsePlainRun;
 }
 
+void PlainRunState::AllocateStaging(size_t records) {
+  CANVASS_CHECK(staged == 0 && records >= 8);
+  staging_records = records;
+  staged_seq.reset(new uint64_t[records]);
+  staged_choice.reset(new ChoiceIndex[records]);
+  staged_station.reset(new StationIndex[records]);
+  grouped_seq.reset(new uint64_t[records]);
+  grouped_choice.reset(new ChoiceIndex[records]);
+}
+
 void PlainRunState::FlushStaging() {
   const size_t n = staged;
   staged = 0;

@@ -69,16 +69,23 @@ struct PlainRunState {
   // through a BallotBatch: to `sink` as they are when they share one station (a
   // station-sorted file), else as one mixed batch to `mixed_sink`, or grouped by station
   // with a counting sort for `sink` when there is none (FlushStaging).
+  // Bytes a structural pass indexes (a multiple of kBlockBytes, at most kChunkBytes) and
+  // records the staging columns hold (at least 8): the defaults except in tests and the
+  // fuzzer, whose short inputs reach chunk ends and full stagings with smaller ones.
+  size_t chunk_bytes = kChunkBytes;
+  size_t staging_records = 0;
   size_t staged = 0;
-  std::unique_ptr<uint64_t[]> staged_seq{new uint64_t[kDefaultBatchSize]};
-  std::unique_ptr<ChoiceIndex[]> staged_choice{new ChoiceIndex[kDefaultBatchSize]};
-  std::unique_ptr<StationIndex[]> staged_station{new StationIndex[kDefaultBatchSize]};
-  std::unique_ptr<uint64_t[]> grouped_seq{new uint64_t[kDefaultBatchSize]};
-  std::unique_ptr<ChoiceIndex[]> grouped_choice{new ChoiceIndex[kDefaultBatchSize]};
+  std::unique_ptr<uint64_t[]> staged_seq;
+  std::unique_ptr<ChoiceIndex[]> staged_choice;
+  std::unique_ptr<StationIndex[]> staged_station;
+  std::unique_ptr<uint64_t[]> grouped_seq;
+  std::unique_ptr<ChoiceIndex[]> grouped_choice;
   std::vector<uint32_t> station_fill;  // per roster station; all 0 between flushes
   std::vector<StationIndex> present_stations;
 
   bool HasFastPath() const { return structural != nullptr; }
+  // Allocates the staging columns for `records` records (nothing staged yet).
+  void AllocateStaging(size_t records);
   // Hands the staged records to the sink and empties the staging columns.
   void FlushStaging();
 };
