@@ -30,6 +30,8 @@
 namespace canvass {
 namespace {
 
+using ::canvass::testing::ReadFileBytes;
+
 using ::canvass::testing::Describe;
 using ::canvass::testing::kExitInputError;
 using ::canvass::testing::kExitMatch;
@@ -66,14 +68,6 @@ json ParseJson(const RunResult& result) {
   return parsed;
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void WriteFile(const std::filesystem::path& path, absl::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
@@ -92,7 +86,7 @@ struct RosterRow {
 
 std::vector<RosterRow> ReferenceRoster() {
   std::vector<RosterRow> rows;
-  const std::string text = ReadFile(ReferenceDatasetDirectory() / "roster.csv");
+  const std::string text = ReadFileBytes(ReferenceDatasetDirectory() / "roster.csv");
   bool header = true;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (header) {
@@ -480,8 +474,8 @@ class ElectionDirectoryTest : public ::testing::Test {
   template <typename EditJson, typename EditRoster>
   std::filesystem::path MakeReferenceCopy(EditJson edit_json, EditRoster edit_roster) {
     std::filesystem::path directory = MakeEmptyDirectory();
-    std::string election = ReadFile(ReferenceDatasetDirectory() / "election.json");
-    std::string roster = ReadFile(ReferenceDatasetDirectory() / "roster.csv");
+    std::string election = ReadFileBytes(ReferenceDatasetDirectory() / "election.json");
+    std::string roster = ReadFileBytes(ReferenceDatasetDirectory() / "roster.csv");
     edit_json(&election);
     edit_roster(&roster);
     WriteFile(directory / "election.json", election);
@@ -634,7 +628,7 @@ TEST_F(ElectionDirectoryTest, MissingDirectoryNamesElectionJson) {
 
 TEST_F(ElectionDirectoryTest, MissingElectionJsonNamesIt) {
   const std::filesystem::path directory = MakeEmptyDirectory();
-  WriteFile(directory / "roster.csv", ReadFile(ReferenceDatasetDirectory() / "roster.csv"));
+  WriteFile(directory / "roster.csv", ReadFileBytes(ReferenceDatasetDirectory() / "roster.csv"));
   ExpectInputError(RunOn(directory), {(directory / "election.json").string()});
 }
 
@@ -1189,12 +1183,12 @@ TEST(CliHtmlTest, FormatHtmlAndHtmlFileWriteTheSamePageWithTheSameExitCode) {
       RunCanvass({"run", "--faults", "drop=0.01", "--format", "json", "--html", page});
   ASSERT_EQ(beside.exit_code, kExitMismatch) << Describe(beside);
   EXPECT_EQ(ParseJson(beside)["verdict"], "mismatch");
-  EXPECT_TRUE(ReadFile(page) == html.out) << "--html FILE differs from --format html";
+  EXPECT_TRUE(ReadFileBytes(page) == html.out) << "--html FILE differs from --format html";
   // Beside the text too, and for a match.
   const RunResult text = RunCanvass({"run", "--html", page});
   ASSERT_EQ(text.exit_code, kExitMatch) << Describe(text);
   EXPECT_THAT(text.out, HasSubstr("MATCH"));
-  EXPECT_THAT(ReadFile(page), HasSubstr("data-key=\"/verdict\">match</span>"));
+  EXPECT_THAT(ReadFileBytes(page), HasSubstr("data-key=\"/verdict\">match</span>"));
 }
 
 TEST(CliHtmlTest, AggregateAndContestReportsHaveTheirPages) {
@@ -1325,7 +1319,7 @@ TEST(CliInputHashesTest, EveryInputFileCarriesItsSizeAndTheHashItsManifestGives)
   const RunResult generated =
       RunCanvass({"generate", "--out", folder, "--format", "csv", "--seed", "3"});
   ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
-  const json manifest = json::parse(ReadFile(std::filesystem::path(folder) / "manifest.json"));
+  const json manifest = json::parse(ReadFileBytes(std::filesystem::path(folder) / "manifest.json"));
   std::map<std::string, std::pair<uint64_t, std::string>> want;  // path: bytes, xxh3_128
   for (const json& file : manifest["files"]) {
     want[folder + "/" + file["file"].get<std::string>()] = {file["bytes"].get<uint64_t>(),
@@ -1353,8 +1347,8 @@ TEST(CliInputHashesTest, EveryInputFileCarriesItsSizeAndTheHashItsManifestGives)
     }
   }
   // The page shows them, keyed to the JSON.
-  EXPECT_THAT(ReadFile(page), HasSubstr(absl::StrCat("<code data-key=\"/inputs/xxh3/0\">",
-                                                     want.begin()->second.second, "</code>")));
+  EXPECT_THAT(ReadFileBytes(page), HasSubstr(absl::StrCat("<code data-key=\"/inputs/xxh3/0\">",
+                                                          want.begin()->second.second, "</code>")));
 }
 
 TEST(CliInputHashesTest, AContestReportHashesEachFileAndAChangedByteChangesOnlyItsHash) {
@@ -1382,7 +1376,7 @@ TEST(CliInputHashesTest, AContestReportHashesEachFileAndAChangedByteChangesOnlyI
   }
   // A trailing newline: the same sessions, other bytes.
   const std::string changed = before.begin()->first;
-  WriteFile(changed, ReadFile(changed) + "\n");
+  WriteFile(changed, ReadFileBytes(changed) + "\n");
   const std::map<std::string, std::string> after = hashes();
   for (const auto& [path, hash] : before) {
     if (path == changed) {
@@ -1457,7 +1451,7 @@ TEST(CliGenerateCvbTest, TheCvbIsTheConvertedJsonByteForByteAndReconcilesToMatch
     const RunResult convert =
         RunCanvass({"convert", json_dir + "/cvr.json", "--to", "cvb", "--out", converted});
     ASSERT_EQ(convert.exit_code, kExitMatch) << Describe(convert);
-    EXPECT_EQ(ReadFile(cvb_dir + "/cvr.cvb"), ReadFile(converted));
+    EXPECT_EQ(ReadFileBytes(cvb_dir + "/cvr.cvb"), ReadFileBytes(converted));
     const RunResult reconciled = RunCanvass(
         {"reconcile", "--reported", err, "--scale", "3", cvb_dir + "/cvr.cvb", "--format", "json"});
     ASSERT_EQ(reconciled.exit_code, kExitMatch) << Describe(reconciled);

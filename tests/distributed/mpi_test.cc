@@ -25,6 +25,8 @@
 namespace canvass {
 namespace {
 
+using ::canvass::testing::ReadFileBytes;
+
 using ::canvass::testing::Describe;
 using ::canvass::testing::kExitInputError;
 using ::canvass::testing::kExitMatch;
@@ -74,13 +76,6 @@ RunResult ExpectSameOnRanks(const std::vector<std::string>& args, std::vector<in
     }
   }
   return one;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void WriteAll(const std::string& path, const std::string& text) {
@@ -151,7 +146,7 @@ TEST(MpiFilesTest, CopiesReadByDifferentRanksAreCaughtExactly) {
   std::vector<std::string> rows;
   for (const auto& entry : std::filesystem::directory_iterator(stations)) {
     if (entry.path().extension() != ".csv") continue;
-    const std::string text = ReadAll(entry.path().string());
+    const std::string text = ReadFileBytes(entry.path().string());
     std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
     rows.insert(rows.end(), lines.begin() + 1, lines.end());  // past the header
   }

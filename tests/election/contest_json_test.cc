@@ -28,6 +28,8 @@
 namespace canvass {
 namespace {
 
+using ::canvass::testing::ReadFileBytes;
+
 using ::canvass::testing::IsOk;
 using ::canvass::testing::StatusIs;
 using ::testing::AllOf;
@@ -37,13 +39,7 @@ using Json = nlohmann::json;
 
 const std::string kExample = absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/contests-example");
 
-std::string ReadOrDie(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFileToString(path);
-  EXPECT_THAT(text.status(), IsOk());
-  return text.ok() ? *text : std::string();
-}
-
-std::string ExampleJson() { return ReadOrDie(kExample + "/election.json"); }
+std::string ExampleJson() { return ReadFileBytes(kExample + "/election.json"); }
 
 // The example's election with the figures of `reported_csv` (its reported.csv by default).
 absl::StatusOr<ContestElection> ExampleElection(const std::string& reported_csv) {
@@ -283,7 +279,7 @@ TEST(ContestJsonErrorTest, NotJsonOrNotAnObject) {
 }
 
 TEST(ContestJsonTest, SingleContestElectionIsNotTheContestsForm) {
-  const std::string single = ReadOrDie(
+  const std::string single = ReadFileBytes(
       absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/ir-2024-runoff-overseas/election.json"));
   EXPECT_FALSE(IsContestElectionJson(single));
   EXPECT_FALSE(IsContestElectionJson(R"({"id": "x", "title": "", "choices": [{"code": "A"}],
@@ -297,7 +293,7 @@ TEST(ContestJsonTest, SingleContestElectionIsNotTheContestsForm) {
 }
 
 TEST(ContestJsonReconcileTest, ExampleCvrsMatchEveryReportedCell) {
-  absl::StatusOr<ContestElection> e = ExampleElection(ReadOrDie(kExample + "/reported.csv"));
+  absl::StatusOr<ContestElection> e = ExampleElection(ReadFileBytes(kExample + "/reported.csv"));
   ASSERT_THAT(e.status(), IsOk());
   EXPECT_EQ(e->reported.size(), 39u);  // 13 cells at each of 3 units
   absl::StatusOr<CvrJobResult> job = ReadCvrFiles(*e, {kExample + "/cvr.json"}, {});
@@ -323,7 +319,7 @@ TEST(ContestJsonReconcileTest, ExampleCvrsMatchEveryReportedCell) {
 }
 
 TEST(ContestJsonReconcileTest, AChangedReportedFigureIsExactlyOneMismatch) {
-  const std::string csv = ReadOrDie(kExample + "/reported.csv");
+  const std::string csv = ReadFileBytes(kExample + "/reported.csv");
   ASSERT_THAT(csv, HasSubstr("\np1,council,undervotes,1\n"));
   absl::StatusOr<ContestElection> e = ExampleElection(
       absl::StrReplaceAll(csv, {{"\np1,council,undervotes,1\n", "\np1,council,undervotes,2\n"}}));
@@ -366,7 +362,7 @@ TEST(ContestJsonCliTest, ReconcileOfTheExampleIsMatch) {
 
 TEST(ContestJsonCliTest, ReportedCsvReplacesTheDirectorysFigures) {
   TempDir dir;
-  const std::string csv = ReadOrDie(kExample + "/reported.csv");
+  const std::string csv = ReadFileBytes(kExample + "/reported.csv");
   WriteFileBytes(dir.File("other.csv"),
                  absl::StrReplaceAll(csv, {{"\ncounty,mayor,bob,5\n", "\ncounty,mayor,bob,6\n"}}));
   const RunResult result = RunCanvass({"reconcile", "--election", kExample, "--reported",
@@ -377,7 +373,7 @@ TEST(ContestJsonCliTest, ReportedCsvReplacesTheDirectorysFigures) {
 
 TEST(ContestJsonCliTest, MissingReportedFileIsNotFound) {
   TempDir dir;
-  std::string json = ReadOrDie(kExample + "/election.json");
+  std::string json = ReadFileBytes(kExample + "/election.json");
   WriteFileBytes(dir.File("election.json"),
                  absl::StrReplaceAll(json, {{"\"reported.csv\"", "\"gone.csv\""}}));
   const RunResult result =

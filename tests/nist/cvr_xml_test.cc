@@ -21,21 +21,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace canvass {
 namespace {
 
+using ::canvass::testing::ReadFileBytes;
+
 using ::canvass::testing::IsOk;
 using ::canvass::testing::StatusIs;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 std::string DatasetPath(absl::string_view election, absl::string_view file) {
   return absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/nist-cdf/", election, "/", file);
@@ -136,12 +131,13 @@ TEST_P(SampleElectionTest, XmlGivesTheJsonBallotsRecordForRecord) {
   const std::string election_id = GetParam().first;
   const size_t expected_records = GetParam().second;
   const std::string err_path = DatasetPath(election_id, absl::StrCat("err-", election_id, ".json"));
-  absl::StatusOr<ContestElection> election = ParseResultsReportJson(err_path, ReadFile(err_path));
+  absl::StatusOr<ContestElection> election =
+      ParseResultsReportJson(err_path, ReadFileBytes(err_path));
   ASSERT_THAT(election, IsOk());
   const std::string json =
-      ReadFile(DatasetPath(election_id, absl::StrCat("cvr-", election_id, ".json")));
+      ReadFileBytes(DatasetPath(election_id, absl::StrCat("cvr-", election_id, ".json")));
   const std::string xml =
-      ReadFile(DatasetPath(election_id, absl::StrCat("cvr-", election_id, ".xml")));
+      ReadFileBytes(DatasetPath(election_id, absl::StrCat("cvr-", election_id, ".xml")));
 
   absl::StatusOr<std::vector<CvrSpan>> json_spans = ScanAll(CvrFormat::kJson, json);
   absl::StatusOr<std::vector<CvrSpan>> xml_spans = ScanAll(CvrFormat::kXml, xml);
@@ -174,7 +170,7 @@ TEST_P(SampleElectionTest, XmlGivesTheJsonBallotsRecordForRecord) {
 // The report's own Election and GpUnit (an XML report read without --election or
 // --reported): the same election as the JSON report of the same election defines.
 ContestElection ElectionOfReport(CvrFormat format, const std::string& path) {
-  const std::string text = ReadFile(path);
+  const std::string text = ReadFileBytes(path);
   std::unique_ptr<CvrScanner> scanner = NewCvrScanner(format, path, text);
   std::vector<CvrSpan> spans;
   while (true) {
@@ -284,10 +280,12 @@ INSTANTIATE_TEST_SUITE_P(NistCdf, SampleElectionTest,
 
 TEST(CvrXmlSniffTest, RecognisesTheSyntaxes) {
   for (const char* election : {"gen-01", "gen-03", "prim-01"}) {
-    const std::string xml = ReadFile(DatasetPath(election, absl::StrCat("cvr-", election, ".xml")));
+    const std::string xml =
+        ReadFileBytes(DatasetPath(election, absl::StrCat("cvr-", election, ".xml")));
     const std::string json =
-        ReadFile(DatasetPath(election, absl::StrCat("cvr-", election, ".json")));
-    const std::string err = ReadFile(DatasetPath(election, absl::StrCat("err-", election, ".xml")));
+        ReadFileBytes(DatasetPath(election, absl::StrCat("cvr-", election, ".json")));
+    const std::string err =
+        ReadFileBytes(DatasetPath(election, absl::StrCat("err-", election, ".xml")));
     EXPECT_EQ(SniffCvrFormat(absl::string_view(xml).substr(0, 4096)), CvrFormat::kXml) << election;
     EXPECT_EQ(SniffCvrFormat(absl::string_view(json).substr(0, 4096)), CvrFormat::kJson)
         << election;
@@ -303,7 +301,7 @@ TEST(CvrXmlSniffTest, RecognisesTheSyntaxes) {
 }
 
 TEST(CvrXmlScannerTest, HandsOutRecordsAcrossSeveralCallsInOrder) {
-  const std::string xml = ReadFile(DatasetPath("gen-01", "cvr-gen-01.xml"));
+  const std::string xml = ReadFileBytes(DatasetPath("gen-01", "cvr-gen-01.xml"));
   absl::StatusOr<std::vector<CvrSpan>> whole = ScanAll(CvrFormat::kXml, xml);
   ASSERT_THAT(whole, IsOk());
   ASSERT_EQ(whole->size(), 40u);
@@ -332,7 +330,7 @@ TEST(CvrXmlScannerTest, HandsOutRecordsAcrossSeveralCallsInOrder) {
 }
 
 TEST(CvrXmlScannerTest, TruncatedFileIsDataLossNamingTheByte) {
-  const std::string xml = ReadFile(DatasetPath("gen-01", "cvr-gen-01.xml"));
+  const std::string xml = ReadFileBytes(DatasetPath("gen-01", "cvr-gen-01.xml"));
   absl::StatusOr<std::vector<CvrSpan>> whole = ScanAll(CvrFormat::kXml, xml);
   ASSERT_THAT(whole, IsOk());
   // Cut in the middle of the third record.
@@ -357,7 +355,7 @@ TEST(CvrXmlScannerTest, NotACvrReportIsInvalidArgument) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a NIST CVR XML report")));
   EXPECT_THAT(ScanAll(CvrFormat::kXml, "<?xml version=\"1.0\"?><!-- never closed"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a NIST CVR XML report")));
-  const std::string err = ReadFile(DatasetPath("gen-01", "err-gen-01.xml"));
+  const std::string err = ReadFileBytes(DatasetPath("gen-01", "err-gen-01.xml"));
   EXPECT_THAT(ScanAll(CvrFormat::kXml, err),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("byte 39 (line 2, column 1): not a NIST CVR XML report (the root "

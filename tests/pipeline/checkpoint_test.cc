@@ -185,9 +185,7 @@ TEST(CheckpointCodecTest, WriteFileAtomicallyReplacesTheFile) {
   const std::string path = (directory / "ck").string();
   ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
   ASSERT_TRUE(WriteFileAtomically(path, "second").ok());
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "second");
+  EXPECT_EQ(ReadFileBytes(path), "second");
   EXPECT_FALSE(fs::exists(path + ".tmp"));
   fs::remove_all(directory);
 }
