@@ -142,7 +142,7 @@ absl::StatusOr<ContestElection> ElectionWithReportedCsv(const FilesFlags& flags,
 // records; recognised by content), else by --election (an ERR JSON file, or an election
 // directory of the contests form with its own reported CSV), else the records' own
 // definition.
-absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
+absl::StatusOr<ContestElection> DefinedElection(const FilesFlags& flags) {
   if (!flags.reported.empty()) {
     if (!IsRegularFile(flags.reported)) {
       return absl::InvalidArgumentError(
@@ -169,6 +169,16 @@ absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
         absl::StrCat(file, ": neither a file nor a directory; ", kContestElectionKinds));
   }
   return LoadResultsReportJson(file);
+}
+
+// The job's election (DefinedElection), with the kInvalid figure when the records may
+// mark contests not to be counted (CvrInputsMarkInvalid): they are shown, never dropped.
+absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
+  CANVASS_ASSIGN_OR_RETURN(ContestElection election, DefinedElection(flags));
+  if (!election.invalid_figure) {
+    if (CvrInputsMarkInvalid(flags.paths)) CANVASS_RETURN_IF_ERROR(election.AddInvalidFigure());
+  }
+  return election;
 }
 
 // Reconciles (for reconcile) and prints the report of a contest job; the exit code.

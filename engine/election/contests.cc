@@ -230,6 +230,20 @@ ContestElection::CellMeaning ContestElection::Meaning(uint32_t cell) const {
   return meaning;
 }
 
+absl::Status ContestElection::AddInvalidFigure() {
+  if (invalid_figure) return absl::OkStatus();
+  // Each contest's figure lands after its others, so a cell of contest c moves by one for
+  // every contest before it; ballots cast (cell 0) stays.
+  auto moved = [&](uint32_t cell) {
+    const std::optional<uint32_t> contest = Meaning(cell).contest;
+    return contest ? cell + *contest : cell;
+  };
+  for (ReportedCell& cell : reported) cell.cell = moved(cell.cell);
+  for (ReportedTypedCell& cell : reported_by_type) cell.cell = moved(cell.cell);
+  invalid_figure = true;
+  return Finalize(source);
+}
+
 std::optional<uint64_t> ContestElection::Reported(uint32_t unit, uint32_t cell) const {
   const auto it =
       std::lower_bound(reported.begin(), reported.end(), std::make_pair(unit, cell),

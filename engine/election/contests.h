@@ -112,6 +112,10 @@ class ContestElection {
   // scope. Reported cells are sorted; two figures for one cell are an error. Errors are
   // InvalidArgument naming `source_name`, the unit or contest, and what was expected.
   absl::Status Finalize(absl::string_view source_name);
+  // Gives every contest of a Finalize()d election the kInvalid figure (when it has none),
+  // keeping each reported figure on its cell: for records that mark contests not to be
+  // counted, read against a definition that has no such figure (a results report).
+  absl::Status AddInvalidFigure();
 
   // Lookups, answered from the indexes Finalize built.
   std::optional<uint32_t> FindContest(absl::string_view id) const;

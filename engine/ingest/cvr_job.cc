@@ -472,6 +472,28 @@ absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths) 
   return SniffCvrFormat(input->text().substr(0, 1 << 16)).has_value();
 }
 
+bool CvrInputsMarkInvalid(const std::vector<std::string>& paths) {
+  // A path, file or header this cannot read is left to the job, which says what is wrong
+  // with it where it reads it (the same message whether or not this looked first).
+  ExpandedPaths expanded;
+  if (!ExpandPaths(paths, &CvrSuffixes(), &expanded).ok()) return false;
+  for (const std::string& path : expanded.files) {
+    struct stat info;  // a stream is read once, by the job, never here
+    if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    absl::StatusOr<std::shared_ptr<InputText>> input = MapInputFile(path);
+    if (!input.ok()) continue;
+    const absl::StatusOr<CvrFormat> format = FormatOf(path, (*input)->text());
+    if (!format.ok()) continue;
+    if (*format == CvrFormat::kCvbContest) {
+      const absl::StatusOr<ContestCvbHeader> header = ReadContestCvbHeader(path, (*input)->text());
+      if (header.ok() && header->invalid_figure) return true;
+    } else if (absl::StrContains((*input)->text(), "invalidated-rules")) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::string>& paths) {
   ExpandedPaths expanded;
   CANVASS_RETURN_IF_ERROR(ExpandPaths(paths, &CvrSuffixes(), &expanded));
@@ -486,16 +508,8 @@ absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::stri
     if (!more) break;
   }
   const std::string definition = scanner->Definition();
-  // The `invalid` figure where the records can fill it: a cvb file says so in its header;
-  // a NIST report where any of its contests is marked "invalidated-rules".
-  bool invalid_figure = false;
-  if (format == CvrFormat::kCvbContest) {
-    CANVASS_ASSIGN_OR_RETURN(const ContestCvbHeader header,
-                             ReadContestCvbHeader(path, input->text()));
-    invalid_figure = header.invalid_figure;
-  } else {
-    invalid_figure = absl::StrContains(input->text(), "invalidated-rules");
-  }
+  // The `invalid` figure where the records can fill it (CvrInputsMarkInvalid).
+  const bool invalid_figure = CvrInputsMarkInvalid(paths);
   if (definition.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path,

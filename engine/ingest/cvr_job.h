@@ -78,8 +78,18 @@ absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
 absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths);
 
 // The election defined inside the first CVR report of `paths` (its Election and GpUnit),
-// for jobs given no results report. InvalidArgument when the report defines none.
+// for jobs given no results report, with the kInvalid figure when CvrInputsMarkInvalid.
+// InvalidArgument when the report defines none.
 absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::string>& paths);
+
+// Whether any file of `paths` (as ExpandPaths lists them) may mark a contest not to be
+// counted: a NIST report whose text names "invalidated-rules", a cvb file of contest
+// ballots whose header has the invalid figure. Every file is looked at (a folder's first
+// file alone left later files' invalidated contests out of every figure), to the first
+// that does. The job's election then gets the kInvalid figure
+// (ContestElection::AddInvalidFigure), so such contests are shown, never dropped. A path
+// or file it cannot read counts as not marking (the job reports it where it reads it).
+bool CvrInputsMarkInvalid(const std::vector<std::string>& paths);
 
 }  // namespace canvass
 

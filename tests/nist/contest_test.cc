@@ -428,6 +428,46 @@ TEST(NistElectionTest, Gen01FiguresFromItsTestDeck) {
   EXPECT_EQ(t.Cell(Unit(*e, "cp-1-4-5-6"), Sel(*e, "cc-assembly-1", "cs-assembly-1-wi")), 3u);
 }
 
+// AddInvalidFigure: every reported figure keeps its meaning (unit, contest, selection or
+// figure) on its moved cell; the new figures are reported nowhere; the same CVRs count the
+// same votes.
+TEST(NistElectionTest, AddingTheInvalidFigureKeepsEveryReportedFigureOnItsCell) {
+  absl::StatusOr<ContestElection> before = LoadResultsReportJson(Nist("gen-01", "err"));
+  ASSERT_THAT(before.status(), IsOk());
+  ASSERT_FALSE(before->invalid_figure);
+  ContestElection after = *before;
+  ASSERT_THAT(after.AddInvalidFigure(), IsOk());
+  ASSERT_TRUE(after.invalid_figure);
+  EXPECT_EQ(after.cells_per_unit(), before->cells_per_unit() + before->contests.size());
+  ASSERT_EQ(after.reported.size(), before->reported.size());
+  for (size_t i = 0; i < before->reported.size(); ++i) {
+    const ContestElection::CellMeaning was = before->Meaning(before->reported[i].cell);
+    const ContestElection::CellMeaning is = after.Meaning(after.reported[i].cell);
+    EXPECT_EQ(after.reported[i].unit, before->reported[i].unit);
+    EXPECT_EQ(after.reported[i].count, before->reported[i].count);
+    EXPECT_EQ(is.contest, was.contest);
+    EXPECT_EQ(is.selection, was.selection);
+    EXPECT_EQ(is.figure, was.figure);
+  }
+  for (uint32_t c = 0; c < after.contests.size(); ++c) {
+    EXPECT_EQ(after.Reported(after.scope(), after.FigureCell(c, ContestFigure::kInvalid)),
+              std::nullopt);
+  }
+  ASSERT_THAT(after.AddInvalidFigure(), IsOk());  // once only
+  EXPECT_EQ(after.cells_per_unit(), before->cells_per_unit() + before->contests.size());
+  absl::StatusOr<CvrJobResult> old_job = ReadCvrFiles(*before, {Nist("gen-01", "cvr")}, {});
+  absl::StatusOr<CvrJobResult> new_job = ReadCvrFiles(after, {Nist("gen-01", "cvr")}, {});
+  ASSERT_THAT(old_job.status(), IsOk());
+  ASSERT_THAT(new_job.status(), IsOk());
+  for (uint32_t c = 0; c < after.contests.size(); ++c) {
+    for (uint32_t s = 0; s < after.contests[c].selections.size(); ++s) {
+      EXPECT_EQ(new_job->tally.Cell(after.scope(), after.SelectionCell(c, s)),
+                old_job->tally.Cell(before->scope(), before->SelectionCell(c, s)));
+    }
+    EXPECT_EQ(new_job->tally.Cell(after.scope(), after.FigureCell(c, ContestFigure::kInvalid)), 0u);
+  }
+}
+
 TEST(ReconcileCellsTest, AChangedReportedFigureIsTheOneMismatchAtItsLevelOnly) {
   absl::StatusOr<ContestElection> e = LoadResultsReportJson(Nist("gen-01", "err"));
   ASSERT_THAT(e.status(), IsOk());

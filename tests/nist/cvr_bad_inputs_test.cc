@@ -530,5 +530,40 @@ TEST(NistBadFolderTest, TheSameTwoFilesInTheOtherOrderGiveTheSameFigures) {
                {{folder + "/part-2.json", 3}, {folder + "/part-1.json", 3}});
 }
 
+// `folder_invalidated_in_second_file/`: part-1.json holds b1, b2, b3; part-2.json b4, b5 and
+// b6 (p1), whose one contest, mayor (ann), is marked Status "invalidated-rules". Only the
+// second file names it, and the results report has no such figure: the contest is counted
+// nowhere, so the job's election gets the `invalid` figure, which shows it (regression: the
+// first file alone was looked at, and b6's mayor contest was left out of every figure).
+TEST(NistBadFolderTest, AContestInvalidatedInALaterFileIsShownInItsOwnFigure) {
+  const std::string folder = CasePath("folder_invalidated_in_second_file");
+  const RunResult result = Reconcile({folder});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const Json report = Json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(report.is_discarded()) << Describe(result);
+  EXPECT_EQ(report["verdict"], "match");
+  EXPECT_EQ(report["records"]["read"], 6);
+  EXPECT_EQ(report["records"]["counted"], 6);
+  ASSERT_EQ(report["contests"].size(), 2u);
+  const Json& mayor = report["contests"][0];
+  const Json& council = report["contests"][1];
+  ASSERT_EQ(mayor["id"], "mayor");
+  // The base figures (b6 adds no vote and no mayor ballot), and b6's contest in `invalid`.
+  EXPECT_EQ(mayor["totals"], Json::parse(R"({"mayor-ann": 3, "mayor-bob": 1, "mayor-wi": 1})"));
+  EXPECT_EQ(mayor["ballots"], 5);
+  EXPECT_EQ(mayor["invalid"], 1);
+  EXPECT_EQ(council["invalid"], 0);
+  EXPECT_EQ(council["ballots"], 5);
+  // The two files in the other order: the same figures.
+  TempDir dir;
+  WriteFileBytes(dir.path() / "a.json", ReadFileBytes(folder + "/part-2.json"));
+  WriteFileBytes(dir.path() / "b.json", ReadFileBytes(folder + "/part-1.json"));
+  const RunResult swapped = Reconcile({dir.path().string()});
+  EXPECT_EQ(swapped.exit_code, kExitMatch) << Describe(swapped);
+  const Json again = Json::parse(swapped.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(again.is_discarded()) << Describe(swapped);
+  EXPECT_EQ(again["contests"], report["contests"]);
+}
+
 }  // namespace
 }  // namespace canvass
