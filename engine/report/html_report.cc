@@ -603,6 +603,40 @@ void CountedVsReportedV1(element report, std::string* out) {
       "election model has no over- or undervotes.</p></section>");
 }
 
+// The discrepancy table of both report versions: its filter box and header row.
+void BeginDiscrepancyTable(absl::string_view filter_placeholder, std::string* out) {
+  FilterBox("discrepancy-table", filter_placeholder, 3, out);
+  BeginTable("discrepancy-table",
+             {{"unit"},
+              {"contest"},
+              {"selection"},
+              {"counted", true},
+              {"reported", true},
+              {"delta", true}},
+             true, out);
+}
+
+// Where one figure of a discrepancy row is: the object holding it, its key, and the JSON
+// pointer of that object (the data-key of its cell).
+struct FigureAt {
+  std::optional<element> parent;
+  absl::string_view key;
+  std::string base;
+};
+
+void DiscrepancyRow(absl::string_view unit, absl::string_view contest, absl::string_view selection,
+                    const FigureAt& counted, const FigureAt& reported, const FigureAt& delta,
+                    std::string* out) {
+  out->append("<tr>");
+  TextCell(unit, out);
+  TextCell(contest, out);
+  TextCell(selection, out);
+  FigureCell(counted.parent, counted.key, counted.base, false, out);
+  FigureCell(reported.parent, reported.key, reported.base, false, out);
+  FigureCell(delta.parent, delta.key, delta.base, true, out);
+  out->append("</tr>");
+}
+
 // The rows of a drill-down (stations or countries), as id and figure.
 std::vector<std::pair<std::string, uint64_t>> NotCountedByRow(element report,
                                                               absl::string_view rows_key,
@@ -635,24 +669,11 @@ void DiscrepanciesV1(element report, std::string* out) {
                     " from the reported ones (stations report no figures of their own: every "
                     "cell is national).</p>");
     if (!cells.empty()) {
-      FilterBox("discrepancy-table", "filter the discrepancies", 3, out);
-      BeginTable("discrepancy-table",
-                 {{"unit"},
-                  {"contest"},
-                  {"selection"},
-                  {"counted", true},
-                  {"reported", true},
-                  {"delta", true}},
-                 true, out);
+      BeginDiscrepancyTable("filter the discrepancies", out);
       for (const auto& [code, value] : cells) {
-        out->append("<tr>");
-        TextCell("national", out);
-        TextCell(GetString(report, "election"), out);
-        TextCell(code, out);
-        FigureCell(Get(report, "totals"), code, "/totals", false, out);
-        FigureCell(Get(report, "reported"), code, "/reported", false, out);
-        FigureCell(delta, code, "/delta", true, out);
-        out->append("</tr>");
+        DiscrepancyRow("national", GetString(report, "election"), code,
+                       {Get(report, "totals"), code, "/totals"},
+                       {Get(report, "reported"), code, "/reported"}, {delta, code, "/delta"}, out);
       }
       EndTable(out);
     }
@@ -1056,27 +1077,14 @@ void DiscrepanciesV2(element report, std::string* out) {
   absl::StrAppend(out, "<p>", cells.size(), cells.size() == 1 ? " cell differs" : " cells differ",
                   " from the reported figures, worst first.</p>");
   if (!cells.empty()) {
-    FilterBox("discrepancy-table", "filter by unit, contest or selection", 3, out);
-    BeginTable("discrepancy-table",
-               {{"unit"},
-                {"contest"},
-                {"selection"},
-                {"counted", true},
-                {"reported", true},
-                {"delta", true}},
-               true, out);
+    BeginDiscrepancyTable("filter by unit, contest or selection", out);
     std::vector<std::pair<std::string, uint64_t>> by_unit;
     for (size_t i = 0; i < cells.size(); ++i) {
       const std::string base = Pointer("/mismatches", i);
       const std::string unit = GetString(cells[i], "unit");
-      out->append("<tr>");
-      TextCell(unit, out);
-      TextCell(GetString(cells[i], "contest"), out);
-      TextCell(GetString(cells[i], "selection"), out);
-      FigureCell(cells[i], "counted", base, false, out);
-      FigureCell(cells[i], "reported", base, false, out);
-      FigureCell(cells[i], "delta", base, true, out);
-      out->append("</tr>");
+      DiscrepancyRow(unit, GetString(cells[i], "contest"), GetString(cells[i], "selection"),
+                     {cells[i], "counted", base}, {cells[i], "reported", base},
+                     {cells[i], "delta", base}, out);
       auto found = std::find_if(by_unit.begin(), by_unit.end(),
                                 [&](const auto& entry) { return entry.first == unit; });
       if (found == by_unit.end()) found = by_unit.insert(by_unit.end(), {unit, 0});
