@@ -4,7 +4,10 @@
 // This file holds main, the top-level app, --version and the dispatch; each subcommand
 // lives in its own command_*.cc (commands.h).
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/base/activity.h"
 #include "engine/base/kernel.h"
 #if CANVASS_HAVE_MPI
 #include "engine/distributed/mpi_group.h"
@@ -114,6 +119,50 @@ int JobExitCode(int exit_code) {
   return static_cast<unsigned char>(codes[0][0]);
 }
 
+#if CANVASS_HAVE_MPI
+// A rank of an mpirun job runs as the worker child of a small supervisor process: mpirun
+// sees only the supervisor, which exits with the worker's code, and when the worker dies
+// of a signal (killed, out of memory, a crash) says on stderr which rank died and what it
+// was last doing (engine/base/activity.h), and exits 2, which ends the whole job with 2
+// (an MPI process that dies itself would end it with 128 + the signal, naming no input).
+// Returns the supervisor's exit code; nullopt in the worker, which goes on as the rank
+// (and when no child could be started: the process is then the rank itself).
+// CANVASS_UNSUPERVISED=1 leaves the supervisor out.
+std::optional<int> SuperviseRank() {
+  if (const char* off = std::getenv("CANVASS_UNSUPERVISED"); off && std::string(off) == "1") {
+    return std::nullopt;
+  }
+  ActivityBoard* board = ActivityBoard::CreateShared();
+  const pid_t supervisor = getpid();
+  std::fflush(nullptr);
+  const pid_t worker = fork();
+  if (worker < 0) return std::nullopt;
+  if (worker == 0) {
+    // The worker goes with its supervisor (mpirun ending the job signals the supervisor).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor) _exit(kExitInputError);
+    InstallActivityBoard(board);
+    return std::nullopt;
+  }
+  int status = 0;
+  while (waitpid(worker, &status, 0) < 0) {
+    if (errno != EINTR) return kExitInputError;
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const int signal_number = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  const std::vector<std::string> last =
+      board != nullptr ? board->LastActivities() : std::vector<std::string>();
+  std::fprintf(
+      stderr, "canvass: rank %s of %s died of signal %d (%s); %s; the job ends without a report\n",
+      rank ? rank : "?", size ? size : "?", signal_number, strsignal(signal_number),
+      last.empty() ? "it had not begun to read"
+                   : absl::StrCat("its last activity: ", absl::StrJoin(last, "; ")).c_str());
+  return kExitInputError;
+}
+#endif
+
 int Main(int argc, char** argv) {
   if (!StandardDescriptorsOpen()) {
     std::fprintf(stderr, "canvass: cannot write report: standard output is closed\n");
@@ -126,10 +175,12 @@ int Main(int argc, char** argv) {
     return kExitInputError;
   }
 #if CANVASS_HAVE_MPI
-  // Started by mpirun: one rank of a job of several (engine/distributed/). MPI is finalised
-  // when `ranks` goes, after the command; every rank returns the same exit code.
+  // Started by mpirun: one rank of a job of several (engine/distributed/), run by a
+  // supervisor (SuperviseRank). MPI is finalised when `ranks` goes, after the command;
+  // every rank returns the same exit code.
   std::unique_ptr<MpiGroup> ranks;
   if (MpiGroup::LaunchedByMpirun()) {
+    if (std::optional<int> supervised = SuperviseRank()) return *supervised;
     absl::StatusOr<std::unique_ptr<MpiGroup>> group = MpiGroup::Init(&argc, &argv);
     if (!group.ok()) {
       std::fprintf(stderr, "canvass: %s\n", std::string(group.status().message()).c_str());

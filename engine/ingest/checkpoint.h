@@ -83,6 +83,7 @@ std::string RankCheckpointSlot(const std::string& path, int rank, int ranks, int
 class CheckpointWriter {
  public:
   explicit CheckpointWriter(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
   // Goes on from a file already on disk whose frames lie as `layout` says.
   void ResumeFrom(const CheckpointLayout& layout) { layout_ = layout; }
   // Whether a whole frame is in place (written or resumed from).

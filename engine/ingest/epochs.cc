@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/activity.h"
 #include "engine/base/bytes.h"
 #include "engine/base/crash_point.h"
 #include "engine/base/status_macros.h"
@@ -43,6 +44,8 @@ void RunTask(const Election& election, const InputFile& input, Task* task, Reade
              BallotSink* sink, Progress* progress) {
   std::unique_ptr<RangeReader>& reader = (*readers)[input.format_index];
   if (reader == nullptr) reader = input.format->NewReader(election, sink);
+  SetActivity(absl::StrCat("reading ", input.path, " (bytes ", task->range.begin, " to ",
+                           task->range.end, ")"));
   TaskContext context(sink, *input.mapped, progress);
   std::optional<FileHasher> hasher;
   if (task->hash) hasher.emplace();
@@ -215,6 +218,7 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
     if (ranks) owner = AssignTasks(tasks, next, last, ranks->size());
     RunEpoch(tasks, next, last, owner, progress);
     if (ranks) {
+      SetActivity("sending the epoch's records to their stations' ranks");
       CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, routing_->Exchange(options_.threads)));
       CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, ShareReadings(*ranks, owner, next, &tasks)));
     }
@@ -228,12 +232,14 @@ absl::Status EpochRunner::Run(const std::optional<Checkpoint>& resume,
       checkpoint.aggregator = {aggregator_->Snapshot()};
       CheckpointWriter slot(RankCheckpointSlot(options_.checkpoint_path, ranks->rank(),
                                                ranks->size(), static_cast<int>(ordinal % 2)));
+      SetActivity(absl::StrCat("writing its checkpoint ", slot.path()));
       CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, slot.WriteWhole(EncodeCheckpoint(checkpoint))));
       MaybeCrashAt(CrashPoint::kCheckpointWritten);
       continue;
     }
     // An append frame of what this epoch changed, unless the file has no whole frame yet
     // or the appends would outgrow it: then one whole frame in place of the log.
+    SetActivity(absl::StrCat("writing the checkpoint ", options_.checkpoint_path));
     std::string frame;
     if (writer.started()) {
       std::vector<RangeReading> done;

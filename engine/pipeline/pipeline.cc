@@ -6,8 +6,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "engine/aggregate/aggregator.h"
 #include "engine/ballot/owners.h"
+#include "engine/base/activity.h"
 #include "engine/base/status_macros.h"
 #include "tbb/blocked_range.h"
 #include "tbb/enumerable_thread_specific.h"
@@ -145,6 +147,10 @@ absl::StatusOr<SyntheticRun> RunSynthetic(const Election& election,
   // A rank of several writes only its blocks of the state: small pages (aggregator.h).
   AggregatorOptions aggregation;
   aggregation.huge_pages = options.ranks == nullptr || options.ranks->size() == 1;
+  if (options.ranks != nullptr) {
+    SetActivity(absl::StrCat("generating and counting the synthetic ballots of its ",
+                             std::count(owned.begin(), owned.end(), 1), " units"));
+  }
   absl::Status counted;
   if (!options.faults.Any()) {
     absl::StatusOr<Tally> tally =

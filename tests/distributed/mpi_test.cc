@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -223,7 +224,8 @@ TEST(MpiStressTest, RoundsAcrossRanksGiveTheOneProcessLog) {
 }
 
 // One rank killed (SIGKILL, at a fixed point of the job: CANVASS_CRASH_AT, in that rank
-// only: CANVASS_CRASH_RANK) while the job checkpoints; the same command again resumes
+// only: CANVASS_CRASH_RANK) while the job checkpoints: exit 2, no report, and a message
+// naming the rank and what it was reading or writing; the same command again resumes
 // every rank from the latest epoch all of them saved and prints exactly the report of an
 // uninterrupted job, then removes every rank's checkpoint files.
 TEST(MpiCheckpointTest, AJobKilledOnAnyRankResumesToTheUninterruptedReport) {
@@ -259,9 +261,21 @@ TEST(MpiCheckpointTest, AJobKilledOnAnyRankResumesToTheUninterruptedReport) {
       const RunResult crashed = RunProgram(
           CANVASS_MPIRUN, killed,
           {absl::StrCat("CANVASS_CRASH_AT=", point), absl::StrCat("CANVASS_CRASH_RANK=", rank)});
-      EXPECT_NE(crashed.exit_code, kExitMatch);
-      EXPECT_NE(crashed.exit_code, kExitMismatch);
+      // The rank's supervisor names it and what it was last doing, and ends the job
+      // with 2 (canvass_main.cc, SuperviseRank).
+      EXPECT_EQ(crashed.exit_code, kExitInputError) << Describe(crashed);
       EXPECT_TRUE(crashed.out.empty()) << "a killed job printed a report";
+      EXPECT_THAT(crashed.err, HasSubstr(absl::StrCat("canvass: rank ", rank,
+                                                      " of 3 died of signal 9 (Killed); its "
+                                                      "last activity: ")));
+      EXPECT_THAT(crashed.err, HasSubstr("; the job ends without a report"));
+      if (absl::StartsWith(point, "range")) {
+        EXPECT_THAT(crashed.err, HasSubstr(absl::StrCat("reading ", stations, "/")));
+      } else {
+        // Killed as its slot file is renamed into place, or just after: the slot it writes.
+        EXPECT_THAT(crashed.err, HasSubstr(absl::StrCat("writing its checkpoint ", checkpoint,
+                                                        ".rank-", rank, "-of-3.")));
+      }
       EXPECT_TRUE(std::filesystem::exists(absl::StrCat(checkpoint, ".rank-", rank, "-of-3.lock")));
       const RunResult resumed = RunOnRanks(3, checkpointed);
       EXPECT_EQ(resumed.exit_code, uninterrupted.exit_code) << Describe(resumed);
