@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -77,8 +78,18 @@ unsigned __int128 StateSlots(const Election& election) {
   return slots;
 }
 
+// States (and stripe flags) up to this size come from the heap: no mapping, which costs
+// system calls and page faults per aggregator, and tests, the fuzzers and small elections
+// build aggregators by the thousand.
+constexpr uint64_t kHeapStateBytes = uint64_t{1} << 20;
+
 uint64_t* AllocateZeroed(uint64_t bytes, bool huge_pages) {
   if (bytes == 0) return nullptr;
+  if (bytes <= kHeapStateBytes) {
+    void* memory = std::calloc(static_cast<size_t>(bytes), 1);
+    CANVASS_CHECK(memory != nullptr);
+    return static_cast<uint64_t*>(memory);
+  }
   void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   CANVASS_CHECK(memory != MAP_FAILED);
@@ -86,6 +97,15 @@ uint64_t* AllocateZeroed(uint64_t bytes, bool huge_pages) {
   // job of several asks for small ones (AggregatorOptions::huge_pages).
   madvise(memory, bytes, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return static_cast<uint64_t*>(memory);
+}
+
+void FreeZeroed(void* memory, uint64_t bytes) {
+  if (memory == nullptr) return;
+  if (bytes <= kHeapStateBytes) {
+    std::free(memory);
+  } else {
+    munmap(memory, static_cast<size_t>(bytes));
+  }
 }
 
 }  // namespace
@@ -136,22 +156,24 @@ absl::Status Aggregator::CheckStateFits(const Election& election, AggregatorOpti
     } while (n != 0);
     return digits;
   };
-  const std::string needs = absl::StrCat(
-      "the exactly-once state of election ", election.id, " needs ", decimal(bytes), " bytes (",
-      bits, " bits for each of the ", decimal(slots), " serials its roster's capacities allow)");
+  auto needs = [&] {
+    return absl::StrCat("the exactly-once state of election ", election.id, " needs ",
+                        decimal(bytes), " bytes (", bits, " bits for each of the ", decimal(slots),
+                        " serials its roster's capacities allow)");
+  };
   if (bytes > kMaxStateBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(needs, "; at most ", kMaxStateBytes,
+    return absl::ResourceExhaustedError(absl::StrCat(needs(), "; at most ", kMaxStateBytes,
                                                      " bytes can be mapped: lower the capacities "
                                                      "or the scale"));
   }
   // Try the mapping itself (no memory is committed): limits on the address space, or a
   // sanitizer's layout, may refuse less than kMaxStateBytes.
-  if (bytes == 0) return absl::OkStatus();
+  if (bytes <= kHeapStateBytes) return absl::OkStatus();  // from the heap (AllocateZeroed)
   void* probe = mmap(nullptr, static_cast<size_t>(bytes), PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (probe == MAP_FAILED) {
     return absl::ResourceExhaustedError(
-        absl::StrCat(needs, "; this process cannot map them: ", std::strerror(errno)));
+        absl::StrCat(needs(), "; this process cannot map them: ", std::strerror(errno)));
   }
   munmap(probe, static_cast<size_t>(bytes));
   return absl::OkStatus();
@@ -224,8 +246,8 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
 }
 
 Aggregator::~Aggregator() {
-  if (state_ != nullptr) munmap(state_, state_bytes_);
-  if (stripe_flags_ != nullptr) munmap(stripe_flags_, num_stripes_);
+  FreeZeroed(state_, state_bytes_);
+  FreeZeroed(stripe_flags_, num_stripes_);
 }
 
 void Aggregator::ClaimRegion(size_t region) {

@@ -28,8 +28,8 @@ struct ActivityBoard::Shared {
 };
 
 ActivityBoard* ActivityBoard::CreateShared() {
-  void* memory = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                      -1, 0);
+  void* memory =
+      mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return nullptr;
   return new ActivityBoard(new (memory) Shared());
 }

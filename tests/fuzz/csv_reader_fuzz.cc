@@ -124,21 +124,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                  size_t{8} << ((size / 4) % 4)};
   // The general parser alone is the oracle; its records are also counted once, for the
   // aggregator's conservation on arbitrary records.
-  canvass::AggregatorOptions small;
-  small.huge_pages = false;
-  canvass::Aggregator aggregator(TinyElection(), small);
+  canvass::Aggregator aggregator(TinyElection());
   const Records oracle = Read(data, size, *header, size + 1, /*fast_paths=*/false,
                               canvass::Kernel::kPortable, buffers, &aggregator);
   // The fast paths of one kernel, chosen by the input's length like the buffers (each
   // input has neighbours of every length in the corpus, so every kernel this CPU can run
   // meets every shape), must hand over exactly the general parser's records: read whole,
   // and cut into ranges. Small inputs in ranges of 7 bytes (every cut a line can have);
-  // longer ones in ranges that grow with them, so that a long input costs a few scans.
+  // longer ones in ranges that grow with them (each range indexes its chunk anew), so that
+  // a long input costs a few dozen ranges, not one per 7 bytes.
   const canvass::Kernel kernel = kernels[(size / 16) % kernels.size()];
   if (!(Read(data, size, *header, size + 1, true, kernel, buffers, nullptr) == oracle)) {
     std::abort();
   }
-  const size_t range = size < 1024 ? 7 : 61 + size / 16;
+  const size_t range = size < 256 ? 7 : 13 + size / 32;
   const Records ranged =
       Read(data, size, *header, range, /*fast_paths=*/true, kernel, buffers, nullptr);
   if (ranged.comparable && !(ranged == oracle)) std::abort();
