@@ -132,7 +132,7 @@ std::optional<int> SuperviseRank() {
   if (const char* off = std::getenv("CANVASS_UNSUPERVISED"); off && std::string(off) == "1") {
     return std::nullopt;
   }
-  ActivityBoard* board = ActivityBoard::CreateShared();
+  const std::optional<ActivityBoard> board = ActivityBoard::CreateShared();
   const pid_t supervisor = getpid();
   std::fflush(nullptr);
   const pid_t worker = fork();
@@ -141,7 +141,7 @@ std::optional<int> SuperviseRank() {
     // The worker goes with its supervisor (mpirun ending the job signals the supervisor).
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != supervisor) _exit(kExitInputError);
-    InstallActivityBoard(board);
+    if (board) InstallActivityBoard(*board);
     return std::nullopt;
   }
   int status = 0;
@@ -153,11 +153,11 @@ std::optional<int> SuperviseRank() {
   const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
   const int signal_number = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   const std::vector<std::string> last =
-      board != nullptr ? board->LastActivities() : std::vector<std::string>();
+      board ? board->LastActivities() : std::vector<std::string>();
   std::fprintf(
       stderr, "canvass: rank %s of %s died of signal %d (%s); %s; the job ends without a report\n",
       rank ? rank : "?", size ? size : "?", signal_number, strsignal(signal_number),
-      last.empty() ? "it had not begun to read"
+      last.empty() ? "it had recorded no activity"
                    : absl::StrCat("its last activity: ", absl::StrJoin(last, "; ")).c_str());
   return kExitInputError;
 }

@@ -18,8 +18,6 @@ static_assert(sizeof(Slot) == ActivityBoard::kSlotBytes);
 // Lock-free in shared memory: the supervisor reads what the worker's threads wrote.
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
-std::atomic<ActivityBoard*> installed{nullptr};
-
 }  // namespace
 
 struct ActivityBoard::Shared {
@@ -27,11 +25,15 @@ struct ActivityBoard::Shared {
   Slot slots[ActivityBoard::kSlots];
 };
 
-ActivityBoard* ActivityBoard::CreateShared() {
+namespace {
+std::atomic<ActivityBoard::Shared*> installed{nullptr};
+}  // namespace
+
+std::optional<ActivityBoard> ActivityBoard::CreateShared() {
   void* memory =
       mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return nullptr;
-  return new ActivityBoard(new (memory) Shared());
+  if (memory == MAP_FAILED) return std::nullopt;
+  return ActivityBoard(new (memory) Shared());
 }
 
 std::vector<std::string> ActivityBoard::LastActivities() const {
@@ -56,13 +58,13 @@ void ActivityBoard::Set(absl::string_view text) {
   slot.length.store(static_cast<uint32_t>(length), std::memory_order_release);
 }
 
-void InstallActivityBoard(ActivityBoard* board) {
-  installed.store(board, std::memory_order_release);
+void InstallActivityBoard(const ActivityBoard& board) {
+  installed.store(board.shared_, std::memory_order_release);
 }
 
 void SetActivity(absl::string_view text) {
-  ActivityBoard* board = installed.load(std::memory_order_acquire);
-  if (board != nullptr) board->Set(text);
+  ActivityBoard::Shared* shared = installed.load(std::memory_order_acquire);
+  if (shared != nullptr) ActivityBoard(shared).Set(text);
 }
 
 }  // namespace canvass

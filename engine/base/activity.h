@@ -12,6 +12,7 @@
 #ifndef CANVASS_ENGINE_BASE_ACTIVITY_H_
 #define CANVASS_ENGINE_BASE_ACTIVITY_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,10 @@ class ActivityBoard {
   static constexpr int kSlots = 64;
   static constexpr size_t kSlotBytes = 512;
 
-  // A board in memory shared with the children this process forks afterwards; null when
-  // the memory cannot be had (activities then go unrecorded).
-  static ActivityBoard* CreateShared();
+  // A board in memory shared with the children this process forks afterwards (a page the
+  // process keeps to its end); nullopt when the memory cannot be had (activities then go
+  // unrecorded). Copies of a board are the same board.
+  static std::optional<ActivityBoard> CreateShared();
 
   // The non-empty activities, in slot order. A slot being written when its thread died
   // reads as empty (its length is cleared before the text changes).
@@ -37,12 +39,14 @@ class ActivityBoard {
   struct Shared;  // the slots, in the shared page
 
  private:
+  friend void InstallActivityBoard(const ActivityBoard& board);
+  friend void SetActivity(absl::string_view text);
   explicit ActivityBoard(Shared* shared) : shared_(shared) {}
   Shared* shared_;
 };
 
-// This process's board (from CreateShared, before the fork); null: none.
-void InstallActivityBoard(ActivityBoard* board);
+// Makes `board` (from CreateShared, before the fork) the one SetActivity writes to.
+void InstallActivityBoard(const ActivityBoard& board);
 
 // Records what the calling thread is doing (a short text; longer ones are cut). Cheap:
 // call it per task or per file, not per record.

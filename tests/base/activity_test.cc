@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,12 +20,12 @@ namespace {
 using ::testing::ElementsAre;
 
 TEST(ActivityBoardTest, TheSupervisorReadsWhatTheKilledWorkersThreadsLastDid) {
-  ActivityBoard* board = ActivityBoard::CreateShared();
-  ASSERT_NE(board, nullptr);
+  const std::optional<ActivityBoard> board = ActivityBoard::CreateShared();
+  ASSERT_TRUE(board.has_value());
   const pid_t worker = fork();
   ASSERT_GE(worker, 0);
   if (worker == 0) {
-    InstallActivityBoard(board);
+    InstallActivityBoard(*board);
     SetActivity("reading a.csv (bytes 0 to 10)");
     SetActivity("reading b.csv (bytes 10 to 20)");  // replaces the first: one slot a thread
     std::thread([] { SetActivity(std::string(2000, 'x')); }).join();
@@ -44,8 +45,8 @@ TEST(ActivityBoardTest, TheSupervisorReadsWhatTheKilledWorkersThreadsLastDid) {
 }
 
 TEST(ActivityBoardTest, WithoutABoardNothingIsRecorded) {
-  ActivityBoard* board = ActivityBoard::CreateShared();
-  ASSERT_NE(board, nullptr);
+  const std::optional<ActivityBoard> board = ActivityBoard::CreateShared();
+  ASSERT_TRUE(board.has_value());
   SetActivity("not recorded: this process installed no board");
   EXPECT_TRUE(board->LastActivities().empty());
 }
