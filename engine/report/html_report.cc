@@ -603,17 +603,17 @@ void CountedVsReportedV1(element report, std::string* out) {
       "election model has no over- or undervotes.</p></section>");
 }
 
+// The columns of a table of cells: where each is, and its counted, reported and delta.
+const std::vector<Column>& CellColumns() {
+  static const std::vector<Column>* const columns = new std::vector<Column>{
+      {"unit"}, {"contest"}, {"selection"}, {"counted", true}, {"reported", true}, {"delta", true}};
+  return *columns;
+}
+
 // The discrepancy table of both report versions: its filter box and header row.
 void BeginDiscrepancyTable(absl::string_view filter_placeholder, std::string* out) {
   FilterBox("discrepancy-table", filter_placeholder, 3, out);
-  BeginTable("discrepancy-table",
-             {{"unit"},
-              {"contest"},
-              {"selection"},
-              {"counted", true},
-              {"reported", true},
-              {"delta", true}},
-             true, out);
+  BeginTable("discrepancy-table", CellColumns(), true, out);
 }
 
 // Where one figure of a discrepancy row is: the object holding it, its key, and the JSON
@@ -1170,14 +1170,7 @@ void DrillDownV2(element report, std::string* out) {
   }
   EndTable(out);
   out->append("<h3>Cells per unit</h3>");
-  BeginTable("unit-cells",
-             {{"unit"},
-              {"contest"},
-              {"selection"},
-              {"counted", true},
-              {"reported", true},
-              {"delta", true}},
-             true, out);
+  BeginTable("unit-cells", CellColumns(), true, out);
   for (size_t u = 0; u < units.size(); ++u) {
     UnitCellRows(units[u], GetString(units[u], "id"), Pointer("/units", u), out);
   }
