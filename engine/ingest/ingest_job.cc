@@ -276,6 +276,55 @@ void RemoveCheckpoint(const std::string& path, const RankGroup* ranks) {
   }
 }
 
+// Several ranks: the files of manifest folders that no task hashed while reading (each
+// larger than one task) are hashed a share each, largest first to the least-loaded rank,
+// and every rank learns every hash, so the manifest check (rank 0's) reads no file again.
+absl::Status ShareLargeFileHashes(const RankGroup& ranks, int threads,
+                                  std::vector<InputFile>* inputs) {
+  std::vector<std::pair<uint64_t, size_t>> order;  // (bytes, input)
+  for (size_t f = 0; f < inputs->size(); ++f) {
+    const InputFile& input = (*inputs)[f];
+    if (input.hash_wanted && input.hash.empty()) order.emplace_back(input.mapped->size(), f);
+  }
+  if (order.empty()) return absl::OkStatus();
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<uint64_t> load(static_cast<size_t>(ranks.size()), 0);
+  std::vector<size_t> mine;
+  for (const auto& [bytes, f] : order) {
+    const size_t rank =
+        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[rank] += bytes + 1;
+    if (static_cast<int>(rank) == ranks.rank()) mine.push_back(f);
+  }
+  std::vector<std::string> hashes(mine.size());
+  RunOnWorkers(threads, [&] {
+    tbb::parallel_for(size_t{0}, mine.size(),
+                      [&](size_t i) { hashes[i] = HashMapped(*(*inputs)[mine[i]].mapped); });
+  });
+  std::string message;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    PutLittleEndian<uint64_t>(mine[i], &message);
+    PutLittleEndian<uint32_t>(static_cast<uint32_t>(hashes[i].size()), &message);
+    message += hashes[i];
+  }
+  const std::vector<std::string> all = ranks.AllGather(message);
+  for (int r = 0; r < ranks.size(); ++r) {
+    absl::string_view in = all[r];
+    while (!in.empty()) {
+      uint64_t f = 0;
+      uint32_t bytes = 0;
+      if (!ConsumeLittleEndian(&in, &f) || !ConsumeLittleEndian(&in, &bytes) ||
+          f >= inputs->size() || bytes > in.size()) {
+        return absl::InternalError(absl::StrCat("rank ", r, " sent file hashes that do not parse"));
+      }
+      (*inputs)[f].hash = std::string(in.substr(0, bytes));
+      in.remove_prefix(bytes);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 IngestJob::IngestJob(const Election& election, std::vector<std::string> paths,
@@ -354,6 +403,10 @@ absl::StatusOr<std::optional<IngestResult>> IngestJob::ReadOnce() {
   CANVASS_ASSIGN_OR_RETURN(result.tally, std::move(tally));
   CollectOutcomes(inputs, tasks, &result);
   if (!options_.skip_damaged) CANVASS_RETURN_IF_ERROR(FirstDamage(inputs, result));
+  if (options_.ranks != nullptr && options_.ranks->size() > 1 && !expanded.manifest_dirs.empty()) {
+    CANVASS_RETURN_IF_ERROR(AgreeOnStatus(
+        *options_.ranks, ShareLargeFileHashes(*options_.ranks, options_.threads, &inputs)));
+  }
   // With several ranks only rank 0 reports, so only it checks the manifest.
   const bool checks_manifest = options_.ranks == nullptr || options_.ranks->rank() == 0;
   for (const std::string& directory : expanded.manifest_dirs) {

@@ -34,6 +34,7 @@
 #include "tests/testing/run_canvass.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/thread_ranks.h"
 
 namespace canvass {
 namespace {
@@ -49,6 +50,7 @@ using ::canvass::testing::ReadFileBytes;
 using ::canvass::testing::RunCanvass;
 using ::canvass::testing::RunResult;
 using ::canvass::testing::TempDir;
+using ::canvass::testing::ThreadRanks;
 using ::canvass::testing::WriteFileBytes;
 using ::testing::StartsWith;
 
@@ -484,6 +486,54 @@ TEST(CvbStreamWriterTest, InterleavedRecordsReadBackExactly) {
       EXPECT_EQ(result->tally, expected) << threads << " threads, ranges of " << range_bytes;
     }
   }
+}
+
+// ---- A manifest folder read by several ranks ----
+
+// Every file hashed in the manifest's pass (whole_file_bytes 0: no task hashes one): on
+// three in-process ranks each hashes a share of the files and rank 0 checks them all. The
+// findings, one file's hash mismatch among them, and the tally are the one process's.
+TEST(RankGroupManifestTest, FilesHashedAShareEachGiveTheOneProcessFindings) {
+  TempDir temp;
+  const std::string folder = temp.File("ballots");
+  ASSERT_NO_FATAL_FAILURE(GenerateFolder(folder, 3, "", "csv", {"--scale", "2"}));
+  absl::StatusOr<Election> election = ScaleElection(ReferenceElection(), 2);
+  ASSERT_THAT(election, IsOk());
+  // One serial of one file changed, its length kept: the same records, another hash.
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() == ".csv") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_FALSE(files.empty());
+  std::string text = ReadFileBytes(files[files.size() / 2]);
+  const size_t digit = text.find_last_of("0123456789");
+  ASSERT_NE(digit, std::string::npos);
+  text[digit] = text[digit] == '1' ? '2' : '1';
+  WriteFileBytes(files[files.size() / 2], text);
+  IngestOptions options;
+  options.threads = 1;
+  options.whole_file_bytes = 0;
+  absl::StatusOr<IngestResult> alone = IngestFiles(*election, {folder}, options);
+  ASSERT_THAT(alone, IsOk());
+  ASSERT_TRUE(alone->manifest.has_value());
+  ASSERT_EQ(alone->findings.size(), 1u);
+  EXPECT_EQ(alone->findings[0].finding, "hash_mismatch");
+  std::vector<absl::StatusOr<IngestResult>> results(3, absl::UnknownError("not run"));
+  ThreadRanks::Run(3, [&](const RankGroup& group) {
+    IngestOptions on_ranks = options;
+    on_ranks.ranks = &group;
+    results[static_cast<size_t>(group.rank())] = IngestFiles(*election, {folder}, on_ranks);
+  });
+  for (const absl::StatusOr<IngestResult>& result : results) {
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->tally, alone->tally);
+  }
+  ASSERT_TRUE(results[0]->manifest.has_value());  // rank 0 checks the manifest
+  ASSERT_EQ(results[0]->findings.size(), 1u);
+  EXPECT_EQ(results[0]->findings[0].file, alone->findings[0].file);
+  EXPECT_EQ(results[0]->findings[0].finding, "hash_mismatch");
+  EXPECT_EQ(results[0]->findings[0].detail, alone->findings[0].detail);
 }
 
 }  // namespace
