@@ -65,15 +65,17 @@ struct PlainRunState {
   const uint8_t* indexed_chunk = nullptr;
   size_t indexed_begin = 0, indexed_bytes = 0, indexed_count = 0;
 
+  // Bytes a structural pass indexes (a multiple of kBlockBytes, at most kChunkBytes) and
+  // records the staging columns hold (at least 8; AllocateStaging): the defaults except in
+  // tests and the fuzzer, whose short inputs reach chunk ends and full stagings with
+  // smaller ones.
+  size_t chunk_bytes = kChunkBytes;
+  size_t staging_records = 0;
+
   // Plain records in the order read, stations interleaved or not, handed on without going
   // through a BallotBatch: to `sink` as they are when they share one station (a
   // station-sorted file), else as one mixed batch to `mixed_sink`, or grouped by station
   // with a counting sort for `sink` when there is none (FlushStaging).
-  // Bytes a structural pass indexes (a multiple of kBlockBytes, at most kChunkBytes) and
-  // records the staging columns hold (at least 8): the defaults except in tests and the
-  // fuzzer, whose short inputs reach chunk ends and full stagings with smaller ones.
-  size_t chunk_bytes = kChunkBytes;
-  size_t staging_records = 0;
   size_t staged = 0;
   std::unique_ptr<uint64_t[]> staged_seq;
   std::unique_ptr<ChoiceIndex[]> staged_choice;
