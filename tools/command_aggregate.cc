@@ -77,6 +77,12 @@ int FilesCommand(const FilesFlags& flags, bool reconcile) {
     }
     return ContestFilesCommand(flags, reconcile);
   }
+  if (!flags.predicted.empty()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--predicted ", flags.predicted,
+        ": applies to cast vote records generated with faults; a generated folder of ballot "
+        "files carries its prediction in its manifest.json")));
+  }
   absl::StatusOr<ReportSetup> setup = PrepareReport(flags.report);
   if (!setup.ok()) return Fail(setup.status());
   const ReportFormat* format = &setup->format;
@@ -151,6 +157,10 @@ CLI::App* AddFilesCommand(CLI::App* app, const std::string& name, const std::str
                       "Results report giving the reported figures per unit, for cast vote "
                       "records: a NIST ERR JSON (which also defines the election) or a "
                       "reported-figures CSV (unit,contest,selection,count)");
+  command->add_option("--predicted", flags->predicted,
+                      "For cast vote records generated with --faults: their predicted "
+                      "figures (OUT-predicted.json), shown beside the counted ones as the "
+                      "report's ground truth");
   command->add_option_function<std::string>(
       "--scale",
       [flags](const std::string& text) {

@@ -23,6 +23,7 @@
 #include "engine/ingest/cvr_job.h"
 #include "engine/ingest/dominion_job.h"
 #include "engine/ingest/input_hashes.h"
+#include "engine/io/contest_prediction.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/io/nist/reported_csv.h"
 #include "engine/reconcile/cell_reconciler.h"
@@ -181,15 +182,28 @@ absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
   return election;
 }
 
-// Reconciles (for reconcile) and prints the report of a contest job; the exit code.
+// The --predicted file read against the job's election (before the job runs, so that a
+// bad one costs no reading); nullopt without the flag.
+absl::StatusOr<std::optional<ContestPrediction>> LoadPrediction(const FilesFlags& flags,
+                                                                const ContestElection& election) {
+  if (flags.predicted.empty()) return std::nullopt;
+  CANVASS_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileToString(flags.predicted, kMaxPredictionBytes));
+  return ParseContestPrediction(flags.predicted, text, election);
+}
+
+// Reconciles (for reconcile) and prints the report of a contest job (with the ground
+// truth when `prediction` is set); the exit code.
 int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconcile,
-                       const ContestElection& election, const CvrJobResult& job) {
+                       const ContestElection& election, const CvrJobResult& job,
+                       const ContestPrediction* prediction) {
   std::optional<Reconciliation2> reconciliation;
   if (reconcile) {
     reconciliation = ReconcileCells(election, job.tally, {flags.report.tolerance});
   }
   ContestReportInput input;
   input.command = reconcile ? "reconcile" : "aggregate";
+  input.predicted = prediction;
   input.election = &election;
   input.tally = &job.tally;
   input.reconciliation = reconciliation ? &*reconciliation : nullptr;
@@ -271,11 +285,14 @@ int DominionCommand(const FilesFlags& flags, ReportFormat format, bool reconcile
         absl::StrCat(flags.paths.front(),
                      ": no reported figures to reconcile against (give them with --reported)")));
   }
+  absl::StatusOr<std::optional<ContestPrediction>> prediction = LoadPrediction(flags, election);
+  if (!prediction.ok()) return Fail(prediction.status());
   CvrJobOptions options;
   options.threads = flags.threads;
   absl::StatusOr<CvrJobResult> job = ReadDominionExport(*dominion, flags.paths.front(), options);
   if (!job.ok()) return Fail(job.status());
-  return PrintContestReport(flags, format, reconcile, election, *job);
+  return PrintContestReport(flags, format, reconcile, election, *job,
+                            *prediction ? &**prediction : nullptr);
 }
 
 }  // namespace
@@ -326,11 +343,14 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
                      ": no reported figures to reconcile against (give a results "
                      "report with --reported)")));
   }
+  absl::StatusOr<std::optional<ContestPrediction>> prediction = LoadPrediction(flags, *election);
+  if (!prediction.ok()) return Fail(prediction.status());
   CvrJobOptions options;
   options.threads = flags.threads;
   absl::StatusOr<CvrJobResult> job = ReadCvrFiles(*election, flags.paths, options);
   if (!job.ok()) return Fail(job.status());
-  return PrintContestReport(flags, *format, reconcile, *election, *job);
+  return PrintContestReport(flags, *format, reconcile, *election, *job,
+                            *prediction ? &**prediction : nullptr);
 }
 
 CLI::App* AddConvertCommand(CLI::App* app, ConvertFlags* flags) {

@@ -9,7 +9,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/file_util.h"
 #include "engine/ingest/ingest.h"
+#include "engine/io/contest_prediction.h"
 #include "engine/io/manifest.h"
 #include "engine/io/nist/err_json.h"
 #include "engine/synth/cvr_generator.h"
@@ -83,16 +85,23 @@ int GenerateCvrs(const GenerateFlags& flags) {
         absl::StrCat("--format ", flags.format,
                      ": cast vote records are written as nist-json, cvb or dominion")));
   }
-  if (!flags.run.faults.empty() || !flags.file_faults.empty()) {
+  if (!flags.file_faults.empty()) {
     return Fail(absl::InvalidArgumentError(
-        "--faults and --file-faults apply to ballot files (csv, cvb), not yet to cast vote "
-        "records"));
+        "--file-faults applies to ballot files (csv, cvb); cast vote records take record and "
+        "unit faults (--faults)"));
   }
+  if (!flags.run.faults.empty() && flags.format == "dominion") {
+    return Fail(absl::InvalidArgumentError(
+        "--faults: a Dominion export is generated without faults; generate nist-json or cvb "
+        "records with them"));
+  }
+  absl::StatusOr<FaultPlan> faults = FaultPlan::Parse(flags.run.faults);
+  if (!faults.ok()) return Fail(faults.status());
   absl::StatusOr<ContestElection> election = LoadResultsReportJson(flags.reported);
   if (!election.ok()) return Fail(election.status());
   if (flags.format == "dominion") return GenerateDominion(flags, *election);
   absl::StatusOr<CvrGenerator> generator = CvrGenerator::Plan(
-      *election, CvrGeneratorOptions{flags.run.scale, flags.run.seed, flags.interleave});
+      *election, CvrGeneratorOptions{flags.run.scale, flags.run.seed, flags.interleave, *faults});
   if (!generator.ok()) return Fail(generator.status());
   std::error_code error;
   std::filesystem::create_directories(flags.out, error);
@@ -108,15 +117,39 @@ int GenerateCvrs(const GenerateFlags& flags) {
     return Fail(
         absl::InvalidArgumentError(absl::StrCat(path, ": cannot create: ", std::strerror(errno))));
   }
+  ContestPrediction prediction;
+  ContestPrediction* predicted = faults->Any() ? &prediction : nullptr;
   absl::StatusOr<uint64_t> bytes =
-      cvb ? generator->WriteCvb(out, path) : generator->Write(out, path);
+      cvb ? generator->WriteCvb(out, path, predicted) : generator->Write(out, path, predicted);
   const bool closed = std::fclose(out) == 0;
   if (!bytes.ok()) return Fail(bytes.status());
   if (!closed) return Fail(absl::DataLossError(absl::StrCat(path, ": close failed")));
-  std::printf("wrote %llu cast vote records (%llu bytes) at %zu units to %s (SYNTHETIC)\n",
-              static_cast<unsigned long long>(generator->ballots()),
-              static_cast<unsigned long long>(*bytes), generator->generating_units().size(),
-              path.c_str());
+  if (predicted == nullptr) {
+    std::printf("wrote %llu cast vote records (%llu bytes) at %zu units to %s (SYNTHETIC)\n",
+                static_cast<unsigned long long>(generator->ballots()),
+                static_cast<unsigned long long>(*bytes), generator->generating_units().size(),
+                path.c_str());
+    return kExitMatch;
+  }
+  // The ground truth beside the folder (inside it, a .json would be read as records).
+  const std::string prediction_path = CvrPredictionPath(flags.out);
+  if (absl::Status written =
+          WriteFileAtomically(prediction_path, ContestPredictionToJson(prediction, *election));
+      !written.ok()) {
+    return Fail(written);
+  }
+  std::string fired;
+  for (const auto& [name, count] : prediction.fired) {
+    absl::StrAppend(&fired, fired.empty() ? "" : ", ", name, " ", count);
+  }
+  std::printf(
+      "wrote %llu records of %llu cast vote records (%llu bytes) at %zu units to %s "
+      "(SYNTHETIC)\n  faults %s\n  fired  %s\n  predicted figures: %s (check with "
+      "--predicted %s)\n",
+      static_cast<unsigned long long>(prediction.tally.records_read),
+      static_cast<unsigned long long>(generator->ballots()),
+      static_cast<unsigned long long>(*bytes), generator->generating_units().size(), path.c_str(),
+      prediction.faults.c_str(), fired.c_str(), prediction_path.c_str(), prediction_path.c_str());
   return kExitMatch;
 }
 

@@ -50,7 +50,8 @@ struct FilesFlags {
   bool quiet = false;
   std::string checkpoint;
   uint64_t checkpoint_every_mib = 64;
-  std::string reported;  // --reported FILE: a results report (cast vote records only)
+  std::string reported;   // --reported FILE: a results report (cast vote records only)
+  std::string predicted;  // --predicted FILE: generated records' ground truth (likewise)
 };
 CLI::App* AddAggregateCommand(CLI::App* app, FilesFlags* flags);
 int AggregateCommand(const FilesFlags& flags);

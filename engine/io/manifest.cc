@@ -7,64 +7,24 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/status_macros.h"
-#include "nlohmann/json.hpp"
+#include "engine/io/internal/json_fields.h"
 
 namespace canvass {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-absl::Status Bad(const std::string& path, absl::string_view what) {
-  return absl::DataLossError(absl::StrCat(path, ": ", what));
-}
+using io_internal::Bad;
+using io_internal::CountField;
+using io_internal::Field;
+using io_internal::Json;
+using io_internal::ParseJson;
+using io_internal::Shown;
+using io_internal::StringField;
 
 Json TallyToJson(const Tally& tally) {
   return {{"records_read", tally.records_read},
           {"rejected", tally.rejected},
           {"counted", tally.counted},
           {"station_records", tally.station_records}};
-}
-
-// A JSON value as a message shows it: at most 40 bytes of its text.
-std::string Shown(const Json& value) {
-  std::string text = value.dump(-1, ' ', /*ensure_ascii=*/true);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return text;
-}
-
-// Field `key` of `parent`, named `where + key` in messages (`where` is "" or ends in
-// '.'); DataLoss when it is missing or `parent` is not an object.
-absl::StatusOr<const Json*> Field(const std::string& path, const Json& parent,
-                                  const std::string& where, const char* key) {
-  if (!parent.is_object()) {
-    const std::string named =
-        where.empty() ? "" : absl::StrCat("field '", where.substr(0, where.size() - 1), "': ");
-    return Bad(path, absl::StrCat(named, "expected a JSON object, got ", Shown(parent)));
-  }
-  const auto found = parent.find(key);
-  if (found == parent.end()) return Bad(path, absl::StrCat("field '", where, key, "' is missing"));
-  return &*found;
-}
-
-absl::StatusOr<uint64_t> CountField(const std::string& path, const Json& parent,
-                                    const std::string& where, const char* key) {
-  CANVASS_ASSIGN_OR_RETURN(const Json* value, Field(path, parent, where, key));
-  if (!value->is_number_unsigned()) {
-    return Bad(
-        path, absl::StrCat("field '", where, key,
-                           "': expected a count (a whole number, 0 or more), got ", Shown(*value)));
-  }
-  return value->get<uint64_t>();
-}
-
-absl::StatusOr<std::string> StringField(const std::string& path, const Json& parent,
-                                        const std::string& where, const char* key) {
-  CANVASS_ASSIGN_OR_RETURN(const Json* value, Field(path, parent, where, key));
-  if (!value->is_string()) {
-    return Bad(path,
-               absl::StrCat("field '", where, key, "': expected a string, got ", Shown(*value)));
-  }
-  return value->get<std::string>();
 }
 
 absl::StatusOr<std::vector<uint64_t>> CountsField(const std::string& path, const Json& parent,
@@ -133,20 +93,6 @@ std::string ManifestToJson(const Manifest& manifest, const Election& election) {
   if (manifest.predicted) root["predicted"] = TallyToJson(*manifest.predicted);
   return root.dump(1) + "\n";
 }
-
-namespace {
-
-absl::StatusOr<Json> ParseJson(const std::string& path, absl::string_view text) {
-  try {
-    return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& error) {
-    return Bad(path, absl::StrCat("byte ", error.byte, ": not valid JSON"));
-  } catch (const Json::exception& error) {
-    return Bad(path, absl::StrCat("not valid JSON: ", error.what()));
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<uint64_t> ParseManifestScale(const std::string& path, absl::string_view text) {
   CANVASS_ASSIGN_OR_RETURN(const Json root, ParseJson(path, text));

@@ -82,6 +82,89 @@ std::vector<PlausibilityWarning> Warnings(const ContestReportInput& input) {
                                   input.plausibility);
 }
 
+// The records' ground truth beside the tally: `faults` (plan, fired), `predicted` (its
+// records, and every cell where prediction and count differ, unit by unit, in unit and
+// cell order) and `ground_truth`: "exact" when every figure agrees, else "differs" (the
+// engine disagrees with the generator's prediction: a bug, or records edited after they
+// were written).
+void AddGroundTruth(const ContestReportInput& input, Json* report) {
+  const ContestElection& election = *input.election;
+  const ContestPrediction& prediction = *input.predicted;
+  const ContestTally& predicted = prediction.tally;
+  const ContestTally& tally = *input.tally;
+  Json fired = Json::object();
+  for (const auto& [name, count] : prediction.fired) fired[name] = count;
+  (*report)["faults"] = {{"plan", prediction.faults}, {"fired", std::move(fired)}};
+  Json rejected = Json::object();
+  for (int r = 0; r < kNumCastRejects; ++r) {
+    rejected[std::string(CastRejectName(static_cast<CastReject>(r)))] = predicted.rejected[r];
+  }
+  Json differences = Json::array();
+  for (uint32_t u = 0; u < election.units.size(); ++u) {
+    for (uint32_t cell = 0; cell < election.cells_per_unit(); ++cell) {
+      const uint64_t expected = predicted.Cell(u, cell);
+      const uint64_t counted = tally.Cell(u, cell);
+      if (expected == counted) continue;
+      differences.push_back({{"unit", election.units[u].id},
+                             {"contest", CellContestId(election, cell)},
+                             {"selection", CellSelectionName(election, cell)},
+                             {"predicted", expected},
+                             {"counted", counted}});
+    }
+  }
+  const bool exact = predicted == tally;
+  (*report)["predicted"] = {{"records",
+                             {{"read", predicted.records_read},
+                              {"counted", predicted.counted},
+                              {"rejected", std::move(rejected)},
+                              {"adjudicated", predicted.adjudicated}}},
+                            {"cells_differing", differences.size()},
+                            {"differences", std::move(differences)}};
+  (*report)["ground_truth"] = exact ? "exact" : "differs";
+}
+
+// The ground truth in the text report: the plan, what fired, the records figure by figure
+// and the cells that differ.
+void AppendGroundTruthText(const Json& model, std::string* out) {
+  const Json& faults = model["faults"];
+  std::string fired;
+  for (const auto& [name, count] : faults["fired"].items()) {
+    absl::StrAppend(&fired, fired.empty() ? "" : ", ", name, " ", count.get<uint64_t>());
+  }
+  absl::StrAppend(out, "\n  faults  ", faults["plan"].get<std::string>(), "\n  fired   ", fired,
+                  "\n",
+                  absl::StrFormat("  %-28s %10s %10s\n", "ground truth", "predicted", "counted"));
+  const auto row = [&](absl::string_view label, const Json& expected, const Json& actual) {
+    const uint64_t e = expected.get<uint64_t>();
+    const uint64_t a = actual.get<uint64_t>();
+    absl::StrAppend(
+        out, absl::StrFormat("  %-28s %10d %10d%s\n", label, e, a, e == a ? "" : "  <-- differs"));
+  };
+  const Json& predicted = model["predicted"]["records"];
+  const Json& records = model["records"];
+  row("records read", predicted["read"], records["read"]);
+  row("counted", predicted["counted"], records["counted"]);
+  for (const auto& [reason, count] : predicted["rejected"].items()) {
+    row(absl::StrCat("rejected ", reason), count, records["rejected"][reason]);
+  }
+  const Json& differences = model["predicted"]["differences"];
+  for (size_t i = 0; i < differences.size() && i < kTextMismatches; ++i) {
+    const Json& d = differences[i];
+    row(absl::StrCat(d["unit"].get<std::string>(), " ", d["contest"].get<std::string>(), " ",
+                     d["selection"].get<std::string>()),
+        d["predicted"], d["counted"]);
+  }
+  if (differences.size() > kTextMismatches) {
+    absl::StrAppend(out, "  ... ", differences.size() - kTextMismatches,
+                    " more cells differ (--format json lists them all)\n");
+  }
+  absl::StrAppend(out, "  ground truth ",
+                  model["ground_truth"] == "exact"
+                      ? "EXACT: every predicted figure reproduced, in every unit"
+                      : "DIFFERS: the count disagrees with the generator's prediction",
+                  "\n");
+}
+
 Json Model(const ContestReportInput& input) {
   const ContestElection& election = *input.election;
   const ContestTally& tally = *input.tally;
@@ -251,6 +334,7 @@ Json Model(const ContestReportInput& input) {
   }
   report["plausibility"] = report_internal::PlausibilityJson(input.plausibility);
   report["warnings"] = report_internal::WarningsJson(Warnings(input));
+  if (input.predicted) AddGroundTruth(input, &report);
   if (rec) report["verdict"] = rec->match ? "match" : "mismatch";
   return report;
 }
@@ -349,6 +433,7 @@ std::string RenderText(const ContestReportInput& input, const Json& model) {
     }
   }
   report_internal::AppendWarningsText(Warnings(input), kTextMismatches, &out);
+  if (model.contains("ground_truth")) AppendGroundTruthText(model, &out);
   if (reconcile) {
     const Json& cells = model["cells"];
     absl::StrAppend(&out, "\ncells compared ", cells["compared"].get<uint64_t>(), ", mismatched ",

@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "engine/ballot/cast_ballots.h"
 #include "engine/election/contests.h"
+#include "engine/io/contest_prediction.h"
 #include "engine/io/inputs.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/reconcile/cell_reconciler.h"
@@ -34,6 +35,9 @@ struct ContestReportInput {
   // With `inputs`: the XXH3-128 (hex) of each input, "" where not hashable; null when the
   // run did not hash its inputs (JSON inputs[].xxh3, docs/REPORT.md).
   const std::vector<std::string>* input_hashes = nullptr;
+  // Generated records' ground truth (--predicted): compared record by record and cell by
+  // cell, in every unit, with the tally (JSON faults, predicted, ground_truth).
+  const ContestPrediction* predicted = nullptr;
 };
 
 // Requires: election and tally set and of each other.

@@ -713,11 +713,14 @@ void RejectedV1(element report, std::string* out) {
   out->append("</section>");
 }
 
-void FaultsV1(element report, std::string* out) {
+// Both versions: the plan, what fired, the predicted records beside the counted ones, and
+// (version 1) the predicted totals or (version 2) every cell where they differ.
+void Faults(element report, std::string* out) {
   std::optional<element> faults = Get(report, "faults");
   if (!faults) return;
   out->append("<section id=\"faults\"><h2>Injected faults</h2><dl class=\"kv\">");
   Term("plan", absl::StrCat("<code>", HtmlEscape(GetString(*faults, "plan")), "</code>"), out);
+  Term("ground truth", KeyedSpan(report, "ground_truth", ""), out);
   out->append("</dl>");
   std::optional<element> fired = Get(*faults, "fired");
   BeginTable("fired-table", {{"fault"}, {"fired", true}}, false, out);
@@ -753,12 +756,33 @@ void FaultsV1(element report, std::string* out) {
     row(absl::StrCat("rejected: ", reason), predicted_rejected, rejected,
         "/predicted/records/rejected", "/records/rejected", reason);
   }
+  if (predicted_records && Get(*predicted_records, "adjudicated")) {
+    row("counted from adjudicated versions", predicted_records, records, "/predicted/records",
+        "/records", "adjudicated");
+  }
   std::optional<element> predicted_totals = predicted ? Get(*predicted, "totals") : std::nullopt;
-  for (const auto& [code, value] : Fields(Get(report, "totals"))) {
-    row(code == "cast" ? "ballots cast" : absl::StrCat("counted: ", code), predicted_totals,
-        Get(report, "totals"), "/predicted/totals", "/totals", code);
+  if (predicted_totals) {
+    for (const auto& [code, value] : Fields(Get(report, "totals"))) {
+      row(code == "cast" ? "ballots cast" : absl::StrCat("counted: ", code), predicted_totals,
+          Get(report, "totals"), "/predicted/totals", "/totals", code);
+    }
   }
   EndTable(out);
+  std::optional<element> differences = predicted ? Get(*predicted, "differences") : std::nullopt;
+  if (differences) {
+    const std::vector<element> rows = Items(differences);
+    absl::StrAppend(out, "<h3>Cells where count and prediction differ: ",
+                    KeyedSpan(*predicted, "cells_differing", "/predicted"), "</h3>");
+    if (!rows.empty()) {
+      PathTable("differences-table", differences, "/predicted/differences",
+                {{"unit", "unit"},
+                 {"contest", "contest"},
+                 {"selection", "selection"},
+                 {"predicted", "predicted"},
+                 {"counted", "counted"}},
+                out);
+    }
+  }
   out->append("</section>");
 }
 
@@ -857,7 +881,7 @@ void RenderV1(element report, std::string* out) {
   CountedVsReportedV1(report, out);
   DiscrepanciesV1(report, out);
   RejectedV1(report, out);
-  FaultsV1(report, out);
+  Faults(report, out);
   DrillDownV1(report, out);
 }
 
@@ -1185,6 +1209,7 @@ void RenderV2(element report, std::string* out) {
   CountedVsReportedV2(report, out);
   DiscrepanciesV2(report, out);
   RejectedV2(report, out);
+  Faults(report, out);
   DrillDownV2(report, out);
 }
 

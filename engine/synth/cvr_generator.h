@@ -18,6 +18,20 @@
 //    cast, when larger); each contest sits on a seeded selection of them.
 //  - Records are written unit by unit, or with `interleave` in a seeded order over all
 //    units (a bijection on the record numbers); UniqueId is "<unit>-<n>".
+//  - With a fault plan (synth/fault_plan.h): every decision is a pure function of (seed,
+//    unit, ballot) or (seed, unit), taken in the order of docs/STRESS.md's table. A unit
+//    is `truncate`d after a uniform number of its ballots (the rest lost); a ballot is
+//    `drop`ped (lost), `corrupt` (its bytes damaged so that the reader rejects it as
+//    malformed, located), `unknown_station` (its BallotStyleUnitId names no unit:
+//    unknown_unit), `unknown_choice` (a mark of a selection its contest lacks:
+//    unknown_selection), or delivered intact; an intact ballot may get a `dup` (an equal
+//    copy) and a `conflict` (a copy that differs: its last contest left out, or an
+//    undervote added to a ballot with none), and a `double_report` unit sends each intact
+//    ballot again (half the units identically, half changing each resent copy with
+//    probability 1/4). The copies follow every first record in the file. `bad_seq` and
+//    `reorder` are refused: records have no serials, and the order is --interleave's.
+//    Write() then also gives the ground truth (io/contest_prediction.h), predicted from
+//    what was written by DESIGN.md's rules, never by aggregating.
 //
 // Thread safety: a CvrGenerator is immutable after Plan(); Write() may run from one
 // thread at a time per output. The election must outlive the generator.
@@ -26,11 +40,14 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/election/contests.h"
+#include "engine/io/contest_prediction.h"
+#include "engine/synth/fault_plan.h"
 
 namespace canvass {
 
@@ -40,12 +57,20 @@ struct CvrGeneratorOptions {
   // Records in a seeded order across all units (as a central count or a live feed
   // delivers them) instead of unit by unit.
   bool interleave = false;
+  // Faults to inject (docs/STRESS.md); the empty plan writes every ballot once, intact.
+  FaultPlan faults;
 };
+
+// Where `canvass generate --reported ... --faults ... --out OUT` writes its prediction:
+// OUT-predicted.json beside the folder (OUT without its trailing '/'), since every .json
+// inside it is read as cast vote records.
+std::string CvrPredictionPath(const std::string& out);
 
 class CvrGenerator {
  public:
   // InvalidArgument when the figures cannot be reproduced (an overvote in a contest with
-  // no more selections than vote_for, a scaled figure past 2^40 per unit).
+  // no more selections than vote_for, a scaled figure past 2^40 per unit), or the fault
+  // plan has a fault records cannot take (bad_seq, reorder).
   static absl::StatusOr<CvrGenerator> Plan(const ContestElection& election,
                                            const CvrGeneratorOptions& options);
 
@@ -62,17 +87,23 @@ class CvrGenerator {
   };
   // Record r (0 <= r < ballots()) in the written order: its unit (an election unit index),
   // its number within the unit (from 0), and its contests (replacing *contests), for
-  // writers of other syntaxes (synth/dominion_generator.h).
+  // writers of other syntaxes (synth/dominion_generator.h). Faults are not applied.
   void Record(uint64_t r, uint32_t* unit, uint64_t* ballot,
               std::vector<BallotContest>* contests) const;
 
-  // Writes the whole report (Election, GpUnit, then the CVR records) to `out`; returns
-  // the bytes written. DataLoss naming `out_name` when a write fails.
-  absl::StatusOr<uint64_t> Write(std::FILE* out, const std::string& out_name) const;
+  // Writes the whole report (Election, GpUnit, then the CVR records, faults applied) to
+  // `out`; returns the bytes written, and when `predicted` is set, what a correct engine
+  // must count from them (its election, seed, scale and faults filled in). DataLoss
+  // naming `out_name` when a write fails.
+  absl::StatusOr<uint64_t> Write(std::FILE* out, const std::string& out_name,
+                                 ContestPrediction* predicted = nullptr) const;
   // The same records, in the same order, as a cvb file of contest ballots (version 3,
   // io/cvb/contest_cvb.h), marked synthetic; returns the bytes written. Read back, it
-  // gives the figures of the JSON report exactly.
-  absl::StatusOr<uint64_t> WriteCvb(std::FILE* out, const std::string& out_name) const;
+  // gives the figures of the JSON report exactly. A record the JSON's reader rejects for
+  // its unit or selection is written as a rejected record with that reason (as `canvass
+  // convert` writes one), a corrupt one as a record of an unknown kind (malformed).
+  absl::StatusOr<uint64_t> WriteCvb(std::FILE* out, const std::string& out_name,
+                                    ContestPrediction* predicted = nullptr) const;
 
  private:
   struct ContestPlan {
@@ -90,10 +121,32 @@ class CvrGenerator {
     uint32_t unit = 0;
     uint64_t ballots = 0;
     std::vector<ContestPlan> contests;
+    uint64_t delivered = 0;  // ballots before the truncation point (all without one)
+    uint8_t resend = 0;      // double_report: 0 no, 1 identical copies, 2 changing copies
   };
+  // What the fault plan makes of one ballot.
+  enum class Delivery : uint8_t { kIntact, kChanged, kCorrupt, kUnknownUnit, kUnknownSelection };
+  struct Fate {
+    bool lost = false;  // truncated away or dropped
+    Delivery first = Delivery::kIntact;
+    bool dup = false;
+    bool conflict = false;
+    bool resend = false;
+    bool resend_changed = false;
+  };
+  Fate FateOf(const UnitPlan& unit, uint64_t ballot) const;
+  // The contents of a copy that differs from `contents` in its cells.
+  void Change(std::vector<BallotContest>* contents) const;
+  // Every written record in file order, faults applied: first records, then the copies.
+  // `emit` returns a write error to stop at. Fills *predicted when set.
+  absl::Status Deliver(
+      const std::function<absl::Status(uint32_t unit, uint64_t ballot, Delivery delivery,
+                                       const std::vector<BallotContest>& contents)>& emit,
+      ContestPrediction* predicted) const;
   explicit CvrGenerator(const ContestElection& election) : election_(&election) {}
   void Contents(const UnitPlan& unit, uint64_t ballot, std::vector<BallotContest>* out) const;
-  void AppendBallot(const UnitPlan& unit, uint64_t ballot, std::string* out) const;
+  void AppendBallot(uint32_t unit, uint64_t ballot, Delivery delivery,
+                    const std::vector<BallotContest>& contents, std::string* out) const;
   // The position of record r in the units laid end to end.
   uint64_t RecordOrder(uint64_t r) const;
   std::string Header() const;
@@ -106,6 +159,8 @@ class CvrGenerator {
   std::vector<uint64_t> unit_end_;  // per planned unit, records up to its end
   uint64_t stride_ = 1;             // the file order: record r is stride_ * r + offset_
   uint64_t offset_ = 0;
+  std::string misrouted_unit_;     // unknown_station: a unit id the election lacks
+  std::string unknown_selection_;  // unknown_choice: a selection id no contest has
 };
 
 }  // namespace canvass

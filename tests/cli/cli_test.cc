@@ -1463,5 +1463,124 @@ TEST(CliGenerateCvbTest, TheCvbIsTheConvertedJsonByteForByteAndReconcilesToMatch
   }
 }
 
+// ---- generate --reported ERR --faults SPEC: generated CVRs with their ground truth ----
+
+TEST(CliGenerateFaultsTest, ReconcileShowsTheInjectedLossesAndTheExactGroundTruth) {
+  TempDir directory;
+  const std::string err = (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" /
+                           "gen-03" / "err-gen-03.json")
+                              .string();
+  for (const char* format : {"nist-json", "cvb"}) {
+    SCOPED_TRACE(format);
+    const std::string out = (directory.path() / format).string();
+    const RunResult generated = RunCanvass(
+        {"generate", "--reported", err, "--format", format, "--scale", "40", "--seed", "3",
+         "--interleave", "--faults",
+         "drop=0.02,dup=0.02,conflict=0.01,corrupt=0.01,unknown_station=0.01,unknown_choice=0.01,"
+         "double_report=0.5",
+         "--out", out});
+    ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+    const std::string predicted = out + "-predicted.json";
+    EXPECT_THAT(generated.out, HasSubstr(absl::StrCat("predicted figures: ", predicted)));
+    const std::string records =
+        absl::StrCat(out, "/", std::string(format) == "cvb" ? "cvr.cvb" : "cvr.json");
+    const RunResult reconciled =
+        RunCanvass({"reconcile", "--reported", err, "--scale", "40", "--predicted", predicted,
+                    records, "--format", "json"});
+    // The faults lose ballots: the reported figures no longer add up.
+    ASSERT_EQ(reconciled.exit_code, kExitMismatch) << Describe(reconciled);
+    const json report = ParseJson(reconciled);
+    EXPECT_EQ(report["ground_truth"], "exact");
+    EXPECT_EQ(report["predicted"]["cells_differing"], 0);
+    EXPECT_EQ(report["predicted"]["records"], report["records"]);
+    EXPECT_EQ(report["faults"]["plan"],
+              "drop=0.02,dup=0.02,conflict=0.01,corrupt=0.01,unknown_station=0.01,"
+              "unknown_choice=0.01,double_report=0.5");
+    const json prediction = json::parse(ReadFileBytes(predicted));
+    EXPECT_EQ(report["faults"]["fired"], prediction["fired"]);
+    EXPECT_GT(report["records"]["rejected"]["duplicate"].get<uint64_t>(), 0u);
+    EXPECT_GT(report["records"]["rejected"]["malformed"].get<uint64_t>(), 0u);
+    EXPECT_GT(report["cells"]["mismatched"].get<uint64_t>(), 0u);
+    const RunResult text = RunCanvass(
+        {"aggregate", "--reported", err, "--predicted", predicted, records, "--threads", "2"});
+    ASSERT_EQ(text.exit_code, kExitMatch) << Describe(text);
+    EXPECT_THAT(text.out,
+                HasSubstr("ground truth EXACT: every predicted figure reproduced, in every unit"));
+  }
+}
+
+TEST(CliGenerateFaultsTest, AnEditedPredictionIsShownAsDiffering) {
+  TempDir directory;
+  const std::string err = (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" /
+                           "gen-01" / "err-gen-01.json")
+                              .string();
+  const std::string out = (directory.path() / "g").string();
+  const RunResult generated = RunCanvass({"generate", "--reported", err, "--format", "nist-json",
+                                          "--faults", "dup=0.5", "--out", out});
+  ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+  json prediction = json::parse(ReadFileBytes(out + "-predicted.json"));
+  json& cell = prediction["units"][0]["cells"][0];
+  ASSERT_EQ(cell["figure"], "ballots_cast");
+  const uint64_t ballots = cell["count"].get<uint64_t>();
+  cell["count"] = ballots + 1;
+  const std::string edited = (directory.path() / "edited.json").string();
+  WriteFile(edited, prediction.dump());
+  const RunResult result = RunCanvass({"aggregate", "--reported", err, "--predicted", edited,
+                                       out + "/cvr.json", "--format", "json"});
+  ASSERT_EQ(result.exit_code, kExitMatch) << Describe(result);
+  const json report = ParseJson(result);
+  EXPECT_EQ(report["ground_truth"], "differs");
+  ASSERT_EQ(report["predicted"]["cells_differing"], 1);
+  const json& difference = report["predicted"]["differences"][0];
+  EXPECT_EQ(difference["unit"], prediction["units"][0]["unit"]);
+  EXPECT_EQ(difference["selection"], "ballots_cast");
+  EXPECT_EQ(difference["predicted"], ballots + 1);
+  EXPECT_EQ(difference["counted"], ballots);
+  const RunResult text =
+      RunCanvass({"aggregate", "--reported", err, "--predicted", edited, out + "/cvr.json"});
+  EXPECT_THAT(text.out, HasSubstr("<-- differs"));
+  EXPECT_THAT(text.out, HasSubstr("ground truth DIFFERS"));
+}
+
+TEST(CliGenerateFaultsTest, MisusedFaultsAndPredictionsAreInputErrors) {
+  TempDir directory;
+  const std::string err = (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" /
+                           "gen-01" / "err-gen-01.json")
+                              .string();
+  const std::string out = (directory.path() / "g").string();
+  const struct {
+    std::vector<std::string> args;
+    std::string message;
+  } cases[] = {
+      {{"generate", "--reported", err, "--format", "nist-json", "--faults", "bad_seq=0.1", "--out",
+        out},
+       "--faults bad_seq: cast vote records have no serial numbers to damage"},
+      {{"generate", "--reported", err, "--format", "cvb", "--faults", "reorder=1", "--out", out},
+       "--faults reorder: the order of cast vote records is --interleave's"},
+      {{"generate", "--reported", err, "--format", "dominion", "--faults", "dup=0.1", "--out", out},
+       "a Dominion export is generated without faults"},
+      {{"generate", "--reported", err, "--format", "nist-json", "--file-faults", "truncate=0.1",
+        "--out", out},
+       "--file-faults applies to ballot files (csv, cvb)"},
+      {{"aggregate", "--reported", err, "--predicted", out + "-missing.json",
+        (std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" / "gen-01" /
+         "cvr-gen-01.json")
+            .string()},
+       out + "-missing.json"},
+      {{"aggregate", "--predicted", err,
+        (std::filesystem::path(CANVASS_SOURCE_DIR) / "tests" / "data" / "nist_bad" /
+         "csv_ballot_file.csv")
+            .string()},
+       "--predicted " + err + ": applies to cast vote records generated with faults"},
+  };
+  for (const auto& c : cases) {
+    const RunResult result = RunCanvass(c.args);
+    EXPECT_EQ(result.exit_code, kExitInputError) << Describe(result);
+    EXPECT_THAT(result.err, HasSubstr(c.message)) << Describe(result);
+    EXPECT_EQ(result.out, "");
+  }
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace canvass

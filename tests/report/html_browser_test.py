@@ -165,9 +165,11 @@ def required_pointers(report):
         if "faults" in report:
             every("/faults/fired", report["faults"]["fired"])
     else:
-        for key in ("contests", "records", "cells", "mismatches", "units"):
+        for key in ("contests", "records", "cells", "mismatches", "units", "predicted"):
             if key in report:
                 every("/" + key, report[key])
+        if "faults" in report:
+            every("/faults/fired", report["faults"]["fired"])
     return pointers
 
 
@@ -260,6 +262,21 @@ def main():
         if not any(w["check"] == "invalid_share" for w in dominion_report["warnings"]):
             fail("dominion: expected an invalid_share warning")
         cases.append(("dominion aggregate", "dominion.html", dominion_report, False))
+
+        # 5. Cast vote records generated from NIST's GEN-03 results report with faults,
+        # reconciled against it with their prediction: injected faults and ground truth.
+        err = os.path.join(source, "datasets", "nist-cdf", "gen-03", "err-gen-03.json")
+        canvass(binary, ["generate", "--reported", err, "--format", "nist-json", "--scale", "5",
+                         "--faults", "drop=0.02,dup=0.05,conflict=0.02,corrupt=0.02",
+                         "--out", "faulty"], (0,))
+        faulty_json = canvass(binary, ["reconcile", "--reported", err, "--scale", "5",
+                                       "--predicted", "faulty-predicted.json", "faulty/cvr.json",
+                                       "--by", "unit", "--format", "json", "--html",
+                                       "faulty.html"])
+        faulty = json.loads(faulty_json)
+        if faulty.get("ground_truth") != "exact":
+            fail("faulty CVRs: expected ground_truth exact, got %r" % faulty.get("ground_truth"))
+        cases.append(("faulty CVRs reconcile", "faulty.html", faulty, True))
 
         for name, page, report, synthetic in cases:
             check_page(name, browser, page, report, synthetic)
