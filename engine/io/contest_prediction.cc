@@ -14,9 +14,9 @@ using io_internal::ArrayField;
 using io_internal::Bad;
 using io_internal::CountField;
 using io_internal::Field;
+using io_internal::FiredField;
 using io_internal::Json;
 using io_internal::ParseJson;
-using io_internal::Shown;
 using io_internal::StringField;
 
 constexpr absl::string_view kBallotsCast = "ballots_cast";
@@ -46,8 +46,8 @@ absl::StatusOr<uint32_t> CellOf(const std::string& path, const std::string& wher
   if (!entry.contains("contest")) {
     CANVASS_ASSIGN_OR_RETURN(const std::string figure, StringField(path, entry, where, "figure"));
     if (figure != kBallotsCast) {
-      return invalid(absl::StrCat("a cell without a contest is \"", kBallotsCast, "\", not \"",
-                                  figure, "\""));
+      return invalid(
+          absl::StrCat("a cell without a contest is \"", kBallotsCast, "\", not \"", figure, "\""));
     }
     return ContestElection::kBallotsCastCell;
   }
@@ -60,8 +60,8 @@ absl::StatusOr<uint32_t> CellOf(const std::string& path, const std::string& wher
                              StringField(path, entry, where, "selection"));
     const std::optional<uint32_t> selection = election.FindSelection(*contest, selection_id);
     if (!selection) {
-      return invalid(absl::StrCat("contest '", contest_id, "' has no selection '", selection_id,
-                                  "'"));
+      return invalid(
+          absl::StrCat("contest '", contest_id, "' has no selection '", selection_id, "'"));
     }
     return election.SelectionCell(*contest, *selection);
   }
@@ -95,22 +95,21 @@ std::string ContestPredictionToJson(const ContestPrediction& prediction,
     }
     if (!cells.empty()) units.push_back({{"unit", election.units[u].id}, {"cells", cells}});
   }
-  Json root = {
-      {"prediction_version", 1},
-      {"note",
-       "SYNTHETIC: what a correct engine must count from the generated cast vote records; "
-       "cells not listed are 0"},
-      {"election", prediction.election},
-      {"seed", prediction.seed},
-      {"scale", prediction.scale},
-      {"faults", prediction.faults},
-      {"fired", std::move(fired)},
-      {"records",
-       {{"read", tally.records_read},
-        {"counted", tally.counted},
-        {"adjudicated", tally.adjudicated},
-        {"rejected", std::move(rejected)}}},
-      {"units", std::move(units)}};
+  Json root = {{"prediction_version", 1},
+               {"note",
+                "SYNTHETIC: what a correct engine must count from the generated cast vote records; "
+                "cells not listed are 0"},
+               {"election", prediction.election},
+               {"seed", prediction.seed},
+               {"scale", prediction.scale},
+               {"faults", prediction.faults},
+               {"fired", std::move(fired)},
+               {"records",
+                {{"read", tally.records_read},
+                 {"counted", tally.counted},
+                 {"adjudicated", tally.adjudicated},
+                 {"rejected", std::move(rejected)}}},
+               {"units", std::move(units)}};
   return root.dump(1, ' ', /*ensure_ascii=*/false) + "\n";
 }
 
@@ -133,14 +132,7 @@ absl::StatusOr<ContestPrediction> ParseContestPrediction(const std::string& path
   CANVASS_ASSIGN_OR_RETURN(prediction.seed, CountField(path, root, "", "seed"));
   CANVASS_ASSIGN_OR_RETURN(prediction.scale, CountField(path, root, "", "scale"));
   CANVASS_ASSIGN_OR_RETURN(prediction.faults, StringField(path, root, "", "faults"));
-  CANVASS_ASSIGN_OR_RETURN(const Json* fired, Field(path, root, "", "fired"));
-  if (!fired->is_object()) {
-    return Bad(path, absl::StrCat("field 'fired': expected a JSON object, got ", Shown(*fired)));
-  }
-  for (const auto& [name, count] : fired->items()) {
-    CANVASS_ASSIGN_OR_RETURN(const uint64_t n, CountField(path, *fired, "fired.", name.c_str()));
-    prediction.fired.emplace_back(name, n);
-  }
+  CANVASS_ASSIGN_OR_RETURN(prediction.fired, FiredField(path, root));
   ContestTally& tally = prediction.tally;
   tally.num_units = static_cast<uint32_t>(election.units.size());
   tally.cells_per_unit = election.cells_per_unit();
@@ -164,23 +156,21 @@ absl::StatusOr<ContestPrediction> ParseContestPrediction(const std::string& path
     CANVASS_ASSIGN_OR_RETURN(const std::string unit_id, StringField(path, entry, where, "unit"));
     const std::optional<uint32_t> unit = election.FindUnit(unit_id);
     if (!unit) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": field '", where,
-                                                     "unit': unit '", unit_id,
+      return absl::InvalidArgumentError(absl::StrCat(path, ": field '", where, "unit': unit '",
+                                                     unit_id,
                                                      "' is not a reporting unit of the election"));
     }
     CANVASS_ASSIGN_OR_RETURN(const Json* cells, ArrayField(path, entry, where, "cells"));
     for (size_t k = 0; k < cells->size(); ++k) {
       const std::string cell_where = absl::StrCat(where, "cells[", k, "]");
       const Json& cell_entry = (*cells)[k];
-      CANVASS_ASSIGN_OR_RETURN(const uint32_t cell,
-                               CellOf(path, cell_where, cell_entry, election));
+      CANVASS_ASSIGN_OR_RETURN(const uint32_t cell, CellOf(path, cell_where, cell_entry, election));
       CANVASS_ASSIGN_OR_RETURN(const uint64_t count,
                                CountField(path, cell_entry, cell_where + ".", "count"));
       const size_t at = static_cast<size_t>(*unit) * tally.cells_per_unit + cell;
       if (given[at]) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": field '", cell_where,
-                                                       "': a cell of unit '", unit_id,
-                                                       "' given twice"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": field '", cell_where, "': a cell of unit '", unit_id, "' given twice"));
       }
       given[at] = 1;
       tally.cells[at] = count;

@@ -15,6 +15,7 @@ namespace {
 using io_internal::Bad;
 using io_internal::CountField;
 using io_internal::Field;
+using io_internal::FiredField;
 using io_internal::Json;
 using io_internal::ParseJson;
 using io_internal::Shown;
@@ -121,14 +122,7 @@ absl::StatusOr<Manifest> ParseManifest(const std::string& path, absl::string_vie
   }
   manifest.election_fingerprint = std::stoull(fingerprint, nullptr, 16);
   CANVASS_ASSIGN_OR_RETURN(manifest.faults, StringField(path, root, "", "faults"));
-  CANVASS_ASSIGN_OR_RETURN(const Json* fired, Field(path, root, "", "fired"));
-  if (!fired->is_object()) {
-    return Bad(path, absl::StrCat("field 'fired': expected a JSON object, got ", Shown(*fired)));
-  }
-  for (const auto& [name, count] : fired->items()) {
-    CANVASS_ASSIGN_OR_RETURN(const uint64_t n, CountField(path, *fired, "fired.", name.c_str()));
-    manifest.fired.emplace_back(name, n);
-  }
+  CANVASS_ASSIGN_OR_RETURN(manifest.fired, FiredField(path, root));
   CANVASS_ASSIGN_OR_RETURN(const Json* files, Field(path, root, "", "files"));
   if (!files->is_array()) {
     return Bad(path, absl::StrCat("field 'files': expected an array, got ", Shown(*files)));

@@ -15,6 +15,7 @@
 #include "engine/synth/cvr_generator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/nist/hand_election.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,6 +25,7 @@ namespace {
 using ::canvass::testing::IsOk;
 using ::canvass::testing::StatusIs;
 using ::canvass::testing::TempDir;
+using ::canvass::testing::VoteForTwo;
 using ::testing::HasSubstr;
 
 struct Generated {
@@ -96,8 +98,7 @@ TEST_P(FaultyNistTest, TheCountEqualsThePredictionCellByCell) {
         const ContestTally& t = g.job.tally;
         EXPECT_EQ(t.Rejected(CastReject::kMalformed), Fired(g.prediction, "corrupt"));
         EXPECT_EQ(t.Rejected(CastReject::kUnknownUnit), Fired(g.prediction, "unknown_station"));
-        EXPECT_EQ(t.Rejected(CastReject::kUnknownSelection),
-                  Fired(g.prediction, "unknown_choice"));
+        EXPECT_EQ(t.Rejected(CastReject::kUnknownSelection), Fired(g.prediction, "unknown_choice"));
         EXPECT_EQ(t.records_read, t.counted + t.TotalRejected());
       }
     }
@@ -107,26 +108,9 @@ TEST_P(FaultyNistTest, TheCountEqualsThePredictionCellByCell) {
 INSTANTIATE_TEST_SUITE_P(Elections, FaultyNistTest,
                          ::testing::Values("gen-01", "gen-03", "prim-01"));
 
-// One unit "p" under scope "s"; contest "c", vote for 2, selections x, y, z: 4, 2 and 1
-// votes, 3 overvotes and 4 undervotes, on 8 ballots (2 overvoted, 6 sharing the votes:
-// cvr_generator_test.cc works it out).
-ContestElection Hand() {
-  ContestElection e;
-  e.id = "hand";
-  e.source = "hand";
-  e.scope_id = "s";
-  e.units = {{"s", "", "", {"p"}}, {"p"}};
-  e.contests = {{"c", "", 2, ContestKind::kPlurality, {{"x"}, {"y"}, {"z"}}}};
-  EXPECT_THAT(e.Finalize("hand"), IsOk());
-  const uint32_t p = *e.FindUnit("p");
-  e.reported = {{p, e.SelectionCell(0, 0), 4},
-                {p, e.SelectionCell(0, 1), 2},
-                {p, e.SelectionCell(0, 2), 1},
-                {p, e.FigureCell(0, ContestFigure::kOvervotes), 3},
-                {p, e.FigureCell(0, ContestFigure::kUndervotes), 4}};
-  EXPECT_THAT(e.Finalize("hand"), IsOk());
-  return e;
-}
+// The hand-worked election of cvr_generator_test.cc: x, y, z with 4, 2 and 1 votes, 3
+// overvotes and 4 undervotes, vote for 2, on 8 ballots (2 overvoted, 6 sharing the votes).
+ContestElection Hand() { return VoteForTwo(4, 2, 1, 3, 4); }
 
 Generated HandWith(const std::string& spec, bool cvb, const TempDir& dir) {
   absl::StatusOr<FaultPlan> plan = FaultPlan::Parse(spec);
@@ -294,7 +278,8 @@ TEST(ContestPredictionTest, ABadFileIsAnErrorNamingWhatIsWrong) {
     absl::StatusCode code;
     std::string message;
   } cases[] = {
-      {"{\"prediction_version\": 1,", absl::StatusCode::kDataLoss, "p.json: byte 26: not valid JSON"},
+      {"{\"prediction_version\": 1,", absl::StatusCode::kDataLoss,
+       "p.json: byte 26: not valid JSON"},
       {R"({"prediction_version": 2})", absl::StatusCode::kDataLoss,
        "field 'prediction_version': expected 1, got 2"},
       {R"({"prediction_version": 1, "election": "other"})", absl::StatusCode::kInvalidArgument,

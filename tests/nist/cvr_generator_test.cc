@@ -13,6 +13,7 @@
 #include "engine/reconcile/cell_reconciler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/nist/hand_election.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -22,6 +23,7 @@ namespace {
 using ::canvass::testing::IsOk;
 using ::canvass::testing::StatusIs;
 using ::canvass::testing::TempDir;
+using ::canvass::testing::VoteForTwo;
 using ::testing::HasSubstr;
 
 // Writes the generator's report to DIR/cvr.json and reads it back.
@@ -76,25 +78,6 @@ TEST(GeneratedNistTest, Gen01BallotsArePerUnitTheLargestContest) {
   // deck of datasets/nist-cdf/gen-01/README.md).
   EXPECT_EQ(generator->generating_units().size(), 4u);
   EXPECT_EQ(generator->ballots(), 40u);
-}
-
-// One unit "p" under scope "s"; contest "c", vote for 2, selections x, y, z.
-ContestElection VoteForTwo(uint64_t x, uint64_t y, uint64_t z, uint64_t over, uint64_t under) {
-  ContestElection e;
-  e.id = "hand";
-  e.source = "hand";
-  e.scope_id = "s";
-  e.units = {{"s", "", "", {"p"}}, {"p"}};
-  e.contests = {{"c", "", 2, ContestKind::kPlurality, {{"x"}, {"y"}, {"z"}}}};
-  EXPECT_THAT(e.Finalize("hand"), IsOk());
-  const uint32_t p = *e.FindUnit("p");
-  e.reported = {{p, e.SelectionCell(0, 0), x},
-                {p, e.SelectionCell(0, 1), y},
-                {p, e.SelectionCell(0, 2), z},
-                {p, e.FigureCell(0, ContestFigure::kOvervotes), over},
-                {p, e.FigureCell(0, ContestFigure::kUndervotes), under}};
-  EXPECT_THAT(e.Finalize("hand"), IsOk());
-  return e;
 }
 
 TEST(CvrGeneratorTest, RemaindersTheRulesCannotGiveAreStatedExactly) {

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -84,6 +86,22 @@ inline absl::StatusOr<const Json*> ArrayField(const std::string& path, const Jso
                absl::StrCat("field '", where, key, "': expected an array, got ", Shown(*value)));
   }
   return value;
+}
+
+// The generator's `fired` object of a file (a manifest, a prediction): how often each
+// fault fired, by name, in the file's order.
+inline absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> FiredField(
+    const std::string& path, const Json& root) {
+  CANVASS_ASSIGN_OR_RETURN(const Json* fired, Field(path, root, "", "fired"));
+  if (!fired->is_object()) {
+    return Bad(path, absl::StrCat("field 'fired': expected a JSON object, got ", Shown(*fired)));
+  }
+  std::vector<std::pair<std::string, uint64_t>> counts;
+  for (const auto& [name, count] : fired->items()) {
+    CANVASS_ASSIGN_OR_RETURN(const uint64_t n, CountField(path, *fired, "fired.", name.c_str()));
+    counts.emplace_back(name, n);
+  }
+  return counts;
 }
 
 }  // namespace canvass::io_internal
