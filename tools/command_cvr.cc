@@ -66,6 +66,23 @@ bool HoldsContestElection(const std::string& directory) {
   return json.ok() && IsContestElectionJson(*json);
 }
 
+// ReadReportedFiguresCsv, where a CSV that gives figures of `invalid` cells (the copy of
+// records that marked contests not to be counted) gives the election that figure first:
+// the job would add it when it met the records (ReadShowingInvalid), but the reported
+// side is read before them.
+absl::Status ReadReportedCsv(absl::string_view name, absl::string_view text,
+                             ContestElection* election) {
+  absl::Status read = ReadReportedFiguresCsv(name, text, election);
+  if (read.ok() || election->invalid_figure) return read;
+  ContestElection with_invalid = *election;
+  if (!with_invalid.AddInvalidFigure().ok() ||
+      !ReadReportedFiguresCsv(name, text, &with_invalid).ok()) {
+    return read;
+  }
+  *election = std::move(with_invalid);
+  return absl::OkStatus();
+}
+
 // The election of directory `directory` (--election DIR): its election.json in the contests
 // form, with the figures of the reported-figures CSV it names (`reported`), if any and
 // `with_reported` (a --reported CSV replaces them unread).
@@ -94,7 +111,7 @@ absl::StatusOr<ContestElection> LoadContestElectionDirectory(const std::string& 
         "reported-figures CSV whose first line is the header \"", kReportedFiguresCsvHeader, "\""));
   }
   const std::string definition = election.source;
-  CANVASS_RETURN_IF_ERROR(ReadReportedFiguresCsv(csv_path, *csv, &election));
+  CANVASS_RETURN_IF_ERROR(ReadReportedCsv(csv_path, *csv, &election));
   election.source = absl::StrCat(csv_path, " (reported figures), election of ", definition);
   return election;
 }
@@ -133,7 +150,7 @@ absl::StatusOr<ContestElection> ElectionWithReportedCsv(const FilesFlags& flags,
     }
     CANVASS_ASSIGN_OR_RETURN(election, ParseResultsReportJson(definition, json));
   }
-  CANVASS_RETURN_IF_ERROR(ReadReportedFiguresCsv(csv, text, &election));
+  CANVASS_RETURN_IF_ERROR(ReadReportedCsv(csv, text, &election));
   election.source = absl::StrCat(csv, " (reported figures), election of ", election.source);
   return election;
 }
@@ -172,8 +189,9 @@ absl::StatusOr<ContestElection> DefinedElection(const FilesFlags& flags) {
   return LoadResultsReportJson(file);
 }
 
-// The job's election (DefinedElection), with the kInvalid figure when the records may
-// mark contests not to be counted (CvrInputsMarkInvalid): they are shown, never dropped.
+// The job's election (DefinedElection), with the kInvalid figure when a cvb input declares
+// it (CvrInputsMarkInvalid); records that mark contests not to be counted add it when the
+// job reads them (ReadShowingInvalid): they are shown, never dropped.
 absl::StatusOr<ContestElection> JobElection(const FilesFlags& flags) {
   CANVASS_ASSIGN_OR_RETURN(ContestElection election, DefinedElection(flags));
   if (!election.invalid_figure) {
@@ -347,8 +365,15 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
   if (!prediction.ok()) return Fail(prediction.status());
   CvrJobOptions options;
   options.threads = flags.threads;
-  absl::StatusOr<CvrJobResult> job = ReadCvrFiles(*election, flags.paths, options);
+  const uint32_t cells_before = election->cells_per_unit();
+  absl::StatusOr<CvrJobResult> job =
+      ReadShowingInvalid(&*election, [&] { return ReadCvrFiles(*election, flags.paths, options); });
   if (!job.ok()) return Fail(job.status());
+  // The election gained the `invalid` figure: the prediction's cells move with it.
+  if (*prediction && election->cells_per_unit() != cells_before) {
+    prediction = LoadPrediction(flags, *election);
+    if (!prediction.ok()) return Fail(prediction.status());
+  }
   return PrintContestReport(flags, *format, reconcile, *election, *job,
                             *prediction ? &**prediction : nullptr);
 }
@@ -414,14 +439,18 @@ int ConvertCommand(const ConvertFlags& flags) {
     if (!job_election.ok()) return Fail(job_election.status());
     election = *std::move(job_election);
   }
-  const ContestElection& source = dominion ? export_election->election : election;
+  ContestElection& source = dominion ? export_election->election : election;
   const std::string from = absl::StrJoin(flags.paths, ", ");
-  absl::StatusOr<ConvertResult> converted = ConvertCvrRecords(
-      source, *target, flags.out, from, options,
-      [&](const CvrJobOptions& job_options) -> absl::StatusOr<CvrJobResult> {
-        if (dominion) return ReadDominionExport(*export_election, flags.paths.front(), job_options);
-        return ReadCvrFiles(source, flags.paths, job_options);
-      });
+  absl::StatusOr<ConvertResult> converted = ReadShowingInvalid(&source, [&] {
+    return ConvertCvrRecords(source, *target, flags.out, from, options,
+                             [&](const CvrJobOptions& job_options) -> absl::StatusOr<CvrJobResult> {
+                               if (dominion) {
+                                 return ReadDominionExport(*export_election, flags.paths.front(),
+                                                           job_options);
+                               }
+                               return ReadCvrFiles(source, flags.paths, job_options);
+                             });
+  });
   if (!converted.ok()) return Fail(converted.status());
   const CvrJobResult& job = converted->job;
   uint64_t records = 0;

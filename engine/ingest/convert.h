@@ -36,6 +36,8 @@ struct ConvertResult {
   uint64_t records_written = 0;
   uint64_t bytes_written = 0;
 };
+// The job's result inside it, for ReadShowingInvalid (cvr_job.h).
+inline const CvrJobResult& JobResultOf(const ConvertResult& result) { return result.job; }
 
 // Runs `read` (ReadCvrFiles or ReadDominionExport, given the options with the sink set)
 // over the records of `election` and writes them to `out_path` as `target`. `from` names

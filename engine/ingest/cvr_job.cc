@@ -422,6 +422,9 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
   CANVASS_RETURN_IF_ERROR(first_error);
   CANVASS_RETURN_IF_ERROR(source.status());
   result->inputs.resize(source.opened());
+  for (const Worker& worker : workers) {
+    result->invalid_without_figure |= worker.builder.invalid_without_figure();
+  }
   CANVASS_ASSIGN_OR_RETURN(result->tally, aggregator.Finish());
   return absl::OkStatus();
 }
@@ -484,12 +487,9 @@ bool CvrInputsMarkInvalid(const std::vector<std::string>& paths) {
     if (!input.ok()) continue;
     const absl::StatusOr<CvrFormat> format = FormatOf(path, (*input)->text());
     if (!format.ok()) continue;
-    if (*format == CvrFormat::kCvbContest) {
-      const absl::StatusOr<ContestCvbHeader> header = ReadContestCvbHeader(path, (*input)->text());
-      if (header.ok() && header->invalid_figure) return true;
-    } else if (absl::StrContains((*input)->text(), "invalidated-rules")) {
-      return true;
-    }
+    if (*format != CvrFormat::kCvbContest) continue;
+    const absl::StatusOr<ContestCvbHeader> header = ReadContestCvbHeader(path, (*input)->text());
+    if (header.ok() && header->invalid_figure) return true;
   }
   return false;
 }
@@ -508,8 +508,10 @@ absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::stri
     if (!more) break;
   }
   const std::string definition = scanner->Definition();
-  // The `invalid` figure where the records can fill it (CvrInputsMarkInvalid).
-  const bool invalid_figure = CvrInputsMarkInvalid(paths);
+  // The `invalid` figure where the report's Notes or a cvb header declare it
+  // (CvrInputsMarkInvalid); records that mark a contest invalid add it when the job reads
+  // them (ReadShowingInvalid).
+  const bool invalid_figure = scanner->DeclaresInvalidFigure() || CvrInputsMarkInvalid(paths);
   if (definition.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path,

@@ -62,6 +62,10 @@ struct CvrJobResult {
   std::vector<CastRejectExample> examples;  // per reason the first few, in file order
   // With a sink: rejected records its format could not hold, per reason.
   std::array<uint64_t, kNumCastRejects> not_converted{};
+  // A record marked a contest not to be counted and the election has no kInvalid figure
+  // (CvrBuilder::invalid_without_figure): this tally leaves that contest out of every
+  // figure, and is to be read again with the figure (ReadCvrFilesShowingInvalid).
+  bool invalid_without_figure = false;
 };
 
 // Reads `paths` (CVR report files, or folders of *.json / *.xml files). Errors: NotFound
@@ -71,6 +75,24 @@ struct CvrJobResult {
 absl::StatusOr<CvrJobResult> ReadCvrFiles(const ContestElection& election,
                                           const std::vector<std::string>& paths,
                                           const CvrJobOptions& options);
+
+// The job's result inside a result (found by ReadShowingInvalid below; convert.h has the
+// conversion's).
+inline const CvrJobResult& JobResultOf(const CvrJobResult& result) { return result; }
+
+// Runs `read` (a job over *election: ReadCvrFiles, a conversion) and, when its result says
+// invalid_without_figure, gives *election the kInvalid figure
+// (ContestElection::AddInvalidFigure) and runs it once more, so that a contest marked not
+// to be counted is shown, never dropped. Inputs are files (CVR inputs are never streams),
+// so they can be read twice; the second reading happens only for such records, and no
+// pass over the inputs looks for them beforehand.
+template <typename Read>
+auto ReadShowingInvalid(ContestElection* election, const Read& read) -> decltype(read()) {
+  auto result = read();
+  if (!result.ok() || !JobResultOf(*result).invalid_without_figure) return result;
+  if (absl::Status added = election->AddInvalidFigure(); !added.ok()) return added;
+  return read();
+}
 
 // Whether the first file of `paths` is a CVR report (by content), for commands that take
 // either ballot files or cast vote records; false for a stream (a pipe or a device), which
@@ -82,13 +104,12 @@ absl::StatusOr<bool> PathsHoldCvrReports(const std::vector<std::string>& paths);
 // InvalidArgument when the report defines none.
 absl::StatusOr<ContestElection> ElectionOfCvrReports(const std::vector<std::string>& paths);
 
-// Whether any file of `paths` (as ExpandPaths lists them) may mark a contest not to be
-// counted: a NIST report whose text names "invalidated-rules", a cvb file of contest
-// ballots whose header has the invalid figure. Every file is looked at (a folder's first
-// file alone left later files' invalidated contests out of every figure), to the first
-// that does. The job's election then gets the kInvalid figure
-// (ContestElection::AddInvalidFigure), so such contests are shown, never dropped. A path
-// or file it cannot read counts as not marking (the job reports it where it reads it).
+// Whether any file of `paths` (as ExpandPaths lists them) declares the kInvalid figure in
+// its header: a cvb file of contest ballots converted from records that had it (only its
+// header is read). Records that mark a contest not to be counted in a NIST report are found
+// by the job itself (ReadShowingInvalid), not by a pass over the text beforehand, which
+// would read every input twice. A path or file it cannot read counts as not declaring
+// (the job reports it where it reads it).
 bool CvrInputsMarkInvalid(const std::vector<std::string>& paths);
 
 }  // namespace canvass

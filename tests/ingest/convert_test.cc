@@ -107,7 +107,9 @@ ReadBack ReadCopy(const std::string& path, int threads, uint64_t chunk_bytes) {
   CvrJobOptions options;
   options.threads = threads;
   options.chunk_bytes = chunk_bytes;
-  absl::StatusOr<CvrJobResult> job = ReadCvrFiles(back.election, {path}, options);
+  // As `canvass aggregate` reads it: contests the records mark invalid add the figure.
+  absl::StatusOr<CvrJobResult> job = ReadShowingInvalid(
+      &back.election, [&] { return ReadCvrFiles(back.election, {path}, options); });
   EXPECT_THAT(job.status(), IsOk());
   if (job.ok()) back.job = *std::move(job);
   return back;

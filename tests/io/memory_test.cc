@@ -183,5 +183,40 @@ TEST(MemoryTest, ALineOf512MiBStaysWithinTheBound) {
   }
 }
 
+// Cast vote records: a NIST CVR JSON report larger than 512 MiB is reconciled with its pages
+// given back behind the reader, so the peak stays below half the file (the exactly-once
+// state of its 240,000 ballots included). Regression: a pass that searched every input for
+// "invalidated-rules" before the job mapped the whole file (a peak of the file's size, and
+// every input read twice); the job now finds such records itself.
+TEST(MemoryTest, ReconcilingACvrReportOfMoreThan512MiBStaysBelowHalfOfIt) {
+  ASSERT_TRUE(fs::exists(kTimeProgram)) << kTimeProgram << " is missing";
+  TempDir temp;
+  const std::string err =
+      (fs::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" / "gen-01" / "err-gen-01.json")
+          .string();
+  const std::string folder = temp.File("cvrs");
+  const RunResult generated = RunCanvass({"generate", "--reported", err, "--format", "nist-json",
+                                          "--scale", "6000", "--interleave", "--out", folder});
+  ASSERT_EQ(generated.exit_code, 0) << Describe(generated);
+  const std::string file = folder + "/cvr.json";
+  const uint64_t input_bytes = fs::file_size(file);
+  ASSERT_GT(input_bytes, 2 * kHeadroomBytes) << "the input must not fit in 512 MiB";
+  const RunResult timed = RunProgram(
+      kTimeProgram, {"-v", ::canvass::testing::CanvassBinary(), "reconcile", "--reported", err,
+                     "--scale", "6000", "--threads", "2", "--format", "json", file});
+  ASSERT_EQ(timed.exit_code, 0) << Describe(timed);
+  const nlohmann::json report = nlohmann::json::parse(timed.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << Describe(timed);
+  EXPECT_EQ(report["verdict"], "match");
+  EXPECT_EQ(report["records"]["counted"], 240000u);  // 10 ballots a unit, 4 units, x 6000
+  uint64_t peak_kibibytes = 0;
+  ASSERT_TRUE(MaxResidentKibibytes(timed.err, &peak_kibibytes)) << timed.err;
+  EXPECT_LE(peak_kibibytes * 1024, input_bytes / 2)
+      << "peak RSS " << peak_kibibytes / 1024 << " MiB for " << input_bytes / kMebibyte
+      << " MiB of cast vote records";
+  RecordProperty("input_bytes", absl::StrCat(input_bytes));
+  RecordProperty("peak_rss_bytes", absl::StrCat(peak_kibibytes * 1024));
+}
+
 }  // namespace
 }  // namespace canvass

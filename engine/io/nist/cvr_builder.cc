@@ -127,6 +127,7 @@ void CvrBuilder::Transcribe(uint32_t selection, bool has_indication, bool alloca
 
 void CvrBuilder::InvalidContest() {
   invalid_ = true;
+  if (!election_.invalid_figure) invalid_without_figure_ = true;
   if (keep_transcript_ && contest_) transcript_.contests.back().invalid = true;
 }
 

@@ -106,6 +106,10 @@ class CvrBuilder {
   // condition, NIST's Status "invalidated-rules"): it adds 1 to its kInvalid figure where
   // the election has that figure (invalid_figure), and nothing else.
   void InvalidContest();
+  // Whether any record since construction marked a contest not to be counted while the
+  // election has no kInvalid figure: such a contest was counted in no figure, and the job
+  // must be read again with the figure (ingest/cvr_job.h, ReadCvrFilesShowingInvalid).
+  bool invalid_without_figure() const { return invalid_without_figure_; }
 
   // Marks the record malformed (a reader found the schema broken); `why` is kept.
   void Malformed(std::string why);
@@ -153,6 +157,7 @@ class CvrBuilder {
   std::optional<uint64_t> declared_over_;
   std::optional<uint64_t> declared_under_;
   bool invalid_ = false;
+  bool invalid_without_figure_ = false;  // sticky: never reset by Begin()
   bool adjudicated_ = false;
   uint64_t votes_ = 0;
   std::vector<CellVotes> marks_;

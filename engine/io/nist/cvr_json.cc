@@ -92,6 +92,7 @@ class JsonCvrScanner final : public CvrScanner {
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
   std::string Definition() const override;
   bool Synthetic() const override { return synthetic_; }
+  bool DeclaresInvalidFigure() const override { return invalid_figure_; }
 
  private:
   enum class State { kStart, kKeys, kRecords, kDone };
@@ -141,6 +142,7 @@ class JsonCvrScanner final : public CvrScanner {
   uint64_t last_end_ = 0;
   bool after_comma_ = false;  // the last top-level value was followed by a ','
   bool synthetic_ = false;
+  bool invalid_figure_ = false;
   uint64_t closing_brace_ = 0;
 };
 
@@ -241,7 +243,9 @@ absl::Status JsonCvrScanner::NextKey(bool* more) {
   status = SkipValue();
   if (!status.ok()) return status;
   if (key == "Notes") {
-    synthetic_ = absl::StartsWith(text_.substr(value_start, pos_ - value_start), "\"SYNTHETIC");
+    const absl::string_view notes = text_.substr(value_start, pos_ - value_start);
+    synthetic_ = absl::StartsWith(notes, "\"SYNTHETIC");
+    invalid_figure_ = absl::StrContains(notes, "invalidated-rules");
   }
   if (key == "Election" || key == "GpUnit") {
     definition_.emplace_back(std::string(key), text_.substr(value_start, pos_ - value_start));

@@ -65,6 +65,10 @@ class CvrScanner {
   // Whether the report says it is synthetic: its top-level Notes begin with "SYNTHETIC"
   // (as `canvass generate --reported` writes them). Known once Next() returned false.
   virtual bool Synthetic() const { return false; }
+  // Whether the report's Notes say that contests marked not to be counted have their own
+  // `invalid` figure (a copy `canvass convert` wrote of an election that has it), once
+  // the scan has passed them.
+  virtual bool DeclaresInvalidFigure() const { return false; }
 };
 
 class CvrDecoder {
