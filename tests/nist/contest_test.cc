@@ -468,6 +468,45 @@ TEST(NistElectionTest, AddingTheInvalidFigureKeepsEveryReportedFigureOnItsCell) 
   }
 }
 
+// A contest invalidated in the second file of a folder, read against a results report
+// that has no `invalid` figure: the first reading says so (its tally has the contest in no
+// figure), and ReadShowingInvalid reads again with the figure, where it is shown.
+TEST(NistElectionTest, AContestInvalidatedInAFileIsFoundByTheJobAndShownOnASecondReading) {
+  const std::string data = absl::StrCat(CANVASS_SOURCE_DIR, "/tests/data/nist_bad/");
+  absl::StatusOr<ContestElection> election = LoadResultsReportJson(data + "err-tiny.json");
+  ASSERT_THAT(election.status(), IsOk());
+  ASSERT_FALSE(election->invalid_figure);
+  const std::vector<std::string> folder = {data + "folder_invalidated_in_second_file"};
+  absl::StatusOr<CvrJobResult> first = ReadCvrFiles(*election, folder, {});
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_TRUE(first->invalid_without_figure);
+  int readings = 0;
+  absl::StatusOr<CvrJobResult> shown = ReadShowingInvalid(&*election, [&] {
+    ++readings;
+    return ReadCvrFiles(*election, folder, {});
+  });
+  ASSERT_THAT(shown.status(), IsOk());
+  EXPECT_EQ(readings, 2);
+  EXPECT_TRUE(election->invalid_figure);
+  EXPECT_FALSE(shown->invalid_without_figure);
+  EXPECT_EQ(shown->tally.records_read, 6u);
+  EXPECT_EQ(shown->tally.counted, 6u);
+  const uint32_t mayor = *election->FindContest("mayor");
+  EXPECT_EQ(
+      shown->tally.Cell(election->scope(), election->FigureCell(mayor, ContestFigure::kInvalid)),
+      1u);
+  // Records that mark nothing invalid are read once.
+  readings = 0;
+  ContestElection gen01 = *LoadResultsReportJson(Nist("gen-01", "err"));
+  absl::StatusOr<CvrJobResult> once = ReadShowingInvalid(&gen01, [&] {
+    ++readings;
+    return ReadCvrFiles(gen01, {Nist("gen-01", "cvr")}, {});
+  });
+  ASSERT_THAT(once.status(), IsOk());
+  EXPECT_EQ(readings, 1);
+  EXPECT_FALSE(gen01.invalid_figure);
+}
+
 TEST(ReconcileCellsTest, AChangedReportedFigureIsTheOneMismatchAtItsLevelOnly) {
   absl::StatusOr<ContestElection> e = LoadResultsReportJson(Nist("gen-01", "err"));
   ASSERT_THAT(e.status(), IsOk());
