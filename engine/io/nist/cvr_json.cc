@@ -30,6 +30,15 @@ struct BlockMasks {
   uint64_t close = 0;  // '}' or ']'
 };
 
+// The number of bits set, inline: the portable build has no POPCNT, and std::popcount
+// there is a call into libgcc (6% of a job's time when the scanner used it).
+inline uint32_t BitCount(uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555ULL;
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+  return static_cast<uint32_t>((x * 0x0101010101010101ULL) >> 56);
+}
+
 BlockMasks Classify(const char* block) {
   BlockMasks masks;
 #if defined(__SSE2__)
@@ -351,6 +360,16 @@ absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64
   uint64_t structural = (masks.open | masks.close) & ~inside;
   const uint64_t base = block_;
   block_ += 64;
+  // Inside a record, a block with fewer closing brackets than the depth cannot end it (nor,
+  // then, begin one): only the depth changes. Most blocks of a record take this path; the
+  // padding of the last block holds no bracket.
+  if (depth_ > 0) {
+    const uint32_t closes = BitCount(masks.close & ~inside);
+    if (closes < depth_) {
+      depth_ += BitCount(masks.open & ~inside) - closes;
+      return absl::OkStatus();
+    }
+  }
   while (structural != 0) {
     const int bit = __builtin_ctzll(structural);
     structural &= structural - 1;
