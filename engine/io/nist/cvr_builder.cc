@@ -33,6 +33,7 @@ void CvrBuilder::Begin() {
   }
   for (const uint32_t c : seen_list_) seen_contest_[c] = 0;
   seen_list_.clear();
+  contest_position_ = 0;
   cells_.clear();
   stated_reject_ = false;
   if (keep_transcript_) {
@@ -133,7 +134,16 @@ void CvrBuilder::InvalidContest() {
 
 void CvrBuilder::Contest(absl::string_view contest_id) {
   StartContest();
-  contest_ = election_.FindContest(contest_id);
+  const uint32_t position = contest_position_++;
+  if (position < contest_at_.size() && contest_at_[position].id == contest_id) {
+    contest_ = contest_at_[position].index;
+  } else {
+    contest_ = election_.FindContest(contest_id);
+    if (contest_ && position <= contest_at_.size() && position < election_.contests.size()) {
+      if (position == contest_at_.size()) contest_at_.emplace_back();
+      contest_at_[position] = {std::string(contest_id), *contest_};
+    }
+  }
   if (!contest_) {
     Reject(CastReject::kUnknownContest,
            absl::StrCat("contest '", contest_id, "' is not in the election"));
@@ -182,7 +192,11 @@ void CvrBuilder::Mark(absl::string_view selection_id, bool has_indication, bool 
     return;
   }
   if (!contest_) return;
-  const std::optional<uint32_t> selection = election_.FindSelection(*contest_, selection_id);
+  if (selections_.size() != election_.contests.size())
+    selections_.resize(election_.contests.size());
+  const uint32_t contest = *contest_;
+  const std::optional<uint32_t> selection = selections_[contest].Get(
+      selection_id, [&](absl::string_view id) { return election_.FindSelection(contest, id); });
   if (!selection) {
     Reject(CastReject::kUnknownSelection,
            absl::StrCat("selection '", selection_id, "' is not in contest '",
@@ -242,7 +256,7 @@ std::optional<CastReject> CvrBuilder::End(CastBallotBatch* batch) {
   if (!unit && !has_unit_) {
     Malformed("no BallotStyleUnitId");
   } else if (!unit) {
-    unit = election_.FindUnit(unit_id_);
+    unit = units_.Get(unit_id_, [&](absl::string_view id) { return election_.FindUnit(id); });
     if (!unit) {
       Reject(CastReject::kUnknownUnit,
              absl::StrCat("unit '", unit_id_, "' is not a reporting unit of the election"));

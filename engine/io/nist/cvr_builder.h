@@ -23,6 +23,7 @@
 #define CANVASS_ENGINE_IO_NIST_CVR_BUILDER_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,32 @@ struct CvrTranscript {
   bool adjudicated = false;
   std::vector<Contest> contests;
   std::vector<Mark> marks;
+};
+
+// Ids a builder has looked up, kept for the lookups records repeat (a contest's few
+// selections, the election's units): a hit costs a length check and a compare, not a hash
+// and a probe. At most kEntries ids; a miss past them is a lookup each time.
+class IdMemo {
+ public:
+  template <typename Find>
+  std::optional<uint32_t> Get(absl::string_view id, const Find& find) {
+    for (const Entry& entry : entries_) {
+      if (entry.id.size() == id.size() && std::memcmp(entry.id.data(), id.data(), id.size()) == 0) {
+        return entry.index;
+      }
+    }
+    const std::optional<uint32_t> found = find(id);
+    if (found && entries_.size() < kEntries) entries_.push_back({std::string(id), *found});
+    return found;
+  }
+
+ private:
+  static constexpr size_t kEntries = 16;
+  struct Entry {
+    std::string id;
+    uint32_t index = 0;
+  };
+  std::vector<Entry> entries_;
 };
 
 class CvrBuilder {
@@ -163,6 +190,17 @@ class CvrBuilder {
   std::vector<CellVotes> marks_;
   std::vector<uint8_t> seen_contest_;
   std::vector<uint32_t> seen_list_;
+  // Lookups remembered across records: the contest at each position of a record (records
+  // of one ballot style list the same contests in the same order), each contest's
+  // selections, the units.
+  struct PositionedId {
+    std::string id;
+    uint32_t index = 0;
+  };
+  std::vector<PositionedId> contest_at_;
+  uint32_t contest_position_ = 0;
+  std::vector<IdMemo> selections_;
+  IdMemo units_;
   std::vector<CellVotes> cells_;
   std::string identity_bytes_;
   bool stated_reject_ = false;
