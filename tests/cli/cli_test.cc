@@ -1582,5 +1582,44 @@ TEST(CliGenerateFaultsTest, MisusedFaultsAndPredictionsAreInputErrors) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+// ---- the CVR JSON scanner's kernels ----
+
+// Every NIST catalogue file (strings with brackets, escapes, truncations, broken records)
+// and NIST's own reports read to byte-identical output, exit code and message under every
+// kernel this CPU runs: the scanner's block classifier is written per kernel.
+TEST(CliCvrKernelTest, EveryKernelReadsEveryCatalogueFileAlike) {
+  const std::filesystem::path data =
+      std::filesystem::path(CANVASS_SOURCE_DIR) / "tests" / "data" / "nist_bad";
+  const std::string err = (data / "err-tiny.json").string();
+  std::vector<std::vector<std::string>> jobs;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".json" || name == "err-tiny.json") continue;
+    jobs.push_back({"aggregate", "--reported", err, "--format", "json", entry.path().string()});
+  }
+  for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
+    const std::filesystem::path base =
+        std::filesystem::path(CANVASS_SOURCE_DIR) / "datasets" / "nist-cdf" / id;
+    jobs.push_back({"reconcile", "--reported", (base / absl::StrCat("err-", id, ".json")).string(),
+                    "--format", "json", "--by", "unit",
+                    (base / absl::StrCat("cvr-", id, ".json")).string()});
+  }
+  std::sort(jobs.begin(), jobs.end());
+  ASSERT_GE(jobs.size(), 45u);
+  std::vector<std::string> kernels;
+  for (const Kernel kernel : SupportedKernels()) kernels.emplace_back(KernelName(kernel));
+  for (const std::vector<std::string>& job : jobs) {
+    SCOPED_TRACE(job.back());
+    const RunResult portable = RunCanvass(job, {"CANVASS_KERNEL=portable"});
+    EXPECT_NE(portable.exit_code, 3) << Describe(portable);
+    for (const std::string& kernel : kernels) {
+      const RunResult result = RunCanvass(job, {"CANVASS_KERNEL=" + kernel});
+      EXPECT_EQ(result.exit_code, portable.exit_code) << kernel;
+      EXPECT_EQ(result.out, portable.out) << kernel;
+      EXPECT_EQ(result.err, portable.err) << kernel;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace canvass

@@ -1,9 +1,13 @@
 // NIST CVR JSON: a scanner of the report's top level that finds each record's span in
-// one pass, and a decoder of one record with simdjson's On Demand API.
+// one pass, and a decoder of one record with simdjson's DOM API (On Demand for the
+// diagnosis of a record the DOM parse rejects).
 #include <cstring>
 #include <memory>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
 #endif
 #include <string>
 #include <utility>
@@ -11,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/kernel.h"
 #include "engine/io/nist/cvr_reader.h"
 #include "engine/io/nist/internal/cvr_formats.h"
 #include "engine/io/nist/internal/ondemand.h"
@@ -21,8 +26,9 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
-// 64 bytes classified at once: bit i of each mask is byte i. SSE2 is part of x86-64, so
-// this needs no run-time dispatch; elsewhere a plain loop gives the same masks.
+// 64 bytes classified at once: bit i of each mask is byte i. SSE2 is part of x86-64 (the
+// portable kernel); the avx2 and avx512 kernels classify 32 and 64 bytes an instruction;
+// elsewhere a plain loop gives the same masks.
 struct BlockMasks {
   uint64_t quote = 0;
   uint64_t backslash = 0;
@@ -39,20 +45,23 @@ inline uint32_t BitCount(uint64_t x) {
   return static_cast<uint32_t>((x * 0x0101010101010101ULL) >> 56);
 }
 
-BlockMasks Classify(const char* block) {
+// '{' and '[' (and '}' and ']') differ in bit 5 only: one compare of byte | 0x20 finds both.
+BlockMasks ClassifyPortable(const char* block) {
   BlockMasks masks;
 #if defined(__SSE2__)
+  const __m128i case_bit = _mm_set1_epi8(0x20);
   for (int part = 0; part < 4; ++part) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * part));
-    auto mask_of = [&](char c) {
+    const __m128i folded = _mm_or_si128(bytes, case_bit);
+    auto mask_of = [&](__m128i in, char c) {
       return static_cast<uint64_t>(
-                 static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)))))
+                 static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(in, _mm_set1_epi8(c)))))
              << (16 * part);
     };
-    masks.quote |= mask_of('"');
-    masks.backslash |= mask_of('\\');
-    masks.open |= mask_of('{') | mask_of('[');
-    masks.close |= mask_of('}') | mask_of(']');
+    masks.quote |= mask_of(bytes, '"');
+    masks.backslash |= mask_of(bytes, '\\');
+    masks.open |= mask_of(folded, '{');
+    masks.close |= mask_of(folded, '}');
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -80,6 +89,62 @@ BlockMasks Classify(const char* block) {
   return masks;
 }
 
+#if defined(CANVASS_X86_KERNELS)
+CANVASS_TARGET_REGION(CANVASS_AVX2_TARGET)
+BlockMasks ClassifyAvx2(const char* block) {
+  BlockMasks masks;
+  const __m256i case_bit = _mm256_set1_epi8(0x20);
+  for (int part = 0; part < 2; ++part) {
+    const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 * part));
+    const __m256i folded = _mm256_or_si256(bytes, case_bit);
+    auto mask_of = [&](__m256i in, char c) {
+      return static_cast<uint64_t>(static_cast<uint32_t>(
+                 _mm256_movemask_epi8(_mm256_cmpeq_epi8(in, _mm256_set1_epi8(c)))))
+             << (32 * part);
+    };
+    masks.quote |= mask_of(bytes, '"');
+    masks.backslash |= mask_of(bytes, '\\');
+    masks.open |= mask_of(folded, '{');
+    masks.close |= mask_of(folded, '}');
+  }
+  return masks;
+}
+CANVASS_UNTARGET_REGION
+
+CANVASS_TARGET_REGION(CANVASS_AVX512_TARGET)
+BlockMasks ClassifyAvx512(const char* block) {
+  const __m512i bytes = _mm512_loadu_si512(block);
+  const __m512i folded = _mm512_or_si512(bytes, _mm512_set1_epi8(0x20));
+  BlockMasks masks;
+  masks.quote = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('"'));
+  masks.backslash = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('\\'));
+  masks.open = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8('{'));
+  masks.close = _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8('}'));
+  return masks;
+}
+CANVASS_UNTARGET_REGION
+#endif
+
+using ClassifyFunction = BlockMasks (*)(const char* block);
+
+// The classifier of the process's kernel (base/kernel.h), chosen once.
+ClassifyFunction ActiveClassify() {
+  static const ClassifyFunction chosen = [] {
+#if defined(CANVASS_X86_KERNELS)
+    switch (ActiveKernel()) {
+      case Kernel::kAvx512:
+        return &ClassifyAvx512;
+      case Kernel::kAvx2:
+        return &ClassifyAvx2;
+      case Kernel::kPortable:
+        break;
+    }
+#endif
+    return &ClassifyPortable;
+  }();
+  return chosen;
+}
+
 // Bit i set when an odd number of bits at or below i are set.
 uint64_t PrefixXor(uint64_t x) {
   x ^= x << 1;
@@ -96,7 +161,7 @@ uint64_t PrefixXor(uint64_t x) {
 class JsonCvrScanner final : public CvrScanner {
  public:
   JsonCvrScanner(std::string name, absl::string_view text, const JsonRecordArray& array)
-      : name_(std::move(name)), text_(text), array_(array) {}
+      : name_(std::move(name)), text_(text), array_(array), classify_(ActiveClassify()) {}
 
   absl::StatusOr<bool> Next(uint64_t max_bytes, std::vector<CvrSpan>* spans) override;
   std::string Definition() const override;
@@ -152,6 +217,7 @@ class JsonCvrScanner final : public CvrScanner {
   bool after_comma_ = false;  // the last top-level value was followed by a ','
   bool synthetic_ = false;
   bool invalid_figure_ = false;
+  ClassifyFunction classify_;
   uint64_t closing_brace_ = 0;
 };
 
@@ -346,7 +412,7 @@ absl::Status JsonCvrScanner::ScanRecordBlock(std::vector<CvrSpan>* spans, uint64
     std::memcpy(padded, block, text_.size() - block_);
     block = padded;
   }
-  const BlockMasks masks = Classify(block);
+  const BlockMasks masks = classify_(block);
   // Escaped bytes: those after an odd run of backslashes (simdjson's branchless method).
   uint64_t backslash = masks.backslash & ~next_escaped_;
   const uint64_t follows_escape = (backslash << 1) | next_escaped_;
