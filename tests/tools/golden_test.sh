@@ -38,6 +38,15 @@ case_() {
   if [[ "$1" != generate ]]; then start=("${launcher[@]}" "$canvass"); fi
   "${start[@]}" "$@" >"$out/$name.stdout" 2>"$out/$name.stderr" </dev/null || status=$?
   echo "$status" >"$out/$name.exit"
+  # Open MPI 4.1's runtime (its libevent) now and then warns on mpirun's stderr when a
+  # rank's connection closes under it: "[warn] Epoll MOD(1) on fd 27 failed. Old events
+  # were 6; ...". It is mpirun's line, not the job's, and made CI fail by chance once; it
+  # is taken out (and counted) before the comparison, nothing else is.
+  if [[ ${#launcher[@]} -gt 0 ]] && grep -q '^\[warn\] Epoll [A-Z]*([0-9]*) on fd [0-9]* failed\.' \
+      "$out/$name.stderr"; then
+    sed -i '/^\[warn\] Epoll [A-Z]*([0-9]*) on fd [0-9]* failed\./d' "$out/$name.stderr"
+    echo "golden: $name: took mpirun's libevent warning out of stderr"
+  fi
 }
 
 faults="drop=0.01,dup=0.005,conflict=0.001,corrupt=0.001,unknown_station=0.0005,unknown_choice=0.0005,bad_seq=0.0005,reorder=1,truncate=0.01,double_report=0.02"
