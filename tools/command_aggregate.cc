@@ -71,10 +71,6 @@ absl::StatusOr<uint64_t> JobScale(const FilesFlags& flags) {
 
 int FilesCommand(const FilesFlags& flags, bool reconcile) {
   if (absl::StatusOr<bool> contest = IsContestJob(flags); contest.ok() && *contest) {
-    if (absl::Status one = RequireOneRank("aggregate or reconcile of cast vote records");
-        !one.ok()) {
-      return Fail(one);
-    }
     return ContestFilesCommand(flags, reconcile);
   }
   if (!flags.predicted.empty()) {

@@ -232,7 +232,7 @@ int PrintContestReport(const FilesFlags& flags, ReportFormat format, bool reconc
   input.skipped = &job.skipped;
   input.repeated = &job.repeated;
   std::vector<std::string> hashes;
-  if (WantsInputHashes(flags.report, format)) {
+  if (WantsInputHashes(flags.report, format) && PrintsReport()) {
     std::vector<std::string> paths;
     for (const CvrInput& file : job.inputs) paths.push_back(file.path);
     hashes = HashInputFiles(paths);
@@ -307,6 +307,7 @@ int DominionCommand(const FilesFlags& flags, ReportFormat format, bool reconcile
   if (!prediction.ok()) return Fail(prediction.status());
   CvrJobOptions options;
   options.threads = flags.threads;
+  options.ranks = JobRanks();
   absl::StatusOr<CvrJobResult> job = ReadDominionExport(*dominion, flags.paths.front(), options);
   if (!job.ok()) return Fail(job.status());
   return PrintContestReport(flags, format, reconcile, election, *job,
@@ -365,6 +366,7 @@ int ContestFilesCommand(const FilesFlags& flags, bool reconcile) {
   if (!prediction.ok()) return Fail(prediction.status());
   CvrJobOptions options;
   options.threads = flags.threads;
+  options.ranks = JobRanks();
   const uint32_t cells_before = election->cells_per_unit();
   absl::StatusOr<CvrJobResult> job =
       ReadShowingInvalid(&*election, [&] { return ReadCvrFiles(*election, flags.paths, options); });

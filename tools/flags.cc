@@ -135,7 +135,7 @@ absl::Status RequireOneRank(absl::string_view command) {
   if (job_ranks == nullptr || job_ranks->size() == 1) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("canvass ", command, " runs in one process; mpirun started ", job_ranks->size(),
-                   " ranks (run, aggregate and reconcile of ballot files take several)"));
+                   " ranks (run, aggregate and reconcile take several)"));
 }
 
 absl::Status EmitReport(const ReportFlags& flags, ReportFormat format,

@@ -8,7 +8,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/bytes.h"
 #include "engine/base/check.h"
+#include "engine/base/status_macros.h"
 #include "engine/base/xxhash.h"
 #include "tbb/blocked_range.h"
 #include "tbb/enumerable_thread_specific.h"
@@ -135,7 +137,100 @@ void ContestAggregator::Add(const CastBallotBatch& batch) {
   }
 }
 
-absl::StatusOr<ContestTally> ContestAggregator::Finish() {
+// An entry on the wire (ExchangeShards), little-endian: key low u64, key high u64,
+// copies u32, flags u8, conflicted u8, then the first copy's words as Encode() wrote them
+// (unit, n, n words).
+absl::Status ContestAggregator::ExchangeShards(const RankGroup& ranks) {
+  const int size = ranks.size();
+  const int me = ranks.rank();
+  std::vector<std::string> to_each(static_cast<size_t>(size));
+  for (uint32_t s = 0; s < kShards; ++s) {
+    const int owner = static_cast<int>(s % static_cast<uint32_t>(size));
+    if (owner == me) continue;
+    Shard& shard = shards_[s];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    std::string& out = to_each[static_cast<size_t>(owner)];
+    for (const auto& [key, entry] : shard.entries) {
+      PutLittleEndian(key.low, &out);
+      PutLittleEndian(key.high, &out);
+      PutLittleEndian(entry.copies, &out);
+      PutLittleEndian(entry.flags, &out);
+      PutLittleEndian(static_cast<uint8_t>(entry.conflicted ? 1 : 0), &out);
+      const uint32_t* first = shard.arena.data() + entry.first;
+      for (uint32_t w = 0; w < first[1] + 2; ++w) PutLittleEndian(first[w], &out);
+    }
+    shard.entries = {};
+    shard.arena = {};
+  }
+  const std::vector<std::string> received = ranks.AllToAll(std::move(to_each));
+  for (int from = 0; from < size; ++from) {
+    if (from == me) continue;
+    CANVASS_RETURN_IF_ERROR(MergeShards(from, received[static_cast<size_t>(from)], ranks));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContestAggregator::MergeShards(int from, absl::string_view in,
+                                            const RankGroup& ranks) {
+  const uint32_t units = static_cast<uint32_t>(election_.units.size());
+  const uint32_t cells_per_unit = election_.cells_per_unit();
+  std::vector<uint32_t> words;
+  while (!in.empty()) {
+    Key key;
+    uint32_t copies = 0, unit = 0, length = 0;
+    uint8_t flags = 0, conflicted = 0;
+    bool whole = ConsumeLittleEndian(&in, &key.low) && ConsumeLittleEndian(&in, &key.high) &&
+                 ConsumeLittleEndian(&in, &copies) && ConsumeLittleEndian(&in, &flags) &&
+                 ConsumeLittleEndian(&in, &conflicted) && ConsumeLittleEndian(&in, &unit) &&
+                 ConsumeLittleEndian(&in, &length) && in.size() / 4 >= length;
+    const uint32_t s = ShardOf(key);
+    whole = whole && copies >= 1 && conflicted <= 1 && unit < units &&
+            static_cast<int>(s % static_cast<uint32_t>(ranks.size())) == ranks.rank();
+    words.assign({unit, length});
+    for (uint32_t w = 0; whole && w < length; ++w) {
+      uint32_t word = 0;
+      ConsumeLittleEndian(&in, &word);
+      words.push_back(word);
+    }
+    // Cells in range, each flagged one followed by its votes.
+    for (size_t w = 2; whole && w < words.size(); ++w) {
+      whole = (words[w] >> 1) < cells_per_unit && ((words[w] & 1) == 0 || ++w < words.size());
+    }
+    if (!whole) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rank ", from, " sent rank ", ranks.rank(),
+                       " identities that are not whole entries of the shards it owns"));
+    }
+    Shard& shard = shards_[s];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto [it, inserted] = shard.entries.try_emplace(key);
+    Entry& entry = it->second;
+    if (inserted) {
+      entry.first = shard.arena.size();
+      entry.copies = copies;
+      entry.flags = flags;
+      entry.conflicted = conflicted != 0;
+      shard.arena.insert(shard.arena.end(), words.begin(), words.end());
+      continue;
+    }
+    // As Add() would have met the other rank's copies: they add up, and the identity is in
+    // conflict once any copy differs from the first.
+    if (__builtin_add_overflow(entry.copies, copies, &entry.copies)) {
+      return absl::OutOfRangeError("copies of one identity passed 2^32 - 1; it cannot be counted");
+    }
+    if (entry.conflicted) continue;
+    const uint32_t* first = shard.arena.data() + entry.first;
+    const bool same = conflicted == 0 && first[1] + 2 == words.size() &&
+                      std::memcmp(first, words.data(), words.size() * sizeof(uint32_t)) == 0;
+    if (!same) entry.conflicted = true;
+    entry.flags |= flags;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ContestTally> ContestAggregator::Finish(const RankGroup* ranks) {
+  const bool several = ranks != nullptr && ranks->size() > 1;
+  if (several) CANVASS_RETURN_IF_ERROR(AgreeOnStatus(*ranks, ExchangeShards(*ranks)));
   const uint32_t units = static_cast<uint32_t>(election_.units.size());
   const uint32_t cells_per_unit = election_.cells_per_unit();
   const size_t cells = static_cast<size_t>(units) * cells_per_unit;
@@ -205,6 +300,21 @@ absl::StatusOr<ContestTally> ContestAggregator::Finish() {
     overflow |= !AddChecked(&tally.rejected[r], rejected_by_reader_[r].load());
   }
   tally.records_read = records_read_.load();
+  if (several) {
+    // Each rank's tally covers the identities it owns and the records it read: their sum
+    // is the job's (every figure is a sum over identities or records).
+    std::vector<uint64_t> mine = {overflow ? 1u : 0u, tally.records_read, tally.counted,
+                                  tally.adjudicated};
+    mine.insert(mine.end(), tally.rejected.begin(), tally.rejected.end());
+    mine.insert(mine.end(), tally.cells.begin(), tally.cells.end());
+    CANVASS_ASSIGN_OR_RETURN(std::vector<uint64_t> sum, SumOverRanks(*ranks, mine));
+    overflow = sum[0] != 0;
+    tally.records_read = sum[1];
+    tally.counted = sum[2];
+    tally.adjudicated = sum[3];
+    std::copy_n(sum.begin() + 4, kNumCastRejects, tally.rejected.begin());
+    std::copy(sum.begin() + 4 + kNumCastRejects, sum.end(), tally.cells.begin());
+  }
   if (overflow) {
     return absl::OutOfRangeError("a figure of the tally passed 2^64 - 1; it cannot be counted");
   }

@@ -20,6 +20,12 @@
 //    The outcome depends only on the multiset of records, as DESIGN.md requires.
 //  - Records a reader could not decode arrive through AddRejected() with their reason;
 //    they count as read, and take no part in the identity rules.
+//  - A job of several processes (base/rank_group.h) runs one aggregator per rank, each
+//    fed the records its rank read. Finish(ranks) hands every shard to the rank that owns
+//    it (shard % ranks), whose aggregator merges each identity's entries as one process
+//    would have built them (copies added; conflicted when any side is, or when the first
+//    copies differ); then each rank counts its shards and the tallies are summed exactly.
+//    The sum is the one process's tally, whatever the share of records each rank read.
 //
 // Invariants (checked by Finish()):
 //  1. records_read == counted + sum(rejected).
@@ -48,6 +54,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/ballot/cast_ballots.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/contests.h"
 
 namespace canvass {
@@ -70,10 +77,20 @@ class ContestAggregator {
 
   // The tally, rolled up. OutOfRange when a figure would pass 2^64 - 1; Internal when an
   // invariant fails (a bug, never bad input).
-  absl::StatusOr<ContestTally> Finish();
+  //
+  // With `ranks` of more than one process, a collective: the whole job's tally on every
+  // rank (shards exchanged, tallies summed; OutOfRange past 2^63 - 1, the limit of a sum
+  // over ranks), and InvalidArgument naming the rank when what it sent is not whole
+  // entries of shards this rank owns.
+  absl::StatusOr<ContestTally> Finish(const RankGroup* ranks = nullptr);
 
  private:
   struct Shard;
+  // Hands every shard another rank owns to it (emptying it here) and merges the entries
+  // of the shards this rank owns that the others send.
+  absl::Status ExchangeShards(const RankGroup& ranks);
+  // Merges one rank's encoded entries into the shards (ExchangeShards).
+  absl::Status MergeShards(int from, absl::string_view in, const RankGroup& ranks);
   const ContestElection& election_;
   std::unique_ptr<Shard[]> shards_;
   std::array<std::atomic<uint64_t>, kNumCastRejects> rejected_by_reader_{};

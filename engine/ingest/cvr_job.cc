@@ -18,6 +18,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/contest_aggregator.h"
+#include "engine/base/bytes.h"
+#include "engine/base/check.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
 #include "engine/ingest/internal/cvr_pipeline.h"
@@ -41,8 +43,8 @@ constexpr int kPopulateRead = 22;  // Linux 5.14's value, for older headers
 #endif
 
 const FolderSuffixes& CvrSuffixes() {
-  static const FolderSuffixes* suffixes =
-      new FolderSuffixes{{"json", "xml"}, "a .json or .xml cast vote record report"};
+  static const FolderSuffixes* suffixes = new FolderSuffixes{
+      {"json", "xml", "cvb"}, "a .json or .xml cast vote record report, or a .cvb file of them"};
   return *suffixes;
 }
 
@@ -119,6 +121,8 @@ absl::StatusOr<std::shared_ptr<InputText>> MapInputFile(const std::string& path)
 namespace {
 
 struct Chunk {
+  uint64_t seq = 0;  // place in the job's chunk order (the same on every rank)
+  bool mine = true;  // decoded by this rank (seq % ranks == rank)
   size_t file = 0;
   CvrFormat format = CvrFormat::kJson;
   std::shared_ptr<InputText> input;
@@ -146,6 +150,191 @@ struct Worker {
   std::unique_ptr<CvrDecoder> decoders[kNumCvrFormats];
   CastBallotBatch batch;
 };
+
+// What the last stage takes from a decoded chunk into the job's result. One process
+// applies it as the chunk arrives; ranks keep their chunks' and apply every rank's in
+// chunk order after the pipeline (ApplyAccount either way, so both give the same result).
+struct ChunkAccount {
+  uint64_t seq = 0;
+  uint64_t file = 0;
+  bool scan = false;
+  bool synthetic = false;
+  uint64_t records = 0;
+  std::array<uint64_t, kNumCvrIdentityFields> identity_fields{};
+  std::vector<CastRejectExample> examples;  // located within the file (path not yet added)
+};
+
+ChunkAccount TakeAccount(Chunk* chunk) {
+  ChunkAccount account;
+  account.seq = chunk->seq;
+  account.file = chunk->file;
+  account.scan = chunk->scan;
+  account.synthetic = chunk->synthetic;
+  account.records = chunk->records;
+  account.identity_fields = chunk->identity_fields;
+  account.examples = std::move(chunk->examples);
+  return account;
+}
+
+// Adds a chunk's account to the result; `examples_kept` counts the examples kept per reason.
+void ApplyAccount(ChunkAccount& account, uint32_t examples_per_reason, CvrJobResult* result,
+                  std::array<uint32_t, kNumCastRejects>* examples_kept) {
+  CvrInput& input = result->inputs[account.file];
+  if (account.scan) input.synthetic = account.synthetic;
+  input.records += account.records;
+  for (int f = 0; f < kNumCvrIdentityFields; ++f) {
+    input.identity_fields[f] += account.identity_fields[f];
+  }
+  for (CastRejectExample& example : account.examples) {
+    uint32_t& kept = (*examples_kept)[static_cast<int>(example.reason)];
+    if (kept >= examples_per_reason) continue;
+    ++kept;
+    example.location = absl::StrCat(input.path, ": ", example.location);
+    result->examples.push_back(std::move(example));
+  }
+}
+
+// One rank's share of a job's outcome, as the ranks exchange it (little-endian): the
+// first chunk error (flag, chunk, code, message), the opening error (flag, code,
+// message), invalid_without_figure, then the accounts of its chunks.
+struct RankOutcome {
+  bool chunk_failed = false;
+  uint64_t chunk_error_seq = 0;
+  absl::Status chunk_error;
+  absl::Status source_error;
+  bool invalid_without_figure = false;
+  std::vector<ChunkAccount> accounts;
+};
+
+void PutText(absl::string_view text, std::string* out) {
+  PutLittleEndian(static_cast<uint64_t>(text.size()), out);
+  out->append(text.data(), text.size());
+}
+
+bool ConsumeText(absl::string_view* in, std::string* text) {
+  uint64_t size = 0;
+  if (!ConsumeLittleEndian(in, &size) || in->size() < size) return false;
+  text->assign(in->data(), size);
+  in->remove_prefix(size);
+  return true;
+}
+
+void PutStatus(const absl::Status& status, std::string* out) {
+  PutLittleEndian(static_cast<uint32_t>(status.code()), out);
+  PutText(status.message(), out);
+}
+
+bool ConsumeStatus(absl::string_view* in, absl::Status* status) {
+  uint32_t code = 0;
+  std::string message;
+  if (!ConsumeLittleEndian(in, &code) || !ConsumeText(in, &message)) return false;
+  *status = absl::Status(static_cast<absl::StatusCode>(code), message);
+  return true;
+}
+
+std::string EncodeOutcome(const RankOutcome& outcome) {
+  std::string out;
+  PutLittleEndian(static_cast<uint8_t>(outcome.chunk_failed), &out);
+  PutLittleEndian(outcome.chunk_error_seq, &out);
+  PutStatus(outcome.chunk_error, &out);
+  PutStatus(outcome.source_error, &out);
+  PutLittleEndian(static_cast<uint8_t>(outcome.invalid_without_figure), &out);
+  PutLittleEndian(static_cast<uint64_t>(outcome.accounts.size()), &out);
+  for (const ChunkAccount& account : outcome.accounts) {
+    PutLittleEndian(account.seq, &out);
+    PutLittleEndian(account.file, &out);
+    PutLittleEndian(static_cast<uint8_t>(account.scan | account.synthetic << 1), &out);
+    PutLittleEndian(account.records, &out);
+    for (uint64_t count : account.identity_fields) PutLittleEndian(count, &out);
+    PutLittleEndian(static_cast<uint64_t>(account.examples.size()), &out);
+    for (const CastRejectExample& example : account.examples) {
+      PutLittleEndian(static_cast<uint8_t>(example.reason), &out);
+      PutText(example.location, &out);
+      PutText(example.why, &out);
+    }
+  }
+  return out;
+}
+
+bool DecodeOutcome(absl::string_view in, size_t files, RankOutcome* outcome) {
+  uint8_t flag = 0;
+  uint64_t accounts = 0;
+  if (!ConsumeLittleEndian(&in, &flag) || flag > 1) return false;
+  outcome->chunk_failed = flag != 0;
+  if (!ConsumeLittleEndian(&in, &outcome->chunk_error_seq) ||
+      !ConsumeStatus(&in, &outcome->chunk_error) || !ConsumeStatus(&in, &outcome->source_error) ||
+      !ConsumeLittleEndian(&in, &flag) || flag > 1 || !ConsumeLittleEndian(&in, &accounts)) {
+    return false;
+  }
+  outcome->invalid_without_figure = flag != 0;
+  for (uint64_t a = 0; a < accounts; ++a) {
+    ChunkAccount account;
+    uint8_t bits = 0;
+    uint64_t examples = 0;
+    if (!ConsumeLittleEndian(&in, &account.seq) || !ConsumeLittleEndian(&in, &account.file) ||
+        account.file >= files || !ConsumeLittleEndian(&in, &bits) || bits > 3 ||
+        !ConsumeLittleEndian(&in, &account.records)) {
+      return false;
+    }
+    account.scan = (bits & 1) != 0;
+    account.synthetic = (bits & 2) != 0;
+    for (uint64_t& count : account.identity_fields) {
+      if (!ConsumeLittleEndian(&in, &count)) return false;
+    }
+    if (!ConsumeLittleEndian(&in, &examples)) return false;
+    for (uint64_t e = 0; e < examples; ++e) {
+      CastRejectExample example;
+      uint8_t reason = 0;
+      if (!ConsumeLittleEndian(&in, &reason) || reason >= kNumCastRejects ||
+          !ConsumeText(&in, &example.location) || !ConsumeText(&in, &example.why)) {
+        return false;
+      }
+      example.reason = static_cast<CastReject>(reason);
+      account.examples.push_back(std::move(example));
+    }
+    outcome->accounts.push_back(std::move(account));
+  }
+  return in.empty();
+}
+
+// Collective: every rank's outcome, combined as one process would have ended: the error of
+// the first failed chunk in job order (whichever rank decoded it), else the error opening a
+// file (the same on every rank that got that far), else every account applied in chunk
+// order.
+absl::Status CombineOutcomes(const RankGroup& ranks, const RankOutcome& mine,
+                             uint32_t examples_per_reason, CvrJobResult* result) {
+  const std::vector<std::string> all = ranks.AllGather(EncodeOutcome(mine));
+  std::vector<RankOutcome> outcomes(all.size());
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (!DecodeOutcome(all[r], result->inputs.size(), &outcomes[r])) {
+      return absl::InternalError(
+          absl::StrCat("rank ", r, " sent an outcome of the job that is not whole"));
+    }
+  }
+  const RankOutcome* first_failed = nullptr;
+  for (const RankOutcome& outcome : outcomes) {
+    if (outcome.chunk_failed &&
+        (first_failed == nullptr || outcome.chunk_error_seq < first_failed->chunk_error_seq)) {
+      first_failed = &outcome;
+    }
+  }
+  if (first_failed != nullptr) return first_failed->chunk_error;
+  for (const RankOutcome& outcome : outcomes) {
+    CANVASS_RETURN_IF_ERROR(outcome.source_error);
+  }
+  std::vector<ChunkAccount*> accounts;
+  for (RankOutcome& outcome : outcomes) {
+    result->invalid_without_figure |= outcome.invalid_without_figure;
+    for (ChunkAccount& account : outcome.accounts) accounts.push_back(&account);
+  }
+  std::sort(accounts.begin(), accounts.end(),
+            [](const ChunkAccount* a, const ChunkAccount* b) { return a->seq < b->seq; });
+  std::array<uint32_t, kNumCastRejects> examples_kept{};
+  for (ChunkAccount* account : accounts) {
+    ApplyAccount(*account, examples_per_reason, result, &examples_kept);
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view text) {
   const std::optional<CvrFormat> format = SniffCvrFormat(text.substr(0, 1 << 16));
@@ -351,10 +540,17 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
 
 absl::Status RunCvrJob(const ContestElection& election, const DominionExport* dominion,
                        CvrTextOpener* opener, const CvrJobOptions& options, CvrJobResult* result) {
+  const RankGroup* ranks =
+      options.ranks != nullptr && options.ranks->size() > 1 ? options.ranks : nullptr;
+  CANVASS_CHECK(ranks == nullptr || options.sink == nullptr);
+  const uint64_t num_ranks = ranks == nullptr ? 1 : static_cast<uint64_t>(ranks->size());
+  const uint64_t rank = ranks == nullptr ? 0 : static_cast<uint64_t>(ranks->rank());
   ContestAggregator aggregator(election);
   ChunkSource source(opener, options.chunk_bytes, &result->inputs);
   tbb::enumerable_thread_specific<Worker> workers([&election] { return Worker(election); });
   std::array<uint32_t, kNumCastRejects> examples_kept{};
+  RankOutcome outcome;  // with ranks: this rank's chunks, applied after the pipeline
+  uint64_t next_seq = 0;
   absl::Status first_error;  // of a file scanned by the parallel stage; the last stage's
   std::atomic<bool> failed{false};
   const int threads = ResolveThreads(options.threads);
@@ -368,36 +564,45 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
                                            return nullptr;
                                          }
                                          std::unique_ptr<Chunk> chunk = source.Next();
-                                         if (chunk == nullptr) flow.stop();
+                                         if (chunk == nullptr) {
+                                           flow.stop();
+                                           return nullptr;
+                                         }
+                                         chunk->seq = next_seq++;
+                                         chunk->mine = chunk->seq % num_ranks == rank;
                                          return chunk.release();
                                        }) &
             tbb::make_filter<Chunk*, Chunk*>(tbb::filter_mode::parallel,
                                              [&](Chunk* chunk) {
-                                               DecodeChunk(options, dominion, chunk,
-                                                           &workers.local(), &aggregator);
+                                               if (chunk->mine) {
+                                                 DecodeChunk(options, dominion, chunk,
+                                                             &workers.local(), &aggregator);
+                                               }
                                                return chunk;
                                              }) &
             tbb::make_filter<Chunk*, void>(tbb::filter_mode::serial_in_order, [&](Chunk* owned) {
               std::unique_ptr<Chunk> chunk(owned);
+              const uint64_t end = chunk->spans.empty() ? 0 : chunk->spans.back().end;
+              if (!chunk->mine) {
+                chunk->input->DoneUpTo(end, chunk->last);
+                return;
+              }
               if (!chunk->error.ok() || !first_error.ok()) {
                 // The first file in order whose scan failed ends the job (as a failure of
                 // the serial scan would): later files are not accounted.
-                if (first_error.ok()) first_error = chunk->error;
+                if (first_error.ok()) {
+                  first_error = chunk->error;
+                  outcome.chunk_failed = true;
+                  outcome.chunk_error_seq = chunk->seq;
+                }
                 failed.store(true, std::memory_order_relaxed);
                 return;
               }
-              CvrInput& input = result->inputs[chunk->file];
-              if (chunk->scan) input.synthetic = chunk->synthetic;
-              input.records += chunk->records;
-              for (int f = 0; f < kNumCvrIdentityFields; ++f) {
-                input.identity_fields[f] += chunk->identity_fields[f];
-              }
-              for (CastRejectExample& example : chunk->examples) {
-                uint32_t& kept = examples_kept[static_cast<int>(example.reason)];
-                if (kept >= options.examples_per_reason) continue;
-                ++kept;
-                example.location = absl::StrCat(input.path, ": ", example.location);
-                result->examples.push_back(std::move(example));
+              ChunkAccount account = TakeAccount(chunk.get());
+              if (ranks != nullptr) {
+                outcome.accounts.push_back(std::move(account));
+              } else {
+                ApplyAccount(account, options.examples_per_reason, result, &examples_kept);
               }
               if (options.sink != nullptr) {
                 for (int r = 0; r < kNumCastRejects; ++r) {
@@ -413,19 +618,25 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
                   }
                 }
               }
-              const uint64_t end = chunk->spans.empty() ? 0 : chunk->spans.back().end;
               chunk->input->DoneUpTo(end, chunk->last);
             }));
   });
-  // A failed scan of the parallel stage is of a file before any the serial stage failed
-  // to open (those were in flight when it stopped).
-  CANVASS_RETURN_IF_ERROR(first_error);
-  CANVASS_RETURN_IF_ERROR(source.status());
-  result->inputs.resize(source.opened());
   for (const Worker& worker : workers) {
     result->invalid_without_figure |= worker.builder.invalid_without_figure();
   }
-  CANVASS_ASSIGN_OR_RETURN(result->tally, aggregator.Finish());
+  if (ranks != nullptr) {
+    outcome.chunk_error = first_error;
+    outcome.source_error = source.status();
+    outcome.invalid_without_figure = result->invalid_without_figure;
+    CANVASS_RETURN_IF_ERROR(CombineOutcomes(*ranks, outcome, options.examples_per_reason, result));
+  } else {
+    // A failed scan of the parallel stage is of a file before any the serial stage failed
+    // to open (those were in flight when it stopped).
+    CANVASS_RETURN_IF_ERROR(first_error);
+    CANVASS_RETURN_IF_ERROR(source.status());
+  }
+  result->inputs.resize(source.opened());
+  CANVASS_ASSIGN_OR_RETURN(result->tally, aggregator.Finish(ranks));
   return absl::OkStatus();
 }
 

@@ -11,6 +11,16 @@
 // sizes. Errors that stop a file are the first in file order, so the job's message does
 // not depend on scheduling.
 //
+// Several processes (`mpirun`, CvrJobOptions::ranks): every rank runs the same pipeline
+// over the same files, and the chunks are shared out by their place in it (chunk k to
+// rank k % N), so that each record is decoded by one rank. A file small enough to be one
+// chunk is scanned only by the rank that decodes it; a larger one is scanned (not
+// decoded) by every rank, the scan being a few percent of the work. Each rank's
+// ContestAggregator keeps the identities it read; Finish hands them to the rank that owns
+// their shard, which settles every identity as one process would. The accounting of the
+// chunks (records per file, located examples, the first error in file order) is gathered
+// and applied in chunk order, so every rank ends with the result one process gives.
+//
 // Thread safety: a call runs its own job; the election must outlive it.
 #ifndef CANVASS_ENGINE_INGEST_CVR_JOB_H_
 #define CANVASS_ENGINE_INGEST_CVR_JOB_H_
@@ -23,6 +33,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "engine/ballot/cast_ballots.h"
+#include "engine/base/rank_group.h"
 #include "engine/election/contests.h"
 #include "engine/io/inputs.h"
 #include "engine/io/nist/cvr_builder.h"
@@ -52,6 +63,10 @@ struct CvrJobOptions {
   uint64_t chunk_bytes = 4u << 20;   // records per parallel task, in bytes of input
   uint32_t examples_per_reason = 5;  // located examples kept per rejection reason
   CvrRecordSink* sink = nullptr;     // when set, every record is re-encoded into it
+  // The processes of an mpirun job (base/rank_group.h); null or one: this process alone.
+  // Every rank calls with the same paths and options and gets the same result. Not with
+  // a sink (a conversion writes one file, in reading order, from one process).
+  const RankGroup* ranks = nullptr;
 };
 
 struct CvrJobResult {

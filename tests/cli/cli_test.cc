@@ -1460,6 +1460,15 @@ TEST(CliGenerateCvbTest, TheCvbIsTheConvertedJsonByteForByteAndReconcilesToMatch
     EXPECT_EQ(report["synthetic"], true);
     EXPECT_EQ(report["cells"]["mismatched"], 0);
     EXPECT_GT(report["cells"]["compared"].get<uint64_t>(), 0u);
+    // The folder generate wrote reads as its file does (a .cvb of contest ballots is a
+    // cast vote record input of a folder, as .json and .xml reports are), paths aside.
+    const RunResult folder =
+        RunCanvass({"reconcile", "--reported", err, "--scale", "3", cvb_dir, "--format", "json"});
+    ASSERT_EQ(folder.exit_code, kExitMatch) << Describe(folder);
+    json from_folder = ParseJson(folder);
+    EXPECT_EQ(from_folder["records"], report["records"]);
+    EXPECT_EQ(from_folder["cells"], report["cells"]);
+    EXPECT_EQ(from_folder["inputs"][0]["path"], cvb_dir + "/cvr.cvb");
   }
 }
 

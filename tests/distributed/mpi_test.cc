@@ -214,9 +214,6 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
       {{"convert", CANVASS_SOURCE_DIR "/tests/data/bad_inputs/duplicate.csv", "--to", "cvb",
         "--out", dir.File("c.cvb")},
        "canvass convert runs in one process"},
-      {{"reconcile", CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/cvr-gen-01.json", "--reported",
-        CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/err-gen-01.json"},
-       "aggregate or reconcile of cast vote records runs in one process"},
       {{"aggregate", "/dev/stdin"}, "only one process can read it"},
   };
   for (const Case& c : cases) {
@@ -227,6 +224,146 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir.File("g")));
   EXPECT_FALSE(std::filesystem::exists(dir.File("c.cvb")));
+}
+
+// ---- Cast vote records (NIST CDF JSON and XML, contest cvb, Dominion) on ranks ----
+
+const std::string kNistBad = CANVASS_SOURCE_DIR "/tests/data/nist_bad";
+const std::string kTinyErr = kNistBad + "/err-tiny.json";
+
+// Every entry of the CVR catalogue (files that stop the job, records rejected for every
+// reason, the two folders whose files a rank each reads) and the three NIST elections,
+// on 2 ranks: the one-process output, exit code and message.
+TEST(MpiCvrTest, EveryCatalogueEntryReadsAsInOneProcess) {
+  std::vector<std::string> entries;
+  for (const auto& entry : std::filesystem::directory_iterator(kNistBad)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "err-tiny.json" || name == "README.md") continue;
+    entries.push_back(entry.path().string());
+  }
+  std::sort(entries.begin(), entries.end());
+  ASSERT_GE(entries.size(), 45u);
+  int stopped = 0;
+  for (const std::string& entry : entries) {
+    const RunResult one = ExpectSameOnRanks(
+        {"aggregate", "--reported", kTinyErr, "--format", "json", "--by", "unit", entry}, {2}, {1});
+    stopped += one.exit_code == kExitInputError;
+  }
+  EXPECT_GE(stopped, 10);  // the catalogue's files that are not CVR reports, cut, broken...
+  for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
+    const std::string base = absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/nist-cdf/", id, "/");
+    const RunResult one = ExpectSameOnRanks(
+        {"reconcile", "--reported", absl::StrCat(base, "err-", id, ".json"), "--format", "json",
+         "--by", "unit", absl::StrCat(base, "cvr-", id, ".json")},
+        {2, 3}, {1});
+    EXPECT_EQ(one.exit_code, kExitMatch) << id << ": " << Describe(one);
+  }
+}
+
+// The second file of a folder marks a contest not to be counted: read by rank 1, it makes
+// every rank read again with the `invalid` figure, as one process does.
+TEST(MpiCvrTest, AContestInvalidatedInAFileOfAnotherRankIsShown) {
+  const RunResult one = ExpectSameOnRanks({"aggregate", "--reported", kTinyErr, "--format", "json",
+                                           kNistBad + "/folder_invalidated_in_second_file"},
+                                          {2, 3}, {1});
+  ASSERT_EQ(one.exit_code, kExitMatch) << Describe(one);
+  EXPECT_THAT(one.out, HasSubstr("\"invalid\""));
+}
+
+// A report large enough for several chunks (shared out among the ranks), with every record
+// fault: the copies the generator writes after all first records lie in later chunks, so
+// on other ranks than their originals, and must be caught exactly. JSON and cvb, against
+// the generator's prediction, for 2 to 4 ranks and 1 or 2 threads.
+TEST(MpiCvrTest, GeneratedReportsWithEveryFaultAreExactOnEveryRankCount) {
+  TempDir dir;
+  const std::string err = CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/err-gen-01.json";
+  for (const char* format : {"nist-json", "cvb"}) {
+    SCOPED_TRACE(format);
+    const std::string out = dir.File(format);
+    const RunResult generated = RunCanvass(
+        {"generate", "--reported", err, "--format", format, "--scale",
+         std::string(format) == "cvb" ? "2000" : "100", "--seed", "3", "--interleave", "--faults",
+         "drop=0.01,dup=0.01,conflict=0.005,corrupt=0.002,unknown_station=0.001,"
+         "unknown_choice=0.001,double_report=0.02",
+         "--out", out});
+    ASSERT_EQ(generated.exit_code, kExitMatch) << Describe(generated);
+    uint64_t bytes = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(out)) bytes += entry.file_size();
+    ASSERT_GT(bytes, 9u << 20) << "fewer than three chunks";
+    const RunResult one =
+        ExpectSameOnRanks({"reconcile", "--reported", err, "--predicted", out + "-predicted.json",
+                           "--format", "json", "--by", "unit", out},
+                          {2, 3, 4}, {1, 2});
+    EXPECT_EQ(one.exit_code, kExitMismatch) << Describe(one);
+    const json report = json::parse(one.out);
+    EXPECT_EQ(report["ground_truth"], "exact");
+    EXPECT_GT(report["records"]["rejected"]["duplicate"].get<uint64_t>(), 0u);
+    EXPECT_GT(report["records"]["rejected"]["conflict"].get<uint64_t>(), 0u);
+    EXPECT_GT(report["records"]["rejected"]["malformed"].get<uint64_t>(), 0u);
+    ExpectSameOnRanks({"reconcile", "--reported", err, "--format", "text", out}, {3}, {1});
+  }
+}
+
+// One report given three times under three names: each copy is read by another rank, and
+// every record of the second and third is a duplicate of the first, exactly.
+TEST(MpiCvrTest, CopiesOfAReportReadByDifferentRanksAreDuplicates) {
+  TempDir dir;
+  const std::string base = CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-03/";
+  const std::string folder = dir.File("three");
+  std::filesystem::create_directory(folder);
+  for (const char* name : {"a.json", "b.json", "c.json"}) {
+    std::filesystem::copy_file(base + "cvr-gen-03.json", folder + "/" + name);
+  }
+  const RunResult single = RunCanvass({"aggregate", "--reported", base + "err-gen-03.json",
+                                       "--format", "json", base + "cvr-gen-03.json"});
+  ASSERT_EQ(single.exit_code, kExitMatch) << Describe(single);
+  const uint64_t records = json::parse(single.out)["records"]["read"].get<uint64_t>();
+  ASSERT_GT(records, 0u);
+  const RunResult one = ExpectSameOnRanks(
+      {"aggregate", "--reported", base + "err-gen-03.json", "--format", "json", folder}, {2, 3, 4},
+      {1});
+  ASSERT_EQ(one.exit_code, kExitMatch) << Describe(one);
+  const json report = json::parse(one.out)["records"];
+  EXPECT_EQ(report["read"], 3 * records);
+  EXPECT_EQ(report["counted"], records);
+  EXPECT_EQ(report["rejected"]["duplicate"], 2 * records);
+}
+
+// A folder whose second and third files are broken: on 3 ranks they are read by ranks 1
+// and 2, and the job ends with the second file's message (the first in file order), exit
+// 2, no report; so with the broken files the other way round.
+TEST(MpiCvrTest, TheFirstBrokenFileInOrderEndsTheJobWhicheverRankReadsIt) {
+  TempDir dir;
+  for (const auto& [second, third] : std::vector<std::pair<std::string, std::string>>{
+           {"truncated_mid_record.json", "not_json.json"},
+           {"not_json.json", "truncated_mid_record.json"}}) {
+    const std::string folder = dir.File(second);
+    std::filesystem::create_directory(folder);
+    std::filesystem::copy_file(kNistBad + "/valid.json", folder + "/1.json");
+    std::filesystem::copy_file(kNistBad + "/" + second, folder + "/2.json");
+    std::filesystem::copy_file(kNistBad + "/" + third, folder + "/3.json");
+    std::filesystem::copy_file(kNistBad + "/valid.json", folder + "/4.json");
+    const RunResult one = ExpectSameOnRanks(
+        {"aggregate", "--reported", kTinyErr, "--format", "json", folder}, {2, 3, 4}, {1});
+    EXPECT_EQ(one.exit_code, kExitInputError) << Describe(one);
+    EXPECT_TRUE(one.out.empty());
+    EXPECT_THAT(one.err, HasSubstr(folder + "/2.json"));
+  }
+}
+
+// Dominion exports: the real Alaska slice (ten session files, shared out among the ranks)
+// and the hand-made exports of the test data, each as one process reads it.
+TEST(MpiCvrTest, DominionExportsReadAsInOneProcess) {
+  const RunResult alaska =
+      ExpectSameOnRanks({"aggregate", CANVASS_SOURCE_DIR "/datasets/dominion/alaska-2024-partial",
+                         "--format", "json", "--by", "unit"},
+                        {2, 3}, {1, 2});
+  EXPECT_EQ(alaska.exit_code, kExitMatch) << Describe(alaska);
+  for (const auto& entry :
+       std::filesystem::directory_iterator(CANVASS_SOURCE_DIR "/tests/data/dominion")) {
+    if (!entry.is_directory()) continue;
+    ExpectSameOnRanks({"aggregate", entry.path().string(), "--format", "json"}, {2}, {1});
+  }
 }
 
 // Seeded stress rounds shared out among the ranks: the same log and summary as one process

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/thread_ranks.h"
 
 namespace canvass {
 namespace {
@@ -330,6 +332,86 @@ TEST(ContestAggregatorTest, OrderAndThreadsDoNotChangeTheTally) {
   EXPECT_EQ(Aggregate(e, ballots, 7), forward);
   EXPECT_EQ(forward.records_read, 3000u);
   EXPECT_EQ(forward.counted + forward.TotalRejected(), 3000u);
+}
+
+// The ballots shared out among `ranks` in-process ranks (tests/testing/thread_ranks.h),
+// ballot i to rank owner(i), each rank with its own aggregator: the tally every rank's
+// Finish(ranks) gives, which must be the same on every rank.
+ContestTally AggregateOnRanks(
+    const ContestElection& e,
+    const std::vector<std::tuple<std::string, std::string, std::string>>& ballots, int ranks,
+    const std::function<int(size_t)>& owner) {
+  std::vector<ContestTally> tallies(static_cast<size_t>(ranks));
+  ::canvass::testing::ThreadRanks::Run(ranks, [&](const RankGroup& group) {
+    ContestAggregator aggregator(e);
+    CastBallotBatch batch;
+    CvrBuilder builder(e);
+    for (size_t i = 0; i < ballots.size(); ++i) {
+      if (owner(i) != group.rank()) continue;
+      const auto& [id, unit, choice] = ballots[i];
+      builder.Begin();
+      builder.SetIdentity(CvrIdentityField::kUniqueId, id);
+      builder.SetUnit(unit);
+      builder.Contest("gov");
+      builder.Mark(choice, true, true, 1, 0);
+      builder.EndContest();
+      EXPECT_FALSE(builder.End(&batch));
+      if (batch.size() == 5) {
+        aggregator.Add(batch);
+        batch.Clear();
+      }
+    }
+    aggregator.Add(batch);
+    absl::StatusOr<ContestTally> tally = aggregator.Finish(&group);
+    EXPECT_THAT(tally.status(), IsOk());
+    if (tally.ok()) tallies[static_cast<size_t>(group.rank())] = *tally;
+  });
+  for (int r = 1; r < ranks; ++r) EXPECT_EQ(tallies[r], tallies[0]) << "rank " << r;
+  return tallies[0];
+}
+
+// Copies of one identity read by different ranks: each rank keeps what it read, and the
+// shards' owners settle every identity as one aggregator does.
+TEST(ContestAggregatorTest, RanksEachReadingAShareGiveTheOneProcessTally) {
+  const ContestElection e = TinyElection();
+  const std::vector<std::tuple<std::string, std::string, std::string>> hand = {
+      {"1", "p1", "a"}, {"2", "p1", "b"}, {"1", "p1", "a"}, {"1", "p1", "a"}, {"3", "p3", "a"},
+      {"3", "p3", "b"}, {"3", "p3", "a"}, {"4", "p2", "a"}, {"4", "p3", "a"}, {"5", "p2", "wi"}};
+  for (const int ranks : {2, 3, 4}) {
+    SCOPED_TRACE(ranks);
+    // Every ballot on the next rank: each identity's copies lie on different ranks.
+    const ContestTally t =
+        AggregateOnRanks(e, hand, ranks, [ranks](size_t i) { return static_cast<int>(i) % ranks; });
+    EXPECT_EQ(t.records_read, 10u);
+    EXPECT_EQ(t.counted, 3u);
+    EXPECT_EQ(t.Rejected(CastReject::kDuplicate), 2u);
+    EXPECT_EQ(t.Rejected(CastReject::kConflict), 5u);
+    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "a")), 1u);
+    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "wi")), 1u);
+    EXPECT_EQ(t.Cell(Unit(e, "p1"), 0), 2u);
+    EXPECT_EQ(t.Cell(e.scope(), 0), 3u);
+    EXPECT_EQ(t, Aggregate(e, hand, 100));
+    // Every ballot on rank 0 but the last: ranks with nothing to send or count.
+    EXPECT_EQ(
+        AggregateOnRanks(e, hand, ranks, [ranks](size_t i) { return i + 1 == 10 ? ranks - 1 : 0; }),
+        t);
+  }
+  std::vector<std::tuple<std::string, std::string, std::string>> ballots;
+  const char* units[] = {"p1", "p2", "p3"};
+  const char* choices[] = {"a", "b", "wi"};
+  for (int i = 0; i < 5000; ++i) {
+    const int id = i % 5 == 0 ? i / 5 : i;
+    const int choice = (i % 55 == 0) ? (id + 1) % 3 : id % 3;
+    ballots.emplace_back(absl::StrCat(id), units[id % 3], choices[choice]);
+  }
+  const ContestTally one = Aggregate(e, ballots, 64);
+  EXPECT_GT(one.Rejected(CastReject::kDuplicate), 0u);
+  EXPECT_GT(one.Rejected(CastReject::kConflict), 0u);
+  for (const int ranks : {2, 3}) {
+    EXPECT_EQ(AggregateOnRanks(e, ballots, ranks,
+                               [ranks](size_t i) { return static_cast<int>((i * 7919) % ranks); }),
+              one);
+  }
 }
 
 // The expected cells of a NIST election as nist_oracle.py wrote them.
