@@ -433,17 +433,9 @@ absl::StatusOr<IngestResult> IngestJob::Run() {
   }
   const RankGroup* ranks =
       options_.ranks != nullptr && options_.ranks->size() > 1 ? options_.ranks : nullptr;
-  if (ranks != nullptr) {
-    for (const std::string& file : expanded_.files) {
-      if (IsStream(file)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(file,
-                         " is a stream (a pipe or a device): only one process can read it; give it "
-                         "as a file to read it on several ranks"));
-      }
-    }
-  }
-  CANVASS_RETURN_IF_ERROR(streams_.Spool(expanded_.files));
+  // On ranks, rank 0 reads every stream and sends its bytes to the others (streams.h).
+  CANVASS_RETURN_IF_ERROR(ranks != nullptr ? streams_.SpoolOnRanks(expanded_.files, *ranks)
+                                           : streams_.Spool(expanded_.files));
   // Held until the job ends, so that no other job writes the same checkpoint meanwhile.
   std::optional<CheckpointLock> lock;
   if (!options_.checkpoint_path.empty()) {

@@ -12,6 +12,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/bytes.h"
+#include "engine/base/check.h"
+#include "engine/base/status_macros.h"
 
 namespace canvass {
 namespace {
@@ -36,6 +39,48 @@ SpooledStreams::~SpooledStreams() {
   for (auto& [path, copy] : copies_) close(copy.fd);
 }
 
+absl::Status SpooledStreams::MakeCopyFile(const std::string& path, std::string* folder, int* fd) {
+  *folder = SpoolFolder();
+  std::string name = *folder + "/canvass-stream-XXXXXX";
+  *fd = mkostemp(name.data(), O_CLOEXEC);
+  if (*fd < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot make a temporary file in ",
+                                                   *folder,
+                                                   " to hold the stream: ", std::strerror(errno)));
+  }
+  unlink(name.c_str());  // nameless from the start: nothing is left behind
+  return absl::OkStatus();
+}
+
+absl::Status SpooledStreams::Append(const std::string& path, const std::string& folder, int out,
+                                    const char* bytes, size_t size, uint64_t copied, bool check) {
+  if (check) {
+    struct statvfs space {};
+    if (fstatvfs(out, &space) == 0) {
+      const uint64_t reserve = std::min<uint64_t>(
+          kStreamSpoolReserveBytes, static_cast<uint64_t>(space.f_blocks) * space.f_frsize / 8);
+      if (static_cast<uint64_t>(space.f_bavail) * space.f_frsize < reserve) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            path, ": the stream has not ended after ", copied, " bytes, and ", folder,
+            " (where it is held to be read) has less than ", reserve,
+            " bytes free; give the input as a file, or set TMPDIR to a larger folder"));
+      }
+    }
+  }
+  for (size_t written = 0; written < size;) {
+    const ssize_t w = write(out, bytes + written, size - written);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int error = w < 0 ? errno : EIO;
+      return absl::ResourceExhaustedError(absl::StrCat(path, ": cannot hold the stream in ", folder,
+                                                       " after ", copied,
+                                                       " bytes: ", std::strerror(error)));
+    }
+    written += static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SpooledStreams::Spool(const std::vector<std::string>& files) {
   for (const std::string& path : files) {
     if (!IsStream(path) || copies_.count(path) > 0) continue;
@@ -44,17 +89,12 @@ absl::Status SpooledStreams::Spool(const std::vector<std::string>& files) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": cannot open the stream: ", std::strerror(errno)));
     }
-    const std::string folder = SpoolFolder();
-    std::string name = folder + "/canvass-stream-XXXXXX";
-    const int out = mkostemp(name.data(), O_CLOEXEC);
-    if (out < 0) {
-      const int error = errno;
+    std::string folder;
+    int out = -1;
+    if (absl::Status made = MakeCopyFile(path, &folder, &out); !made.ok()) {
       close(in);
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": cannot make a temporary file in ", folder,
-                       " to hold the stream: ", std::strerror(error)));
+      return made;
     }
-    unlink(name.c_str());  // nameless from the start: nothing is left behind
     auto fail = [&](absl::Status status) {
       close(in);
       close(out);
@@ -70,30 +110,12 @@ absl::Status SpooledStreams::Spool(const std::vector<std::string>& files) {
             path, ": cannot read the stream after ", copied, " bytes: ", std::strerror(errno))));
       }
       if (n == 0) break;
-      if (copied >= next_check) {
-        struct statvfs space {};
-        if (fstatvfs(out, &space) == 0) {
-          const uint64_t reserve = std::min<uint64_t>(
-              kStreamSpoolReserveBytes, static_cast<uint64_t>(space.f_blocks) * space.f_frsize / 8);
-          if (static_cast<uint64_t>(space.f_bavail) * space.f_frsize < reserve) {
-            return fail(absl::ResourceExhaustedError(absl::StrCat(
-                path, ": the stream has not ended after ", copied, " bytes, and ", folder,
-                " (where it is held to be read) has less than ", reserve,
-                " bytes free; give the input as a file, or set TMPDIR to a larger folder")));
-          }
-        }
-        next_check = copied + kCheckEveryBytes;
-      }
-      for (ssize_t written = 0; written < n;) {
-        const ssize_t w = write(out, buffer.data() + written, static_cast<size_t>(n - written));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-          const int error = w < 0 ? errno : EIO;
-          return fail(absl::ResourceExhaustedError(
-              absl::StrCat(path, ": cannot hold the stream in ", folder, " after ", copied,
-                           " bytes: ", std::strerror(error))));
-        }
-        written += w;
+      const bool check = copied >= next_check;
+      if (check) next_check = copied + kCheckEveryBytes;
+      if (absl::Status appended =
+              Append(path, folder, out, buffer.data(), static_cast<size_t>(n), copied, check);
+          !appended.ok()) {
+        return fail(appended);
       }
       copied += static_cast<uint64_t>(n);
     }
@@ -101,6 +123,77 @@ absl::Status SpooledStreams::Spool(const std::vector<std::string>& files) {
     copies_[path] = Copy{out, absl::StrCat("/proc/self/fd/", out)};
   }
   return absl::OkStatus();
+}
+
+absl::Status SpooledStreams::SpoolOnRanks(const std::vector<std::string>& files,
+                                          const RankGroup& ranks) {
+  const bool root = ranks.rank() == 0;
+  // Rank 0 copies its streams; every rank learns which they are and how long (rank 0's
+  // view: another rank's stdin is not the job's).
+  absl::Status status = root ? Spool(files) : absl::OkStatus();
+  CANVASS_RETURN_IF_ERROR(AgreeOnStatus(ranks, status));
+  std::string listed;
+  if (root) {
+    for (const auto& [path, copy] : copies_) {
+      struct stat info {};
+      const uint64_t size = fstat(copy.fd, &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
+      PutLittleEndian(size, &listed);
+      PutLittleEndian(static_cast<uint64_t>(path.size()), &listed);
+      listed += path;
+    }
+  }
+  const std::vector<std::string> gathered = ranks.AllGather(listed);
+  absl::string_view in = gathered[0];
+  std::vector<std::pair<std::string, uint64_t>> streams;
+  while (!in.empty()) {
+    uint64_t size = 0, length = 0;
+    CANVASS_CHECK(ConsumeLittleEndian(&in, &size) && ConsumeLittleEndian(&in, &length) &&
+                  in.size() >= length);
+    streams.emplace_back(std::string(in.substr(0, length)), size);
+    in.remove_prefix(length);
+  }
+  // What rank 0 holds per collective stays about kStreamPieceBytes however many ranks.
+  const uint64_t piece_bytes = std::max<uint64_t>(
+      uint64_t{1} << 20, kStreamPieceBytes / static_cast<uint64_t>(ranks.size() - 1));
+  std::string buffer;
+  for (const auto& [path, size] : streams) {
+    std::string folder;
+    int out = -1;
+    if (!root && status.ok()) {
+      status = MakeCopyFile(path, &folder, &out);
+      if (status.ok()) copies_[path] = Copy{out, absl::StrCat("/proc/self/fd/", out)};
+    }
+    // Every rank takes part in every piece, whatever failed, so that none waits for another.
+    for (uint64_t at = 0; at < size; at += piece_bytes) {
+      const size_t piece = static_cast<size_t>(std::min(piece_bytes, size - at));
+      std::vector<std::string> to_each(static_cast<size_t>(ranks.size()));
+      if (root) {
+        buffer.resize(piece);
+        size_t got = 0;
+        while (got < piece) {
+          const ssize_t n = pread(copies_.at(path).fd, buffer.data() + got, piece - got,
+                                  static_cast<off_t>(at + got));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          got += static_cast<size_t>(n);
+        }
+        if (got < piece && status.ok()) {
+          status = absl::DataLossError(
+              absl::StrCat(path, ": cannot read back the copy of the stream at byte ", at + got));
+        }
+        for (int r = 1; r < ranks.size(); ++r) to_each[static_cast<size_t>(r)] = buffer;
+      }
+      const std::vector<std::string> received = ranks.AllToAll(std::move(to_each));
+      if (!root && status.ok()) {
+        status = received[0].size() == piece
+                     ? Append(path, folder, out, received[0].data(), piece, at, true)
+                     : absl::DataLossError(absl::StrCat(path, ": rank 0 sent ", received[0].size(),
+                                                        " bytes of the stream at byte ", at,
+                                                        ", not ", piece));
+      }
+    }
+  }
+  return AgreeOnStatus(ranks, status);
 }
 
 const std::string& SpooledStreams::OpenPath(const std::string& path) const {

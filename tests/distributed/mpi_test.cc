@@ -214,7 +214,6 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
       {{"convert", CANVASS_SOURCE_DIR "/tests/data/bad_inputs/duplicate.csv", "--to", "cvb",
         "--out", dir.File("c.cvb")},
        "canvass convert runs in one process"},
-      {{"aggregate", "/dev/stdin"}, "only one process can read it"},
   };
   for (const Case& c : cases) {
     const RunResult result = RunOnRanks(2, c.args);
@@ -224,6 +223,61 @@ TEST(MpiRefusalsTest, CommandsOfOneProcessSayWhyOnSeveralRanks) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir.File("g")));
   EXPECT_FALSE(std::filesystem::exists(dir.File("c.cvb")));
+}
+
+// `sh -c SCRIPT` with $CANVASS and $MPIRUN (mpirun with the flags root needs) set.
+RunResult Shell(const std::string& script) {
+  return RunProgram(
+      "/bin/sh", {"-c", script},
+      {absl::StrCat("CANVASS=", CANVASS_BINARY),
+       absl::StrCat("MPIRUN=", CANVASS_MPIRUN, " --allow-run-as-root --oversubscribe --quiet")});
+}
+
+// A stream (a pipe on stdin, a named FIFO) read by a job of several ranks: rank 0 reads it
+// and sends its bytes to the others (engine/ingest/streams.h), so the report is the one
+// process gives. The FIFO shows that no other rank opens the stream (two readers would
+// split its bytes); the CSV of 22.7 MB goes to 4 ranks in two pieces (21.3 MiB and the rest).
+TEST(MpiStreamTest, APipeOrAFifoIsReadByRankZeroAndSharedWithTheOthers) {
+  TempDir dir;
+  for (const auto& [format, scale] :
+       std::vector<std::pair<std::string, std::string>>{{"csv", "16"}, {"cvb", "3"}}) {
+    SCOPED_TRACE(format);
+    const std::string folder = dir.File(format);
+    ASSERT_EQ(RunCanvass({"generate", "--out", folder, "--format", format, "--scale", scale,
+                          "--seed", "8", "--faults", "dup=0.02,conflict=0.01,corrupt=0.01"})
+                  .exit_code,
+              kExitMatch);
+    std::string file = folder + "/AE-01." + format;
+    if (format == "csv") {
+      // Every station's file in one stream (each file's header line is a malformed line).
+      file = dir.File("all.csv");
+      ASSERT_EQ(Shell(absl::StrCat("cat '", folder, "'/*.csv > '", file, "'")).exit_code, 0);
+      ASSERT_GT(std::filesystem::file_size(file), (64u << 20) / 3);  // two pieces on 4 ranks
+    }
+    const std::string job =
+        absl::StrCat(" aggregate --scale ", scale, " --format json --by station ");
+    const RunResult one = Shell(absl::StrCat("cat '", file, "' | \"$CANVASS\"", job, "/dev/stdin"));
+    ASSERT_EQ(one.exit_code, kExitMatch) << Describe(one);
+    EXPECT_THAT(one.out, HasSubstr("\"/dev/stdin\""));
+    for (const int ranks : {2, 4}) {
+      SCOPED_TRACE(ranks);
+      const RunResult piped = Shell(absl::StrCat("cat '", file, "' | $MPIRUN -np ", ranks,
+                                                 " \"$CANVASS\"", job, "/dev/stdin"));
+      EXPECT_EQ(piped.exit_code, kExitMatch) << Describe(piped);
+      EXPECT_EQ(piped.out, one.out);
+      EXPECT_EQ(WithoutRuntimeWarnings(piped.err), one.err);
+    }
+    const std::string fifo = dir.File("fifo-" + format);
+    const RunResult fifo_one = Shell(absl::StrCat(
+        "mkfifo '", fifo, "' && { cat '", file, "' > '", fifo, "' & writer=$!; }; \"$CANVASS\"",
+        job, "'", fifo, "'; status=$?; kill $writer 2>/dev/null; exit $status"));
+    ASSERT_EQ(fifo_one.exit_code, kExitMatch) << Describe(fifo_one);
+    const RunResult fifo_ranks = Shell(
+        absl::StrCat("{ cat '", file, "' > '", fifo, "' & writer=$!; }; $MPIRUN -np 3 \"$CANVASS\"",
+                     job, "'", fifo, "'; status=$?; kill $writer 2>/dev/null; exit $status"));
+    EXPECT_EQ(fifo_ranks.exit_code, kExitMatch) << Describe(fifo_ranks);
+    EXPECT_EQ(fifo_ranks.out, fifo_one.out);
+  }
 }
 
 // ---- Cast vote records (NIST CDF JSON and XML, contest cvb, Dominion) on ranks ----
