@@ -4,7 +4,9 @@
 // NIST's elections in both syntaxes and orders; hand-worked elections pin each fault's
 // exact outcome; the prediction file round-trips and is checked against the election.
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/election/contests.h"
@@ -18,6 +20,7 @@
 #include "tests/nist/hand_election.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/thread_ranks.h"
 
 namespace canvass {
 namespace {
@@ -107,6 +110,85 @@ TEST_P(FaultyNistTest, TheCountEqualsThePredictionCellByCell) {
 
 INSTANTIATE_TEST_SUITE_P(Elections, FaultyNistTest,
                          ::testing::Values("gen-01", "gen-03", "prim-01"));
+
+// The job of several ranks (cvr_job.h) on in-process ranks (tests/testing/thread_ranks.h,
+// so that the sanitizers see it; tests/distributed/ runs real mpirun): every rank's result
+// is the one process's, field by field.
+void ExpectSameResult(const absl::StatusOr<CvrJobResult>& many,
+                      const absl::StatusOr<CvrJobResult>& one) {
+  ASSERT_EQ(many.status(), one.status());
+  if (!one.ok()) return;
+  EXPECT_EQ(many->tally, one->tally);
+  EXPECT_EQ(many->invalid_without_figure, one->invalid_without_figure);
+  ASSERT_EQ(many->inputs.size(), one->inputs.size());
+  for (size_t i = 0; i < one->inputs.size(); ++i) {
+    EXPECT_EQ(many->inputs[i].path, one->inputs[i].path);
+    EXPECT_EQ(many->inputs[i].bytes, one->inputs[i].bytes);
+    EXPECT_EQ(many->inputs[i].records, one->inputs[i].records);
+    EXPECT_EQ(many->inputs[i].synthetic, one->inputs[i].synthetic);
+    EXPECT_EQ(many->inputs[i].identity_fields, one->inputs[i].identity_fields);
+  }
+  ASSERT_EQ(many->examples.size(), one->examples.size());
+  for (size_t i = 0; i < one->examples.size(); ++i) {
+    EXPECT_EQ(many->examples[i].reason, one->examples[i].reason);
+    EXPECT_EQ(many->examples[i].location, one->examples[i].location);
+    EXPECT_EQ(many->examples[i].why, one->examples[i].why);
+  }
+}
+
+void ExpectSameOnRanks(const ContestElection& election, const std::vector<std::string>& paths,
+                       CvrJobOptions options) {
+  const absl::StatusOr<CvrJobResult> one = ReadCvrFiles(election, paths, options);
+  for (const int ranks : {2, 3}) {
+    SCOPED_TRACE(absl::StrCat(ranks, " ranks"));
+    std::vector<absl::StatusOr<CvrJobResult>> results(static_cast<size_t>(ranks));
+    ::canvass::testing::ThreadRanks::Run(ranks, [&](const RankGroup& group) {
+      CvrJobOptions mine = options;
+      mine.ranks = &group;
+      results[static_cast<size_t>(group.rank())] = ReadCvrFiles(election, paths, mine);
+    });
+    for (const absl::StatusOr<CvrJobResult>& many : results) ExpectSameResult(many, one);
+  }
+}
+
+// Chunks of 4 KiB: a generated report with every record fault is cut into dozens of
+// chunks, shared out among the ranks, with copies of one identity on different ranks.
+TEST(CvrJobRanksTest, EveryRankGetsTheOneProcessResult) {
+  const ContestElection election = Nist("gen-03");
+  absl::StatusOr<FaultPlan> plan = FaultPlan::Parse(
+      "drop=0.05,dup=0.08,conflict=0.05,corrupt=0.04,unknown_station=0.04,unknown_choice=0.04");
+  ASSERT_THAT(plan.status(), IsOk());
+  for (const bool cvb : {false, true}) {
+    SCOPED_TRACE(cvb ? "cvb" : "json");
+    TempDir dir;
+    const Generated g = GenerateAndRead(election, {30, 5, true, *plan}, cvb, dir);
+    ASSERT_GT(g.job.tally.Rejected(CastReject::kDuplicate), 0u);
+    ASSERT_GT(g.job.tally.Rejected(CastReject::kConflict), 0u);
+    const std::string path = dir.File(cvb ? "cvr.cvb" : "cvr.json");
+    ASSERT_GT(std::filesystem::file_size(path), 12u * (4u << 10));
+    CvrJobOptions options;
+    options.threads = 2;
+    options.chunk_bytes = 4u << 10;
+    ExpectSameOnRanks(election, {path}, options);
+  }
+}
+
+// A folder whose second and third files stop the job: the first in file order is the
+// job's error on every rank, whichever rank read it.
+TEST(CvrJobRanksTest, TheFirstBrokenFileIsEveryRanksError) {
+  const std::string bad = CANVASS_SOURCE_DIR "/tests/data/nist_bad/";
+  absl::StatusOr<ContestElection> election = LoadResultsReportJson(bad + "err-tiny.json");
+  ASSERT_THAT(election.status(), IsOk());
+  TempDir dir;
+  std::filesystem::copy_file(bad + "valid.json", dir.File("1.json"));
+  std::filesystem::copy_file(bad + "truncated_mid_record.json", dir.File("2.json"));
+  std::filesystem::copy_file(bad + "not_json.json", dir.File("3.json"));
+  std::filesystem::copy_file(bad + "valid.json", dir.File("4.json"));
+  const absl::StatusOr<CvrJobResult> one = ReadCvrFiles(*election, {dir.path().string()}, {});
+  ASSERT_FALSE(one.ok());
+  EXPECT_THAT(one.status().message(), HasSubstr(dir.File("2.json")));
+  ExpectSameOnRanks(*election, {dir.path().string()}, {});
+}
 
 // The hand-worked election of cvr_generator_test.cc: x, y, z with 4, 2 and 1 votes, 3
 // overvotes and 4 undervotes, vote for 2, on 8 ballots (2 overvoted, 6 sharing the votes).
