@@ -118,11 +118,25 @@ absl::StatusOr<std::shared_ptr<InputText>> MapInputFile(const std::string& path)
   return std::shared_ptr<InputText>(std::move(input));
 }
 
+std::optional<uint64_t> FileSizeHint(const std::string& path) {
+  struct stat info {};
+  if (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  return static_cast<uint64_t>(info.st_size);
+}
+
 namespace {
 
+// A chunk's place in the job's order: its file, then its place in the file.
+uint64_t ChunkKey(uint64_t file, uint64_t chunk_in_file) {
+  CANVASS_CHECK(file < (uint64_t{1} << 32) && chunk_in_file < (uint64_t{1} << 32));
+  return file << 32 | chunk_in_file;
+}
+
 struct Chunk {
-  uint64_t seq = 0;  // place in the job's chunk order (the same on every rank)
-  bool mine = true;  // decoded by this rank (seq % ranks == rank)
+  // Place in the job's chunk order: file << 32 | chunk of the file (ChunkKey), the same on
+  // every rank that opens the file.
+  uint64_t seq = 0;
+  bool mine = true;  // decoded by this rank
   size_t file = 0;
   CvrFormat format = CvrFormat::kJson;
   std::shared_ptr<InputText> input;
@@ -201,8 +215,11 @@ struct RankOutcome {
   bool chunk_failed = false;
   uint64_t chunk_error_seq = 0;
   absl::Status chunk_error;
+  uint64_t source_error_seq = 0;
   absl::Status source_error;
   bool invalid_without_figure = false;
+  // The files only this rank opened (ranks_plan), as its source described them.
+  std::vector<std::pair<uint64_t, CvrInput>> owned_inputs;
   std::vector<ChunkAccount> accounts;
 };
 
@@ -237,8 +254,17 @@ std::string EncodeOutcome(const RankOutcome& outcome) {
   PutLittleEndian(static_cast<uint8_t>(outcome.chunk_failed), &out);
   PutLittleEndian(outcome.chunk_error_seq, &out);
   PutStatus(outcome.chunk_error, &out);
+  PutLittleEndian(outcome.source_error_seq, &out);
   PutStatus(outcome.source_error, &out);
   PutLittleEndian(static_cast<uint8_t>(outcome.invalid_without_figure), &out);
+  PutLittleEndian(static_cast<uint64_t>(outcome.owned_inputs.size()), &out);
+  for (const auto& [file, input] : outcome.owned_inputs) {
+    PutLittleEndian(file, &out);
+    PutText(input.path, &out);
+    PutLittleEndian(input.bytes, &out);
+    PutLittleEndian(static_cast<uint8_t>(input.format), &out);
+    PutLittleEndian(static_cast<uint8_t>(input.synthetic), &out);
+  }
   PutLittleEndian(static_cast<uint64_t>(outcome.accounts.size()), &out);
   for (const ChunkAccount& account : outcome.accounts) {
     PutLittleEndian(account.seq, &out);
@@ -261,12 +287,29 @@ bool DecodeOutcome(absl::string_view in, size_t files, RankOutcome* outcome) {
   uint64_t accounts = 0;
   if (!ConsumeLittleEndian(&in, &flag) || flag > 1) return false;
   outcome->chunk_failed = flag != 0;
+  uint64_t owned = 0;
   if (!ConsumeLittleEndian(&in, &outcome->chunk_error_seq) ||
-      !ConsumeStatus(&in, &outcome->chunk_error) || !ConsumeStatus(&in, &outcome->source_error) ||
-      !ConsumeLittleEndian(&in, &flag) || flag > 1 || !ConsumeLittleEndian(&in, &accounts)) {
+      !ConsumeStatus(&in, &outcome->chunk_error) ||
+      !ConsumeLittleEndian(&in, &outcome->source_error_seq) ||
+      !ConsumeStatus(&in, &outcome->source_error) || !ConsumeLittleEndian(&in, &flag) || flag > 1 ||
+      !ConsumeLittleEndian(&in, &owned)) {
     return false;
   }
   outcome->invalid_without_figure = flag != 0;
+  for (uint64_t i = 0; i < owned; ++i) {
+    uint64_t file = 0;
+    uint8_t format = 0, synthetic = 0;
+    CvrInput input;
+    if (!ConsumeLittleEndian(&in, &file) || file >= files || !ConsumeText(&in, &input.path) ||
+        !ConsumeLittleEndian(&in, &input.bytes) || !ConsumeLittleEndian(&in, &format) ||
+        format >= kNumCvrFormats || !ConsumeLittleEndian(&in, &synthetic) || synthetic > 1) {
+      return false;
+    }
+    input.format = static_cast<CvrFormat>(format);
+    input.synthetic = synthetic != 0;
+    outcome->owned_inputs.emplace_back(file, std::move(input));
+  }
+  if (!ConsumeLittleEndian(&in, &accounts)) return false;
   for (uint64_t a = 0; a < accounts; ++a) {
     ChunkAccount account;
     uint8_t bits = 0;
@@ -311,20 +354,24 @@ absl::Status CombineOutcomes(const RankGroup& ranks, const RankOutcome& mine,
           absl::StrCat("rank ", r, " sent an outcome of the job that is not whole"));
     }
   }
-  const RankOutcome* first_failed = nullptr;
+  // Every error has its place in the job's order (a chunk's, or the file that failed to
+  // open or scan): the first is the one a single process meets (it stops there).
+  const absl::Status* first_error = nullptr;
+  uint64_t first_key = 0;
+  auto consider = [&](const absl::Status& error, uint64_t key) {
+    if (error.ok() || (first_error != nullptr && key >= first_key)) return;
+    first_error = &error;
+    first_key = key;
+  };
   for (const RankOutcome& outcome : outcomes) {
-    if (outcome.chunk_failed &&
-        (first_failed == nullptr || outcome.chunk_error_seq < first_failed->chunk_error_seq)) {
-      first_failed = &outcome;
-    }
+    if (outcome.chunk_failed) consider(outcome.chunk_error, outcome.chunk_error_seq);
+    consider(outcome.source_error, outcome.source_error_seq);
   }
-  if (first_failed != nullptr) return first_failed->chunk_error;
-  for (const RankOutcome& outcome : outcomes) {
-    CANVASS_RETURN_IF_ERROR(outcome.source_error);
-  }
+  if (first_error != nullptr) return *first_error;
   std::vector<ChunkAccount*> accounts;
   for (RankOutcome& outcome : outcomes) {
     result->invalid_without_figure |= outcome.invalid_without_figure;
+    for (auto& [file, input] : outcome.owned_inputs) result->inputs[file] = std::move(input);
     for (ChunkAccount& account : outcome.accounts) accounts.push_back(&account);
   }
   std::sort(accounts.begin(), accounts.end(),
@@ -356,25 +403,39 @@ absl::StatusOr<CvrFormat> FormatOf(const std::string& path, absl::string_view te
 // be scanned by the parallel stage, so that the serial stage only opens files.
 class ChunkSource {
  public:
-  ChunkSource(CvrTextOpener* opener, uint64_t chunk_bytes, std::vector<CvrInput>* inputs)
-      : opener_(opener), chunk_bytes_(chunk_bytes), inputs_(inputs) {
+  // `open_here`: the files this process opens (null: all; a rank of several opens those
+  // it reads, engine/ingest/cvr_job.h).
+  ChunkSource(CvrTextOpener* opener, uint64_t chunk_bytes, std::vector<CvrInput>* inputs,
+              const std::vector<bool>* open_here)
+      : opener_(opener), chunk_bytes_(chunk_bytes), inputs_(inputs), open_here_(open_here) {
     inputs_->resize(opener->size());
   }
 
-  // The next chunk, or nullptr at the end or on an error (then status() says which).
+  // The next chunk, or nullptr at the end or on an error (then status() says which, and
+  // error_key() where in the job's chunk order it arose).
   std::unique_ptr<Chunk> Next() {
     while (next_file_ <= opener_->size()) {
       if (scanner_ == nullptr) {
+        while (open_here_ != nullptr && next_file_ < opener_->size() &&
+               !(*open_here_)[next_file_]) {
+          ++next_file_;
+        }
         if (next_file_ == opener_->size()) return nullptr;
         std::unique_ptr<Chunk> whole;
+        chunk_in_file_ = 0;
         if (absl::Status opened = OpenNext(&whole); !opened.ok()) {
           status_ = opened;
+          error_key_ = ChunkKey(next_file_ - 1, 0);
           return nullptr;
         }
-        if (whole != nullptr) return whole;
+        if (whole != nullptr) {
+          whole->seq = ChunkKey(whole->file, 0);
+          return whole;
+        }
       }
       auto chunk = std::make_unique<Chunk>();
       chunk->file = next_file_ - 1;
+      chunk->seq = ChunkKey(chunk->file, chunk_in_file_);
       chunk->format = (*inputs_)[chunk->file].format;
       chunk->path = (*inputs_)[chunk->file].path;
       chunk->input = input_;
@@ -383,6 +444,7 @@ class ChunkSource {
       if (more.ok() && !chunk->spans.empty()) scanned_ = chunk->spans.back().end;
       if (!more.ok()) {
         status_ = more.status();
+        error_key_ = chunk->seq;
         return nullptr;
       }
       if (!*more) {
@@ -391,11 +453,15 @@ class ChunkSource {
         input_.reset();
         chunk->last = true;
       }
-      if (!chunk->spans.empty() || chunk->last) return chunk;
+      if (!chunk->spans.empty() || chunk->last) {
+        ++chunk_in_file_;
+        return chunk;
+      }
     }
     return nullptr;
   }
   const absl::Status& status() const { return status_; }
+  uint64_t error_key() const { return error_key_; }
   // Files opened so far.
   size_t opened() const { return next_file_; }
 
@@ -430,7 +496,10 @@ class ChunkSource {
   CvrTextOpener* opener_;
   const uint64_t chunk_bytes_;
   std::vector<CvrInput>* inputs_;
+  const std::vector<bool>* open_here_;
   size_t next_file_ = 0;
+  uint64_t chunk_in_file_ = 0;
+  uint64_t error_key_ = 0;
   std::shared_ptr<InputText> input_;
   std::unique_ptr<CvrScanner> scanner_;
   uint64_t scanned_ = 0;  // the end of the last record scanned in the current file
@@ -538,6 +607,47 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
 
 }  // namespace
 
+// PlanFiles: the file is opened by every rank, which share its chunks out.
+constexpr int kSharedFile = -1;
+
+// Which rank opens each of the opener's files, for a job of `ranks` ranks. A file of at
+// most half a rank's fair share of the bytes goes whole to one rank, which alone opens,
+// scans and decodes it: largest first, to the rank with the fewest bytes so far (counting
+// its part of the shared files). A larger file, and every file when a size is unknown
+// (members of a zip, read in archive order), is shared: every rank opens and scans it and
+// decodes every N-th of its chunks. A fixed function of the sizes and N.
+std::vector<int> PlanFiles(const CvrTextOpener& opener, int ranks) {
+  const size_t n = opener.size();
+  std::vector<uint64_t> sizes(n);
+  uint64_t total = 0;
+  for (size_t f = 0; f < n; ++f) {
+    const std::optional<uint64_t> size = opener.SizeHint(f);
+    if (!size) return std::vector<int>(n, kSharedFile);
+    sizes[f] = *size;
+    total += *size;
+  }
+  const uint64_t whole_limit = total / (2 * static_cast<uint64_t>(ranks));
+  std::vector<int> plan(n, kSharedFile);
+  std::vector<uint64_t> load(static_cast<size_t>(ranks), 0);
+  std::vector<size_t> order;
+  for (size_t f = 0; f < n; ++f) {
+    if (sizes[f] <= whole_limit) {
+      order.push_back(f);
+    } else {
+      for (uint64_t& l : load) l += sizes[f] / static_cast<uint64_t>(ranks);
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  for (const size_t f : order) {
+    const size_t to =
+        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    plan[f] = static_cast<int>(to);
+    load[to] += sizes[f];
+  }
+  return plan;
+}
+
 absl::Status RunCvrJob(const ContestElection& election, const DominionExport* dominion,
                        CvrTextOpener* opener, const CvrJobOptions& options, CvrJobResult* result) {
   const RankGroup* ranks =
@@ -546,11 +656,18 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
   const uint64_t num_ranks = ranks == nullptr ? 1 : static_cast<uint64_t>(ranks->size());
   const uint64_t rank = ranks == nullptr ? 0 : static_cast<uint64_t>(ranks->rank());
   ContestAggregator aggregator(election);
-  ChunkSource source(opener, options.chunk_bytes, &result->inputs);
+  // With ranks: which rank opens each file (kSharedFile: every rank, its chunks shared).
+  const std::vector<int> plan =
+      ranks == nullptr ? std::vector<int>() : PlanFiles(*opener, ranks->size());
+  std::vector<bool> open_here;
+  for (const int owner : plan) {
+    open_here.push_back(owner == kSharedFile || owner == static_cast<int>(rank));
+  }
+  ChunkSource source(opener, options.chunk_bytes, &result->inputs,
+                     ranks == nullptr ? nullptr : &open_here);
   tbb::enumerable_thread_specific<Worker> workers([&election] { return Worker(election); });
   std::array<uint32_t, kNumCastRejects> examples_kept{};
-  RankOutcome outcome;  // with ranks: this rank's chunks, applied after the pipeline
-  uint64_t next_seq = 0;
+  RankOutcome outcome;       // with ranks: this rank's chunks, applied after the pipeline
   absl::Status first_error;  // of a file scanned by the parallel stage; the last stage's
   std::atomic<bool> failed{false};
   const int threads = ResolveThreads(options.threads);
@@ -568,8 +685,11 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
                                            flow.stop();
                                            return nullptr;
                                          }
-                                         chunk->seq = next_seq++;
-                                         chunk->mine = chunk->seq % num_ranks == rank;
+                                         // A shared file's chunks go round the ranks,
+                                         // from a rank that moves with the file.
+                                         chunk->mine =
+                                             ranks == nullptr || plan[chunk->file] != kSharedFile ||
+                                             (chunk->seq + chunk->file) % num_ranks == rank;
                                          return chunk.release();
                                        }) &
             tbb::make_filter<Chunk*, Chunk*>(tbb::filter_mode::parallel,
@@ -627,6 +747,11 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
   if (ranks != nullptr) {
     outcome.chunk_error = first_error;
     outcome.source_error = source.status();
+    outcome.source_error_seq = source.error_key();
+    for (size_t f = 0; f < std::min(source.opened(), plan.size()); ++f) {
+      if (plan[f] == static_cast<int>(rank))
+        outcome.owned_inputs.emplace_back(f, result->inputs[f]);
+    }
     outcome.invalid_without_figure = result->invalid_without_figure;
     CANVASS_RETURN_IF_ERROR(CombineOutcomes(*ranks, outcome, options.examples_per_reason, result));
   } else {
@@ -647,6 +772,7 @@ class FileOpener final : public CvrTextOpener {
  public:
   explicit FileOpener(const std::vector<std::string>& files) : files_(files) {}
   size_t size() const override { return files_.size(); }
+  std::optional<uint64_t> SizeHint(size_t i) const override { return FileSizeHint(files_[i]); }
   absl::StatusOr<CvrText> Open(size_t i) override {
     CvrText text;
     text.path = files_[i];

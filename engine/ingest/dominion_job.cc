@@ -93,6 +93,7 @@ class FolderOpener final : public CvrTextOpener {
  public:
   explicit FolderOpener(std::vector<std::string> files) : files_(std::move(files)) {}
   size_t size() const override { return files_.size(); }
+  std::optional<uint64_t> SizeHint(size_t i) const override { return FileSizeHint(files_[i]); }
   absl::StatusOr<CvrText> Open(size_t i) override {
     CvrText text;
     text.path = files_[i];

@@ -170,6 +170,17 @@ TEST(CvrJobRanksTest, EveryRankGetsTheOneProcessResult) {
     options.threads = 2;
     options.chunk_bytes = 4u << 10;
     ExpectSameOnRanks(election, {path}, options);
+    // With NIST's own report beside it, twice: the small files go whole to one rank each
+    // (ranks open only their files), the large one is shared; the copies of NIST's records
+    // are duplicates across ranks.
+    const std::string nist = CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-03/cvr-gen-03.json";
+    std::filesystem::copy_file(nist, dir.File("a-nist.json"));
+    std::filesystem::copy_file(nist, dir.File("z-nist.json"));
+    const absl::StatusOr<CvrJobResult> mixed =
+        ReadCvrFiles(election, {dir.path().string()}, options);
+    ASSERT_THAT(mixed.status(), IsOk());
+    ASSERT_EQ(mixed->inputs.size(), 3u);
+    ExpectSameOnRanks(election, {dir.path().string()}, options);
   }
 }
 

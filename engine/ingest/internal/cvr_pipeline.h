@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -55,7 +56,14 @@ class CvrTextOpener {
   virtual ~CvrTextOpener() = default;
   virtual size_t size() const = 0;
   virtual absl::StatusOr<CvrText> Open(size_t i) = 0;
+  // Text i's size in bytes before it is opened, when known cheaply (a file's, by stat):
+  // what a job of several ranks shares the texts out by. nullopt: unknown.
+  virtual std::optional<uint64_t> SizeHint(size_t /*i*/) const { return std::nullopt; }
 };
+
+// A regular file's size by stat; nullopt when it is not one or cannot be seen (the job
+// says why where it opens it).
+std::optional<uint64_t> FileSizeHint(const std::string& path);
 
 // Runs the pipeline over `opener`'s texts into `result` (its inputs, examples and tally;
 // skipped and repeated are the caller's). `dominion` is required for kDominionJson texts.
