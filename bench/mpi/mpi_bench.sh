@@ -4,6 +4,9 @@
 # files, and one file with the stations interleaved line by line), as 1 rank x 2 threads
 # and 2 ranks x 1 thread, alternating, medians of REPS (default 5). Then the bytes each
 # rank sent per record and its seconds in MPI collectives (CANVASS_RANK_STATS=1).
+# Then cast vote records: NIST's gen-01 election generated at CVR_SCALE (default 250;
+# 2500 makes a 240 MB report) as one report (shared by the ranks chunk by chunk) and as a
+# folder of 8 copies of it (each file read whole by one rank; the copies are duplicates).
 # Usage: bench/mpi/mpi_bench.sh [CANVASS] [REPS] [SCALE]   (docs/SCALING.md quotes it)
 set -euo pipefail
 canvass="$(realpath "${1:-build/release/tools/canvass}")"
@@ -51,6 +54,17 @@ run_case "run --scale $((scale * 10))" run --scale $((scale * 10)) --format json
 run_case "aggregate, CSV station files ($rows rows)" aggregate "$work/csv" --format json
 run_case "aggregate, CSV interleaved, one file" aggregate "$work/one" --scale "$scale" --format json
 run_case "aggregate, cvb station files" aggregate "$work/cvb" --format json
+
+cvr_scale="${CVR_SCALE:-250}"
+err="$(cd "$(dirname "$0")/../.." && pwd)/datasets/nist-cdf/gen-01/err-gen-01.json"
+"$canvass" generate --reported "$err" --format nist-json --scale "$cvr_scale" --seed 7 \
+  --interleave --out "$work/cvr" >/dev/null
+mkdir "$work/cvr8"
+for i in 1 2 3 4 5 6 7 8; do cp "$work/cvr/cvr.json" "$work/cvr8/c$i.json"; done
+run_case "aggregate, one CVR report ($(du -m "$work/cvr/cvr.json" | cut -f1) MB)" aggregate \
+  --reported "$err" --scale "$cvr_scale" "$work/cvr/cvr.json" --format json
+run_case "aggregate, a folder of 8 CVR reports" aggregate --reported "$err" --scale "$cvr_scale" \
+  "$work/cvr8" --format json
 
 echo
 echo "Per rank, 2 ranks x 1 thread (CANVASS_RANK_STATS=1), $rows records read:"

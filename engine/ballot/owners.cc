@@ -10,7 +10,7 @@ namespace canvass {
 
 IdentityOwners::IdentityOwners(const Election& election, int ranks)
     : ranks_(ranks), serials_owned_(static_cast<size_t>(ranks), 0) {
-  CANVASS_CHECK(ranks >= 1 && ranks <= UINT16_MAX);
+  CANVASS_CHECK(ranks >= 1 && ranks < kNoBlock);
   struct Block {
     uint64_t serials;
     size_t index;  // in owner_: roster, then serial order
@@ -35,6 +35,15 @@ IdentityOwners::IdentityOwners(const Election& election, int ranks)
     owner_[block.index] = static_cast<uint16_t>(rank);
     serials_owned_[rank] += block.serials;
   }
+  for (size_t s = 0; s < blocks_.size(); ++s) {
+    first_owner_.push_back(blocks_[s] == 0 ? kNoBlock : owner_[first_block_[s]]);
+  }
+}
+
+int IdentityOwners::OwnerBeyondFirstBlock(StationIndex station, uint64_t seq) const {
+  const uint64_t block = (seq - 1) / kOwnedSerials;
+  if (block < blocks_[station]) return owner_[first_block_[station] + block];
+  return IdentityOwner(hash_[station], seq, ranks_);
 }
 
 }  // namespace canvass

@@ -27,15 +27,17 @@ namespace canvass {
 
 class IdentityOwners {
  public:
-  // Requires: ranks >= 1 (at most 65,535).
+  // Requires: ranks >= 1 (at most 65,534).
   IdentityOwners(const Election& election, int ranks);
 
   int ranks() const { return ranks_; }
   // Requires: station is a roster index.
   int Owner(StationIndex station, uint64_t seq) const {
-    const uint64_t block = (seq - 1) / kOwnedSerials;
-    if (block < blocks_[station]) return owner_[first_block_[station] + block];
-    return IdentityOwner(hash_[station], seq, ranks_);
+    // Serials of a station's first block (every serial of most stations): one load.
+    const uint16_t first = first_owner_[station];
+    if (seq - 1 < kOwnedSerials && first != kNoBlock) [[likely]]
+      return first;
+    return OwnerBeyondFirstBlock(station, seq);
   }
   // Serials each rank owns, summed over the roster's capacity.
   const std::vector<uint64_t>& serials_owned() const { return serials_owned_; }
@@ -46,6 +48,10 @@ class IdentityOwners {
   std::vector<uint64_t> blocks_;       // per station: blocks of its capacity
   std::vector<uint64_t> first_block_;  // per station: where they start in owner_
   std::vector<uint16_t> owner_;
+  [[gnu::noinline]] int OwnerBeyondFirstBlock(StationIndex station, uint64_t seq) const;
+  // Per station: the owner of its first block; kNoBlock for a station of no capacity.
+  static constexpr uint16_t kNoBlock = UINT16_MAX;
+  std::vector<uint16_t> first_owner_;
   std::vector<uint64_t> serials_owned_;
 };
 

@@ -206,35 +206,45 @@ void RoutingSink::AddMixed(const MixedBatchView& batch) {
   kept.choice.resize(count);
   Queues& queues = queues_.local();
   const int size = ranks_.size();
+  const int rank = ranks_.rank();
+  // Per destination rank, where its next record goes (this rank's: the kept columns), so
+  // that each record is stored without a branch on its owner (half the records change
+  // owner at random in an interleaved file: a branch would miss on every other one).
   std::vector<size_t>& filled = kept.filled;
   filled.assign(static_cast<size_t>(size), 0);
+  kept.station_to.resize(static_cast<size_t>(size));
+  kept.seq_to.resize(static_cast<size_t>(size));
+  kept.choice_to.resize(static_cast<size_t>(size));
   for (int r = 0; r < size; ++r) {
+    if (r == rank) {
+      kept.station_to[r] = kept.station.data();
+      kept.seq_to[r] = kept.seq.data();
+      kept.choice_to[r] = kept.choice.data();
+      continue;
+    }
     Queue& queue = queues[r];
     filled[r] = queue.seq.size();
-    if (r == ranks_.rank()) continue;
     queue.station.resize(filled[r] + count);
     queue.seq.resize(filled[r] + count);
     queue.choice.resize(filled[r] + count);
+    kept.station_to[r] = queue.station.data();
+    kept.seq_to[r] = queue.seq.data();
+    kept.choice_to[r] = queue.choice.data();
   }
-  const int rank = ranks_.rank();
-  size_t kept_count = 0;
+  StationIndex* const* const station_to = kept.station_to.data();
+  uint64_t* const* const seq_to = kept.seq_to.data();
+  ChoiceIndex* const* const choice_to = kept.choice_to.data();
+  size_t* const at = filled.data();
   for (size_t i = 0; i < count; ++i) {
     const StationIndex station = batch.station[i];
     const uint64_t seq = batch.seq[i];
     const int to = station == kUnknownStation ? rank : Owner(station, seq);
-    if (to == rank) {
-      kept.station[kept_count] = station;
-      kept.seq[kept_count] = seq;
-      kept.choice[kept_count] = batch.choice[i];
-      ++kept_count;
-      continue;
-    }
-    Queue& queue = queues[to];
-    const size_t at = filled[to]++;
-    queue.station[at] = station;
-    queue.seq[at] = seq;
-    queue.choice[at] = batch.choice[i];
+    const size_t k = at[to]++;
+    station_to[to][k] = station;
+    seq_to[to][k] = seq;
+    choice_to[to][k] = batch.choice[i];
   }
+  const size_t kept_count = filled[rank];
   for (int r = 0; r < size; ++r) {
     if (r == rank) continue;
     Queue& queue = queues[r];

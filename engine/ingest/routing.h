@@ -85,7 +85,11 @@ class RoutingSink final : public BallotSink {
     std::vector<StationIndex> station;
     std::vector<uint64_t> seq;
     std::vector<ChoiceIndex> choice;
-    std::vector<size_t> filled;  // per rank: records in its queue
+    std::vector<size_t> filled;  // per rank: records in its queue (this rank: kept)
+    // Per rank: its queue's columns (this rank: the kept ones), for AddMixed.
+    std::vector<StationIndex*> station_to;
+    std::vector<uint64_t*> seq_to;
+    std::vector<ChoiceIndex*> choice_to;
   };
   tbb::enumerable_thread_specific<Kept> kept_;
   // Per worker: a station batch whose serials several ranks own, cut per rank.
