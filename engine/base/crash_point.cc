@@ -16,7 +16,8 @@ namespace canvass {
 namespace {
 
 // In the order of CrashPoint.
-constexpr std::string_view kNames[] = {"range", "before-rename", "checkpoint", "torn-append"};
+constexpr std::string_view kNames[] = {"range", "before-rename", "checkpoint", "torn-append",
+                                       "chunk"};
 
 struct Plan {
   int point = -1;  // index into kNames; -1: no point
@@ -45,7 +46,7 @@ void ParsePlan(const char* variable, Plan* plan) {
   }
   std::fprintf(stderr,
                "canvass: %s=%s ignored: expected range:N, before-rename:N, "
-               "torn-append:N or checkpoint:N with N >= 1\n",
+               "torn-append:N, checkpoint:N or chunk:N with N >= 1\n",
                variable, value);
 }
 

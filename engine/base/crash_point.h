@@ -11,6 +11,8 @@
 //                      in the middle of the write leaves)
 //   checkpoint         a checkpoint has been written (renamed into place, or appended and
 //                      synced)
+//   chunk              a chunk of cast vote records has been decoded and handed to the
+//                      aggregator (engine/ingest/cvr_job.h)
 //
 // CANVASS_STOP_AT=<point>:<n> does the same with SIGSTOP instead: the process stops there
 // until it is sent SIGCONT, so that a test can change the world at a known point of the
@@ -24,7 +26,7 @@
 
 namespace canvass {
 
-enum class CrashPoint { kRangeDone, kBeforeRename, kCheckpointWritten, kTornAppend };
+enum class CrashPoint { kRangeDone, kBeforeRename, kCheckpointWritten, kTornAppend, kChunkDone };
 
 void MaybeCrashAt(CrashPoint point);
 

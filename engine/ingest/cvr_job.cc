@@ -18,8 +18,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/aggregate/contest_aggregator.h"
+#include "engine/base/activity.h"
 #include "engine/base/bytes.h"
 #include "engine/base/check.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/status_macros.h"
 #include "engine/base/workers.h"
 #include "engine/ingest/internal/cvr_pipeline.h"
@@ -522,6 +524,11 @@ std::string RecordLocation(const Chunk& chunk, absl::string_view text, const Cvr
 
 void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, Chunk* chunk,
                  Worker* worker, ContestAggregator* aggregator) {
+  // What a supervisor names if this process dies here (engine/base/activity.h).
+  SetActivity(chunk->spans.empty()
+                  ? absl::StrCat("reading ", chunk->path)
+                  : absl::StrCat("reading ", chunk->path, " (bytes ", chunk->spans.front().begin,
+                                 " to ", chunk->spans.back().end, ")"));
   std::unique_ptr<CvrDecoder>& decoder = worker->decoders[static_cast<int>(chunk->format)];
   if (decoder == nullptr) {
     decoder = chunk->format == CvrFormat::kDominionJson ? NewDominionSessionDecoder(*dominion)
@@ -603,6 +610,7 @@ void DecodeChunk(const CvrJobOptions& options, const DominionExport* dominion, C
   for (int r = 0; r < kNumCastRejects; ++r) {
     if (rejected[r] > 0) aggregator->AddRejected(static_cast<CastReject>(r), rejected[r]);
   }
+  MaybeCrashAt(CrashPoint::kChunkDone);
 }
 
 }  // namespace
@@ -745,6 +753,7 @@ absl::Status RunCvrJob(const ContestElection& election, const DominionExport* do
     result->invalid_without_figure |= worker.builder.invalid_without_figure();
   }
   if (ranks != nullptr) {
+    SetActivity("sending the job's accounts and identities to the other ranks");
     outcome.chunk_error = first_error;
     outcome.source_error = source.status();
     outcome.source_error_seq = source.error_key();

@@ -358,6 +358,30 @@ TEST(MpiCvrTest, GeneratedReportsWithEveryFaultAreExactOnEveryRankCount) {
   }
 }
 
+// A rank killed while it reads cast vote records: exit 2, no report, and the supervisor's
+// line naming the rank and the bytes of the file it was decoding.
+TEST(MpiCvrTest, ARankKilledWhileDecodingEndsTheJobNamingTheRankAndTheInput) {
+  TempDir dir;
+  const std::string err = CANVASS_SOURCE_DIR "/datasets/nist-cdf/gen-01/err-gen-01.json";
+  const std::string out = dir.File("cvr");
+  ASSERT_EQ(RunCanvass({"generate", "--reported", err, "--format", "nist-json", "--scale", "100",
+                        "--out", out})
+                .exit_code,
+            kExitMatch);
+  const RunResult killed =
+      RunProgram(CANVASS_MPIRUN,
+                 {"--allow-run-as-root", "--oversubscribe", "--quiet", "-x", "CANVASS_CRASH_AT",
+                  "-x", "CANVASS_CRASH_RANK", "-np", "2", CANVASS_BINARY, "reconcile", "--reported",
+                  err, "--scale", "100", "--threads", "1", out},
+                 {"CANVASS_CRASH_AT=chunk:1", "CANVASS_CRASH_RANK=1"});
+  EXPECT_EQ(killed.exit_code, kExitInputError) << Describe(killed);
+  EXPECT_TRUE(killed.out.empty()) << "a killed job printed a report";
+  EXPECT_THAT(killed.err, HasSubstr(absl::StrCat("canvass: rank 1 of 2 died of signal 9 (Killed); "
+                                                 "its last activity: reading ",
+                                                 out, "/cvr.json (bytes ")));
+  EXPECT_THAT(killed.err, HasSubstr("; the job ends without a report"));
+}
+
 // One report given three times under three names: each copy is read by another rank, and
 // every record of the second and third is a duplicate of the first, exactly.
 TEST(MpiCvrTest, CopiesOfAReportReadByDifferentRanksAreDuplicates) {
