@@ -285,9 +285,9 @@ TEST(MpiStreamTest, APipeOrAFifoIsReadByRankZeroAndSharedWithTheOthers) {
 const std::string kNistBad = CANVASS_SOURCE_DIR "/tests/data/nist_bad";
 const std::string kTinyErr = kNistBad + "/err-tiny.json";
 
-// Every entry of the CVR catalogue (files that stop the job, records rejected for every
-// reason, the two folders whose files a rank each reads) and the three NIST elections,
-// on 2 ranks: the one-process output, exit code and message.
+// The entries of the CVR catalogue (records rejected for every reason, the two folders
+// whose files a rank each reads, files that stop the job) and the three NIST elections, on
+// 2 ranks: the one-process output, exit code and message.
 TEST(MpiCvrTest, EveryCatalogueEntryReadsAsInOneProcess) {
   std::vector<std::string> entries;
   for (const auto& entry : std::filesystem::directory_iterator(kNistBad)) {
@@ -297,13 +297,18 @@ TEST(MpiCvrTest, EveryCatalogueEntryReadsAsInOneProcess) {
   }
   std::sort(entries.begin(), entries.end());
   ASSERT_GE(entries.size(), 45u);
-  int stopped = 0;
+  // Entries that stop the job cost mpirun a second each to wind down (any nonzero exit):
+  // the first five of them, and every entry whose records are counted or rejected.
+  int stopped = 0, compared = 0;
   for (const std::string& entry : entries) {
-    const RunResult one = ExpectSameOnRanks(
-        {"aggregate", "--reported", kTinyErr, "--format", "json", "--by", "unit", entry}, {2}, {1});
-    stopped += one.exit_code == kExitInputError;
+    const std::vector<std::string> job = {"aggregate", "--reported", kTinyErr, "--format",
+                                          "json",      "--by",       "unit",   entry};
+    if (RunCanvass(job).exit_code == kExitInputError && ++stopped > 5) continue;
+    ExpectSameOnRanks(job, {2}, {1});
+    ++compared;
   }
   EXPECT_GE(stopped, 10);  // the catalogue's files that are not CVR reports, cut, broken...
+  EXPECT_GE(compared, 35);
   for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
     const std::string base = absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/nist-cdf/", id, "/");
     const RunResult one = ExpectSameOnRanks(

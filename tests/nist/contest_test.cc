@@ -266,15 +266,19 @@ TEST(CvrBuilderTest, IdentityPrefersUniqueIdAndKeepsDevicesApart) {
   EXPECT_THAT(builder.why(), HasSubstr("no identity"));
 }
 
-// Ballots into the aggregator: (identity, unit, gov selection).
+// Ballots into the aggregator: (identity, unit, gov selection). With `ranks`, only the
+// ballots `keep` says are this rank's, and the whole job's tally (Finish(ranks)).
 ContestTally Aggregate(
     const ContestElection& e,
     const std::vector<std::tuple<std::string, std::string, std::string>>& ballots,
-    size_t batch_size) {
+    size_t batch_size, const RankGroup* ranks = nullptr,
+    const std::function<bool(size_t)>& keep = nullptr) {
   ContestAggregator aggregator(e);
   CastBallotBatch batch;
   CvrBuilder builder(e);
-  for (const auto& [id, unit, choice] : ballots) {
+  for (size_t i = 0; i < ballots.size(); ++i) {
+    if (keep && !keep(i)) continue;
+    const auto& [id, unit, choice] = ballots[i];
     builder.Begin();
     builder.SetIdentity(CvrIdentityField::kUniqueId, id);
     builder.SetUnit(unit);
@@ -288,9 +292,9 @@ ContestTally Aggregate(
     }
   }
   aggregator.Add(batch);
-  absl::StatusOr<ContestTally> tally = aggregator.Finish();
+  absl::StatusOr<ContestTally> tally = aggregator.Finish(ranks);
   EXPECT_THAT(tally.status(), IsOk());
-  return *tally;
+  return tally.ok() ? *tally : ContestTally{};
 }
 
 TEST(ContestAggregatorTest, CopiesOfWholeBallotsAreDuplicatesOrConflicts) {
@@ -343,28 +347,8 @@ ContestTally AggregateOnRanks(
     const std::function<int(size_t)>& owner) {
   std::vector<ContestTally> tallies(static_cast<size_t>(ranks));
   ::canvass::testing::ThreadRanks::Run(ranks, [&](const RankGroup& group) {
-    ContestAggregator aggregator(e);
-    CastBallotBatch batch;
-    CvrBuilder builder(e);
-    for (size_t i = 0; i < ballots.size(); ++i) {
-      if (owner(i) != group.rank()) continue;
-      const auto& [id, unit, choice] = ballots[i];
-      builder.Begin();
-      builder.SetIdentity(CvrIdentityField::kUniqueId, id);
-      builder.SetUnit(unit);
-      builder.Contest("gov");
-      builder.Mark(choice, true, true, 1, 0);
-      builder.EndContest();
-      EXPECT_FALSE(builder.End(&batch));
-      if (batch.size() == 5) {
-        aggregator.Add(batch);
-        batch.Clear();
-      }
-    }
-    aggregator.Add(batch);
-    absl::StatusOr<ContestTally> tally = aggregator.Finish(&group);
-    EXPECT_THAT(tally.status(), IsOk());
-    if (tally.ok()) tallies[static_cast<size_t>(group.rank())] = *tally;
+    tallies[static_cast<size_t>(group.rank())] =
+        Aggregate(e, ballots, 5, &group, [&](size_t i) { return owner(i) == group.rank(); });
   });
   for (int r = 1; r < ranks; ++r) EXPECT_EQ(tallies[r], tallies[0]) << "rank " << r;
   return tallies[0];
