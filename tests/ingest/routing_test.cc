@@ -6,11 +6,18 @@
 // ranks, must sum to exactly the tally one Aggregator gives for the same calls.
 #include "engine/ingest/routing.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <initializer_list>
 #include <random>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,9 +26,11 @@
 #include "engine/ballot/packed_choices.h"
 #include "engine/base/bytes.h"
 #include "engine/base/rank_group.h"
+#include "engine/ingest/streams.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/elections.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/thread_ranks.h"
 
 namespace canvass {
@@ -308,6 +317,44 @@ TEST(IdentityOwnersTest, BlocksOfTheRosterGoLargestFirstToTheLeastLoadedRank) {
     const auto [least, most] = std::minmax_element(load.begin(), load.end());
     EXPECT_LE(*most - *least, kOwnedSerials);
   }
+}
+
+// A stream on ranks (engine/ingest/streams.h): rank 0 alone opens the FIFO (a second
+// reader would take part of its bytes), and every rank's copy holds all of them: 25 MB,
+// two pieces on 4 ranks. A regular file beside it is left as it is.
+TEST(RankGroupStreamsTest, AStreamIsReadByRankZeroAndSentWholeToEveryRank) {
+  ::canvass::testing::TempDir dir;
+  const std::string fifo = dir.File("feed");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string file = dir.File("plain.csv");
+  std::ofstream(file) << "station,seq,choice\n";
+  std::string data;
+  std::mt19937_64 random(7);
+  while (data.size() < (25u << 20))
+    absl::StrAppend(&data, "AE-", random() % 1000, ",", random(), ",JAL\n");
+  std::thread writer([&] {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    for (size_t at = 0; at < data.size();) {
+      const ssize_t n = write(fd, data.data() + at, data.size() - at);
+      ASSERT_GT(n, 0);
+      at += static_cast<size_t>(n);
+    }
+    close(fd);
+  });
+  ThreadRanks::Run(4, [&](const RankGroup& group) {
+    SpooledStreams streams;
+    const absl::Status spooled = streams.SpoolOnRanks({fifo, file}, group);
+    ASSERT_TRUE(spooled.ok()) << spooled;
+    EXPECT_EQ(streams.streams(), std::vector<std::string>{fifo});
+    EXPECT_EQ(streams.OpenPath(file), file);
+    std::ifstream copy(streams.OpenPath(fifo), std::ios::binary);
+    std::stringstream bytes;
+    bytes << copy.rdbuf();
+    EXPECT_EQ(bytes.str().size(), data.size()) << "rank " << group.rank();
+    EXPECT_TRUE(bytes.str() == data) << "rank " << group.rank();
+  });
+  writer.join();
 }
 
 }  // namespace
