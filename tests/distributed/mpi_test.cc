@@ -286,8 +286,8 @@ const std::string kNistBad = CANVASS_SOURCE_DIR "/tests/data/nist_bad";
 const std::string kTinyErr = kNistBad + "/err-tiny.json";
 
 // The entries of the CVR catalogue (records rejected for every reason, the two folders
-// whose files a rank each reads, files that stop the job) and the three NIST elections, on
-// 2 ranks: the one-process output, exit code and message.
+// whose files a rank each reads, files that stop the job) on 2 ranks, and the three NIST
+// elections in both syntaxes on 2 and 3: the one-process output, exit code and message.
 TEST(MpiCvrTest, EveryCatalogueEntryReadsAsInOneProcess) {
   std::vector<std::string> entries;
   for (const auto& entry : std::filesystem::directory_iterator(kNistBad)) {
@@ -310,12 +310,14 @@ TEST(MpiCvrTest, EveryCatalogueEntryReadsAsInOneProcess) {
   EXPECT_GE(stopped, 10);  // the catalogue's files that are not CVR reports, cut, broken...
   EXPECT_GE(compared, 35);
   for (const char* id : {"gen-01", "gen-03", "prim-01"}) {
-    const std::string base = absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/nist-cdf/", id, "/");
-    const RunResult one = ExpectSameOnRanks(
-        {"reconcile", "--reported", absl::StrCat(base, "err-", id, ".json"), "--format", "json",
-         "--by", "unit", absl::StrCat(base, "cvr-", id, ".json")},
-        {2, 3}, {1});
-    EXPECT_EQ(one.exit_code, kExitMatch) << id << ": " << Describe(one);
+    for (const char* syntax : {".json", ".xml"}) {
+      const std::string base = absl::StrCat(CANVASS_SOURCE_DIR, "/datasets/nist-cdf/", id, "/");
+      const RunResult one = ExpectSameOnRanks(
+          {"reconcile", "--reported", absl::StrCat(base, "err-", id, ".json"), "--format", "json",
+           "--by", "unit", absl::StrCat(base, "cvr-", id, syntax)},
+          {2, 3}, {1});
+      EXPECT_EQ(one.exit_code, kExitMatch) << id << syntax << ": " << Describe(one);
+    }
   }
 }
 
