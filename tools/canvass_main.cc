@@ -4,6 +4,7 @@
 // This file holds main, the top-level app, --version and the dispatch; each subcommand
 // lives in its own command_*.cc (commands.h).
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -181,6 +183,13 @@ int Main(int argc, char** argv) {
   std::unique_ptr<MpiGroup> ranks;
   if (MpiGroup::LaunchedByMpirun()) {
     if (std::optional<int> supervised = SuperviseRank()) return *supervised;
+    // A rank's exchanges allocate buffers of tens of megabytes each epoch (the records
+    // routed to each rank, MPI's send and receive buffers). glibc would map each one afresh
+    // and give it back when freed, so every epoch paid for its pages again (page faults and
+    // zeroing: 88% of a rank's faults on an interleaved CSV). Served from the heap and kept,
+    // the next epoch reuses them: 2 ranks on 100.7 M shuffled rows, 2.72 -> 2.27 s.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest on 64-bit
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
     absl::StatusOr<std::unique_ptr<MpiGroup>> group = MpiGroup::Init(&argc, &argv);
     if (!group.ok()) {
       std::fprintf(stderr, "canvass: %s\n", std::string(group.status().message()).c_str());
