@@ -187,7 +187,7 @@ int Main(int argc, char** argv) {
     // routed to each rank, MPI's send and receive buffers). glibc would map each one afresh
     // and give it back when freed, so every epoch paid for its pages again (page faults and
     // zeroing: 88% of a rank's faults on an interleaved CSV). Served from the heap and kept,
-    // the next epoch reuses them: 2 ranks on 100.7 M shuffled rows, 2.72 -> 2.27 s.
+    // the next epoch reuses them: 2 ranks on 100.7 M shuffled rows, 2.88 -> 2.46 s.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest on 64-bit
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
     absl::StatusOr<std::unique_ptr<MpiGroup>> group = MpiGroup::Init(&argc, &argv);
