@@ -297,40 +297,55 @@ ContestTally Aggregate(
   return tally.ok() ? *tally : ContestTally{};
 }
 
+// Ten ballots worked by hand: 3 counted, 2 duplicates, 5 conflicts (ExpectHandTally).
+std::vector<std::tuple<std::string, std::string, std::string>> HandBallots() {
+  return {{"1", "p1", "a"}, {"2", "p1", "b"}, {"1", "p1", "a"}, {"1", "p1", "a"},  // 2 duplicates
+          {"3", "p3", "a"}, {"3", "p3", "b"}, {"3", "p3", "a"},                    // 3 conflicts
+          {"4", "p2", "a"}, {"4", "p3", "a"},  // same marks, another unit: 2 conflicts
+          {"5", "p2", "wi"}};
+}
+
+void ExpectHandTally(const ContestElection& e, const ContestTally& t) {
+  EXPECT_EQ(t.records_read, 10u);
+  EXPECT_EQ(t.counted, 3u);
+  EXPECT_EQ(t.Rejected(CastReject::kDuplicate), 2u);
+  EXPECT_EQ(t.Rejected(CastReject::kConflict), 5u);
+  EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "a")), 1u);
+  EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "b")), 1u);
+  EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "wi")), 1u);
+  EXPECT_EQ(t.Cell(Unit(e, "county-a"), 0), 3u);
+  EXPECT_EQ(t.Cell(Unit(e, "p1"), 0), 2u);
+  EXPECT_EQ(t.Cell(Unit(e, "county-b"), 0), 0u);
+  EXPECT_EQ(t.Cell(e.scope(), 0), 3u);
+}
+
 TEST(ContestAggregatorTest, CopiesOfWholeBallotsAreDuplicatesOrConflicts) {
   const ContestElection e = TinyElection();
-  const std::vector<std::tuple<std::string, std::string, std::string>> ballots = {
-      {"1", "p1", "a"}, {"2", "p1", "b"}, {"1", "p1", "a"}, {"1", "p1", "a"},  // 2 duplicates
-      {"3", "p3", "a"}, {"3", "p3", "b"}, {"3", "p3", "a"},                    // 3 conflicts
-      {"4", "p2", "a"}, {"4", "p3", "a"},  // same marks, another unit: 2 conflicts
-      {"5", "p2", "wi"}};
   for (const size_t batch_size : {1, 3, 100}) {
-    const ContestTally t = Aggregate(e, ballots, batch_size);
-    EXPECT_EQ(t.records_read, 10u);
-    EXPECT_EQ(t.counted, 3u);
-    EXPECT_EQ(t.Rejected(CastReject::kDuplicate), 2u);
-    EXPECT_EQ(t.Rejected(CastReject::kConflict), 5u);
-    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "a")), 1u);
-    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "b")), 1u);
-    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "wi")), 1u);
-    EXPECT_EQ(t.Cell(Unit(e, "county-a"), 0), 3u);
-    EXPECT_EQ(t.Cell(Unit(e, "p1"), 0), 2u);
-    EXPECT_EQ(t.Cell(Unit(e, "county-b"), 0), 0u);
-    EXPECT_EQ(t.Cell(e.scope(), 0), 3u);
+    SCOPED_TRACE(batch_size);
+    ExpectHandTally(e, Aggregate(e, HandBallots(), batch_size));
   }
+}
+
+// `count` ballots of the tiny election: every `repeat`-th repeats an earlier identity, and
+// every 11th of those disagrees with it.
+std::vector<std::tuple<std::string, std::string, std::string>> RepeatingBallots(int count,
+                                                                                int repeat) {
+  std::vector<std::tuple<std::string, std::string, std::string>> ballots;
+  const char* units[] = {"p1", "p2", "p3"};
+  const char* choices[] = {"a", "b", "wi"};
+  for (int i = 0; i < count; ++i) {
+    const int id = i % repeat == 0 ? i / repeat : i;
+    const int choice = (i % (11 * repeat) == 0) ? (id + 1) % 3 : id % 3;
+    ballots.emplace_back(absl::StrCat(id), units[id % 3], choices[choice]);
+  }
+  return ballots;
 }
 
 TEST(ContestAggregatorTest, OrderAndThreadsDoNotChangeTheTally) {
   const ContestElection e = TinyElection();
-  std::vector<std::tuple<std::string, std::string, std::string>> ballots;
-  const char* units[] = {"p1", "p2", "p3"};
-  const char* choices[] = {"a", "b", "wi"};
-  for (int i = 0; i < 3000; ++i) {
-    // Every 7th identity repeats an earlier one; every 11th of those disagrees.
-    const int id = i % 7 == 0 ? i / 7 : i;
-    const int choice = (i % 77 == 0) ? (id + 1) % 3 : id % 3;
-    ballots.emplace_back(absl::StrCat(id), units[id % 3], choices[choice]);
-  }
+  std::vector<std::tuple<std::string, std::string, std::string>> ballots =
+      RepeatingBallots(3000, 7);
   const ContestTally forward = Aggregate(e, ballots, 64);
   std::reverse(ballots.begin(), ballots.end());
   EXPECT_EQ(Aggregate(e, ballots, 7), forward);
@@ -358,36 +373,22 @@ ContestTally AggregateOnRanks(
 // shards' owners settle every identity as one aggregator does.
 TEST(ContestAggregatorTest, RanksEachReadingAShareGiveTheOneProcessTally) {
   const ContestElection e = TinyElection();
-  const std::vector<std::tuple<std::string, std::string, std::string>> hand = {
-      {"1", "p1", "a"}, {"2", "p1", "b"}, {"1", "p1", "a"}, {"1", "p1", "a"}, {"3", "p3", "a"},
-      {"3", "p3", "b"}, {"3", "p3", "a"}, {"4", "p2", "a"}, {"4", "p3", "a"}, {"5", "p2", "wi"}};
+  const std::vector<std::tuple<std::string, std::string, std::string>> hand = HandBallots();
+  const ContestTally one_process = Aggregate(e, hand, 100);
   for (const int ranks : {2, 3, 4}) {
     SCOPED_TRACE(ranks);
     // Every ballot on the next rank: each identity's copies lie on different ranks.
-    const ContestTally t =
+    const ContestTally spread =
         AggregateOnRanks(e, hand, ranks, [ranks](size_t i) { return static_cast<int>(i) % ranks; });
-    EXPECT_EQ(t.records_read, 10u);
-    EXPECT_EQ(t.counted, 3u);
-    EXPECT_EQ(t.Rejected(CastReject::kDuplicate), 2u);
-    EXPECT_EQ(t.Rejected(CastReject::kConflict), 5u);
-    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "a")), 1u);
-    EXPECT_EQ(t.Cell(e.scope(), Sel(e, "gov", "wi")), 1u);
-    EXPECT_EQ(t.Cell(Unit(e, "p1"), 0), 2u);
-    EXPECT_EQ(t.Cell(e.scope(), 0), 3u);
-    EXPECT_EQ(t, Aggregate(e, hand, 100));
+    ExpectHandTally(e, spread);
+    EXPECT_EQ(spread, one_process);
     // Every ballot on rank 0 but the last: ranks with nothing to send or count.
     EXPECT_EQ(
         AggregateOnRanks(e, hand, ranks, [ranks](size_t i) { return i + 1 == 10 ? ranks - 1 : 0; }),
-        t);
+        one_process);
   }
-  std::vector<std::tuple<std::string, std::string, std::string>> ballots;
-  const char* units[] = {"p1", "p2", "p3"};
-  const char* choices[] = {"a", "b", "wi"};
-  for (int i = 0; i < 5000; ++i) {
-    const int id = i % 5 == 0 ? i / 5 : i;
-    const int choice = (i % 55 == 0) ? (id + 1) % 3 : id % 3;
-    ballots.emplace_back(absl::StrCat(id), units[id % 3], choices[choice]);
-  }
+  const std::vector<std::tuple<std::string, std::string, std::string>> ballots =
+      RepeatingBallots(5000, 5);
   const ContestTally one = Aggregate(e, ballots, 64);
   EXPECT_GT(one.Rejected(CastReject::kDuplicate), 0u);
   EXPECT_GT(one.Rejected(CastReject::kConflict), 0u);
