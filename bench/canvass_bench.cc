@@ -507,6 +507,64 @@ BENCHMARK(BM_Ingest_Csv_Interleaved)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// ---- Records in any order: the two ways of checking them ----
+
+// Every ballot of the calibrated election at the benchmark's scale, shuffled (stations
+// interleaved record by record) and counted through AddMixed in batches of
+// kDefaultBatchSize from `threads` workers, with the mixed path given (0: the region
+// buffers, 1: each worker's own copy of the state, merged by Finish). No reading: the
+// aggregator alone, beside the naive loop and memory bandwidth of the same run.
+void BM_Aggregate_MixedPath(benchmark::State& state) {
+  struct Columns {
+    std::vector<StationIndex> station;
+    std::vector<uint64_t> seq;
+    std::vector<ChoiceIndex> choice;
+  };
+  static const Columns columns = [] {
+    const std::vector<BallotBatch>& batches = Fixture::Get().Batches();
+    std::vector<std::pair<uint32_t, uint32_t>> where;
+    for (uint32_t b = 0; b < batches.size(); ++b) {
+      for (uint32_t i = 0; i < batches[b].size(); ++i) where.emplace_back(b, i);
+    }
+    std::shuffle(where.begin(), where.end(), std::mt19937_64(20261203));
+    Columns out;
+    for (const auto& [b, i] : where) {
+      out.station.push_back(batches[b].station);
+      out.seq.push_back(batches[b].seq[i]);
+      out.choice.push_back(batches[b].choice[i]);
+    }
+    return out;
+  }();
+  const Fixture& base = Fixture::Get();
+  AggregatorOptions options;
+  options.mixed_path = state.range(0) == 0 ? AggregatorOptions::MixedPath::kRegionBuffers
+                                           : AggregatorOptions::MixedPath::kOwnStates;
+  const size_t n = columns.seq.size();
+  tbb::task_arena arena(static_cast<int>(state.range(1)));
+  for (auto _ : state) {
+    Aggregator aggregator(base.election, options);
+    arena.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<size_t>(0, n, kDefaultBatchSize),
+          [&](const tbb::blocked_range<size_t>& range) {
+            for (size_t at = range.begin(); at < range.end(); at += kDefaultBatchSize) {
+              const size_t count = std::min<size_t>(kDefaultBatchSize, range.end() - at);
+              aggregator.AddMixed({columns.station.data() + at, columns.seq.data() + at,
+                                   columns.choice.data() + at, count});
+            }
+          });
+    });
+    if (!base.TallyIsCalibrated(aggregator.Finish().value())) state.SkipWithError("miscounted");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.counters["threads"] = static_cast<double>(state.range(1));
+}
+BENCHMARK(BM_Aggregate_MixedPath)
+    ->ArgNames({"own_states", "threads"})
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 // ---- Hostile shapes (issue "Hardening") ----
 
 // 2^20 records at random serials of the roster's stations, counted through AddMixed, with

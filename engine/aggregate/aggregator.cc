@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "engine/base/checked_math.h"
 #include "engine/base/status_macros.h"
 #include "tbb/enumerable_thread_specific.h"
+#include "tbb/task_arena.h"
 
 namespace canvass {
 namespace {
@@ -133,10 +135,29 @@ struct Aggregator::MixedBuffers {
   std::vector<uint8_t> histogram_marked;  // per station: listed in histogram_stations
   std::vector<StationIndex> histogram_stations;
   uint64_t conflicted_identities = 0;
+  // The worker's own copy of the state (UseOwnStates()): the first copy it read of each
+  // identity not yet merged; own_bytes of them, null until its first record. Its later
+  // copies by slot. own_dirty: something to merge.
+  struct OwnLater {
+    uint64_t copies = 0;
+    StationIndex station = kUnknownStation;
+    bool disagrees = false;  // some copy's choice differs from the own state's first
+  };
+  uint64_t* own_state = nullptr;
+  uint64_t own_bytes = 0;
+  absl::flat_hash_map<uint64_t, OwnLater> own_later;
+  bool own_dirty = false;
+
+  MixedBuffers() = default;
+  MixedBuffers(const MixedBuffers&) = delete;
+  MixedBuffers& operator=(const MixedBuffers&) = delete;
+  ~MixedBuffers() { FreeZeroed(own_state, own_bytes); }
 };
 
 struct Aggregator::MixedState {
   tbb::enumerable_thread_specific<MixedBuffers> workers;
+  std::once_flag decided;
+  bool own_states = false;  // set once, under `decided`
 };
 
 struct Aggregator::LaterCopies {
@@ -184,7 +205,9 @@ Aggregator::Aggregator(const Election& election, AggregatorOptions options)
       num_choices_(static_cast<uint32_t>(election.contest().choices.size())),
       exactly_once_(options.exactly_once),
       kernel_(options.kernel),
-      state_bits_(StateBitsFor(num_choices_)) {
+      state_bits_(StateBitsFor(num_choices_)),
+      huge_pages_(options.huge_pages),
+      mixed_path_(options.mixed_path) {
   // The kernel is checked once here, not in every packed-choice call of the hot path.
   CANVASS_CHECK(KernelSupported(kernel_));
   CANVASS_CHECK(CheckStateFits(election, options).ok());  // so no figure below wraps
@@ -304,6 +327,10 @@ void Aggregator::Add(const BatchView& batch) {
     // Serials at random over the station (a shuffled file's blocks): large batches go
     // through the region buffers, as mixed ones do.
     if (mixed_ != nullptr && batch.size() >= kScatteredBatch) {
+      if (UseOwnStates()) {
+        // Read and counted there, records and rejections included.
+        return AddMixedOwn(nullptr, batch.station, batch.seq, batch.choice, batch.size());
+      }
       // The buffered records are read when their regions are counted.
       Flush(batch.station, batch.size() - AddScattered(batch, &local), local);
       return;
@@ -625,9 +652,9 @@ void Aggregator::CountRecord(StationIndex s, uint64_t seq, ChoiceIndex c, uint64
   }
 }
 
-bool Aggregator::NoteLaterCopy(uint64_t slot, bool disagrees) {
+bool Aggregator::NoteLaterCopies(uint64_t slot, uint64_t copies, bool disagrees) {
   LaterCopy& copy = later_workers_->workers.local()[slot];
-  ++copy.copies;
+  copy.copies += copies;
   if (!disagrees || copy.conflict_noted) return false;
   copy.conflict_noted = true;
   std::lock_guard<std::mutex> lock(conflicted_mutex_);
@@ -700,7 +727,24 @@ Aggregator::MixedBuffers& Aggregator::Buffers() {
     m.histogram.assign(num_stations * num_choices_, 0);
     m.histogram_marked.assign(num_stations, 0);
   }
+  if (mixed_->own_states && m.own_state == nullptr) {
+    m.own_bytes = state_bytes_;
+    m.own_state = AllocateZeroed(state_bytes_, huge_pages_);
+  }
   return m;
+}
+
+bool Aggregator::UseOwnStates() {
+  std::call_once(mixed_->decided, [this] {
+    const uint64_t copies =
+        static_cast<uint64_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+    using MixedPath = AggregatorOptions::MixedPath;
+    mixed_->own_states =
+        exactly_once_ && state_bytes_ > 0 &&
+        (mixed_path_ == MixedPath::kOwnStates ||
+         (mixed_path_ == MixedPath::kAuto && state_bytes_ <= kOwnStatesBytes / copies));
+  });
+  return mixed_->own_states;
 }
 
 StationIndex Aggregator::StationOfSlot(size_t region, uint64_t slot) const {
@@ -717,6 +761,8 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
   if (n == 0) return;
   CANVASS_CHECK(batch.contest == 0);
   if (mixed_ == nullptr) return AddMixedByStation(batch);
+  if (UseOwnStates())
+    return AddMixedOwn(batch.station, kUnknownStation, batch.seq, batch.choice, n);
   MixedBuffers& m = Buffers();
   const StationIndex num_stations = static_cast<StationIndex>(election_.stations.size());
   // Plain pointers: the buffers never move while records are added, and the compiler
@@ -766,6 +812,168 @@ void Aggregator::AddMixed(const MixedBatchView& batch) {
     if (rejected[r] != 0) AddToCounter(rejected_[r], rejected[r]);
   }
   FlushMixedHistogram(m);
+}
+
+void Aggregator::AddMixedOwn(const StationIndex* stations, StationIndex station,
+                             const uint64_t* seq, const ChoiceIndex* choice, size_t n) {
+  MixedBuffers& m = Buffers();
+  const StationIndex num_stations = static_cast<StationIndex>(election_.stations.size());
+  uint64_t* const own = m.own_state;
+  const uint64_t* const capacity = capacity_.data();
+  const uint64_t* const station_base = station_base_.data();
+  const uint64_t bits = static_cast<uint64_t>(state_bits_);
+  const uint64_t field_mask = (uint64_t{1} << state_bits_) - 1;
+  uint64_t* const records = m.records.data();
+  uint8_t* const marked = m.histogram_marked.data();
+  uint64_t rejected[kNumRejectReasons] = {};
+  // Fields lie at random in a state larger than the core's own caches: each is fetched
+  // this many records ahead (the loads of different records overlap).
+  constexpr size_t kAhead = 16;
+  auto mark = [&](auto station_at) {
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        const StationIndex ahead = station_at(i + kAhead);
+        if (ahead < num_stations) {
+          __builtin_prefetch(own + (((station_base[ahead] + seq[i + kAhead] - 1) * bits) >> 6), 1);
+        }
+      }
+      const StationIndex s = station_at(i);
+      if (s == kUnknownStation) {
+        ++rejected[static_cast<int>(RejectReason::kUnknownStation)];
+        continue;
+      }
+      CANVASS_CHECK(s < num_stations);
+      if (!marked[s]) {
+        marked[s] = 1;
+        m.histogram_stations.push_back(s);
+      }
+      ++records[s];
+      const ChoiceIndex c = choice[i];
+      const uint64_t serial = seq[i];
+      if (c >= num_choices_ || serial == 0 || serial > capacity[s]) {
+        ++rejected[static_cast<int>(c >= num_choices_ ? RejectReason::kUnknownChoice
+                                                      : RejectReason::kBadSeq)];
+        continue;
+      }
+      const uint64_t slot = station_base[s] + serial - 1;
+      const uint64_t bit = slot * bits;
+      uint64_t& word = own[bit >> 6];
+      const uint64_t first_copy = (word >> (bit & 63)) & field_mask;
+      if (first_copy == 0) {
+        word |= static_cast<uint64_t>(c + 1u) << (bit & 63);
+      } else {
+        NoteOwnLaterCopy(m, slot, s, first_copy != c + 1u);
+      }
+    }
+  };
+  if (stations != nullptr) {
+    mark([stations](size_t i) { return stations[i]; });
+  } else {
+    mark([station](size_t) { return station; });
+  }
+  m.own_dirty = true;
+  for (int r = 0; r < kNumRejectReasons; ++r) {
+    if (rejected[r] != 0) AddToCounter(rejected_[r], rejected[r]);
+  }
+  FlushMixedHistogram(m);  // the records read; first copies are counted when merged
+}
+
+void Aggregator::NoteOwnLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s, bool disagrees) {
+  MixedBuffers::OwnLater& later = m.own_later[slot];
+  ++later.copies;
+  later.station = s;
+  later.disagrees |= disagrees;
+}
+
+void Aggregator::MergeOwnState(MixedBuffers& m) {
+  if (!m.own_dirty) return;
+  m.own_dirty = false;
+  uint64_t* const own = m.own_state;
+  const uint64_t bits = static_cast<uint64_t>(state_bits_);
+  const uint64_t fields = 64 / bits;
+  const uint64_t field_mask = (uint64_t{1} << state_bits_) - 1;
+  const uint64_t stripe_words = (uint64_t{1} << kStripeBits) / fields;
+  // Words of one stripe that hold an identity on both sides (2-bit fields), or every
+  // nonzero word (wider fields): merged field by field.
+  std::vector<uint64_t> slow(static_cast<size_t>(stripe_words));
+  for (size_t s = 0; s < election_.stations.size(); ++s) {
+    if (capacity_[s] == 0) continue;
+    const auto station = static_cast<StationIndex>(s);
+    // Stations start on whole words (kStationAlignment slots): no word holds two.
+    const uint64_t first_word = station_base_[s] * bits / 64;
+    const uint64_t end_word = ((station_base_[s] + capacity_[s]) * bits + 63) / 64;
+    Local local;
+    for (uint64_t begin = first_word; begin < end_word;) {
+      const uint64_t end = std::min(end_word, (begin / stripe_words + 1) * stripe_words);
+      size_t num_slow = 0;
+      uint64_t counts[3] = {};
+      bool any = false;
+      if (bits == 2) {
+        // Words with no identity on both sides are ORed in, their fields counted by value.
+        num_slow = RunForKernel(
+            kernel_,
+            [](uint64_t* mine, uint64_t* shared, uint64_t n, uint64_t* counted, uint64_t* wait,
+               bool* touched) CANVASS_KERNEL_BODY {
+              constexpr uint64_t kLow = 0x5555555555555555ULL;
+              size_t waiting = 0;
+              uint64_t nonzero = 0, ones = 0, twos = 0, threes = 0;
+              for (uint64_t w = 0; w < n; ++w) {
+                const uint64_t own_word = mine[w];
+                nonzero |= own_word;
+                if (own_word == 0) continue;
+                const uint64_t shared_word = shared[w];
+                if (((shared_word | shared_word >> 1) & (own_word | own_word >> 1) & kLow) != 0) {
+                  wait[waiting++] = w;
+                  continue;
+                }
+                mine[w] = 0;
+                shared[w] = shared_word | own_word;
+                const uint64_t low = own_word & kLow, high = (own_word >> 1) & kLow;
+                ones += static_cast<uint64_t>(std::popcount(low & ~high));
+                twos += static_cast<uint64_t>(std::popcount(high & ~low));
+                threes += static_cast<uint64_t>(std::popcount(low & high));
+              }
+              counted[0] = ones;
+              counted[1] = twos;
+              counted[2] = threes;
+              *touched = nonzero != 0;
+              return waiting;
+            },
+            own + begin, state_ + begin, end - begin, counts, slow.data(), &any);
+        for (size_t c = 0; c < 3; ++c) local.histogram[c] += static_cast<int64_t>(counts[c]);
+      } else {
+        for (uint64_t w = begin; w < end; ++w) {
+          if (own[w] != 0) slow[num_slow++] = w - begin;
+        }
+        any = num_slow != 0;
+      }
+      if (any) MarkStripeWritten(StripeOf(begin * fields));
+      // As if each of these records arrived now (a later copy where the shared state has
+      // one).
+      for (size_t i = 0; i < num_slow; ++i) {
+        const uint64_t w = begin + slow[i];
+        const uint64_t mine = own[w];
+        own[w] = 0;
+        for (uint64_t k = 0; k < fields; ++k) {
+          const auto first_copy = static_cast<uint32_t>((mine >> (k * bits)) & field_mask);
+          if (first_copy == 0) continue;
+          CountRecord(station, 0, static_cast<ChoiceIndex>(first_copy - 1), w * fields + k, &local);
+        }
+      }
+      begin = end;
+    }
+    Flush(station, 0, local);
+  }
+  // The worker's later copies, after its first copies: each identity's field is set now.
+  for (const auto& [slot, later] : m.own_later) {
+    if (NoteLaterCopies(slot, later.copies, later.disagrees)) {
+      Local local;
+      --local.histogram[StateAt(slot) - 1];
+      ++local.conflicted_identities;
+      Flush(later.station, 0, local);
+    }
+  }
+  m.own_later.clear();
 }
 
 size_t Aggregator::AddScattered(const BatchView& batch, Local* local) {
@@ -908,6 +1116,7 @@ void Aggregator::AddMixedByStation(const MixedBatchView& batch) {
 void Aggregator::CountBuffered() {
   if (mixed_ != nullptr) {
     for (MixedBuffers& m : mixed_->workers) {
+      MergeOwnState(m);
       for (size_t bucket = 0; bucket < m.fill.size(); ++bucket) {
         if (m.fill[bucket] != 0) CountBucket(m, bucket);
       }
@@ -1058,7 +1267,12 @@ void Aggregator::MarkSnapshotTaken() {
 void Aggregator::Reset() {
   // Records still buffered belong to the state being replaced.
   if (mixed_ != nullptr) {
-    for (MixedBuffers& m : mixed_->workers) std::fill(m.fill.begin(), m.fill.end(), 0);
+    for (MixedBuffers& m : mixed_->workers) {
+      std::fill(m.fill.begin(), m.fill.end(), 0);
+      if (m.own_dirty && m.own_state != nullptr) std::memset(m.own_state, 0, m.own_bytes);
+      m.own_later.clear();
+      m.own_dirty = false;
+    }
   }
   for (auto& worker : later_workers_->workers) worker.clear();
   const size_t cells = election_.stations.size() * num_choices_;

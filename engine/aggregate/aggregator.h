@@ -25,6 +25,18 @@
 //    each field fetched a few records ahead. Large station batches whose serials lie at
 //    random (a shuffled file's cvb blocks) take the same buffers. Finish() and Snapshot()
 //    count what the buffers still hold.
+//  - When the state is small enough that a copy of it per worker stays in the last-level
+//    cache (kOwnStatesBytes for all the workers' copies together, decided at the first
+//    mixed or scattered batch), those records skip the region buffers: each worker marks
+//    them straight in its own copy of the state, its own first copies, with each field
+//    fetched a few records ahead and no claim. The copies are merged into the shared
+//    state by CountBuffered() (Finish(), Snapshot()), one word at a time, where the
+//    first copies are counted (a word with no field set on both sides is ORed in and its
+//    fields counted by value) and a field set on both sides is a later copy, exactly as
+//    if the worker's record had arrived then. A worker's own later copies wait in a map
+//    (slot -> copies, whether one disagrees with its first) and are settled after its
+//    fields, so the outcome is the same multiset outcome as the buffers'. Merging costs
+//    the state's size per worker, not the records'.
 //  - The first copy of an identity is counted at once. A later copy adds one to its
 //    identity's count of later copies, in a map of the calling worker (slot -> copies:
 //    one entry per identity that has later copies, however many it has, so that a file of
@@ -93,6 +105,11 @@ struct AggregatorOptions {
   // pages held two ranks' blocks and every rank backed nearly the whole state (measured:
   // 292 MiB a rank against 144 MiB without, `run --scale 11400` on 2 ranks).
   bool huge_pages = true;
+  // Where records in any order (mixed batches, scattered station batches) are checked
+  // against the exactly-once state: kAuto chooses by the state's size (see the design
+  // above); the others force one way, for tests and benchmarks. Same outcome either way.
+  enum class MixedPath { kAuto, kRegionBuffers, kOwnStates };
+  MixedPath mixed_path = MixedPath::kAuto;
 };
 
 class Aggregator final : public BallotSink {
@@ -232,6 +249,22 @@ class Aggregator final : public BallotSink {
   size_t AddScattered(const BatchView& batch, Local* local);
   // Counts a region's buffered records under its claim and empties the buffer.
   void CountBucket(MixedBuffers& m, size_t region);
+  // All the workers' copies of the state together at most this many bytes: records in
+  // any order are marked in a worker's own copy (see the design above).
+  static constexpr uint64_t kOwnStatesBytes = uint64_t{16} << 20;
+  // Whether mixed and scattered records go to the workers' own states; decided once, by
+  // the first caller (the size of its task arena sets how many copies there can be).
+  bool UseOwnStates();
+  // AddMixed() (the station column `stations`) and a scattered station batch (stations
+  // null: every record is of `station`) on the worker's own state.
+  void AddMixedOwn(const StationIndex* stations, StationIndex station, const uint64_t* seq,
+                   const ChoiceIndex* choice, size_t n);
+  // A record whose field in the worker's own state is set (kept out of line).
+  [[gnu::noinline]] void NoteOwnLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s,
+                                          bool disagrees);
+  // Merges a worker's own state and later copies into the shared state and zeroes them.
+  // Requires: no Add() in flight.
+  void MergeOwnState(MixedBuffers& m);
   // A record whose field is set: a later copy of its identity (rare, kept out of line).
   [[gnu::noinline]] void CountMixedLaterCopy(MixedBuffers& m, uint64_t slot, StationIndex s,
                                              ChoiceIndex c, uint32_t first_copy);
@@ -246,7 +279,9 @@ class Aggregator final : public BallotSink {
   // A later copy of the identity at `slot`; `disagrees` when its choice is not the first
   // copy's. True when it newly makes the identity conflicted (the caller takes back the
   // first copy's count).
-  bool NoteLaterCopy(uint64_t slot, bool disagrees);
+  bool NoteLaterCopy(uint64_t slot, bool disagrees) { return NoteLaterCopies(slot, 1, disagrees); }
+  // The same for `copies` later copies, of which at least one disagrees when `disagrees`.
+  bool NoteLaterCopies(uint64_t slot, uint64_t copies, bool disagrees);
   // Stripe flags (stripe_flags_) and their group summaries.
   static constexpr uint8_t kStripeWritten = 1;
   static constexpr uint8_t kStripeChanged = 2;  // written since the last snapshot
@@ -277,6 +312,8 @@ class Aggregator final : public BallotSink {
   const bool exactly_once_;
   const Kernel kernel_;
   const int state_bits_;  // bits per serial: 2, 4 or 8
+  const bool huge_pages_;
+  const AggregatorOptions::MixedPath mixed_path_;
   uint64_t state_bytes_ = 0;
   uint64_t* state_ = nullptr;           // exactly-once fields, all stations back to back
   std::vector<uint64_t> station_base_;  // slot of station s's first serial (a multiple of 64)

@@ -1113,7 +1113,28 @@ void AddMixedInParallel(Aggregator& aggregator, const MixedColumns& columns, siz
   });
 }
 
-TEST(AggregatorMixedTest, InterleavedStreamsEqualTheReferenceOnRandomElections) {
+// Both ways of checking records in any order (AggregatorOptions::MixedPath): the region
+// buffers, and each worker's own copy of the state merged at the end. Every test below
+// runs on both, whatever the state's size would choose.
+class AggregatorMixedTest : public ::testing::TestWithParam<AggregatorOptions::MixedPath> {
+ protected:
+  AggregatorOptions Options() const {
+    AggregatorOptions options;
+    options.mixed_path = GetParam();
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, AggregatorMixedTest,
+                         ::testing::Values(AggregatorOptions::MixedPath::kRegionBuffers,
+                                           AggregatorOptions::MixedPath::kOwnStates),
+                         [](const ::testing::TestParamInfo<AggregatorOptions::MixedPath>& info) {
+                           return info.param == AggregatorOptions::MixedPath::kOwnStates
+                                      ? std::string("OwnStates")
+                                      : std::string("RegionBuffers");
+                         });
+
+TEST_P(AggregatorMixedTest, InterleavedStreamsEqualTheReferenceOnRandomElections) {
   constexpr std::array<int, 4> kThreads = {1, 2, 3, 8};
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, 8);
   RandomCaseBuilder builder(20261201);
@@ -1128,7 +1149,7 @@ TEST(AggregatorMixedTest, InterleavedStreamsEqualTheReferenceOnRandomElections) 
     SCOPED_TRACE(absl::StrCat("round ", round, ", ", election.stations.size(), " stations, ",
                               election.contest().choices.size(), " choices, ", columns.size(),
                               " records, pieces up to ", max_piece, ", ", threads, " threads"));
-    Aggregator aggregator(election);
+    Aggregator aggregator(election, Options());
     AddMixedInParallel(aggregator, columns, max_piece, threads, builder.rng());
     const Tally tally = FinishOk(aggregator);
     ASSERT_EQ(tally, ReferenceAggregate(election, batches));
@@ -1144,13 +1165,13 @@ TEST(AggregatorMixedTest, InterleavedStreamsEqualTheReferenceOnRandomElections) 
   }
 }
 
-TEST(AggregatorMixedTest, CountOnlyModeCountsAsAddDoes) {
+TEST_P(AggregatorMixedTest, CountOnlyModeCountsAsAddDoes) {
   RandomCaseBuilder builder(20261202);
   for (int round = 0; round < 40; ++round) {
     const Election election = builder.MakeRandomElection();
     const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
     const MixedColumns columns = Interleave(batches, builder.rng());
-    AggregatorOptions options;
+    AggregatorOptions options = Options();
     options.exactly_once = false;
     Aggregator by_batch(election, options), mixed(election, options);
     for (const BallotBatch& batch : batches) by_batch.Add(batch);
@@ -1161,7 +1182,7 @@ TEST(AggregatorMixedTest, CountOnlyModeCountsAsAddDoes) {
 
 // Records a worker still holds in its buffers are part of a snapshot: a job resumed from
 // it ends as the uninterrupted one, and the buffers of the replaced state are dropped.
-TEST(AggregatorMixedTest, SnapshotHoldsBufferedRecordsAndRestoreDropsThem) {
+TEST_P(AggregatorMixedTest, SnapshotHoldsBufferedRecordsAndRestoreDropsThem) {
   const Election election = MakeElection(3, {100000, 5, 70000});
   std::vector<BallotBatch> batches;
   std::mt19937_64 rng(7);
@@ -1176,16 +1197,16 @@ TEST(AggregatorMixedTest, SnapshotHoldsBufferedRecordsAndRestoreDropsThem) {
   }
   const MixedColumns columns = Interleave(batches, rng);
   const size_t half = columns.size() / 2;
-  Aggregator first(election);
+  Aggregator first(election, Options());
   first.AddMixed(columns.View(0, half));
   const std::string snapshot = first.Snapshot();
-  Aggregator resumed(election);
+  Aggregator resumed(election, Options());
   resumed.AddMixed(columns.View(half, columns.size()));  // dropped by the Restore below
   ASSERT_THAT(resumed.Restore(snapshot), IsOk());
   resumed.AddMixed(columns.View(half, columns.size()));
   EXPECT_EQ(FinishOk(resumed), ReferenceAggregate(election, batches));
   // The snapshot alone stands for the first half.
-  Aggregator restored(election);
+  Aggregator restored(election, Options());
   ASSERT_THAT(restored.Restore(snapshot), IsOk());
   std::vector<BallotBatch> first_half;
   for (size_t i = 0; i < half; ++i) {
@@ -1198,10 +1219,49 @@ TEST(AggregatorMixedTest, SnapshotHoldsBufferedRecordsAndRestoreDropsThem) {
   EXPECT_EQ(FinishOk(restored), ReferenceAggregate(election, first_half));
 }
 
+// Checkpoint epochs over records in any order: Snapshot() then SnapshotChanges() after
+// each epoch, from 2 threads. Restoring the frames so far and reading the rest gives the
+// reference tally, and the restored state is the snapshot's (a fresh snapshot of it
+// restores to the same bytes). Identities repeat within an epoch, across epochs and
+// across the two threads' pieces.
+TEST_P(AggregatorMixedTest, ChangesSnapshotsOfMixedEpochsRestoreAndFinishExactly) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    RandomCaseBuilder builder(seed * 104729);
+    const Election election = builder.MakeRandomElection();
+    const std::vector<BallotBatch> batches = builder.MakeRandomBatches(election);
+    const MixedColumns columns = Interleave(batches, builder.rng());
+    SCOPED_TRACE(absl::StrCat("seed ", seed, ": ", columns.size(), " records"));
+    std::vector<size_t> cuts;
+    for (int epoch = 1; epoch < 4; ++epoch) cuts.push_back(columns.size() * epoch / 4);
+    cuts.push_back(columns.size());
+    Aggregator original(election, Options());
+    std::vector<std::string> frames;
+    size_t next = 0;
+    for (size_t cut : cuts) {
+      MixedColumns epoch;
+      for (; next < cut; ++next) {
+        epoch.station.push_back(columns.station[next]);
+        epoch.seq.push_back(columns.seq[next]);
+        epoch.choice.push_back(columns.choice[next]);
+      }
+      AddMixedInParallel(original, epoch, 300, 2, builder.rng());
+      frames.push_back(frames.empty() ? original.Snapshot() : original.SnapshotChanges());
+      Aggregator restored(election, Options());
+      ASSERT_THAT(restored.Restore(std::vector<absl::string_view>(frames.begin(), frames.end())),
+                  IsOk());
+      Aggregator again(election, Options());
+      ASSERT_THAT(again.Restore(restored.Snapshot()), IsOk());
+      ASSERT_EQ(again.Snapshot(), restored.Snapshot()) << "after record " << cut;
+      if (cut < columns.size()) restored.AddMixed(columns.View(cut, columns.size()));
+      ASSERT_EQ(FinishOk(restored), ReferenceAggregate(election, batches)) << "after " << cut;
+    }
+  }
+}
+
 // A region of the state holds more stations than an entry can name (8,191 past its first):
 // those are looked up from the slot. Station 8,191 and the ones after it, in the first region
 // and the next, count exactly.
-TEST(AggregatorMixedTest, RegionsOfManyTinyStationsFindEachRecordsStation) {
+TEST_P(AggregatorMixedTest, RegionsOfManyTinyStationsFindEachRecordsStation) {
   std::vector<uint64_t> capacities(9000, 2);
   capacities.push_back(uint64_t{40} << 20);  // makes regions of 2^19 slots: 8,192 stations
   const Election election = MakeElection(3, capacities);
@@ -1211,7 +1271,7 @@ TEST(AggregatorMixedTest, RegionsOfManyTinyStationsFindEachRecordsStation) {
   }
   std::mt19937_64 rng(11);
   const MixedColumns columns = Interleave(batches, rng);
-  Aggregator aggregator(election);
+  Aggregator aggregator(election, Options());
   aggregator.AddMixed(columns.View(0, columns.size()));
   const Tally tally = FinishOk(aggregator);
   EXPECT_EQ(tally, ReferenceAggregate(election, batches));
@@ -1225,7 +1285,7 @@ TEST(AggregatorMixedTest, RegionsOfManyTinyStationsFindEachRecordsStation) {
 
 // Past 2^20 station x choice counters a worker's histogram would be too large: mixed
 // batches are grouped by station and counted as Add() counts them.
-TEST(AggregatorMixedTest, HugeRostersGroupByStationInstead) {
+TEST_P(AggregatorMixedTest, HugeRostersGroupByStationInstead) {
   const Election election = MakeElection(16, std::vector<uint64_t>(70000, 3));
   std::vector<BallotBatch> batches;
   for (StationIndex s : {0u, 5u, 65535u, 69999u}) {
@@ -1234,7 +1294,7 @@ TEST(AggregatorMixedTest, HugeRostersGroupByStationInstead) {
   batches.push_back(MakeBatch(kUnknownStation, {{1, 0}}));
   std::mt19937_64 rng(13);
   const MixedColumns columns = Interleave(batches, rng);
-  Aggregator aggregator(election);
+  Aggregator aggregator(election, Options());
   aggregator.AddMixed(columns.View(0, columns.size()));
   const Tally tally = FinishOk(aggregator);
   EXPECT_EQ(tally, ReferenceAggregate(election, batches));
