@@ -829,12 +829,15 @@ void Aggregator::AddMixedOwn(const StationIndex* stations, StationIndex station,
   // Fields lie at random in a state larger than the core's own caches: each is fetched
   // this many records ahead (the loads of different records overlap).
   constexpr size_t kAhead = 16;
+  const uint64_t last_word = state_bytes_ / 8 - 1;
   auto mark = [&](auto station_at) {
     for (size_t i = 0; i < n; ++i) {
       if (i + kAhead < n) {
         const StationIndex ahead = station_at(i + kAhead);
         if (ahead < num_stations) {
-          __builtin_prefetch(own + (((station_base[ahead] + seq[i + kAhead] - 1) * bits) >> 6), 1);
+          // Clamped: a serial out of range must not take the address out of the state.
+          const uint64_t word = ((station_base[ahead] + seq[i + kAhead] - 1) * bits) >> 6;
+          __builtin_prefetch(own + std::min(word, last_word), 1);
         }
       }
       const StationIndex s = station_at(i);
